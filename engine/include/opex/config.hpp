@@ -1,0 +1,179 @@
+// Configuration: the reference-format system.yml and autonomy.yml (loaded unchanged), and
+// opex's own YAML config (schemas/config/opex_config.schema.json) that points at them.
+#pragma once
+
+#include "opex/catalogue.hpp"
+#include "opex/error.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opex {
+
+/// The parts of a reference system.yml the engine uses (DIGEST.md §1-3). Other sections are
+/// accepted and ignored.
+struct system_config {
+  std::string current_environment = "development";
+  std::string kimmy_mode = "quick_actions";  ///< safe | quick_actions
+  double min_confidence_for_direct_action = 0.85;
+  std::vector<std::string> allowed_quick_actions;
+  std::vector<std::string> sensitive_intents;
+  std::vector<std::string> high_risk_tools;
+  double max_cost_per_request_usd = 0.50;
+  double max_cost_per_day_usd = 20.0;
+  double max_cost_per_month_usd = 500.0;
+  int max_execution_time_minutes = 10;
+  int max_plan_steps = 10;
+  int max_requests_per_minute = 30;
+  int max_requests_per_hour = 500;
+  /// group -> keywords (infrastructure, security, finance, architecture, critical_operations).
+  std::map<std::string, std::vector<std::string>> sensitive_keywords;
+  std::string auto_generated_tag = "AUTO_PROLEX";
+  std::vector<std::string> workflow_environments;
+  std::vector<std::string> workflow_categories;
+  bool log_sensitive_data = false;
+
+  /// Loads a reference-format system.yml. Errors: CONFIG_ERROR {path, reason}.
+  static result<system_config> load_file(const std::string& path);
+  static result<system_config> load_text(std::string_view yaml, std::string_view origin);
+};
+
+/// One autonomy level of autonomy.yml.
+struct autonomy_level_def {
+  int level = 0;
+  std::string name;
+  /// Tool ids allowed at this level, with `all_level_N` inheritance expanded.
+  std::vector<std::string> allowed_tools;
+  std::vector<std::string> allowed_actions;  ///< as written, lower-case actions included
+  std::vector<std::string> forbidden_actions;
+  std::optional<double> max_cost_per_request_usd;
+  std::optional<int> max_tools_per_plan;
+  bool sandbox_only_for_n8n = false;
+};
+
+/// The reference autonomy.yml (levels 0-3, a level 4 may be defined; DESIGN.md §4 decision 3).
+struct autonomy_config {
+  int current_level = 2;
+  std::map<int, autonomy_level_def> levels;
+  std::vector<std::string> always_require_confirmation;
+  std::map<std::string, int> daily_limits;
+  /// kind (n8n_workflows, git_operations) -> "level_2"/"level_3"/"manual_only" -> envs.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> environment_restrictions;
+  std::map<std::string, int> environment_default_levels;
+
+  /// Loads a reference-format autonomy.yml. Errors: CONFIG_ERROR {path, reason}.
+  static result<autonomy_config> load_file(const std::string& path);
+  static result<autonomy_config> load_text(std::string_view yaml, std::string_view origin);
+
+  /// The level definition, or nullptr when the level is not defined.
+  const autonomy_level_def* find(int level) const noexcept;
+};
+
+/// Retry policy settings (DESIGN.md §5; defaults from DIGEST.md §7: 3 attempts, 1 s, x2,
+/// cap 10 s). Units: milliseconds.
+struct retry_settings {
+  double initial_interval_ms = 1000.0;
+  double backoff_coefficient = 2.0;
+  double maximum_interval_ms = 10000.0;
+  int maximum_attempts = 3;  ///< 1 = no retry
+  std::vector<std::string> non_retryable_error_codes;
+};
+
+/// Reads a retry policy object ({initial_interval_ms, backoff_coefficient,
+/// maximum_interval_ms, maximum_attempts, non_retryable_error_codes}) over `base`.
+retry_settings retry_settings_from_json(const boost::json::object& obj, retry_settings base);
+
+/// How Prolex's rule planner turns an intent into an output (`prolex.planning` in opex.yml).
+/// YAML: `{tool: TOOL_ID, payload: {...templates over the KimmyPayload...}, required: [param]}`,
+/// `{plan: [plan steps]}`, `{answer: text}` or `{clarification: [questions]}`.
+struct planning_entry {
+  std::string tool;
+  boost::json::object payload;
+  std::vector<std::string> required;
+  boost::json::array plan;
+  std::string answer;
+  std::vector<std::string> clarification;
+};
+
+/// opex's own configuration (examples/opex.yml documents every key).
+struct opex_config {
+  std::string source_path;  ///< the file it was loaded from, "" for the built-in default
+
+  tool_catalogue catalogue;
+  system_config system;
+  autonomy_config autonomy;
+
+  int autonomy_level = 2;              ///< effective level (opex.yml overrides autonomy.yml)
+  std::string environment = "development";
+  std::string default_user_id = "system";
+
+  struct storage_settings {
+    std::string database;  ///< SQLite file; "" = ${OPEX_DATA_DIR:-~/.local/share/opex}/opex.db
+  } storage;
+
+  struct journal_settings {
+    int flush_interval_ms = 5;  ///< longest wait before a batch is committed
+    int max_batch = 512;        ///< entries per transaction
+    bool validate_entries = false;
+  } journal;
+
+  struct target_settings {
+    std::string mode = "builtin";  ///< builtin | catalogue | webhook
+    std::string webhook_base_url;  ///< replaces scheme://host:port of webhook URLs (webhook mode)
+    int timeout_ms = 30000;        ///< per HTTP attempt
+    std::string ca_file;           ///< extra CA bundle for HTTPS targets
+    bool verify_tls = true;
+    std::map<std::string, tool_target> overrides;  ///< tool id -> target
+  } targets;
+
+  struct kimmy_settings {
+    std::string mode = "rules";
+    std::vector<std::string> extra_sensitive_keywords;
+  } kimmy;
+
+  struct prolex_settings {
+    std::string mode = "rules";
+    std::map<std::string, planning_entry> planning;  ///< intent -> entry
+    std::string answer_source;  ///< "" = no answer source configured
+  } prolex;
+
+  struct execution_settings {
+    int max_parallelism = 16;          ///< concurrent steps per plan
+    int executor_max_concurrency = 64; ///< concurrent calls per executor category (bulkhead)
+    retry_settings retry;
+    int attempt_timeout_ms = 30000;
+  } execution;
+
+  struct server_settings {
+    std::string bind = "127.0.0.1";
+    int port = 8080;
+    std::string api_keys_env = "OPEX_API_KEYS";
+    std::size_t max_body_bytes = 1 << 20;
+    int threads = 2;
+  } server;
+
+  /// Secret-looking keys masked in the journal, errors and logs (policies/masking).
+  std::vector<std::string> masked_keys;
+};
+
+/// Loads opex.yml: validates it against the embedded opex_config schema (unknown keys refused
+/// with their path), then loads the referenced catalogue, system.yml and autonomy.yml
+/// (relative paths from the config's folder; absent keys mean opex's embedded defaults).
+/// An empty `path` yields the built-in default configuration.
+/// Errors: CONFIG_ERROR with details {path, key, reason}.
+result<opex_config> load_config(const std::string& path);
+
+/// Same from YAML text; relative paths resolve from `base_dir`.
+result<opex_config> load_config_text(std::string_view yaml, const std::string& base_dir,
+                                     std::string_view origin);
+
+/// The database path the config designates (storage.database, else the data-dir default).
+std::string database_path(const opex_config& cfg);
+
+} // namespace opex

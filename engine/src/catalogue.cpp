@@ -1,0 +1,276 @@
+// Loading of reference-format tool catalogues (tools.yml).
+#include "opex/catalogue.hpp"
+
+#include "opex/json_util.hpp"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <regex>
+
+namespace opex {
+
+namespace json = boost::json;
+
+std::string_view target_type_name(target_type t) noexcept {
+  switch (t) {
+    case target_type::webhook: return "webhook";
+    case target_type::mcp_tool: return "mcp_tool";
+    case target_type::n8n_api: return "n8n_api";
+    case target_type::builtin: return "builtin";
+    case target_type::llm: return "llm";
+    case target_type::none: return "none";
+  }
+  return "none";
+}
+
+bool tool_definition::allowed_at(int level) const noexcept {
+  return std::find(auto_allowed_levels.begin(), auto_allowed_levels.end(), level)
+         != auto_allowed_levels.end();
+}
+
+namespace {
+
+error_info catalogue_error(std::string_view origin, const std::string& where, std::string reason) {
+  return make_error(error_code::config_error,
+                    std::string(origin) + ": " + where + ": " + reason,
+                    json::object{{"path", origin}, {"key", where}, {"reason", reason}});
+}
+
+template <std::size_t N>
+std::optional<std::string> unknown_key(const json::object& obj,
+                                       const std::array<std::string_view, N>& allowed) {
+  for (const auto& kv : obj)
+    if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
+      return std::string(kv.key());
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> string_list(const json::value& v) {
+  if (!v.is_array())
+    return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_string())
+      return std::nullopt;
+    out.emplace_back(item.get_string());
+  }
+  return out;
+}
+
+result<tool_target> parse_target(const json::value& v, std::string_view origin,
+                                 const std::string& where) {
+  static constexpr std::array<std::string_view, 8> keys{
+    "type", "url", "method", "mcp_server", "server", "tool_name", "name", "operation"};
+  if (!v.is_object())
+    return catalogue_error(origin, where, "must be a mapping");
+  const auto& obj = v.get_object();
+  if (auto k = unknown_key(obj, keys))
+    return catalogue_error(origin, where + "." + *k, "unknown key");
+  auto type = get_string(obj, "type");
+  if (!type)
+    return catalogue_error(origin, where + ".type", "missing");
+  tool_target t;
+  if (*type == "webhook") {
+    t.type = target_type::webhook;
+    auto url = get_string(obj, "url");
+    if (!url || !(url->starts_with("http://") || url->starts_with("https://")))
+      return catalogue_error(origin, where + ".url", "webhook targets need an http(s) url");
+    t.url = std::string(*url);
+    if (auto m = get_string(obj, "method"))
+      t.method = std::string(*m);
+  } else if (*type == "mcp_tool") {
+    t.type = target_type::mcp_tool;
+    auto server = get_string(obj, "mcp_server");
+    if (!server)
+      server = get_string(obj, "server");
+    auto tool = get_string(obj, "tool_name");
+    if (!server || !tool)
+      return catalogue_error(origin, where, "mcp_tool targets need mcp_server and tool_name");
+    t.server = std::string(*server);
+    t.tool_name = std::string(*tool);
+  } else if (*type == "builtin") {
+    t.type = target_type::builtin;
+    auto name = get_string(obj, "name");
+    if (!name)
+      return catalogue_error(origin, where + ".name", "builtin targets need a name");
+    t.name = std::string(*name);
+  } else if (*type == "n8n_api") {
+    t.type = target_type::n8n_api;
+    if (auto op = get_string(obj, "operation"))
+      t.name = std::string(*op);
+  } else if (*type == "llm") {
+    t.type = target_type::llm;
+  } else {
+    return catalogue_error(origin, where + ".type", "unknown target type '" + std::string(*type) + "'");
+  }
+  return t;
+}
+
+result<tool_definition> parse_tool(const json::value& v, std::string_view origin,
+                                   const std::string& where) {
+  static constexpr std::array<std::string_view, 14> keys{
+    "id",          "name",           "description",     "category", "risk_level",
+    "auto_allowed_levels", "target", "payload_schema", "response_schema", "constraints",
+    "examples",    "cost_usd",       "timeout_ms",      "retry"};
+  static const std::regex id_pattern("^[A-Z][A-Z0-9_]*$");
+  if (!v.is_object())
+    return catalogue_error(origin, where, "each tool must be a mapping");
+  const auto& obj = v.get_object();
+  if (auto k = unknown_key(obj, keys))
+    return catalogue_error(origin, where + "." + *k, "unknown key");
+  tool_definition t;
+  auto id = get_string(obj, "id");
+  if (!id || !std::regex_match(id->begin(), id->end(), id_pattern))
+    return catalogue_error(origin, where + ".id", "missing or not matching ^[A-Z][A-Z0-9_]*$");
+  t.id = std::string(*id);
+  t.name = std::string(get_string(obj, "name").value_or(*id));
+  t.description = std::string(get_string(obj, "description").value_or(""));
+  auto category = get_string(obj, "category");
+  if (!category)
+    return catalogue_error(origin, where + ".category", "missing");
+  t.category = std::string(*category);
+  t.risk_level = std::string(get_string(obj, "risk_level").value_or("low"));
+  if (t.risk_level != "low" && t.risk_level != "medium" && t.risk_level != "high")
+    return catalogue_error(origin, where + ".risk_level", "must be low, medium or high");
+  if (const auto* levels = get_member(obj, "auto_allowed_levels")) {
+    if (levels->is_null()) {
+      // an empty value means no automatic level
+    } else if (!levels->is_array()) {
+      return catalogue_error(origin, where + ".auto_allowed_levels", "must be a list of levels");
+    } else {
+      for (const auto& l : levels->get_array()) {
+        if (!l.is_int64() || l.get_int64() < 0 || l.get_int64() > 9)
+          return catalogue_error(origin, where + ".auto_allowed_levels", "levels are integers 0-9");
+        t.auto_allowed_levels.push_back(static_cast<int>(l.get_int64()));
+      }
+    }
+  }
+  const auto* target = get_member(obj, "target");
+  if (!target)
+    return catalogue_error(origin, where + ".target", "missing");
+  auto parsed_target = parse_target(*target, origin, where + ".target");
+  if (!parsed_target)
+    return parsed_target.error();
+  t.target = std::move(parsed_target).value();
+  t.payload_schema = std::string(get_string(obj, "payload_schema").value_or(""));
+  t.response_schema = std::string(get_string(obj, "response_schema").value_or(""));
+  if (const auto* c = get_member(obj, "constraints"); c && !c->is_null()) {
+    static constexpr std::array<std::string_view, 4> ckeys{
+      "max_executions_per_day", "requires_context", "allowed_environments",
+      "requires_confirmation"};
+    if (!c->is_object())
+      return catalogue_error(origin, where + ".constraints", "must be a mapping");
+    const auto& co = c->get_object();
+    if (auto k = unknown_key(co, ckeys))
+      return catalogue_error(origin, where + ".constraints." + *k, "unknown key");
+    if (const auto* m = get_member(co, "max_executions_per_day")) {
+      if (!m->is_int64() || m->get_int64() < 0)
+        return catalogue_error(origin, where + ".constraints.max_executions_per_day",
+                               "must be a non-negative integer");
+      t.constraints.max_executions_per_day = static_cast<int>(m->get_int64());
+    }
+    if (const auto* r = get_member(co, "requires_context")) {
+      auto list = string_list(*r);
+      if (!list)
+        return catalogue_error(origin, where + ".constraints.requires_context", "must be a list");
+      t.constraints.requires_context = std::move(*list);
+    }
+    if (const auto* e = get_member(co, "allowed_environments")) {
+      auto list = string_list(*e);
+      if (!list)
+        return catalogue_error(origin, where + ".constraints.allowed_environments",
+                               "must be a list");
+      t.constraints.allowed_environments = std::move(*list);
+    }
+    if (const auto* rc = get_member(co, "requires_confirmation")) {
+      if (!rc->is_bool())
+        return catalogue_error(origin, where + ".constraints.requires_confirmation",
+                               "must be true or false");
+      t.constraints.requires_confirmation = rc->get_bool();
+    }
+  }
+  if (const auto* cost = get_member(obj, "cost_usd")) {
+    if (!cost->is_number() || cost->to_number<double>() < 0)
+      return catalogue_error(origin, where + ".cost_usd", "must be a non-negative number (USD)");
+    t.cost_usd = cost->to_number<double>();
+  }
+  if (const auto* tm = get_member(obj, "timeout_ms")) {
+    if (!tm->is_int64() || tm->get_int64() <= 0)
+      return catalogue_error(origin, where + ".timeout_ms", "must be a positive integer (ms)");
+    t.timeout_ms = static_cast<int>(tm->get_int64());
+  }
+  if (const auto* r = get_member(obj, "retry")) {
+    if (!r->is_object())
+      return catalogue_error(origin, where + ".retry", "must be a mapping");
+    t.retry = r->get_object();
+  }
+  if (const auto* ex = get_member(obj, "examples"); ex && ex->is_array())
+    t.examples = ex->get_array();
+  return t;
+}
+
+result<tool_catalogue> from_json(const json::value& doc, std::string_view origin) {
+  if (!doc.is_array())
+    return catalogue_error(origin, "tools", "a catalogue is a YAML sequence of tools");
+  std::vector<tool_definition> tools;
+  tools.reserve(doc.get_array().size());
+  std::size_t i = 0;
+  for (const auto& item : doc.get_array()) {
+    auto tool = parse_tool(item, origin, "tools[" + std::to_string(i++) + "]");
+    if (!tool)
+      return tool.error();
+    for (const auto& existing : tools)
+      if (existing.id == tool->id)
+        return catalogue_error(origin, "tools[" + std::to_string(i - 1) + "].id",
+                               "duplicate tool id " + existing.id);
+    tools.push_back(std::move(tool).value());
+  }
+  tool_catalogue cat;
+  cat.mutable_tools() = std::move(tools);
+  return cat;
+}
+
+} // namespace
+
+void tool_catalogue::reindex() {
+  index_.clear();
+  for (std::size_t i = 0; i < tools_.size(); ++i)
+    index_.emplace(tools_[i].id, i);
+}
+
+result<tool_catalogue> tool_catalogue::load_text(std::string_view yaml, std::string_view origin) {
+  auto doc = parse_yaml(yaml, origin);
+  if (!doc)
+    return doc.error();
+  auto cat = from_json(*doc, origin);
+  if (cat)
+    cat->reindex();
+  return cat;
+}
+
+result<tool_catalogue> tool_catalogue::load_file(const std::string& path) {
+  auto doc = read_yaml_file(path);
+  if (!doc)
+    return doc.error();
+  auto cat = from_json(*doc, path);
+  if (cat) {
+    cat->reindex();
+    cat->origin_dir_ = std::filesystem::absolute(path).parent_path().string();
+  }
+  return cat;
+}
+
+const tool_definition* tool_catalogue::find(std::string_view id) const noexcept {
+  if (index_.size() != tools_.size()) {
+    // mutable_tools() was used: fall back to a scan (start-up only).
+    for (const auto& t : tools_)
+      if (t.id == id)
+        return &t;
+    return nullptr;
+  }
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &tools_[it->second];
+}
+
+} // namespace opex

@@ -1,0 +1,439 @@
+// Loading of system.yml, autonomy.yml (reference formats) and opex.yml.
+#include "opex/config.hpp"
+
+#include "opex/contracts.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+namespace opex {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+error_info config_error(std::string_view origin, std::string_view key, std::string reason) {
+  return make_error(error_code::config_error,
+                    std::string(origin) + ": " + std::string(key) + ": " + reason,
+                    json::object{{"path", origin}, {"key", key}, {"reason", reason}});
+}
+
+const json::object* object_at(const json::object& obj, std::string_view key) {
+  const auto* v = get_member(obj, key);
+  return v && v->is_object() ? &v->get_object() : nullptr;
+}
+
+std::vector<std::string> strings_at(const json::object& obj, std::string_view key) {
+  std::vector<std::string> out;
+  if (const auto* v = get_member(obj, key); v && v->is_array())
+    for (const auto& item : v->get_array()) {
+      if (item.is_string())
+        out.emplace_back(item.get_string());
+      else if (item.is_int64())
+        out.push_back(std::to_string(item.get_int64()));
+    }
+  return out;
+}
+
+std::optional<double> number_at(const json::object& obj, std::string_view key) {
+  if (const auto* v = get_member(obj, key); v && v->is_number())
+    return v->to_number<double>();
+  return std::nullopt;
+}
+
+std::optional<int> int_at(const json::object& obj, std::string_view key) {
+  if (const auto* v = get_member(obj, key); v && v->is_int64())
+    return static_cast<int>(v->get_int64());
+  return std::nullopt;
+}
+
+result<system_config> system_from_json(const json::value& doc, std::string_view origin) {
+  if (!doc.is_object())
+    return config_error(origin, "(root)", "system.yml must be a mapping");
+  const auto& root = doc.get_object();
+  system_config c;
+  if (auto env = get_string(root, "current_environment"))
+    c.current_environment = std::string(*env);
+  if (const auto* kimmy = object_at(root, "kimmy")) {
+    if (auto mode = get_string(*kimmy, "mode")) {
+      if (*mode != "safe" && *mode != "quick_actions")
+        return config_error(origin, "kimmy.mode", "must be safe or quick_actions");
+      c.kimmy_mode = std::string(*mode);
+    }
+    if (const auto* th = object_at(*kimmy, "thresholds"))
+      if (auto v = number_at(*th, "min_confidence_for_direct_action"))
+        c.min_confidence_for_direct_action = *v;
+    c.allowed_quick_actions = strings_at(*kimmy, "allowed_quick_actions");
+  }
+  c.sensitive_intents = strings_at(root, "sensitive_intents");
+  c.high_risk_tools = strings_at(root, "high_risk_tools");
+  if (const auto* limits = object_at(root, "limits")) {
+    c.max_cost_per_request_usd = number_at(*limits, "max_cost_per_request_usd").value_or(c.max_cost_per_request_usd);
+    c.max_cost_per_day_usd = number_at(*limits, "max_cost_per_day_usd").value_or(c.max_cost_per_day_usd);
+    c.max_cost_per_month_usd = number_at(*limits, "max_cost_per_month_usd").value_or(c.max_cost_per_month_usd);
+    c.max_execution_time_minutes = int_at(*limits, "max_execution_time_minutes").value_or(c.max_execution_time_minutes);
+    c.max_plan_steps = int_at(*limits, "max_plan_steps").value_or(c.max_plan_steps);
+    c.max_requests_per_minute = int_at(*limits, "max_requests_per_minute").value_or(c.max_requests_per_minute);
+    c.max_requests_per_hour = int_at(*limits, "max_requests_per_hour").value_or(c.max_requests_per_hour);
+  }
+  if (const auto* kw = object_at(root, "sensitive_keywords"))
+    for (const auto& kv : *kw)
+      c.sensitive_keywords[std::string(kv.key())] = strings_at(*kw, kv.key());
+  if (const auto* tags = object_at(root, "workflow_tags")) {
+    if (auto t = get_string(*tags, "auto_generated"))
+      c.auto_generated_tag = std::string(*t);
+    c.workflow_environments = strings_at(*tags, "environments");
+    c.workflow_categories = strings_at(*tags, "categories");
+  }
+  if (const auto* sec = object_at(root, "security"))
+    if (const auto* v = get_member(*sec, "log_sensitive_data"); v && v->is_bool())
+      c.log_sensitive_data = v->get_bool();
+  return c;
+}
+
+result<autonomy_config> autonomy_from_json(const json::value& doc, std::string_view origin) {
+  if (!doc.is_object())
+    return config_error(origin, "(root)", "autonomy.yml must be a mapping");
+  const auto& root = doc.get_object();
+  autonomy_config c;
+  if (auto lvl = int_at(root, "prolex_current_autonomy_level"))
+    c.current_level = *lvl;
+  const auto* levels = object_at(root, "autonomy_levels");
+  if (!levels)
+    return config_error(origin, "autonomy_levels", "missing");
+  for (const auto& kv : *levels) {
+    autonomy_level_def def;
+    try {
+      std::size_t used = 0;
+      def.level = std::stoi(std::string(kv.key()), &used);
+      if (used != kv.key().size() || def.level < 0 || def.level > 9)
+        throw std::invalid_argument("level");
+    } catch (const std::exception&) {
+      return config_error(origin, "autonomy_levels." + std::string(kv.key()),
+                          "levels are integers 0-9");
+    }
+    if (!kv.value().is_object())
+      return config_error(origin, "autonomy_levels." + std::string(kv.key()), "must be a mapping");
+    const auto& lo = kv.value().get_object();
+    def.name = std::string(get_string(lo, "name").value_or(""));
+    def.allowed_actions = strings_at(lo, "allowed_actions");
+    def.forbidden_actions = strings_at(lo, "forbidden_actions");
+    if (const auto* cons = object_at(lo, "constraints")) {
+      def.max_cost_per_request_usd = number_at(*cons, "max_cost_per_request_usd");
+      def.max_tools_per_plan = int_at(*cons, "max_tools_per_plan");
+      if (const auto* v = get_member(*cons, "sandbox_only_for_n8n"); v && v->is_bool())
+        def.sandbox_only_for_n8n = v->get_bool();
+    }
+    c.levels[def.level] = std::move(def);
+  }
+  // Expand all_level_N inheritance into tool ids (upper-case actions are tool ids).
+  std::function<void(int, std::set<std::string>&, std::set<int>&)> collect =
+    [&](int level, std::set<std::string>& out, std::set<int>& seen) {
+      if (!seen.insert(level).second)
+        return;
+      auto it = c.levels.find(level);
+      if (it == c.levels.end())
+        return;
+      for (const auto& a : it->second.allowed_actions) {
+        if (a.starts_with("all_level_")) {
+          try {
+            collect(std::stoi(a.substr(10)), out, seen);
+          } catch (const std::exception&) {
+          }
+        } else if (!a.empty() && std::all_of(a.begin(), a.end(), [](char ch) {
+                     return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+                   })) {
+          out.insert(a);
+        }
+      }
+    };
+  for (auto& [level, def] : c.levels) {
+    std::set<std::string> tools;
+    std::set<int> seen;
+    collect(level, tools, seen);
+    def.allowed_tools.assign(tools.begin(), tools.end());
+  }
+  if (const auto* g = object_at(root, "global_safeguards")) {
+    c.always_require_confirmation = strings_at(*g, "always_require_confirmation");
+    if (const auto* dl = object_at(*g, "daily_limits"))
+      for (const auto& kv : *dl)
+        if (kv.value().is_int64())
+          c.daily_limits[std::string(kv.key())] = static_cast<int>(kv.value().get_int64());
+    if (const auto* er = object_at(*g, "environment_restrictions"))
+      for (const auto& kind : *er)
+        if (kind.value().is_object())
+          for (const auto& lvl : kind.value().get_object())
+            c.environment_restrictions[std::string(kind.key())][std::string(lvl.key())] =
+              strings_at(kind.value().get_object(), lvl.key());
+  }
+  if (const auto* envs = object_at(root, "environments"))
+    for (const auto& kv : *envs)
+      if (kv.value().is_object())
+        if (auto l = int_at(kv.value().get_object(), "default_autonomy_level"))
+          c.environment_default_levels[std::string(kv.key())] = *l;
+  if (!c.levels.contains(c.current_level))
+    return config_error(origin, "prolex_current_autonomy_level",
+                        "level " + std::to_string(c.current_level) + " is not defined");
+  return c;
+}
+
+std::string resolve_path(const std::string& base_dir, std::string_view p) {
+  fs::path path{std::string(p)};
+  if (path.is_relative() && !base_dir.empty())
+    path = fs::path(base_dir) / path;
+  return path.lexically_normal().string();
+}
+
+result<tool_target> target_from_json(const json::object& o) {
+  tool_target t;
+  auto type = get_string(o, "type").value_or("");
+  if (type == "webhook") {
+    t.type = target_type::webhook;
+    t.url = std::string(get_string(o, "url").value_or(""));
+    t.method = std::string(get_string(o, "method").value_or("POST"));
+  } else if (type == "mcp_tool") {
+    t.type = target_type::mcp_tool;
+    t.server = std::string(get_string(o, "server").value_or(get_string(o, "mcp_server").value_or("")));
+    t.tool_name = std::string(get_string(o, "tool_name").value_or(""));
+  } else if (type == "builtin") {
+    t.type = target_type::builtin;
+    t.name = std::string(get_string(o, "name").value_or(""));
+  } else if (type == "n8n_api") {
+    t.type = target_type::n8n_api;
+    t.name = std::string(get_string(o, "operation").value_or(""));
+  } else {
+    t.type = target_type::llm;
+  }
+  return t;
+}
+
+} // namespace
+
+retry_settings retry_settings_from_json(const json::object& obj, retry_settings base) {
+  if (auto v = number_at(obj, "initial_interval_ms"))
+    base.initial_interval_ms = *v;
+  if (auto v = number_at(obj, "backoff_coefficient"))
+    base.backoff_coefficient = *v;
+  if (auto v = number_at(obj, "maximum_interval_ms"))
+    base.maximum_interval_ms = *v;
+  if (auto v = int_at(obj, "maximum_attempts"))
+    base.maximum_attempts = *v;
+  if (get_member(obj, "non_retryable_error_codes"))
+    base.non_retryable_error_codes = strings_at(obj, "non_retryable_error_codes");
+  return base;
+}
+
+result<system_config> system_config::load_text(std::string_view yaml, std::string_view origin) {
+  auto doc = parse_yaml(yaml, origin);
+  if (!doc)
+    return doc.error();
+  return system_from_json(*doc, origin);
+}
+
+result<system_config> system_config::load_file(const std::string& path) {
+  auto doc = read_yaml_file(path);
+  if (!doc)
+    return doc.error();
+  return system_from_json(*doc, path);
+}
+
+result<autonomy_config> autonomy_config::load_text(std::string_view yaml, std::string_view origin) {
+  auto doc = parse_yaml(yaml, origin);
+  if (!doc)
+    return doc.error();
+  return autonomy_from_json(*doc, origin);
+}
+
+result<autonomy_config> autonomy_config::load_file(const std::string& path) {
+  auto doc = read_yaml_file(path);
+  if (!doc)
+    return doc.error();
+  return autonomy_from_json(*doc, path);
+}
+
+const autonomy_level_def* autonomy_config::find(int level) const noexcept {
+  auto it = levels.find(level);
+  return it == levels.end() ? nullptr : &it->second;
+}
+
+result<opex_config> load_config_text(std::string_view yaml, const std::string& base_dir,
+                                     std::string_view origin) {
+  auto doc = parse_yaml(yaml, origin);
+  if (!doc)
+    return doc.error();
+  if (doc->is_null())
+    *doc = json::object{};
+  auto registry = schema_registry::with_embedded();
+  if (auto err = registry->check(schema_ids::opex_config, *doc, "configuration")) {
+    err.code = error_code::config_error;
+    err.message = std::string(origin) + ": invalid configuration";
+    err.details["path"] = origin;
+    return err;
+  }
+  const auto& root = doc->get_object();
+  opex_config cfg;
+  cfg.source_path = std::string(origin);
+
+  // Reference-format files, or opex's embedded defaults.
+  if (auto p = get_string(root, "catalogue")) {
+    auto cat = tool_catalogue::load_file(resolve_path(base_dir, *p));
+    if (!cat)
+      return cat.error();
+    cfg.catalogue = std::move(cat).value();
+  } else {
+    auto cat = tool_catalogue::load_text(embedded_file("policies/default/tools.yml"),
+                                         "policies/default/tools.yml");
+    if (!cat)
+      return cat.error();
+    cfg.catalogue = std::move(cat).value();
+  }
+  if (auto p = get_string(root, "system")) {
+    auto sys = system_config::load_file(resolve_path(base_dir, *p));
+    if (!sys)
+      return sys.error();
+    cfg.system = std::move(sys).value();
+  } else {
+    auto sys = system_config::load_text(embedded_file("policies/default/system.yml"),
+                                        "policies/default/system.yml");
+    if (!sys)
+      return sys.error();
+    cfg.system = std::move(sys).value();
+  }
+  if (auto p = get_string(root, "autonomy")) {
+    auto aut = autonomy_config::load_file(resolve_path(base_dir, *p));
+    if (!aut)
+      return aut.error();
+    cfg.autonomy = std::move(aut).value();
+  } else {
+    auto aut = autonomy_config::load_text(embedded_file("policies/default/autonomy.yml"),
+                                          "policies/default/autonomy.yml");
+    if (!aut)
+      return aut.error();
+    cfg.autonomy = std::move(aut).value();
+  }
+
+  cfg.autonomy_level = int_at(root, "autonomy_level").value_or(cfg.autonomy.current_level);
+  if (!cfg.autonomy.find(cfg.autonomy_level))
+    return config_error(origin, "autonomy_level",
+                        "level " + std::to_string(cfg.autonomy_level) + " is not defined in autonomy.yml");
+  cfg.environment = std::string(get_string(root, "environment").value_or(cfg.system.current_environment));
+  cfg.default_user_id = std::string(get_string(root, "default_user_id").value_or("system"));
+
+  if (const auto* s = object_at(root, "storage"))
+    if (auto db = get_string(*s, "database"))
+      cfg.storage.database = resolve_path(base_dir, *db);
+  if (const auto* j = object_at(root, "journal")) {
+    cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
+    cfg.journal.max_batch = int_at(*j, "max_batch").value_or(cfg.journal.max_batch);
+    if (const auto* v = get_member(*j, "validate_entries"); v && v->is_bool())
+      cfg.journal.validate_entries = v->get_bool();
+  }
+  if (const auto* t = object_at(root, "targets")) {
+    cfg.targets.mode = std::string(get_string(*t, "mode").value_or(cfg.targets.mode));
+    cfg.targets.webhook_base_url = std::string(get_string(*t, "webhook_base_url").value_or(""));
+    while (cfg.targets.webhook_base_url.ends_with('/'))
+      cfg.targets.webhook_base_url.pop_back();
+    cfg.targets.timeout_ms = int_at(*t, "timeout_ms").value_or(cfg.targets.timeout_ms);
+    if (auto ca = get_string(*t, "ca_file"))
+      cfg.targets.ca_file = resolve_path(base_dir, *ca);
+    if (const auto* v = get_member(*t, "verify_tls"); v && v->is_bool())
+      cfg.targets.verify_tls = v->get_bool();
+    if (const auto* o = object_at(*t, "overrides"))
+      for (const auto& kv : *o) {
+        auto target = target_from_json(kv.value().get_object());
+        cfg.targets.overrides[std::string(kv.key())] = std::move(target).value();
+      }
+    if (cfg.targets.mode == "webhook" && cfg.targets.webhook_base_url.empty())
+      return config_error(origin, "targets.webhook_base_url", "required when targets.mode is webhook");
+  }
+  if (const auto* k = object_at(root, "kimmy")) {
+    cfg.kimmy.mode = std::string(get_string(*k, "mode").value_or("rules"));
+    cfg.kimmy.extra_sensitive_keywords = strings_at(*k, "extra_sensitive_keywords");
+  }
+
+  // Planning table: the user's, or the embedded default's.
+  const json::object* prolex = object_at(root, "prolex");
+  json::value default_doc;
+  const json::object* planning = prolex ? object_at(*prolex, "planning") : nullptr;
+  if (!planning) {
+    auto def = parse_yaml(embedded_file("policies/default/opex.yml"), "policies/default/opex.yml");
+    if (!def)
+      return def.error();
+    default_doc = std::move(def).value();
+    if (const auto* dp = object_at(default_doc.get_object(), "prolex"))
+      planning = object_at(*dp, "planning");
+  }
+  if (prolex) {
+    cfg.prolex.mode = std::string(get_string(*prolex, "mode").value_or("rules"));
+    cfg.prolex.answer_source = std::string(get_string(*prolex, "answer_source").value_or(""));
+  }
+  if (planning)
+    for (const auto& kv : *planning) {
+      if (!canonical_intent(kv.key()))
+        return config_error(origin, "prolex.planning." + std::string(kv.key()), "unknown intent");
+      const auto& eo = kv.value().get_object();
+      planning_entry e;
+      e.tool = std::string(get_string(eo, "tool").value_or(""));
+      if (const auto* p = object_at(eo, "payload"))
+        e.payload = *p;
+      e.required = strings_at(eo, "required");
+      if (const auto* p = get_member(eo, "plan"); p && p->is_array())
+        e.plan = p->get_array();
+      e.answer = std::string(get_string(eo, "answer").value_or(""));
+      e.clarification = strings_at(eo, "clarification");
+      cfg.prolex.planning[std::string(kv.key())] = std::move(e);
+    }
+
+  if (const auto* e = object_at(root, "execution")) {
+    cfg.execution.max_parallelism = int_at(*e, "max_parallelism").value_or(cfg.execution.max_parallelism);
+    cfg.execution.executor_max_concurrency =
+      int_at(*e, "executor_max_concurrency").value_or(cfg.execution.executor_max_concurrency);
+    cfg.execution.attempt_timeout_ms = int_at(*e, "attempt_timeout_ms").value_or(cfg.execution.attempt_timeout_ms);
+    if (const auto* r = object_at(*e, "retry"))
+      cfg.execution.retry = retry_settings_from_json(*r, cfg.execution.retry);
+  }
+  if (const auto* s = object_at(root, "server")) {
+    cfg.server.bind = std::string(get_string(*s, "bind").value_or(cfg.server.bind));
+    cfg.server.port = int_at(*s, "port").value_or(cfg.server.port);
+    cfg.server.api_keys_env = std::string(get_string(*s, "api_keys_env").value_or(cfg.server.api_keys_env));
+    if (auto v = int_at(*s, "max_body_bytes"))
+      cfg.server.max_body_bytes = static_cast<std::size_t>(*v);
+    cfg.server.threads = int_at(*s, "threads").value_or(cfg.server.threads);
+  }
+  if (const auto* m = object_at(root, "masking"))
+    cfg.masked_keys = strings_at(*m, "keys");
+  return cfg;
+}
+
+result<opex_config> load_config(const std::string& path) {
+  if (path.empty())
+    return load_config_text(embedded_file("policies/default/opex.yml"), "", "(built-in default)");
+  auto text = read_file(path);
+  if (!text)
+    return config_error(path, "(file)", "cannot read the configuration file");
+  auto base = fs::absolute(path).parent_path().string();
+  return load_config_text(*text, base, path);
+}
+
+std::string database_path(const opex_config& cfg) {
+  if (!cfg.storage.database.empty())
+    return cfg.storage.database;
+  fs::path dir;
+  if (const char* d = std::getenv("OPEX_DATA_DIR"); d && *d)
+    dir = d;
+  else if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x)
+    dir = fs::path(x) / "opex";
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    dir = fs::path(h) / ".local/share/opex";
+  else
+    dir = fs::current_path() / ".opex";
+  return (dir / "opex.db").string();
+}
+
+} // namespace opex

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages opex builds and tests with. Idempotent: when every package is
+# already installed it returns at once without touching apt.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache git curl ca-certificates pkg-config
+  libcaf-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
+  libyaml-cpp-dev libssl-dev catch2 libvalijson-dev libsqlite3-dev
+  prometheus-cpp-dev libcli11-dev sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
