@@ -99,6 +99,7 @@ struct resolver {
   const template_lookup& lookup;
   template_mode mode;
   error_info error;
+  bool unknown_root = false;  // lenient: the last lookup named a root we do not know
 
   /// The referenced value, or nullptr (error set in strict mode).
   const json::value* find(const placeholder& ph) {
@@ -108,6 +109,8 @@ struct resolver {
         error = make_error(error_code::template_unresolved,
                            "placeholder {{ " + ph.expression + " }} names nothing known",
                            json::object{{"placeholder", ph.expression}, {"reason", "unknown_root"}});
+      else
+        unknown_root = true;
       return nullptr;
     }
     const json::value* v = ph.path.empty() ? root : find_path(*root, ph.path);
@@ -128,10 +131,13 @@ struct resolver {
     if (!first)
       return json::value(s);
     if (first->begin == 0 && first->end == sv.size()) {
+      unknown_root = false;
       const json::value* v = find(first->ph);
       if (v == nullptr) {
         if (error)
           return std::nullopt;
+        if (unknown_root)  // lenient: leave placeholders of other scopes for later
+          return json::value(s);
         whole_null = true;
         return json::value(nullptr);
       }
@@ -143,10 +149,13 @@ struct resolver {
     std::size_t pos = 0;
     for (auto occ = first; occ; occ = next_placeholder(sv, pos)) {
       out.append(sv.substr(pos, occ->begin - pos));
+      unknown_root = false;
       const json::value* v = find(occ->ph);
       if (v == nullptr) {
         if (error)
           return std::nullopt;
+        if (unknown_root)
+          out.append(sv.substr(occ->begin, occ->end - occ->begin));
       } else if (v->is_string()) {
         out.append(v->get_string());
       } else if (!v->is_null()) {

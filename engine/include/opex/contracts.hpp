@@ -208,4 +208,12 @@ struct journal_entry {
 
 boost::json::object to_json(const journal_entry& e);
 
+/// A journal query: entries of one request and/or agent, newest last, at most `limit`
+/// (0 = no limit).
+struct journal_query {
+  std::string request_id;
+  std::string agent;
+  std::size_t limit = 1000;
+};
+
 } // namespace opex

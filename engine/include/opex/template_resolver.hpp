@@ -34,8 +34,10 @@ std::optional<int> step_number_of(std::string_view root) noexcept;
 enum class template_mode {
   /// A missing root or path fails with TEMPLATE_UNRESOLVED (plan execution).
   strict,
-  /// A missing root or path becomes null, and object members whose value is a whole null
-  /// placeholder are dropped (Prolex planning table: optional parameters).
+  /// A missing path under a known root becomes null, and object members whose value is a
+  /// whole null placeholder are dropped (Prolex planning table: optional parameters).
+  /// Placeholders whose root is unknown are left untouched, for a later resolution (a plan
+  /// step's `{{ step_1.result }}` inside a planning-table plan).
   lenient,
 };
 

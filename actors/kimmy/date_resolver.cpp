@@ -1,0 +1,294 @@
+// Relative and absolute date expressions in French and English.
+#include "date_resolver.hpp"
+
+#include <array>
+#include <regex>
+#include <string>
+
+namespace opex::actors {
+
+namespace chr = std::chrono;
+
+namespace {
+
+constexpr std::array<std::string_view, 7> fr_weekdays{"dimanche", "lundi",    "mardi", "mercredi",
+                                                      "jeudi",    "vendredi", "samedi"};
+constexpr std::array<std::string_view, 7> en_weekdays{"sunday",   "monday", "tuesday", "wednesday",
+                                                      "thursday", "friday", "saturday"};
+
+int number_word(const std::string& w) {
+  static const std::array<std::pair<std::string_view, int>, 22> words{{
+    {"un", 1},     {"une", 1},    {"a", 1},      {"an", 1},    {"one", 1},   {"deux", 2},
+    {"two", 2},    {"trois", 3},  {"three", 3},  {"quatre", 4}, {"four", 4},  {"cinq", 5},
+    {"five", 5},   {"six", 6},    {"sept", 7},   {"seven", 7},  {"huit", 8},  {"eight", 8},
+    {"dix", 10},   {"ten", 10},   {"quinze", 15}, {"fifteen", 15},
+  }};
+  for (const auto& [k, v] : words)
+    if (k == w)
+      return v;
+  try {
+    return std::stoi(w);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+int month_of(const std::string& w) {
+  static const std::array<std::pair<std::string_view, int>, 36> months{{
+    {"janvier", 1}, {"fevrier", 2}, {"mars", 3},      {"avril", 4},    {"mai", 5},
+    {"juin", 6},    {"juillet", 7}, {"aout", 8},      {"septembre", 9}, {"octobre", 10},
+    {"novembre", 11}, {"decembre", 12},
+    {"january", 1}, {"february", 2}, {"march", 3},    {"april", 4},    {"may", 5},
+    {"june", 6},    {"july", 7},    {"august", 8},    {"september", 9}, {"october", 10},
+    {"november", 11}, {"december", 12},
+    {"jan", 1},     {"feb", 2},     {"mar", 3},       {"apr", 4},      {"jun", 6},
+    {"jul", 7},     {"aug", 8},     {"sep", 9},       {"sept", 9},     {"oct", 10},
+    {"nov", 11},    {"dec", 12},
+  }};
+  for (const auto& [k, v] : months)
+    if (k == w)
+      return v;
+  return 0;
+}
+
+int weekday_of(const std::string& w) {
+  for (int i = 0; i < 7; ++i)
+    if (fr_weekdays[i] == w || en_weekdays[i] == w)
+      return i;
+  return -1;
+}
+
+chr::sys_days add_days(chr::year_month_day d, int n) {
+  return chr::sys_days{d} + chr::days{n};
+}
+
+/// Days from today to the first `weekday` strictly after today.
+int days_to_next(chr::year_month_day today, int weekday) {
+  int cur = static_cast<int>(chr::weekday{chr::sys_days{today}}.c_encoding());
+  int diff = (weekday - cur + 7) % 7;
+  return diff == 0 ? 7 : diff;
+}
+
+/// Days from today to `weekday` of next calendar week (weeks run Monday to Sunday).
+int days_to_next_week(chr::year_month_day today, int weekday) {
+  int cur = static_cast<int>(chr::weekday{chr::sys_days{today}}.iso_encoding());  // Mon=1..Sun=7
+  int target = weekday == 0 ? 7 : weekday;
+  return (7 - cur) + target;
+}
+
+/// A date with this month/day, this year unless already past, then next year.
+std::optional<chr::year_month_day> upcoming(chr::year_month_day today, int month, int day,
+                                            std::optional<int> year) {
+  if (month < 1 || month > 12 || day < 1 || day > 31)
+    return std::nullopt;
+  int y = year ? *year : static_cast<int>(today.year());
+  if (y < 100)
+    y += 2000;
+  chr::year_month_day d{chr::year{y}, chr::month{static_cast<unsigned>(month)},
+                        chr::day{static_cast<unsigned>(day)}};
+  if (!d.ok())
+    return std::nullopt;
+  if (!year && chr::sys_days{d} < chr::sys_days{today})
+    d = chr::year_month_day{chr::year{y + 1}, d.month(), d.day()};
+  if (!d.ok())
+    return std::nullopt;
+  return d;
+}
+
+struct rule {
+  std::regex re;
+  int kind;
+};
+
+enum kinds {
+  k_iso,
+  k_day_after_tomorrow,
+  k_tomorrow,
+  k_today,
+  k_in_n_days,
+  k_in_n_weeks,
+  k_next_week_weekday_fr,
+  k_next_week_weekday_en,
+  k_next_week,
+  k_end_of_month,
+  k_end_of_week,
+  k_day_month_fr,
+  k_month_day_en,
+  k_day_month_en,
+  k_numeric,
+  k_weekday,
+};
+
+const std::vector<rule>& rules() {
+  static const std::vector<rule> r = [] {
+    const std::string wd = "(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|"
+                           "wednesday|thursday|friday|saturday|sunday)";
+    const std::string wd_nc = "(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|"
+                              "wednesday|thursday|friday|saturday|sunday)";
+    const std::string num = "(\\d{1,2}|un|une|a|an|one|deux|two|trois|three|quatre|four|cinq|five|"
+                            "six|sept|seven|huit|eight|dix|ten|quinze|fifteen)";
+    const std::string month = "(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|"
+                              "novembre|decembre|january|february|march|april|may|june|july|august|"
+                              "september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
+                              "sept|sep|oct|nov|dec)";
+    const std::string lead = "(?:(?:avant|pour|d'ici|jusqu'a|by|before|for|on|due|le|ce|cette|this|until) )*";
+    auto re = [](const std::string& s) { return std::regex(s, std::regex::ECMAScript | std::regex::optimize); };
+    return std::vector<rule>{
+      {re("\\b" + lead + "(\\d{4})-(\\d{2})-(\\d{2})\\b"), k_iso},
+      {re("\\b" + lead + "(?:apres-demain|apres demain|(?:the )?day after tomorrow)\\b"), k_day_after_tomorrow},
+      {re("\\b" + lead + "(?:demain|tomorrow)\\b"), k_tomorrow},
+      {re("\\b" + lead + "(?:aujourd'hui|aujourdhui|today|ce soir|tonight|dans la journee)\\b"), k_today},
+      {re("\\b(?:dans|in|d'ici) " + num + " (?:jours?|days?)\\b"), k_in_n_days},
+      {re("\\b(?:dans|in|d'ici) " + num + " (?:semaines?|weeks?)\\b"), k_in_n_weeks},
+      {re("\\b" + lead + wd + " prochain\\b"), k_next_week_weekday_fr},
+      {re("\\b" + lead + "next " + wd + "\\b"), k_next_week_weekday_en},
+      {re("\\b" + lead + "(?:la semaine prochaine|next week)\\b"), k_next_week},
+      {re("\\b" + lead + "(?:(?:la )?fin du mois|(?:the )?end of (?:the )?month)\\b"), k_end_of_month},
+      {re("\\b" + lead + "(?:(?:la )?fin de (?:la )?semaine|(?:the )?end of (?:the )?week)\\b"), k_end_of_week},
+      {re("\\b" + lead + "(?:" + wd_nc + " )?(\\d{1,2})(?:er)? " + month + "(?: (\\d{4}))?\\b"), k_day_month_fr},
+      {re("\\b" + lead + month + "\\.? (\\d{1,2})(?:st|nd|rd|th)?(?:,? (\\d{4}))?\\b"), k_month_day_en},
+      {re("\\b" + lead + "(?:the )?(\\d{1,2})(?:st|nd|rd|th) (?:of )?" + month + "(?:,? (\\d{4}))?\\b"), k_day_month_en},
+      {re("\\b" + lead + "(\\d{1,2})/(\\d{1,2})(?:/(\\d{2,4}))?\\b"), k_numeric},
+      {re("\\b" + lead + wd + "\\b"), k_weekday},
+    };
+  }();
+  return r;
+}
+
+} // namespace
+
+std::optional<date_mention> find_date(std::string_view folded, chr::year_month_day today,
+                                      bool french) {
+  std::string text(folded);
+  std::optional<date_mention> best;
+  for (const auto& r : rules()) {
+    std::smatch m;
+    if (!std::regex_search(text, m, r.re))
+      continue;
+    std::optional<chr::year_month_day> d;
+    auto g = [&](int i) { return m[i].str(); };
+    switch (r.kind) {
+      case k_iso: {
+        chr::year_month_day v{chr::year{std::stoi(g(1))}, chr::month{static_cast<unsigned>(std::stoi(g(2)))},
+                              chr::day{static_cast<unsigned>(std::stoi(g(3)))}};
+        if (v.ok())
+          d = v;
+        break;
+      }
+      case k_day_after_tomorrow: d = chr::year_month_day{add_days(today, 2)}; break;
+      case k_tomorrow: d = chr::year_month_day{add_days(today, 1)}; break;
+      case k_today: d = today; break;
+      case k_in_n_days:
+      case k_in_n_weeks: {
+        int n = number_word(g(1));
+        if (n > 0 && n < 400)
+          d = chr::year_month_day{add_days(today, r.kind == k_in_n_days ? n : 7 * n)};
+        break;
+      }
+      case k_next_week_weekday_fr:
+      case k_next_week_weekday_en:
+        d = chr::year_month_day{add_days(today, days_to_next_week(today, weekday_of(g(1))))};
+        break;
+      case k_next_week: d = chr::year_month_day{add_days(today, days_to_next_week(today, 1))}; break;
+      case k_end_of_month:
+        d = chr::year_month_day{chr::year_month_day_last{today.year(), chr::month_day_last{today.month()}}};
+        break;
+      case k_end_of_week: {
+        int to_friday = (5 - static_cast<int>(chr::weekday{chr::sys_days{today}}.c_encoding()) + 7) % 7;
+        d = chr::year_month_day{add_days(today, to_friday)};
+        break;
+      }
+      case k_day_month_fr: {
+        std::optional<int> year;
+        if (m[3].matched)
+          year = std::stoi(g(3));
+        d = upcoming(today, month_of(g(2)), std::stoi(g(1)), year);
+        break;
+      }
+      case k_month_day_en:
+      case k_day_month_en: {
+        std::optional<int> year;
+        if (m[3].matched)
+          year = std::stoi(g(3));
+        int month = r.kind == k_month_day_en ? month_of(g(1)) : month_of(g(2));
+        int day = r.kind == k_month_day_en ? std::stoi(g(2)) : std::stoi(g(1));
+        d = upcoming(today, month, day, year);
+        break;
+      }
+      case k_numeric: {
+        int a = std::stoi(g(1)), b = std::stoi(g(2));
+        std::optional<int> year;
+        if (m[3].matched)
+          year = std::stoi(g(3));
+        d = french ? upcoming(today, b, a, year) : upcoming(today, a, b, year);
+        break;
+      }
+      case k_weekday:
+        d = chr::year_month_day{add_days(today, days_to_next(today, weekday_of(g(1))))};
+        break;
+      default: break;
+    }
+    if (!d)
+      continue;
+    auto begin = static_cast<std::size_t>(m.position(0));
+    date_mention found{*d, begin, begin + static_cast<std::size_t>(m.length(0))};
+    // The first rule that matches wins, except that a more specific rule later in the list
+    // never overrides; rules are ordered from most to least specific.
+    best = found;
+    break;
+  }
+  return best;
+}
+
+std::optional<time_mention> find_time(std::string_view folded) {
+  static const std::regex fr(R"(\b(?:a |vers |at |from |de )?(\d{1,2})(?:h|:)(\d{2})?\b)",
+                             std::regex::ECMAScript | std::regex::optimize);
+  static const std::regex en(R"(\b(?:at |around |from )?(\d{1,2})(?::(\d{2}))? ?(am|pm)\b)",
+                             std::regex::ECMAScript | std::regex::optimize);
+  std::string text(folded);
+  std::smatch m;
+  if (std::regex_search(text, m, en)) {
+    int h = std::stoi(m[1].str());
+    int min = m[2].matched ? std::stoi(m[2].str()) : 0;
+    if (h >= 1 && h <= 12 && min < 60) {
+      if (m[3].str() == "pm" && h != 12)
+        h += 12;
+      if (m[3].str() == "am" && h == 12)
+        h = 0;
+      auto b = static_cast<std::size_t>(m.position(0));
+      return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
+    }
+  }
+  if (std::regex_search(text, m, fr)) {
+    int h = std::stoi(m[1].str());
+    int min = m[2].matched ? std::stoi(m[2].str()) : 0;
+    // "15:00" needs minutes; "14h" does not.
+    bool colon = text[static_cast<std::size_t>(m.position(1) + m.length(1))] == ':';
+    if (h < 24 && min < 60 && (!colon || m[2].matched)) {
+      auto b = static_cast<std::size_t>(m.position(0));
+      return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<int> find_duration_minutes(std::string_view folded) {
+  static const std::regex re(
+    R"(\b(?:pendant |for |de |of )?(\d{1,3}|une|un|an|one|deux|two) ?(minutes?|min|mn|heures?|hours?|h)\b(?!\d))",
+    std::regex::ECMAScript | std::regex::optimize);
+  std::string text(folded);
+  std::smatch m;
+  if (!std::regex_search(text, m, re))
+    return std::nullopt;
+  int n = number_word(m[1].str());
+  if (n <= 0)
+    return std::nullopt;
+  auto unit = m[2].str();
+  bool hours = unit.starts_with("h");
+  // "14h" is a time of day, not a duration: only "1h"/"2h" style values up to 8 count.
+  if (unit == "h" && n > 8)
+    return std::nullopt;
+  return hours ? n * 60 : n;
+}
+
+} // namespace opex::actors

@@ -1,0 +1,47 @@
+// Prolex's rule planner (DIGEST.md §2): turns a KimmyPayload into a ProlexOutput from the
+// planning table of opex.yml (intent -> tool, plan, answer or clarification). Plain logic,
+// called by the prolex_planner actor and by Kimmy for its quick actions.
+#pragma once
+
+#include "opex/config.hpp"
+#include "opex/contracts.hpp"
+
+#include <string>
+
+namespace opex::actors {
+
+/// Why the planner produced what it produced (journaled with the planning entry).
+struct planning_note {
+  std::string rule;    ///< "planning_table", "missing_parameters", "autonomy", "high_risk", ...
+  std::string detail;  ///< human-readable
+};
+
+/// A plan and its note.
+struct planning_result {
+  prolex_output output;
+  planning_note note;
+};
+
+/// The rule planner. Holds a reference to the configuration (which outlives it); const and
+/// thread-safe.
+class rule_planner {
+public:
+  explicit rule_planner(const opex_config& cfg);
+
+  /// Plans one KimmyPayload. Produces a clarification (in the request's language, 1-3
+  /// questions of >= 10 characters) when a required parameter is missing, when a planned tool
+  /// is above the current autonomy level or high-risk, or when its requires_context keys are
+  /// absent; an answer for question_simple ("no answer source configured" unless one is) and
+  /// question_systeme (a summary of the engine's level and tools); otherwise a tool_call or a
+  /// multi_tool_plan whose payloads come from the planning table's templates over the payload
+  /// (`{{ parameters.title }}`, `{{ request_id }}`).
+  planning_result plan(const kimmy_payload& payload) const;
+
+  /// A short description of the engine for question_systeme answers.
+  std::string system_summary(const std::string& language) const;
+
+private:
+  const opex_config& cfg_;
+};
+
+} // namespace opex::actors

@@ -1,0 +1,387 @@
+// Local tasks, notes and events on SQLite.
+#include "local_store.hpp"
+
+#include "../sqlite/sqlite_db.hpp"
+
+#include "opex/clock.hpp"
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+namespace opex::connectors {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string new_id(std::string_view prefix) {
+  unsigned char bytes[6];
+  RAND_bytes(bytes, sizeof(bytes));
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(prefix);
+  out.push_back('_');
+  for (auto b : bytes) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 0xF]);
+  }
+  return out;
+}
+
+std::optional<std::string> str(const json::object& p, std::string_view key) {
+  if (auto s = get_string(p, key))
+    return std::string(*s);
+  return std::nullopt;
+}
+
+call_outcome ok(json::object data) {
+  call_outcome out;
+  out.ok = true;
+  out.data = std::move(data);
+  return out;
+}
+
+call_outcome failure(error_code code, std::string message, json::object details) {
+  call_outcome out;
+  out.error = make_error(code, std::move(message), std::move(details));
+  return out;
+}
+
+call_outcome db_failure(const std::exception& e) {
+  return failure(error_code::tool_execution_failed, "local store error",
+                 json::object{{"reason", e.what()}});
+}
+
+std::string format_local(const zoned_time& t) {
+  auto local = std::chrono::floor<std::chrono::seconds>(t.utc + t.offset);
+  auto day = std::chrono::floor<std::chrono::days>(local);
+  std::chrono::hh_mm_ss<std::chrono::seconds> tod{local - day};
+  auto off = t.offset.count();
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%sT%02d:%02d:%02d%c%02d:%02d",
+                format_date(std::chrono::year_month_day{day}).c_str(),
+                static_cast<int>(tod.hours().count()), static_cast<int>(tod.minutes().count()),
+                static_cast<int>(tod.seconds().count()), off < 0 ? '-' : '+',
+                static_cast<int>(std::abs(off) / 60), static_cast<int>(std::abs(off) % 60));
+  return buf;
+}
+
+std::optional<std::string> date_time_of(const json::object& p, std::string_view key) {
+  const auto* v = get_member(p, key);
+  if (v == nullptr)
+    return std::nullopt;
+  if (v->is_string())
+    return std::string(v->get_string());
+  if (v->is_object())
+    if (auto dt = get_string(v->get_object(), "dateTime"))
+      return std::string(*dt);
+  return std::nullopt;
+}
+
+std::string tags_json(const json::object& p) {
+  if (const auto* t = get_member(p, "tags"); t && t->is_array())
+    return json::serialize(*t);
+  return "[]";
+}
+
+} // namespace
+
+local_store::local_store(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
+
+local_store::~local_store() = default;
+
+result<std::unique_ptr<local_store>> local_store::open(const std::string& path) {
+  auto db = sqlite_db::open(path);
+  if (!db)
+    return db.error();
+  try {
+    (*db)->exec(
+      "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT,"
+      " due_date TEXT, priority TEXT, status TEXT NOT NULL, tags TEXT NOT NULL, client_name TEXT,"
+      " request_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY, title TEXT NOT NULL, content TEXT NOT NULL,"
+      " format TEXT NOT NULL, tags TEXT NOT NULL, request_id TEXT, created_at TEXT NOT NULL,"
+      " updated_at TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, summary TEXT NOT NULL, description TEXT,"
+      " start TEXT NOT NULL, end TEXT NOT NULL, location TEXT, request_id TEXT, created_at TEXT NOT NULL);");
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "cannot create the local store tables",
+                      json::object{{"path", path}, {"reason", e.what()}});
+  }
+  return std::unique_ptr<local_store>(new local_store(std::move(db).value()));
+}
+
+call_outcome local_store::task_create(const json::object& p, const call_context& ctx,
+                                      const std::string& now) {
+  try {
+    auto id = new_id("task");
+    auto title = str(p, "title").value_or("(untitled)");
+    auto description = str(p, "description");
+    if (!description)
+      description = str(p, "notes");
+    auto due = str(p, "due_date");
+    if (!due)
+      if (auto d = str(p, "due"))
+        due = d->substr(0, 10);
+    auto priority = str(p, "priority").value_or("medium");
+    sqlite_statement st(db_->handle(),
+                        "INSERT INTO tasks(id, title, description, due_date, priority, status, tags,"
+                        " client_name, request_id, created_at, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(id));
+    st.bind(2, std::string_view(title));
+    st.bind_optional(3, description);
+    st.bind_optional(4, due);
+    st.bind(5, std::string_view(priority));
+    st.bind(6, std::string_view(tags_json(p)));
+    st.bind_optional(7, str(p, "client_name"));
+    st.bind(8, std::string_view(ctx.request_id));
+    st.bind(9, std::string_view(now));
+    st.bind(10, std::string_view(now));
+    st.step();
+    json::object data{{"task_id", id},       {"status", "created"}, {"title", title},
+                      {"priority", priority}, {"url", "opex://tasks/" + id}};
+    data["due_date"] = due ? json::value(*due) : json::value(nullptr);
+    return ok(std::move(data));
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::task_update(const json::object& p, const std::string& now) {
+  try {
+    auto key = str(p, "task_id").value_or("");
+    std::string id;
+    {
+      sqlite_statement find(db_->handle(),
+                            "SELECT id FROM tasks WHERE id = ?1 OR lower(title) = lower(?1)"
+                            " ORDER BY created_at DESC LIMIT 1");
+      find.bind(1, std::string_view(key));
+      if (find.step())
+        id = find.column_text(0);
+    }
+    if (id.empty())
+      return failure(error_code::tool_execution_failed, "no task with id or title '" + key + "'",
+                     json::object{{"reason", "task_not_found"}, {"task_id", key}});
+    json::array changed;
+    auto update = [&](const char* column, const std::optional<std::string>& value) {
+      if (!value)
+        return;
+      sqlite_statement st(db_->handle(), std::string("UPDATE tasks SET ") + column
+                                           + " = ?1, updated_at = ?2 WHERE id = ?3");
+      st.bind(1, std::string_view(*value));
+      st.bind(2, std::string_view(now));
+      st.bind(3, std::string_view(id));
+      st.step();
+      changed.emplace_back(column);
+    };
+    update("title", str(p, "title"));
+    auto description = str(p, "description");
+    update("description", description ? description : str(p, "notes"));
+    auto due = str(p, "due_date");
+    if (!due)
+      if (auto d = str(p, "due"))
+        due = d->substr(0, 10);
+    update("due_date", due);
+    update("priority", str(p, "priority"));
+    if (auto status = str(p, "status"))
+      update("status", std::optional<std::string>(*status == "completed" || *status == "done" ? "done" : "open"));
+    if (get_member(p, "tags"))
+      update("tags", tags_json(p));
+    return ok(json::object{{"task_id", id}, {"status", "updated"}, {"changed", std::move(changed)}});
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::event_create(const json::object& p, const call_context& ctx,
+                                       const std::string& now) {
+  try {
+    auto summary = str(p, "summary");
+    if (!summary)
+      summary = str(p, "title");
+    auto start = date_time_of(p, "start");
+    auto end = date_time_of(p, "end");
+    auto date = str(p, "date");
+    std::string start_text, end_text;
+    int duration = 60;
+    if (const auto* d = get_member(p, "duration_minutes"); d && d->is_int64())
+      duration = static_cast<int>(d->get_int64());
+    if (start) {
+      auto parsed = parse_iso8601(*start);
+      if (!parsed)
+        return failure(error_code::validation_error, "start is not an ISO 8601 date-time",
+                       json::object{{"start", *start}});
+      start_text = *start;
+      if (end) {
+        end_text = *end;
+      } else {
+        zoned_time e = *parsed;
+        e.utc += std::chrono::minutes{duration};
+        end_text = format_local(e);
+      }
+    } else if (date) {
+      start_text = *date;  // all-day event
+      end_text = end.value_or(*date);
+    } else {
+      return failure(error_code::validation_error, "an event needs a start or a date",
+                     json::object{{"reason", "missing_start"}});
+    }
+    auto id = new_id("event");
+    sqlite_statement st(db_->handle(),
+                        "INSERT INTO events(id, summary, description, start, end, location, request_id,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(id));
+    st.bind(2, std::string_view(summary.value_or("(untitled)")));
+    st.bind_optional(3, str(p, "description"));
+    st.bind(4, std::string_view(start_text));
+    st.bind(5, std::string_view(end_text));
+    st.bind_optional(6, str(p, "location"));
+    st.bind(7, std::string_view(ctx.request_id));
+    st.bind(8, std::string_view(now));
+    st.step();
+    return ok(json::object{{"event_id", id},
+                           {"status", "created"},
+                           {"summary", summary.value_or("(untitled)")},
+                           {"start", start_text},
+                           {"end", end_text}});
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::note_create(const json::object& p, const call_context& ctx,
+                                      const std::string& now) {
+  try {
+    auto id = new_id("doc");
+    auto title = str(p, "title").value_or("(untitled)");
+    sqlite_statement st(db_->handle(),
+                        "INSERT INTO notes(id, title, content, format, tags, request_id, created_at,"
+                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, std::string_view(id));
+    st.bind(2, std::string_view(title));
+    st.bind(3, std::string_view(str(p, "content").value_or("")));
+    st.bind(4, std::string_view(str(p, "format").value_or("markdown")));
+    st.bind(5, std::string_view(tags_json(p)));
+    st.bind(6, std::string_view(ctx.request_id));
+    st.bind(7, std::string_view(now));
+    st.bind(8, std::string_view(now));
+    st.step();
+    return ok(json::object{{"doc_id", id}, {"status", "created"}, {"title", title}, {"url", "opex://notes/" + id}});
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::doc_update(const json::object& p, const std::string& now) {
+  try {
+    auto key = str(p, "doc_id").value_or("");
+    std::string id, content;
+    {
+      sqlite_statement find(db_->handle(),
+                            "SELECT id, content FROM notes WHERE id = ?1 OR lower(title) = lower(?1)"
+                            " ORDER BY created_at DESC LIMIT 1");
+      find.bind(1, std::string_view(key));
+      if (find.step()) {
+        id = find.column_text(0);
+        content = find.column_text(1);
+      }
+    }
+    if (id.empty())
+      return failure(error_code::tool_execution_failed, "no document with id or title '" + key + "'",
+                     json::object{{"reason", "document_not_found"}, {"doc_id", key}});
+    auto op = str(p, "operation").value_or("replace");
+    auto text = str(p, "content");
+    if (!text)
+      text = str(p, "append_content");
+    if (text) {
+      if (op == "append" || get_member(p, "append_content"))
+        content += (content.empty() ? "" : "\n") + *text;
+      else if (op == "prepend")
+        content = *text + (content.empty() ? "" : "\n") + content;
+      else
+        content = *text;
+    }
+    sqlite_statement st(db_->handle(),
+                        "UPDATE notes SET content = ?1, title = coalesce(?2, title), updated_at = ?3 WHERE id = ?4");
+    st.bind(1, std::string_view(content));
+    st.bind_optional(2, str(p, "title"));
+    st.bind(3, std::string_view(now));
+    st.bind(4, std::string_view(id));
+    st.step();
+    return ok(json::object{{"doc_id", id}, {"status", "updated"}, {"operation", op}});
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::healthcheck() {
+  json::object checks;
+  bool healthy = true;
+  try {
+    sqlite_statement st(db_->handle(), "SELECT (SELECT COUNT(*) FROM tasks), (SELECT COUNT(*) FROM notes),"
+                                       " (SELECT COUNT(*) FROM events)");
+    st.step();
+    checks["database"] = json::object{{"status", "ok"},
+                                      {"tasks", st.column_int(0)},
+                                      {"notes", st.column_int(1)},
+                                      {"events", st.column_int(2)}};
+  } catch (const std::exception& e) {
+    healthy = false;
+    checks["database"] = json::object{{"status", "error"}, {"reason", e.what()}};
+  }
+  try {
+    sqlite_statement st(db_->handle(), "SELECT COUNT(*) FROM journal");
+    st.step();
+    checks["journal"] = json::object{{"status", "ok"}, {"entries", st.column_int(0)}};
+  } catch (const std::exception& e) {
+    checks["journal"] = json::object{{"status", "absent"}, {"reason", e.what()}};
+  }
+  return ok(json::object{{"status", healthy ? "ok" : "degraded"}, {"checks", std::move(checks)}});
+}
+
+call_outcome local_store::journal_summary(const std::string& since) {
+  try {
+    json::object data{{"since", since}};
+    {
+      sqlite_statement st(db_->handle(), "SELECT COUNT(DISTINCT request_id) FROM journal WHERE timestamp >= ?1");
+      st.bind(1, std::string_view(since));
+      st.step();
+      data["requests"] = st.column_int(0);
+    }
+    auto grouped = [&](const char* column) {
+      json::object out;
+      sqlite_statement st(db_->handle(), std::string("SELECT ") + column + ", COUNT(*) FROM journal"
+                                           " WHERE timestamp >= ?1 GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
+      st.bind(1, std::string_view(since));
+      while (st.step())
+        out[st.column_is_null(0) ? "(none)" : st.column_text(0)] = st.column_int(1);
+      return out;
+    };
+    data["by_agent"] = grouped("agent");
+    data["by_status"] = grouped("status");
+    {
+      json::object tools;
+      sqlite_statement st(db_->handle(), "SELECT tool_used, COUNT(*) FROM journal WHERE timestamp >= ?1"
+                                         " AND agent = 'opex' AND tool_used IS NOT NULL"
+                                         " GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
+      st.bind(1, std::string_view(since));
+      while (st.step())
+        tools[st.column_text(0)] = st.column_int(1);
+      data["top_tools"] = std::move(tools);
+    }
+    {
+      sqlite_statement st(db_->handle(), "SELECT COUNT(*) FROM journal WHERE timestamp >= ?1 AND status = 'failure'");
+      st.bind(1, std::string_view(since));
+      st.step();
+      data["failures"] = st.column_int(0);
+    }
+    return ok(std::move(data));
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+} // namespace opex::connectors

@@ -1,0 +1,38 @@
+// The builtin tools' local store: tasks, notes and calendar events in SQLite (the same file as
+// the journal, its own tables). Plain logic on one connection; the builtin connector calls it
+// from its worker thread.
+#pragma once
+
+#include "opex/connectors/connector.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace opex::connectors {
+
+class sqlite_db;
+
+/// Operations of the local store; each returns the step outcome. Not thread-safe.
+class local_store {
+public:
+  /// Opens the store (creating tables). Errors: INTERNAL_ERROR.
+  static result<std::unique_ptr<local_store>> open(const std::string& path);
+  ~local_store();
+
+  call_outcome task_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
+  call_outcome task_update(const boost::json::object& p, const std::string& now);
+  call_outcome event_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
+  call_outcome note_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
+  call_outcome doc_update(const boost::json::object& p, const std::string& now);
+  call_outcome healthcheck();
+  call_outcome journal_summary(const std::string& since);
+
+private:
+  explicit local_store(std::unique_ptr<sqlite_db> db);
+  std::unique_ptr<sqlite_db> db_;
+};
+
+} // namespace opex::connectors

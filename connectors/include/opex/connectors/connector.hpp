@@ -1,0 +1,51 @@
+// The connector interface: how an executor calls the outside world for one tool attempt.
+// One implementation per target type (`webhook`, `builtin`; `mcp_tool`, `n8n_api` and `llm`
+// arrive with the real-connectors work), each registered under that name.
+#pragma once
+
+#include "opex/catalogue.hpp"
+#include "opex/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace opex::connectors {
+
+/// The outcome of one call. `data` is the tool's result object on success; on failure `error`
+/// says why (HTTP_ERROR carries details {status, body}).
+struct call_outcome {
+  bool ok = false;
+  boost::json::value data;
+  error_info error;
+  double cost_usd = 0.0;
+};
+
+/// What a connector knows about the call it makes.
+struct call_context {
+  std::string request_id;
+  std::string user_id;
+  int step = 0;
+  int attempt = 1;
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// Invoked exactly once per call, on any thread (a connector's I/O thread or the caller's).
+using call_completion = std::function<void(call_outcome)>;
+
+/// A way to run tools. Implementations are thread-safe: executors on several actor threads
+/// call them concurrently, and they never block the caller (I/O runs on their own threads).
+class connector {
+public:
+  virtual ~connector() = default;
+
+  /// Starts one attempt of `tool` with an already resolved and validated `payload`.
+  virtual void call(const tool_definition& tool, const boost::json::object& payload,
+                    const call_context& ctx, call_completion done) = 0;
+};
+
+} // namespace opex::connectors

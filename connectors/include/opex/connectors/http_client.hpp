@@ -1,0 +1,79 @@
+// An asynchronous HTTP/1.1 client over Boost.Beast (HTTP and HTTPS) running on its own
+// io_context threads: the executors' way to reach webhooks without blocking actor threads.
+#pragma once
+
+#include "opex/error.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace opex::connectors {
+
+/// A URL split for a connection: scheme http|https, host, port (default 80/443), target
+/// (path and query, "/" when empty).
+struct parsed_url {
+  std::string scheme;
+  std::string host;
+  std::string port;
+  std::string target;
+};
+
+/// Parses `http[s]://host[:port][/target]`; nullopt for anything else.
+std::optional<parsed_url> parse_url(std::string_view url);
+
+/// One request. `timeout` bounds the whole exchange (resolve, connect, TLS, write, read).
+struct http_request {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// The response: status, headers (names lower-cased), body.
+struct http_response {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  /// The first header with this (lower-case) name, or nullopt.
+  std::optional<std::string> header(std::string_view name) const;
+};
+
+/// Client settings: I/O threads, extra CA bundle, TLS verification (on by default), maximum
+/// response body (bytes).
+struct http_client_options {
+  int threads = 1;
+  std::string ca_file;
+  bool verify_tls = true;
+  std::size_t max_response_bytes = 8 * 1024 * 1024;
+};
+
+/// Completion: an error (CONNECTION_FAILED with details {stage, reason}, TIMEOUT) or the
+/// response (any status). Called once, on an I/O thread.
+using http_completion = std::function<void(error_info, http_response)>;
+
+/// The client. Thread-safe; its destructor stops the I/O threads and abandons calls in flight
+/// (their completions are then never called: destroy it only after its callers).
+class http_client {
+public:
+  explicit http_client(http_client_options options = {});
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Starts a request; never blocks.
+  void send(http_request request, http_completion done);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace opex::connectors

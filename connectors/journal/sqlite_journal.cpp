@@ -1,0 +1,129 @@
+// SQLite journal sink.
+#include "opex/connectors/sqlite_journal.hpp"
+
+#include "../sqlite/sqlite_db.hpp"
+
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace opex::connectors {
+
+namespace json = boost::json;
+
+namespace {
+
+std::optional<std::string> string_member(const json::object& o, std::string_view key) {
+  if (auto s = get_string(o, key))
+    return std::string(*s);
+  return std::nullopt;
+}
+
+} // namespace
+
+sqlite_journal::sqlite_journal(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
+
+sqlite_journal::~sqlite_journal() = default;
+
+result<std::unique_ptr<sqlite_journal>> sqlite_journal::open(const std::string& path) {
+  auto db = sqlite_db::open(path);
+  if (!db)
+    return db.error();
+  try {
+    (*db)->exec(
+      "CREATE TABLE IF NOT EXISTS journal ("
+      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " timestamp TEXT NOT NULL,"
+      " request_id TEXT NOT NULL,"
+      " agent TEXT NOT NULL,"
+      " action_type TEXT NOT NULL,"
+      " tool_used TEXT,"
+      " status TEXT NOT NULL,"
+      " entry TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS journal_request ON journal(request_id);"
+      "CREATE INDEX IF NOT EXISTS journal_time ON journal(timestamp);"
+      "CREATE INDEX IF NOT EXISTS journal_tool ON journal(tool_used, timestamp);");
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "cannot create the journal table",
+                      json::object{{"path", path}, {"reason", e.what()}});
+  }
+  return std::unique_ptr<sqlite_journal>(new sqlite_journal(std::move(db).value()));
+}
+
+result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entries) {
+  try {
+    sqlite_transaction tx(*db_);
+    sqlite_statement st(db_->handle(),
+                        "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
+                        " status, entry) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& e : entries) {
+      st.bind(1, get_string(e, "timestamp").value_or(""));
+      st.bind(2, get_string(e, "request_id").value_or(""));
+      st.bind(3, get_string(e, "agent").value_or("system"));
+      st.bind(4, get_string(e, "action_type").value_or("execution"));
+      st.bind_optional(5, string_member(e, "tool_used"));
+      std::string status = "success";
+      if (const auto* r = get_member(e, "result"); r && r->is_object())
+        status = std::string(get_string(r->get_object(), "status").value_or("success"));
+      st.bind(6, std::string_view(status));
+      st.bind(7, std::string_view(json::serialize(e)));
+      st.step();
+      st.reset();
+    }
+    tx.commit();
+    return entries.size();
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "journal write failed",
+                      json::object{{"path", db_->path()}, {"reason", e.what()}});
+  }
+}
+
+result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) {
+  try {
+    std::string sql = "SELECT id, entry FROM journal WHERE 1=1";
+    if (!q.request_id.empty())
+      sql += " AND request_id = ?1";
+    if (!q.agent.empty())
+      sql += " AND agent = ?2";
+    sql += " ORDER BY id DESC";
+    if (q.limit > 0)
+      sql += " LIMIT " + std::to_string(q.limit);
+    sqlite_statement st(db_->handle(), sql);
+    if (!q.request_id.empty())
+      st.bind(1, std::string_view(q.request_id));
+    if (!q.agent.empty())
+      st.bind(2, std::string_view(q.agent));
+    std::vector<json::object> out;
+    while (st.step()) {
+      auto parsed = parse_json(st.column_text(1));
+      if (!parsed || !parsed->is_object())
+        continue;
+      auto obj = std::move(parsed->get_object());
+      obj["id"] = st.column_int(0);
+      out.push_back(std::move(obj));
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "journal query failed",
+                      json::object{{"path", db_->path()}, {"reason", e.what()}});
+  }
+}
+
+result<std::size_t> sqlite_journal::count_tool_since(const std::string& tool,
+                                                     const std::string& since_timestamp) {
+  try {
+    sqlite_statement st(db_->handle(),
+                        "SELECT COUNT(*) FROM journal WHERE tool_used = ?1 AND agent = 'opex'"
+                        " AND status = 'success' AND timestamp >= ?2");
+    st.bind(1, std::string_view(tool));
+    st.bind(2, std::string_view(since_timestamp));
+    st.step();
+    return static_cast<std::size_t>(st.column_int(0));
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "journal count failed",
+                      json::object{{"reason", e.what()}});
+  }
+}
+
+} // namespace opex::connectors

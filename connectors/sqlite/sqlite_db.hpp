@@ -1,0 +1,81 @@
+// A minimal RAII layer over the SQLite C API for opex's stores (journal, local builtin store,
+// later plan state): open with WAL, prepared statements, transactions.
+#pragma once
+
+#include "opex/error.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace opex::connectors {
+
+/// A prepared statement; binds are 1-based. Not thread-safe (one owner).
+class sqlite_statement {
+public:
+  sqlite_statement(sqlite3* db, std::string_view sql);
+  ~sqlite_statement();
+  sqlite_statement(const sqlite_statement&) = delete;
+  sqlite_statement& operator=(const sqlite_statement&) = delete;
+
+  void bind(int index, std::string_view text);
+  void bind(int index, std::int64_t value);
+  void bind(int index, double value);
+  void bind_null(int index);
+  void bind_optional(int index, const std::optional<std::string>& text);
+
+  /// Steps once: true when a row is available, false when done. Throws std::runtime_error on
+  /// error (callers convert it at their boundary).
+  bool step();
+  void reset();
+
+  std::string column_text(int index) const;
+  std::int64_t column_int(int index) const;
+  bool column_is_null(int index) const;
+
+private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+/// One connection. Not thread-safe: each store owns its connection on its own thread.
+class sqlite_db {
+public:
+  /// Opens (creating the file and its folder) with journal_mode=WAL, synchronous=NORMAL,
+  /// busy_timeout=5000 ms. Errors: INTERNAL_ERROR with details {path, reason}.
+  static result<std::unique_ptr<sqlite_db>> open(const std::string& path);
+
+  ~sqlite_db();
+  sqlite_db(const sqlite_db&) = delete;
+  sqlite_db& operator=(const sqlite_db&) = delete;
+
+  /// Runs SQL without results; throws std::runtime_error on error.
+  void exec(std::string_view sql);
+
+  sqlite3* handle() const noexcept { return db_; }
+  const std::string& path() const noexcept { return path_; }
+
+private:
+  explicit sqlite_db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+/// BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit() was called.
+class sqlite_transaction {
+public:
+  explicit sqlite_transaction(sqlite_db& db);
+  ~sqlite_transaction();
+  void commit();
+
+private:
+  sqlite_db& db_;
+  bool done_ = false;
+};
+
+} // namespace opex::connectors

@@ -1,0 +1,58 @@
+// Webhook calls over the shared HTTP client.
+#include "opex/connectors/webhook_connector.hpp"
+
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace opex::connectors {
+
+namespace json = boost::json;
+
+webhook_connector::webhook_connector(std::shared_ptr<http_client> client)
+  : client_(std::move(client)) {}
+
+void webhook_connector::call(const tool_definition& tool, const json::object& payload,
+                             const call_context& ctx, call_completion done) {
+  http_request req;
+  req.method = tool.target.method.empty() ? "POST" : tool.target.method;
+  req.url = tool.target.url;
+  req.timeout = ctx.timeout;
+  req.body = json::serialize(payload);
+  req.headers = {{"X-Request-ID", ctx.request_id},
+                 {"Idempotency-Key", ctx.request_id + ":" + std::to_string(ctx.step)},
+                 {"X-Opex-Attempt", std::to_string(ctx.attempt)},
+                 {"X-Opex-Tool", tool.id}};
+  client_->send(std::move(req), [done = std::move(done)](error_info err, http_response res) {
+    call_outcome out;
+    if (err) {
+      out.error = std::move(err);
+      done(std::move(out));
+      return;
+    }
+    if (res.status < 200 || res.status > 299) {
+      json::object details{{"status", res.status},
+                           {"body", res.body.substr(0, 2048)}};
+      if (auto ra = res.header("retry-after"))
+        details["retry_after"] = *ra;
+      out.error = make_error(error_code::http_error,
+                             "target answered HTTP " + std::to_string(res.status), std::move(details));
+      done(std::move(out));
+      return;
+    }
+    out.ok = true;
+    if (res.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      out.data = json::object{};
+    } else if (auto parsed = parse_json(res.body)) {
+      if (parsed->is_object())
+        out.data = std::move(parsed).value();
+      else
+        out.data = json::object{{"value", std::move(parsed).value()}};
+    } else {
+      out.data = json::object{{"body", res.body.substr(0, 65536)}};
+    }
+    done(std::move(out));
+  });
+}
+
+} // namespace opex::connectors
