@@ -354,6 +354,27 @@ std::string tidy_phrase(std::string s) {
   return out;
 }
 
+/// Tidies a note's content: only connectors between the trigger and the content go ("que",
+/// "that", ":"); articles stay ("la réunion est déplacée").
+std::string tidy_note(std::string s) {
+  static const std::array<std::string_view, 9> lead{"que ", "qu'", "qu’", "that ", ": ", "- ", "to self ", "pour moi ", "for me "};
+  for (int round = 0; round < 3; ++round) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == ':' || s.front() == ',' || s.front() == '-'))
+      s.erase(s.begin());
+    bool changed = false;
+    for (auto l : lead)
+      if (s.size() > l.size() && fold_text(s.substr(0, l.size())) == fold_text(l)) {
+        s.erase(0, l.size());
+        changed = true;
+      }
+    if (!changed)
+      break;
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == ','))
+    s.pop_back();
+  return s;
+}
+
 std::string capitalize_first(std::string s) {
   if (!s.empty() && s[0] >= 'a' && s[0] <= 'z')
     s[0] = static_cast<char>(s[0] - 'a' + 'A');
@@ -714,7 +735,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     }
   } else if (intent == "doc_note") {
     std::size_t from = after_trigger(intent);
-    auto content = tidy_phrase(original_without(nt, from, f.size(), {}));
+    auto content = tidy_note(original_without(nt, from, f.size(), {}));
     if (q)
       content = nt.original(q->begin, q->end);
     if (!content.empty()) {

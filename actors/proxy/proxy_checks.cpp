@@ -37,6 +37,7 @@ result<checked_output> proxy_checker::check(prolex_output output) const {
     return dag.error();
   out.tools.reserve(output.plan.size());
   out.validate_at_dispatch.reserve(output.plan.size());
+  out.templated.reserve(output.plan.size());
   for (const auto& step : (*dag)->steps) {
     auto step_details = [&](json::object d) {
       d["step"] = step.step;
@@ -70,6 +71,7 @@ result<checked_output> proxy_checker::check(prolex_output output) const {
     }
     out.tools.push_back(tool);
     out.validate_at_dispatch.push_back(templated && !schema.empty());
+    out.templated.push_back(templated);
     out.estimated_cost_usd += tool->cost_usd;
   }
   auto max_steps = static_cast<std::size_t>(std::max(0, cfg_.system.max_plan_steps));

@@ -24,6 +24,7 @@ struct checked_output {
   std::shared_ptr<const plan_dag> dag;
   std::vector<const tool_definition*> tools;
   std::vector<bool> validate_at_dispatch;
+  std::vector<bool> templated;  ///< the step's payload holds placeholders
   double estimated_cost_usd = 0.0;
 };
 

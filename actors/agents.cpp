@@ -1,0 +1,45 @@
+// Spawning and stopping the agents of one engine.
+#include "agents.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include <set>
+
+namespace opex::actors {
+
+result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_ptr<runtime>& rt,
+                                 const std::string& database, bool detached_journal) {
+  auto journal = spawn_journal_writer(system, rt, database, detached_journal);
+  if (!journal)
+    return journal.error();
+  rt->journal = std::move(journal).value();
+  std::set<std::string> categories;
+  for (const auto& t : rt->config.catalogue.tools())
+    categories.insert(t.category);
+  for (const auto& c : categories)
+    rt->executors.emplace(c, spawn_executor(system, rt, c));
+  rt->proxy_master = spawn_proxy_master(system, rt);
+  rt->prolex = spawn_prolex_planner(system, rt);
+  return spawn_kimmy_filter(system, rt);
+}
+
+void stop_agents(caf::actor_system& system, runtime& rt) {
+  (void) system;
+  auto stop = [](const auto& handle) {
+    if (handle)
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  };
+  stop(rt.prolex);
+  stop(rt.proxy_master);
+  for (auto& [_, e] : rt.executors)
+    stop(e);
+  stop(rt.journal);
+  rt.executors.clear();
+  rt.prolex = nullptr;
+  rt.proxy_master = nullptr;
+  rt.journal = nullptr;
+}
+
+} // namespace opex::actors

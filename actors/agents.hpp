@@ -1,0 +1,39 @@
+// Spawns the agents of one engine on an actor system.
+#pragma once
+
+#include "runtime.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <memory>
+
+namespace opex::actors {
+
+/// Spawns the journal writer (detached: it owns SQLite), the executors (one per tool category
+/// present in the catalogue), Prolex, the Proxy Master, and returns Kimmy, the entry of the
+/// full pipeline. Fills the handles in `rt` (which must outlive the actors). Errors: the
+/// journal database cannot be opened.
+result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_ptr<runtime>& rt,
+                                 const std::string& database, bool detached_journal = true);
+
+/// Spawns a Kimmy filter (the entry of the full pipeline) over `rt`.
+agent_actor spawn_kimmy_filter(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+agent_actor spawn_prolex_planner(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+agent_actor spawn_proxy_master(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+
+/// A journal writer over an opened database path (":memory:" in tests). `detached` runs it on
+/// its own thread (production); tests under the deterministic scheduler pass false.
+result<journal_actor> spawn_journal_writer(caf::actor_system& system, std::shared_ptr<const runtime> rt,
+                                           const std::string& database, bool detached);
+
+/// A supervisor for one plan (spawned by the Proxy Master per tool_call or multi_tool_plan).
+supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+
+/// An executor for one tool category.
+executor_actor spawn_executor(caf::actor_system& system, std::shared_ptr<const runtime> rt,
+                              std::string category);
+
+/// Sends an exit to every long-lived actor in `rt` (the actor system then shuts down).
+void stop_agents(caf::actor_system& system, runtime& rt);
+
+} // namespace opex::actors

@@ -1,0 +1,110 @@
+// The messages the agents exchange and their typed actor interfaces (one place, as CAF
+// wants): a request travels kimmy_filter -> prolex_planner -> proxy_master -> plan_supervisor
+// as a request_context, and the last stage answers the original requester (delegation).
+#pragma once
+
+#include "opex/connectors/connector.hpp"
+#include "opex/contracts.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace opex {
+struct progress_event;
+}
+
+namespace opex::actors {
+
+struct checked_output;
+
+// -- atoms (at most 10 characters) ------------------------------------------------------------
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using exec_atom = caf::atom_constant<caf::atom("exec")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using journal_atom = caf::atom_constant<caf::atom("journal")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// Where a request enters the chain.
+enum class entry_point { kimmy, prolex, proxy };
+
+/// Callback for live step progress (engine observers). Called on actor threads: keep it short.
+using progress_callback = std::function<void(const progress_event&)>;
+
+/// The state a request carries from agent to agent. Copied at each hop; the heavy parts are
+/// shared and immutable.
+struct request_context {
+  std::string request_id;
+  std::string user_id;
+  std::string source = "api";
+  entry_point entry = entry_point::kimmy;
+  std::chrono::steady_clock::time_point received;
+  std::shared_ptr<const std::string> text;                ///< raw text (kimmy entry)
+  std::shared_ptr<const boost::json::value> raw;          ///< raw JSON (prolex/proxy entry)
+  std::shared_ptr<const kimmy_payload> kimmy;
+  std::shared_ptr<const kimmy_decision> decision;
+  std::shared_ptr<const prolex_output> output;
+  std::string planned_by;                                 ///< kimmy | prolex | client
+  std::shared_ptr<const progress_callback> progress;      ///< may be null
+};
+
+/// The final answer of the chain for one request.
+struct request_outcome {
+  std::shared_ptr<request_result> result;
+};
+
+/// One attempt of one step, sent by the supervisor to an executor.
+struct step_call {
+  const tool_definition* tool = nullptr;  ///< catalogue entry (the catalogue outlives actors)
+  std::shared_ptr<const boost::json::object> payload;  ///< resolved and validated
+  connectors::call_context context;
+};
+
+/// A plan that passed the Proxy Master, handed to a supervisor.
+using checked_plan = std::shared_ptr<const checked_output>;
+
+// -- interfaces -------------------------------------------------------------------------------
+
+/// kimmy_filter, prolex_planner and proxy_master: each takes a request and passes it on (or
+/// answers it).
+using agent_actor = caf::typed_actor<caf::replies_to<run_atom, request_context>::with<request_outcome>>;
+
+/// One supervisor per plan: runs it and answers with the request's outcome.
+using supervisor_actor =
+  caf::typed_actor<caf::replies_to<run_atom, request_context, checked_plan>::with<request_outcome>,
+                   caf::reacts_to<retry_atom, std::uint64_t>>;
+
+/// One executor per tool category: runs one attempt through the tool's connector.
+using executor_actor =
+  caf::typed_actor<caf::replies_to<exec_atom, step_call>::with<connectors::call_outcome>,
+                   caf::reacts_to<done_atom, std::uint64_t, connectors::call_outcome>>;
+
+/// The SystemJournal writer: batched SQLite appends, flush on demand, queries.
+using journal_actor =
+  caf::typed_actor<caf::reacts_to<journal_atom, journal_entry>,
+                   caf::reacts_to<tick_atom>,
+                   caf::replies_to<flush_atom>::with<bool>,
+                   caf::replies_to<query_atom, journal_query>::with<std::shared_ptr<const boost::json::array>>>;
+
+} // namespace opex::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::request_context)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::request_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::step_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::checked_plan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::call_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::journal_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::journal_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const boost::json::array>)

@@ -1,0 +1,109 @@
+// The embedding API: load a configuration, submit a request (text, KimmyPayload or
+// ProlexOutput), get its result as a future or a callback, read the journal (DESIGN.md §8).
+#pragma once
+
+#include "opex/clock.hpp"
+#include "opex/config.hpp"
+#include "opex/contracts.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace opex {
+
+/// A step's progress, reported live to observers (opexctl prints these on a terminal).
+/// `status` is running when an attempt starts, then the step's terminal status.
+struct progress_event {
+  std::string request_id;
+  int step = 0;
+  std::string tool;
+  step_status status = step_status::running;
+  int attempt = 1;
+  double duration_ms = 0.0;
+  std::string error_code;  ///< "" on success
+  std::string message;     ///< error message or skip reason
+};
+
+/// How to build an engine.
+struct engine_options {
+  /// opex.yml path; "" = the built-in default configuration (used when `config` is empty).
+  std::string config_path;
+  /// A configuration already loaded (takes precedence over config_path).
+  std::optional<opex_config> config;
+  /// Overrides storage.database (tests use a temporary file).
+  std::string database;
+  /// The clock used for dates and timestamps; default: the system clock.
+  std::shared_ptr<const clock> time;
+  /// Live step progress; called on actor threads, must be thread-safe and quick.
+  std::function<void(const progress_event&)> on_progress;
+  /// Actor scheduler worker threads (0 = CAF's default, one per core).
+  int worker_threads = 0;
+};
+
+/// Optional fields of a submission.
+struct submit_options {
+  std::string request_id;  ///< UUID; generated when empty
+  std::string user_id;     ///< default: config default_user_id
+  std::string source = "api";
+};
+
+/// Receives a request's result, on an actor thread.
+using result_callback = std::function<void(request_result)>;
+
+/// The engine: owns the actor system, the agents (Kimmy, Prolex, the Proxy Master, one
+/// executor per tool category, the journal writer) and the connectors.
+///
+/// Thread-safety: every member function may be called from any thread concurrently.
+/// Errors: the constructor throws std::runtime_error when the configuration cannot be loaded
+/// or the database cannot be opened (message: the standard error text); submissions never
+/// throw — refusals come back as a request_result whose `error` is set (standard error JSON via
+/// to_json).
+class engine {
+public:
+  explicit engine(engine_options options = {});
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Full pipeline from text: Kimmy -> (Prolex) -> Proxy Master -> supervisor.
+  void submit_text(std::string text, submit_options opts, result_callback done);
+
+  /// From a KimmyPayload (JSON, validated against kimmy_payload.schema.json): Prolex -> ...
+  void submit_payload(boost::json::value kimmy_payload, submit_options opts, result_callback done);
+
+  /// From a ProlexOutput (JSON, validated against prolex_output.schema.json): Proxy -> ...
+  void submit_output(boost::json::value prolex_output, submit_options opts, result_callback done);
+
+  /// Future-returning variants of the three above.
+  std::future<request_result> submit_text(std::string text, submit_options opts = {});
+  std::future<request_result> submit_payload(boost::json::value kimmy_payload, submit_options opts = {});
+  std::future<request_result> submit_output(boost::json::value prolex_output, submit_options opts = {});
+
+  /// Journal entries matching `q`, after flushing pending writes. Blocks the caller (not for
+  /// actor threads). Errors: INTERNAL_ERROR when the database fails.
+  result<boost::json::array> journal(const journal_query& q);
+
+  /// Writes every pending journal entry to the database. Blocks the caller.
+  void flush_journal();
+
+  /// The effective configuration (targets resolved).
+  const opex_config& configuration() const noexcept;
+
+  /// The database file in use.
+  const std::string& database() const noexcept;
+
+  /// The engine's clock.
+  const clock& time() const noexcept;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace opex

@@ -1,0 +1,288 @@
+// opexctl: the command line for test authors and operators — ask (full pipeline in process),
+// run (a ProlexOutput file), validate (contracts and configs), journal (read entries).
+#include "opex/engine.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+namespace json = boost::json;
+using namespace opex;
+
+namespace {
+
+struct common_options {
+  std::string config;
+  std::string database;
+  std::string now;
+  bool json_output = false;
+  bool quiet = false;
+};
+
+std::shared_ptr<const opex::clock> make_clock(const std::string& now) {
+  if (now.empty())
+    return make_system_clock();
+  auto z = parse_iso8601(now);
+  if (!z)
+    throw CLI::ValidationError("--now", "expects ISO 8601, e.g. 2026-11-18T09:00:00+01:00");
+  return make_fixed_clock(*z, true);
+}
+
+void print_progress(const progress_event& ev) {
+  static std::mutex m;
+  std::lock_guard lock(m);
+  const char* mark = "·";
+  switch (ev.status) {
+    case step_status::running: mark = "▸"; break;
+    case step_status::succeeded: mark = "✓"; break;
+    case step_status::skipped: mark = "↷"; break;
+    default: mark = "✗"; break;
+  }
+  std::cerr << "  " << mark << " step " << ev.step << " " << ev.tool << " " << step_status_name(ev.status);
+  if (ev.status == step_status::running)
+    std::cerr << " (attempt " << ev.attempt << ")";
+  else if (ev.status != step_status::skipped)
+    std::cerr << " after " << ev.attempt << " attempt(s), " << std::fixed << std::setprecision(1)
+              << ev.duration_ms << " ms";
+  if (!ev.error_code.empty())
+    std::cerr << " [" << ev.error_code << "]";
+  if (!ev.message.empty())
+    std::cerr << " " << ev.message;
+  std::cerr << "\n";
+}
+
+engine make_engine(const common_options& o) {
+  engine_options eo;
+  eo.config_path = o.config;
+  eo.database = o.database;
+  eo.time = make_clock(o.now);
+  if (!o.json_output || isatty(STDERR_FILENO))
+    if (isatty(STDERR_FILENO) && !o.quiet)
+      eo.on_progress = print_progress;
+  return engine(std::move(eo));
+}
+
+void print_human(const request_result& r) {
+  std::cout << "request " << r.request_id << ": " << request_status_name(r.status) << "\n";
+  if (r.kimmy) {
+    std::cout << "  kimmy: intent " << r.kimmy->intent << ", " << r.kimmy->complexity << ", confidence "
+              << r.kimmy->confidence << ", language " << r.kimmy->language << "\n";
+    if (r.decision) {
+      std::cout << "         " << (r.decision->handled_directly ? "handled directly" : "escalated to Prolex");
+      if (!r.decision->reasons.empty())
+        std::cout << " (" << r.decision->reasons.front() << ")";
+      std::cout << "\n";
+    }
+  }
+  if (r.output) {
+    std::cout << "  " << (r.planned_by.empty() ? "plan" : r.planned_by) << ": "
+              << output_type_name(r.output->type) << "\n";
+    if (r.output->type == output_type::answer)
+      std::cout << "  answer: " << r.output->content << "\n";
+    for (const auto& q : r.output->questions)
+      std::cout << "  question: " << q << "\n";
+  }
+  for (const auto& s : r.steps) {
+    std::cout << "  step " << s.step << " " << s.tool << ": " << step_status_name(s.status) << " ("
+              << s.attempts.size() << " attempt(s), " << std::fixed << std::setprecision(1) << s.duration_ms
+              << " ms)";
+    if (s.error)
+      std::cout << " " << error_code_name(s.error.code) << ": " << s.error.message;
+    std::cout << "\n";
+    if (!s.data.is_null())
+      std::cout << "    data: " << json::serialize(s.data) << "\n";
+  }
+  if (r.error)
+    std::cout << "  error: " << error_code_name(r.error.code) << ": " << r.error.message << "\n"
+              << "  details: " << json::serialize(r.error.details) << "\n";
+}
+
+int finish(const request_result& r, const common_options& o) {
+  if (o.json_output)
+    std::cout << json::serialize(to_json(r)) << std::endl;
+  else
+    print_human(r);
+  return r.status == request_status::succeeded ? 0 : 1;
+}
+
+int print_error(const error_info& err, const common_options& o) {
+  if (o.json_output)
+    std::cout << json::serialize(to_error_json(err, "", format_timestamp(std::chrono::system_clock::now())))
+              << std::endl;
+  else
+    std::cerr << "opexctl: " << err.message << "\n";
+  return 2;
+}
+
+int cmd_validate(const std::string& file, std::string kind, const common_options& o) {
+  bool yaml = file.ends_with(".yml") || file.ends_with(".yaml");
+  if (yaml) {
+    auto doc = read_yaml_file(file);
+    if (!doc)
+      return print_error(doc.error(), o) - 1;
+    if (kind == "auto")
+      kind = doc->is_array() ? "catalogue" : "config";
+    error_info err;
+    if (kind == "catalogue") {
+      auto c = tool_catalogue::load_file(file);
+      if (!c)
+        err = c.error();
+    } else if (kind == "system") {
+      auto c = system_config::load_file(file);
+      if (!c)
+        err = c.error();
+    } else if (kind == "autonomy") {
+      auto c = autonomy_config::load_file(file);
+      if (!c)
+        err = c.error();
+    } else {
+      auto c = load_config(file);
+      if (!c)
+        err = c.error();
+    }
+    if (err)
+      return print_error(err, o) - 1;
+    if (o.json_output)
+      std::cout << json::serialize(json::object{{"valid", true}, {"kind", kind}, {"file", file}}) << std::endl;
+    else
+      std::cout << file << ": valid " << kind << "\n";
+    return 0;
+  }
+  auto doc = read_json_file(file);
+  if (!doc)
+    return print_error(doc.error(), o) - 1;
+  if (kind == "auto") {
+    const auto* obj = doc->if_object();
+    if (obj && obj->contains("raw_input"))
+      kind = "kimmy_payload";
+    else if (obj && obj->contains("agent") && obj->contains("action_type"))
+      kind = "journal_entry";
+    else if (obj && obj->contains("error_code"))
+      kind = "error";
+    else
+      kind = "prolex_output";
+  }
+  auto registry = schema_registry::with_embedded();
+  std::string id = "schemas/" + kind + ".schema.json";
+  if (!registry->contains(id))
+    return print_error(make_error(error_code::validation_error, "unknown kind " + kind), o);
+  if (auto err = registry->check(id, *doc, kind)) {
+    if (o.json_output)
+      std::cout << json::serialize(to_error_json(err, "", format_timestamp(std::chrono::system_clock::now())))
+                << std::endl;
+    else {
+      std::cerr << file << ": invalid " << kind << "\n";
+      for (const auto& e : err.details.at("errors").as_array())
+        std::cerr << "  " << e.as_string().c_str() << "\n";
+    }
+    return 1;
+  }
+  if (o.json_output)
+    std::cout << json::serialize(json::object{{"valid", true}, {"kind", kind}, {"file", file}}) << std::endl;
+  else
+    std::cout << file << ": valid " << kind << "\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"opexctl: run and inspect opex requests"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand: `opexctl ask "..." --json`
+  common_options o;
+  app.add_option("--config,-c", o.config, "opex.yml (default: the built-in configuration)");
+  app.add_option("--database", o.database, "SQLite database (default: storage.database or the data dir)");
+  app.add_option("--now", o.now, "Fix the clock for relative dates (ISO 8601)");
+  app.add_flag("--json", o.json_output, "Print one JSON object on stdout");
+  app.add_flag("--quiet,-q", o.quiet, "No live progress on stderr");
+
+  std::string text, source = "api", user;
+  auto* ask = app.add_subcommand("ask", "Run TEXT through Kimmy, Prolex, the Proxy Master and the executors");
+  ask->add_option("text", text, "The request")->required();
+  ask->add_option("--source", source, "chat|whatsapp|telegram|email|api|other");
+  ask->add_option("--user", user, "User id");
+
+  std::string plan_file;
+  auto* run = app.add_subcommand("run", "Run a ProlexOutput file through the Proxy Master and the executors");
+  run->add_option("plan", plan_file, "ProlexOutput JSON file")->required()->check(CLI::ExistingFile);
+  run->add_option("--user", user, "User id");
+
+  std::string validate_file, kind = "auto";
+  auto* validate = app.add_subcommand("validate", "Validate a contract (JSON) or a configuration (YAML)");
+  validate->add_option("file", validate_file, "File to validate")->required()->check(CLI::ExistingFile);
+  validate->add_option("--kind", kind,
+                       "auto|kimmy_payload|prolex_output|journal_entry|error|config|catalogue|system|autonomy");
+
+  std::string request_id, agent;
+  std::size_t limit = 200;
+  auto* journal = app.add_subcommand("journal", "Print journal entries");
+  journal->add_option("--request-id", request_id, "Only this request");
+  journal->add_option("--agent", agent, "Only this agent (kimmy, prolex, proxy, opex, system)");
+  journal->add_option("--limit", limit, "At most N entries (newest)");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*validate)
+      return cmd_validate(validate_file, kind, o);
+    if (*ask) {
+      auto e = make_engine(o);
+      submit_options so;
+      so.source = source;
+      so.user_id = user;
+      auto r = e.submit_text(text, so).get();
+      return finish(r, o);
+    }
+    if (*run) {
+      auto doc = read_json_file(plan_file);
+      if (!doc)
+        return print_error(doc.error(), o);
+      auto e = make_engine(o);
+      submit_options so;
+      so.user_id = user;
+      auto r = e.submit_output(std::move(doc).value(), so).get();
+      return finish(r, o);
+    }
+    if (*journal) {
+      auto e = make_engine(o);
+      journal_query q;
+      q.request_id = request_id;
+      q.agent = agent;
+      q.limit = limit;
+      auto rows = e.journal(q);
+      if (!rows)
+        return print_error(rows.error(), o);
+      if (o.json_output) {
+        std::cout << json::serialize(json::object{{"entries", *rows}}) << std::endl;
+      } else {
+        for (const auto& row : *rows) {
+          const auto& e2 = row.as_object();
+          const auto& res = e2.at("result").as_object();
+          std::cout << e2.at("timestamp").as_string().c_str() << "  " << std::left << std::setw(7)
+                    << e2.at("agent").as_string().c_str() << std::setw(15) << e2.at("action_type").as_string().c_str()
+                    << std::setw(9) << res.at("status").as_string().c_str();
+          if (e2.at("tool_used").is_string())
+            std::cout << " " << e2.at("tool_used").as_string().c_str();
+          if (res.at("error_code").is_string())
+            std::cout << " [" << res.at("error_code").as_string().c_str() << "]";
+          std::cout << "  " << e2.at("request_id").as_string().c_str() << "\n";
+        }
+      }
+      return 0;
+    }
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    return print_error(make_error(error_code::config_error, e.what()), o);
+  }
+  return 2;
+}
