@@ -1,0 +1,73 @@
+// opexd's HTTP API over Boost.Beast: the intake webhooks of the reference (kimmy-intake,
+// prolex-intake, proxy-exec), health, and journal reads, with API-key auth. Sessions hand
+// requests to the engine asynchronously and write the response when the callback is posted
+// back to their strand (BUILD-NOTES pitfall 7).
+#pragma once
+
+#include "opex/engine.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace opex::tools {
+
+/// One API key and what it may do: `all` (everything) or `read` (GET routes only).
+struct api_key {
+  std::string key;
+  std::string scope = "all";
+};
+
+/// Parses `OPEX_API_KEYS`-style text: comma-separated `key` or `key:scope` entries.
+std::vector<api_key> parse_api_keys(std::string_view text);
+
+/// Server settings. `require_auth` false only with opexd --insecure-no-auth.
+struct api_server_options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;  ///< 0 = any free port (see api_server::port())
+  int threads = 2;
+  std::size_t max_body_bytes = 1 << 20;
+  std::vector<api_key> keys;
+  bool require_auth = true;
+};
+
+/// Routes (every error in the standard error JSON, DESIGN.md §4):
+/// - `POST /webhook/kimmy-intake` body {"text"|"message", "source"?, "user_id"?} -> 200
+///   request_result JSON
+/// - `POST /webhook/prolex-intake` body KimmyPayload -> 200 request_result
+/// - `POST /webhook/proxy-exec` body ProlexOutput -> 200 request_result
+/// - `GET /healthz` -> {"status": "ok"} (no auth)
+/// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
+/// Refusals map error codes to statuses: INVALID_JSON/VALIDATION_ERROR 400, UNAUTHORIZED 401,
+/// PERMISSION_DENIED 403, TOOL_NOT_FOUND/NOT_FOUND 404, METHOD_NOT_ALLOWED 405,
+/// APPROVAL_REQUIRED 409, BODY_TOO_LARGE 413, PLAN_*/TEMPLATE_*/CONSTRAINT_VIOLATION 422,
+/// TIMEOUT 504. A request that ran (even with failed steps) answers 200 with its result.
+/// `X-Request-ID` (a UUID) sets the request id; every response carries it.
+class api_server {
+public:
+  api_server(engine& eng, api_server_options options);
+  ~api_server();
+  api_server(const api_server&) = delete;
+  api_server& operator=(const api_server&) = delete;
+
+  /// Binds and starts accepting on the I/O threads. Throws std::runtime_error when the
+  /// address cannot be bound.
+  void start();
+
+  /// The bound port (after start()).
+  std::uint16_t port() const;
+
+  /// Stops accepting, closes sessions and joins the I/O threads. Idempotent.
+  void stop();
+
+  /// Blocks until stop() is called or SIGINT/SIGTERM arrives.
+  void wait_for_signal();
+
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace opex::tools

@@ -1,0 +1,61 @@
+// opexd: the opex daemon. Loads opex.yml, starts the engine and the HTTP API, prints the bound
+// address, and shuts down cleanly on SIGINT/SIGTERM (pending journal entries are flushed).
+#include "api_server.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"opexd: the opex orchestration daemon"};
+  std::string config, database, bind;
+  int port = -1, threads = 0;
+  bool no_auth = false;
+  app.add_option("--config,-c", config, "opex.yml (default: the built-in configuration)");
+  app.add_option("--database", database, "SQLite database (default: storage.database or the data dir)");
+  app.add_option("--bind", bind, "Address to listen on (default: server.bind, 127.0.0.1)");
+  app.add_option("--port,-p", port, "Port (default: server.port; 0 = any free port, printed on stdout)");
+  app.add_option("--threads", threads, "HTTP I/O threads (default: server.threads)");
+  app.add_flag("--insecure-no-auth", no_auth, "Accept requests without X-API-Key (development only)");
+  CLI11_PARSE(app, argc, argv);
+
+  // Block the signals before any thread starts, so only wait_for_signal() receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  try {
+    opex::engine_options eo;
+    eo.config_path = config;
+    eo.database = database;
+    opex::engine eng(std::move(eo));
+    const auto& cfg = eng.configuration();
+    opex::tools::api_server_options so;
+    so.bind = bind.empty() ? cfg.server.bind : bind;
+    so.port = static_cast<std::uint16_t>(port >= 0 ? port : cfg.server.port);
+    so.threads = threads > 0 ? threads : cfg.server.threads;
+    so.max_body_bytes = cfg.server.max_body_bytes;
+    so.require_auth = !no_auth;
+    if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
+      so.keys = opex::tools::parse_api_keys(keys);
+    if (so.require_auth && so.keys.empty()) {
+      std::cerr << "opexd: no API keys: set " << cfg.server.api_keys_env
+                << "=key1,key2:read (or pass --insecure-no-auth for local development)\n";
+      return 2;
+    }
+    opex::tools::api_server server(eng, so);
+    server.start();
+    std::cout << "opexd listening on " << so.bind << ":" << server.port() << " (database " << eng.database()
+              << ")" << std::endl;
+    server.wait_for_signal();
+    std::cout << "opexd stopping" << std::endl;
+    server.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "opexd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
