@@ -1,0 +1,143 @@
+// Loading configuration: the reference Prolex v4 files unchanged, opex's own defaults, and
+// opex.yml validation (unknown keys refused with their path).
+#include "opex/config.hpp"
+#include "opex/contracts.hpp"
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace opex;
+namespace json = boost::json;
+
+namespace {
+const std::string ref = OPEX_REFERENCE_DIR;
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("opex-config-test-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+} // namespace
+
+TEST_CASE("config: the reference tools.yml loads unchanged with its 27 tools") {
+  auto cat = tool_catalogue::load_file(ref + "/rag/tools/tools.yml");
+  REQUIRE(cat.ok());
+  CHECK(cat->tools().size() == 27);
+  const auto* task = cat->find("TASK_CREATE");
+  REQUIRE(task);
+  CHECK(task->category == "productivity");
+  CHECK(task->target.type == target_type::webhook);
+  CHECK(task->target.url == "https://n8n.automatt.ai/webhook/task-create");
+  CHECK(task->auto_allowed_levels == std::vector<int>{1, 2, 3});
+  const auto* list = cat->find("N8N_LIST_WORKFLOWS");
+  REQUIRE(list);
+  CHECK(list->target.type == target_type::mcp_tool);
+  CHECK(list->target.server == "n8n");
+  CHECK(list->target.tool_name == "list_workflows");
+  const auto* restore = cat->find("RESTORE_BACKUP");
+  REQUIRE(restore);
+  CHECK(restore->auto_allowed_levels.empty());
+  CHECK(restore->constraints.requires_confirmation);
+  CHECK(cat->find("WEB_SEARCH")->constraints.max_executions_per_day == 100);
+  CHECK(cat->find("GIT_CLONE")->constraints.allowed_environments == std::vector<std::string>{"dev", "staging"});
+}
+
+TEST_CASE("config: the reference system.yml and autonomy.yml load unchanged") {
+  auto sys = system_config::load_file(ref + "/config/system.yml");
+  REQUIRE(sys.ok());
+  CHECK(sys->kimmy_mode == "quick_actions");
+  CHECK(sys->min_confidence_for_direct_action == Approx(0.85));
+  CHECK(sys->max_cost_per_request_usd == Approx(0.50));
+  CHECK(sys->max_execution_time_minutes == 10);
+  CHECK(sys->max_plan_steps == 10);
+  CHECK(sys->sensitive_intents.size() == 7);
+  CHECK(sys->high_risk_tools.size() == 4);
+  CHECK(sys->sensitive_keywords.size() == 5);
+  CHECK(sys->sensitive_keywords.at("architecture").front() == "architecture");
+  auto aut = autonomy_config::load_file(ref + "/config/autonomy.yml");
+  REQUIRE(aut.ok());
+  CHECK(aut->current_level == 2);
+  CHECK(aut->levels.size() == 4);
+  for (int l = 0; l <= 3; ++l)
+    CHECK(aut->find(l) != nullptr);
+  // all_level_N inheritance is expanded into tool ids.
+  const auto& l2 = aut->find(2)->allowed_tools;
+  CHECK(std::find(l2.begin(), l2.end(), "LOG_APPEND") != l2.end());
+  CHECK(std::find(l2.begin(), l2.end(), "TASK_CREATE") != l2.end());
+  const auto& l1 = aut->find(1)->allowed_tools;
+  CHECK(std::find(l1.begin(), l1.end(), "TASK_CREATE") == l1.end());
+  CHECK(aut->find(3)->max_tools_per_plan == 10);
+  CHECK(aut->daily_limits.at("WEB_SEARCH") == 100);
+  CHECK(aut->always_require_confirmation.size() == 3);
+}
+
+TEST_CASE("config: the 13 canonical intents are the reference schema's, aliases map onto them") {
+  auto schema = read_json_file(ref + "/schemas/kimmy_payload.schema.json");
+  REQUIRE(schema.ok());
+  const auto& en = schema->at("properties").at("intent").at("enum").as_array();
+  REQUIRE(en.size() == 13);
+  REQUIRE(canonical_intents().size() == 13);
+  for (std::size_t i = 0; i < en.size(); ++i)
+    CHECK(en[i].as_string() == canonical_intents()[i]);
+  auto vocab = read_yaml_file(ref + "/schemas/intents/kimmy_intents.yml");
+  REQUIRE(vocab.ok());
+  int aliases = 0;
+  for (const auto& group : vocab->as_object())
+    if (group.value().is_array())
+      for (const auto& item : group.value().as_array())
+        if (item.is_object() && item.as_object().contains("id")) {
+          auto id = std::string(item.at("id").as_string());
+          auto c = canonical_intent(id);
+          if (c)
+            ++aliases;
+        }
+  CHECK(aliases >= 8);
+  CHECK_FALSE(canonical_intent("NOT_AN_INTENT"));
+}
+
+TEST_CASE("config: the built-in default configuration loads") {
+  auto cfg = load_config("");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->catalogue.find("TASK_CREATE")->target.type == target_type::builtin);
+  CHECK(cfg->catalogue.find("NOOP") != nullptr);
+  CHECK(cfg->autonomy_level == 2);
+  CHECK(cfg->prolex.planning.at("task_create").tool == "TASK_CREATE");
+  CHECK(cfg->execution.retry.maximum_attempts == 3);
+  CHECK(cfg->execution.retry.initial_interval_ms == Approx(1000));
+}
+
+TEST_CASE("config: opex.yml pointing at the reference files") {
+  auto path = write_temp("ref.yml", "catalogue: " + ref + "/rag/tools/tools.yml\nsystem: " + ref
+                                      + "/config/system.yml\nautonomy: " + ref
+                                      + "/config/autonomy.yml\nautonomy_level: 3\ntargets:\n  mode: webhook\n"
+                                        "  webhook_base_url: http://127.0.0.1:9\n");
+  auto cfg = load_config(path);
+  REQUIRE(cfg.ok());
+  CHECK(cfg->catalogue.tools().size() == 27);
+  CHECK(cfg->autonomy_level == 3);
+  CHECK(cfg->targets.mode == "webhook");
+  CHECK(cfg->targets.webhook_base_url == "http://127.0.0.1:9");
+}
+
+TEST_CASE("config: unknown keys are refused with their path") {
+  auto bad = load_config(write_temp("bad.yml", "targets:\n  mdoe: builtin\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == error_code::config_error);
+  auto text = json::serialize(bad.error().details);
+  CHECK(text.find("mdoe") != std::string::npos);
+  auto level = load_config(write_temp("level.yml", "autonomy_level: 7\n"));
+  REQUIRE_FALSE(level.ok());
+  CHECK(level.error().message.find("autonomy_level") != std::string::npos);
+  auto webhook = load_config(write_temp("wh.yml", "targets:\n  mode: webhook\n"));
+  REQUIRE_FALSE(webhook.ok());
+  auto tools = tool_catalogue::load_text("- id: X\n  category: core\n  target: {type: builtin, name: noop}\n  taget: 1\n", "t.yml");
+  REQUIRE_FALSE(tools.ok());
+  CHECK(tools.error().details.at("key") == "tools[0].taget");
+  auto yaml = load_config(write_temp("yaml.yml", "targets: [unclosed\n"));
+  REQUIRE_FALSE(yaml.ok());
+  CHECK(yaml.error().details.contains("line"));
+}

@@ -1,0 +1,88 @@
+// Contracts: round trips through JSON and the embedded schemas (schemas/).
+#include "opex/contracts.hpp"
+#include "opex/clock.hpp"
+#include "opex/ids.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+using namespace opex;
+namespace json = boost::json;
+
+TEST_CASE("contracts: ProlexOutput round trip and N8N tool ids are valid") {
+  auto reg = schema_registry::with_embedded();
+  auto doc = json::parse(R"({"type":"multi_tool_plan","plan":[
+      {"step":1,"tool":"N8N_WORKFLOW_DESIGN","payload":{"goal":"g"}},
+      {"step":2,"tool":"N8N_WORKFLOW_UPSERT","payload":{"spec":"{{ step_1.result.spec }}"},"depends_on":[1],
+       "retry":{"maximum_attempts":5},"continue_on_failure":true}]})");
+  CHECK(reg->validate(schema_ids::prolex_output, doc).empty());
+  auto out = prolex_output_from_json(doc.as_object());
+  REQUIRE(out.plan.size() == 2);
+  CHECK(out.plan[1].depends_on == std::vector<int>{1});
+  CHECK(out.plan[1].continue_on_failure);
+  CHECK(json::value(to_json(out)) == doc);
+}
+
+TEST_CASE("contracts: the reference ProlexOutput schema rejects N8N ids, opex's accepts them") {
+  auto reg = schema_registry::with_embedded();
+  auto added = reg->add_file("reference/prolex_output", std::string(OPEX_REFERENCE_DIR) + "/schemas/prolex_output.schema.json");
+  REQUIRE(added.ok());
+  auto doc = json::parse(R"({"type":"tool_call","tool":"N8N_LIST_WORKFLOWS","payload":{}})");
+  CHECK_FALSE(reg->validate("reference/prolex_output", doc).empty());
+  CHECK(reg->validate(schema_ids::prolex_output, doc).empty());
+}
+
+TEST_CASE("contracts: invalid outputs are refused with the validator's messages") {
+  auto reg = schema_registry::with_embedded();
+  auto err = reg->check(schema_ids::prolex_output, json::parse(R"({"type":"clarification","questions":["short"]})"), "ProlexOutput");
+  REQUIRE(err);
+  CHECK(err.code == error_code::validation_error);
+  CHECK_FALSE(err.details.at("errors").as_array().empty());
+  CHECK(reg->check(schema_ids::prolex_output, json::parse(R"({"type":"tool_call","tool":"X","payload":{},"extra":1})"), "x"));
+  CHECK(reg->check(schema_ids::prolex_output, json::parse(R"({"type":"answer"})"), "x"));
+}
+
+TEST_CASE("contracts: the standard error JSON matches its schema") {
+  auto reg = schema_registry::with_embedded();
+  auto e = to_error_json(make_error(error_code::tool_not_found, "Tool X not found", {{"tool", "X"}}), make_uuid_v4(),
+                         "2026-11-18T08:00:00.000Z");
+  CHECK(reg->validate(schema_ids::error, json::value(e)).empty());
+  CHECK(e.at("error_code") == "TOOL_NOT_FOUND");
+  auto back = error_from_json(json::value(e));
+  CHECK(back.code == error_code::tool_not_found);
+  CHECK(http_status(error_code::permission_denied) == 403);
+  CHECK(http_status(error_code::plan_cycle) == 422);
+}
+
+TEST_CASE("contracts: journal entries match the widened journal schema") {
+  auto reg = schema_registry::with_embedded();
+  journal_entry e;
+  e.timestamp = "2026-11-18T08:00:00.000Z";
+  e.agent = "opex";
+  e.action_type = "execution";
+  e.request_id = make_uuid_v4();
+  e.user_id = "matthieu";
+  e.tool_used = "N8N_WORKFLOW_TEST";
+  e.metadata["step"] = 3;
+  CHECK(reg->validate(schema_ids::journal_entry, json::value(to_json(e))).empty());
+  e.request_id = "not-a-uuid";
+  CHECK_FALSE(reg->validate(schema_ids::journal_entry, json::value(to_json(e))).empty());
+}
+
+TEST_CASE("contracts: ids and timestamps") {
+  auto id = make_uuid_v4();
+  CHECK(is_uuid(id));
+  CHECK(id[14] == '4');
+  CHECK_FALSE(is_uuid("1234"));
+  auto t = parse_iso8601("2026-11-18T09:00:00+01:00");
+  REQUIRE(t);
+  CHECK(format_timestamp(t->utc) == "2026-11-18T08:00:00.000Z");
+  CHECK(format_date(t->local_date()) == "2026-11-18");
+  auto late = parse_iso8601("2026-11-18T23:30:00-05:00");
+  REQUIRE(late);
+  CHECK(format_date(late->local_date()) == "2026-11-18");
+  CHECK_FALSE(parse_iso8601("2026-13-01"));
+  CHECK_FALSE(parse_iso8601("tomorrow"));
+}

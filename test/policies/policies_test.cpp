@@ -1,0 +1,106 @@
+// The Proxy Master's policies: autonomy, the high-risk rule, masking, retry delays.
+#include "opex/config.hpp"
+#include "opex/policies/autonomy_policy.hpp"
+#include "opex/policies/masking.hpp"
+#include "opex/policies/retry_policy.hpp"
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+using namespace opex;
+using namespace opex::policies;
+namespace json = boost::json;
+
+namespace {
+struct reference_files {
+  tool_catalogue catalogue;
+  system_config system;
+  autonomy_config autonomy;
+};
+
+const reference_files& ref() {
+  static const reference_files r = [] {
+    const std::string dir = OPEX_REFERENCE_DIR;
+    reference_files out;
+    out.catalogue = tool_catalogue::load_file(dir + "/rag/tools/tools.yml").value();
+    out.system = system_config::load_file(dir + "/config/system.yml").value();
+    out.autonomy = autonomy_config::load_file(dir + "/config/autonomy.yml").value();
+    return out;
+  }();
+  return r;
+}
+
+tool_permission perm(const std::string& tool, int level) {
+  return permission_for(*ref().catalogue.find(tool), level, ref().system, ref().autonomy);
+}
+} // namespace
+
+TEST_CASE("autonomy_policy: reference tools at reference levels") {
+  using p = tool_permission;
+  // tools.yml allows TASK_CREATE from level 1, autonomy.yml only from level 2: the stricter wins.
+  CHECK(perm("TASK_CREATE", 1) == p::denied);
+  CHECK(perm("TASK_CREATE", 2) == p::allowed);
+  CHECK(perm("LOG_APPEND", 1) == p::allowed);
+  CHECK(perm("LOG_APPEND", 0) == p::denied);
+  CHECK(perm("N8N_WORKFLOW_UPSERT", 2) == p::denied);
+  CHECK(perm("N8N_WORKFLOW_UPSERT", 3) == p::allowed);
+  // Decision 4: listed high-risk, requires_confirmation, or no automatic level.
+  CHECK(perm("GIT_CLONE", 2) == p::denied);
+  CHECK(perm("GIT_CLONE", 3) == p::approval_required);
+  CHECK(perm("BACKUP_RUN", 3) == p::approval_required);
+  CHECK(perm("RESTORE_BACKUP", 3) == p::approval_required);
+  CHECK(perm("N8N_WORKFLOW_PROMOTE", 0) == p::approval_required);
+  // Not named by autonomy.yml: tools.yml alone decides.
+  CHECK(perm("GLOBAL_ERROR_ALERT", 1) == p::allowed);
+  CHECK(perm("PROXY_EXEC", 0) == p::allowed);
+  auto err = check_autonomy(*ref().catalogue.find("GIT_SYNC"), 2, ref().autonomy);
+  REQUIRE(err);
+  CHECK(err.code == error_code::permission_denied);
+  CHECK(err.details.at("current_level") == 2);
+  CHECK(err.details.at("required_levels").as_array().size() == 1);
+}
+
+TEST_CASE("masking: secret keys are masked recursively, numbers kept") {
+  auto v = json::parse(R"({"user":"m","password":"hunter2","nested":{"api_key":"k","X-API-Key":"k2",
+      "list":[{"access_token":"t"},{"ok":"fine"}],"credentials":{"a":1}},"tokens_used":42,
+      "auth":"Bearer abc.def","clientSecret":"s"})");
+  auto n = mask_secrets(v, masking_rules{});
+  CHECK(v.at("password") == "***");
+  CHECK(v.at("nested").at("api_key") == "***");
+  CHECK(v.at("nested").at("X-API-Key") == "***");
+  CHECK(v.at("nested").at("list").at(0).at("access_token") == "***");
+  CHECK(v.at("nested").at("list").at(1).at("ok") == "fine");
+  CHECK(v.at("nested").at("credentials") == "***");
+  CHECK(v.at("tokens_used") == 42);
+  CHECK(v.at("auth") == "***");
+  CHECK(v.at("clientSecret") == "***");
+  CHECK(v.at("user") == "m");
+  CHECK(n == 7);
+  auto extra = json::parse(R"({"iban":"FR76..."})");
+  mask_secrets(extra, masking_rules{{"IBAN"}});
+  CHECK(extra.at("iban") == "***");
+}
+
+TEST_CASE("retry_policy: exponential delays capped, only transient failures retry") {
+  retry_settings s;  // reference defaults: 3 attempts, 1000 ms, x2, cap 10000 ms
+  auto timeout = make_error(error_code::timeout, "t");
+  CHECK(next_retry_delay(s, 2, timeout) == std::chrono::milliseconds(1000));
+  CHECK(next_retry_delay(s, 3, timeout) == std::chrono::milliseconds(2000));
+  CHECK_FALSE(next_retry_delay(s, 4, timeout));
+  s.maximum_attempts = 10;
+  CHECK(next_retry_delay(s, 6, timeout) == std::chrono::milliseconds(10000));  // 16000 capped
+  auto http503 = make_error(error_code::http_error, "h", {{"status", 503}});
+  auto http429 = make_error(error_code::http_error, "h", {{"status", 429}});
+  auto http404 = make_error(error_code::http_error, "h", {{"status", 404}});
+  CHECK(is_retryable(http503, s));
+  CHECK(is_retryable(http429, s));
+  CHECK_FALSE(is_retryable(http404, s));
+  CHECK_FALSE(is_retryable(make_error(error_code::validation_error, "v"), s));
+  CHECK_FALSE(is_retryable(make_error(error_code::permission_denied, "p"), s));
+  CHECK(is_retryable(make_error(error_code::connection_failed, "c"), s));
+  s.non_retryable_error_codes = {"TIMEOUT"};
+  CHECK_FALSE(is_retryable(timeout, s));
+  retry_settings once;
+  once.maximum_attempts = 1;
+  CHECK_FALSE(next_retry_delay(once, 2, http503));
+}
