@@ -210,6 +210,9 @@ loopback_server::~loopback_server() {
   impl_->guard.reset();
   impl_->ioc.stop();
   impl_->thread.join();
+  // No thread runs the io_context any more: close the listening socket so the port refuses.
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
   if (!impl_->ca_path.empty())
     std::remove(impl_->ca_path.c_str());
 }

@@ -26,6 +26,10 @@ struct recorded_request {
 /// What to answer. `drop` closes the connection without answering; `delay` waits first
 /// (on a timer, not a sleep).
 struct scripted_response {
+  scripted_response() = default;
+  scripted_response(int s, std::string b, std::vector<std::pair<std::string, std::string>> h = {})
+    : status(s), body(std::move(b)), headers(std::move(h)) {}
+
   int status = 200;
   std::string body = "{}";
   std::vector<std::pair<std::string, std::string>> headers;
@@ -54,8 +58,9 @@ public:
 
   void set_handler(handler h);
 
-private:
   struct impl;
+
+private:
   std::shared_ptr<impl> impl_;
 };
 

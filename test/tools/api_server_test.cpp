@@ -1,0 +1,155 @@
+// opexd's HTTP API in process, driven over real HTTP: every refusal has the standard error
+// JSON, a distinct error_code and its HTTP status, and the server keeps serving.
+#include "api_server.hpp"
+
+#include "opex/connectors/http_client.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <future>
+
+using namespace opex;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct server_fixture {
+  test::temp_dir dir;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<tools::api_server> server;
+  connectors::http_client client;
+  std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
+
+  server_fixture() {
+    engine_options o;
+    o.database = dir.file("opex.db");
+    o.time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"));
+    eng = std::make_unique<engine>(std::move(o));
+    tools::api_server_options so;
+    so.port = 0;
+    so.keys = tools::parse_api_keys("k-all, k-read:read");
+    so.max_body_bytes = 4096;
+    server = std::make_unique<tools::api_server>(*eng, so);
+    server->start();
+  }
+
+  ~server_fixture() {
+    server->stop();
+  }
+
+  struct reply {
+    int status = 0;
+    json::value body;
+    connectors::http_response raw;
+  };
+
+  reply call(std::string method, std::string path, std::string body, std::string key = "k-all",
+             std::vector<std::pair<std::string, std::string>> headers = {}) {
+    connectors::http_request req;
+    req.method = std::move(method);
+    req.url = "http://127.0.0.1:" + std::to_string(server->port()) + path;
+    req.body = std::move(body);
+    if (!key.empty())
+      headers.emplace_back("X-API-Key", key);
+    req.headers = std::move(headers);
+    std::promise<reply> p;
+    auto f = p.get_future();
+    client.send(std::move(req), [&p](error_info err, connectors::http_response res) {
+      reply r;
+      r.status = err ? -1 : res.status;
+      auto parsed = parse_json(res.body);
+      r.body = parsed ? std::move(parsed).value() : json::value(nullptr);
+      r.raw = std::move(res);
+      p.set_value(std::move(r));
+    });
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    return f.get();
+  }
+
+  /// Checks the standard error JSON and returns its code.
+  std::string error_code_of(const reply& r) {
+    INFO(json::serialize(r.body));
+    CHECK(schemas->validate(schema_ids::error, r.body).empty());
+    return r.body.is_object() && r.body.as_object().contains("error_code")
+             ? std::string(r.body.at("error_code").as_string())
+             : std::string{};
+  }
+};
+
+} // namespace
+
+TEST_CASE("api_server: the spec's tool_call example runs through POST /webhook/proxy-exec") {
+  server_fixture f;
+  auto plan = read_file(std::string(OPEX_SOURCE_DIR) + "/examples/plans/tool_call_task_create.json");
+  auto r = f.call("POST", "/webhook/proxy-exec", *plan);
+  REQUIRE(r.status == 200);
+  CHECK(r.body.at("status") == "succeeded");
+  CHECK(r.body.at("result").at("steps").at(0).at("data").at("status") == "created");
+  CHECK(r.raw.header("x-request-id") == std::string(r.body.at("request_id").as_string()));
+}
+
+TEST_CASE("api_server: refusals have distinct codes and HTTP statuses, and the server survives them") {
+  server_fixture f;
+  struct row {
+    std::string method, path, body, key;
+    int status;
+    std::string code;
+  };
+  std::vector<row> rows{
+    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call",)", "k-all", 400, "INVALID_JSON"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"TASK_CREATE"})", "k-all", 400, "VALIDATION_ERROR"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"NO_SUCH_TOOL","payload":{}})", "k-all", 404, "TOOL_NOT_FOUND"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"GIT_SYNC","payload":{"repo_path":"/srv/x"}})", "k-all", 403, "PERMISSION_DENIED"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"RESTORE_BACKUP","payload":{}})", "k-all", 409, "APPROVAL_REQUIRED"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{},"depends_on":[2]},{"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]})", "k-all", 422, "PLAN_CYCLE"},
+    {"POST", "/webhook/proxy-exec", R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{}},{"step":2,"tool":"NOOP","payload":{"echo":"{{ step_1.result }}"}}]})", "k-all", 422, "TEMPLATE_INVALID"},
+    {"POST", "/webhook/proxy-exec", "{}", "", 401, "UNAUTHORIZED"},
+    {"POST", "/webhook/proxy-exec", "{}", "wrong", 401, "UNAUTHORIZED"},
+    {"POST", "/webhook/proxy-exec", "{}", "k-read", 403, "PERMISSION_DENIED"},
+    {"POST", "/webhook/kimmy-intake", R"({"texte":"x"})", "k-all", 400, "VALIDATION_ERROR"},
+    {"POST", "/webhook/prolex-intake", R"({"intent":"task_create"})", "k-all", 400, "VALIDATION_ERROR"},
+    {"POST", "/webhook/proxy-exec", "[1,2]", "k-all", 400, "VALIDATION_ERROR"},
+    {"GET", "/webhook/proxy-exec", "", "k-all", 405, "METHOD_NOT_ALLOWED"},
+    {"GET", "/nowhere", "", "k-all", 404, "NOT_FOUND"},
+    {"POST", "/webhook/proxy-exec", std::string(5000, ' '), "k-all", 413, "BODY_TOO_LARGE"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.method << " " << r.path << " " << r.body.substr(0, 80));
+    auto reply = f.call(r.method, r.path, r.body, r.key);
+    CHECK(reply.status == r.status);
+    CHECK(f.error_code_of(reply) == r.code);
+  }
+  auto bad_id = f.call("POST", "/webhook/proxy-exec", "{}", "k-all", {{"X-Request-ID", "nope"}});
+  CHECK(bad_id.status == 400);
+  auto health = f.call("GET", "/healthz", "", "");
+  CHECK(health.status == 200);
+  CHECK(health.body.at("status") == "ok");
+}
+
+TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline; the journal is readable") {
+  server_fixture f;
+  auto id = "6f1c1d8e-2b6a-4c47-9a56-0c1e6a3f2b10";
+  auto r = f.call("POST", "/webhook/kimmy-intake",
+                  R"({"text":"Créer une tâche pour réviser l'architecture Prolex avant vendredi","source":"chat","user_id":"matthieu"})",
+                  "k-all", {{"X-Request-ID", id}});
+  REQUIRE(r.status == 200);
+  CHECK(r.body.at("request_id") == id);
+  CHECK(r.body.at("kimmy").at("parameters").at("due_date") == "2026-11-20");
+  CHECK(r.body.at("user_id") == "matthieu");
+  auto payload = r.body.at("kimmy");
+  payload.as_object()["request_id"] = "0b7e2d5a-8c1f-4e3a-9d2b-5f6a7c8d9e01";
+  auto p = f.call("POST", "/webhook/prolex-intake", json::serialize(payload));
+  REQUIRE(p.status == 200);
+  CHECK(p.body.at("planned_by") == "prolex");
+  CHECK(p.body.at("result").at("steps").at(0).at("tool") == "TASK_CREATE");
+  auto j = f.call("GET", std::string("/v1/journal?request_id=") + id, "", "k-read");
+  REQUIRE(j.status == 200);
+  CHECK(j.body.at("entries").as_array().size() >= 4);
+}
