@@ -321,14 +321,16 @@ std::string tidy_phrase(std::string s) {
     trim(s);
     bool changed = false;
     for (auto l : lead) {
-      if (s.size() > l.size() && fold_text(s.substr(0, l.size())) == fold_text(l)) {
+      if (s.size() > l.size() && (l.back() != ' ' || s[l.size() - 1] == ' ')
+          && fold_text(s.substr(0, l.size())) == fold_text(l)) {
         s.erase(0, l.size());
         changed = true;
         break;
       }
     }
     for (auto t : tail) {
-      if (s.size() > t.size() && fold_text(s.substr(s.size() - t.size())) == fold_text(t)) {
+      if (s.size() > t.size() && s[s.size() - t.size()] == ' '
+          && fold_text(s.substr(s.size() - t.size())) == fold_text(t)) {
         s.erase(s.size() - t.size());
         changed = true;
         break;
@@ -363,7 +365,8 @@ std::string tidy_note(std::string s) {
       s.erase(s.begin());
     bool changed = false;
     for (auto l : lead)
-      if (s.size() > l.size() && fold_text(s.substr(0, l.size())) == fold_text(l)) {
+      if (s.size() > l.size() && (l.back() != ' ' || s[l.size() - 1] == ' ')
+          && fold_text(s.substr(0, l.size())) == fold_text(l)) {
         s.erase(0, l.size());
         changed = true;
       }
@@ -624,11 +627,13 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   if (first_strong.size() >= 2) {
     std::string_view earliest = intent;
     std::size_t best = std::string::npos;
-    for (const auto& [name, pos] : first_strong)
-      if (name != "question_simple" && name != "other" && pos < best) {
-        best = pos;
+    for (auto name : precedence) {  // ties go to the earlier intent in precedence order
+      auto it = first_strong.find(name);
+      if (it != first_strong.end() && name != "question_simple" && name != "other" && it->second < best) {
+        best = it->second;
         earliest = name;
       }
+    }
     if (earliest != intent && score[earliest] >= 5) {
       second = top;
       intent = earliest;

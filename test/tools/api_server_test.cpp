@@ -133,7 +133,7 @@ TEST_CASE("api_server: refusals have distinct codes and HTTP statuses, and the s
   CHECK(health.body.at("status") == "ok");
 }
 
-TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline; the journal is readable") {
+TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline and the journal is readable") {
   server_fixture f;
   auto id = "6f1c1d8e-2b6a-4c47-9a56-0c1e6a3f2b10";
   auto r = f.call("POST", "/webhook/kimmy-intake",

@@ -115,11 +115,15 @@ int finish(const request_result& r, const common_options& o) {
 }
 
 int print_error(const error_info& err, const common_options& o) {
-  if (o.json_output)
+  if (o.json_output) {
     std::cout << json::serialize(to_error_json(err, "", format_timestamp(std::chrono::system_clock::now())))
               << std::endl;
-  else
+  } else {
     std::cerr << "opexctl: " << err.message << "\n";
+    if (const auto* errors = err.details.if_contains("errors"); errors && errors->is_array())
+      for (const auto& e : errors->as_array())
+        std::cerr << "  " << (e.is_string() ? std::string(e.as_string()) : json::serialize(e)) << "\n";
+  }
   return 2;
 }
 

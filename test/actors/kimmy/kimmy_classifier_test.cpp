@@ -153,6 +153,16 @@ TEST_CASE("kimmy_classifier: a clear reversible task is handled directly") {
   CHECK(a.quick_action_tool == "TASK_CREATE");
 }
 
+TEST_CASE("kimmy_classifier: a task about a demo stays a task, titles keep their words") {
+  kimmy_classifier kimmy(default_config());
+  auto a = analyze(kimmy, "Crée une tâche pour préparer la démo demain");
+  CHECK(a.payload.intent == "task_create");
+  CHECK(a.payload.parameters.at("title") == "Préparer la démo");
+  auto b = analyze(kimmy, "Planifie une réunion démo avec l'équipe jeudi à 14h");
+  CHECK(b.payload.intent == "calendar_event");
+  CHECK(b.payload.parameters.at("start") == "2026-11-19T14:00:00+01:00");
+}
+
 TEST_CASE("kimmy_classifier: never invents parameters") {
   kimmy_classifier kimmy(default_config());
   auto a = analyze(kimmy, "Crée une tâche pour ranger le bureau");

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Command-line acceptance, as a new user would type it: opexctl ask/journal/validate/run
+# (against a loopback webhook server) and opexd with curl. Arguments: the build's tools folder,
+# the test support folder, the source folder.
+set -euo pipefail
+tools=$1 support=$2 src=$3
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export OPEX_DATA_DIR=$work/data
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 1. ask: the foundation request, dates fixed on Wednesday 2026-11-18.
+out=$("$tools/opexctl" ask "Créer une tâche pour réviser l'architecture Prolex avant vendredi" --json --now 2026-11-18T09:00:00+01:00)
+grep -q '"tool":"TASK_CREATE"' <<<"$out" || fail "ask did not plan TASK_CREATE: $out"
+grep -q '"status":"created"' <<<"$out" || fail "task not created: $out"
+grep -q '"due_date":"2026-11-20"' <<<"$out" || fail "due_date is not the coming Friday: $out"
+id=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$out")
+[[ ${#id} == 36 ]] || fail "no request id in: $out"
+
+# 2. journal: kimmy, prolex, proxy and opex entries for that request.
+journal=$("$tools/opexctl" journal --request-id "$id")
+for agent in kimmy prolex proxy opex; do
+  grep -qE "Z  $agent " <<<"$journal" || fail "no $agent entry in the journal: $journal"
+done
+
+# 3. validate: the example plans are valid, a broken one is not (exit 1, errors listed).
+for plan in "$src"/examples/plans/*.json; do
+  "$tools/opexctl" validate "$plan" >/dev/null || fail "$plan should be valid"
+done
+echo '{"type":"tool_call","tool":"lower_case"}' > "$work/bad.json"
+if "$tools/opexctl" validate "$work/bad.json" 2>/dev/null; then fail "bad.json should be invalid"; fi
+"$tools/opexctl" validate "$src/examples/opex.yml" >/dev/null || fail "examples/opex.yml should be valid"
+
+# 4. run: the N8N plan against a loopback webhook server; step 2 fails, 3-4 are skipped.
+cat > "$work/script.json" <<'JSON'
+{"/webhook/n8n-workflow-design": {"body": {"spec": {"name": "wf", "nodes": [{"name": "Webhook"}], "connections": {}}}},
+ "/webhook/n8n-workflow-upsert": [{"status": 400, "body": {"error": "rejected"}}],
+ "/webhook/n8n-workflow-test": {"body": {"test_status": "success"}},
+ "/webhook/log-append": {"body": {"logged": true}}}
+JSON
+mkfifo "$work/stdin" "$work/stdout"
+exec 3<>"$work/stdin" 4<>"$work/stdout"  # read-write ends: opening never blocks
+"$support/opex_fake_webhook" "$work/script.json" "$work/requests.jsonl" <&3 >&4 &
+read -r -t 20 -u 4 line || fail "fake webhook server did not start"
+port=${line#port }
+[[ -n $port ]] || fail "fake webhook server did not print its port: $line"
+cat > "$work/opex.yml" <<YAML
+autonomy_level: 3
+targets:
+  mode: webhook
+  webhook_base_url: http://127.0.0.1:$port
+YAML
+set +e
+run=$("$tools/opexctl" run "$src/examples/plans/n8n_design_upsert_test_log.json" --config "$work/opex.yml" --json)
+code=$?
+set -e
+[[ $code == 1 ]] || fail "a partial plan should exit 1, got $code"
+grep -q '"step":3,"tool":"N8N_WORKFLOW_TEST","status":"skipped"' <<<"$run" || fail "step 3 not skipped: $run"
+grep -q 'dependency step 2 failed' <<<"$run" || fail "no skip reason: $run"
+grep -q '"step":4,"tool":"LOG_APPEND","status":"skipped"' <<<"$run" || fail "step 4 not skipped: $run"
+head -1 "$work/requests.jsonl" | grep -q n8n-workflow-design || fail "design was not called first"
+sed -n 2p "$work/requests.jsonl" | grep -q '"body":"{\\"workflow_name\\":\\"AUTO_PROLEX_GithubIssueEmail_20251122\\",\\"spec\\":{\\"name\\":\\"wf\\"' \
+  || fail "upsert did not receive the spec object: $(sed -n 2p "$work/requests.jsonl")"
+
+# 5. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
+export OPEX_API_KEYS=cli-test-key
+mkfifo "$work/opexd.out"
+exec 5<>"$work/opexd.out"
+"$tools/opexd" --port 0 >&5 2>&1 &
+opexd_pid=$!
+read -r -t 20 -u 5 line || fail "opexd did not start"
+dport=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' <<<"$line")
+[[ -n $dport ]] || fail "opexd did not print its port: $line"
+H="X-API-Key: cli-test-key"
+ok=$(curl -s -H "$H" -d @"$src/examples/plans/tool_call_task_create.json" "http://127.0.0.1:$dport/webhook/proxy-exec")
+grep -q '"status":"succeeded"' <<<"$ok" || fail "tool_call through opexd: $ok"
+bad=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec")
+[[ $bad == 400 ]] || fail "malformed JSON should be 400, got $bad"
+curl -s -H "$H" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec" | grep -q '"error_code":"INVALID_JSON"' || fail "no INVALID_JSON"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dport/healthz") == 200 ]] || fail "opexd died"
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not stop cleanly"
+echo "cli acceptance: ok"

@@ -1,0 +1,134 @@
+// Benchmark baseline: in-process plans of no-op builtin steps (chain, fan-out, diamond; 10 to
+// 10,000 steps) through the whole engine (schema check, Proxy Master, supervisor, executor,
+// journal on SQLite), next to a bare CAF request/response round trip measured in the same run.
+// Prints steps/s, µs per step, p50/p99 plan latency, and the ratio to the CAF round trip.
+#include "opex/engine.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace json = boost::json;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
+/// Mean µs of one request/response between two actors (sequential, like one step's hop).
+double caf_round_trip_us(int rounds) {
+  caf::actor_system_config cfg;
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  auto pong = sys.spawn([]() -> caf::behavior { return {[](ping_atom, int x) { return x + 1; }}; });
+  std::promise<double> result;
+  auto done = result.get_future();
+  sys.spawn([pong, rounds, &result](caf::event_based_actor* self) {
+    auto start = std::make_shared<steady::time_point>(steady::now());
+    auto next = std::make_shared<std::function<void(int)>>();
+    *next = [=, &result](int i) {
+      if (i == rounds) {
+        auto us = std::chrono::duration<double, std::micro>(steady::now() - *start).count();
+        result.set_value(us / rounds);
+        self->quit();
+        return;
+      }
+      self->request(pong, std::chrono::seconds(10), ping_atom::value, i).then([=](int) { (*next)(i + 1); });
+    };
+    (*next)(0);
+  });
+  auto us = done.get();
+  caf::anon_send_exit(pong, caf::exit_reason::user_shutdown);
+  return us;
+}
+
+json::value make_plan(const std::string& shape, int n) {
+  json::array plan;
+  plan.reserve(static_cast<std::size_t>(n));
+  for (int i = 1; i <= n; ++i) {
+    json::object step{{"step", i}, {"tool", "NOOP"}, {"payload", json::object{}}};
+    json::array deps;
+    if (shape == "chain" && i > 1)
+      deps.emplace_back(i - 1);
+    if (shape == "diamond" && i > 1 && i < n)
+      deps.emplace_back(1);
+    if (shape == "diamond" && i == n && n > 1)
+      for (int d = 2; d < n; ++d)
+        deps.emplace_back(d);
+    if (!deps.empty())
+      step["depends_on"] = std::move(deps);
+    plan.push_back(std::move(step));
+  }
+  return json::object{{"type", "multi_tool_plan"}, {"plan", std::move(plan)}};
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  auto dir = std::filesystem::temp_directory_path() / "opex-bench";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+
+  double rt_us = caf_round_trip_us(quick ? 20000 : 200000);
+  std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
+
+  auto cfg = opex::load_config("").value();
+  cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limit
+  cfg.execution.max_parallelism = 64;
+  opex::engine_options eo;
+  eo.config = std::move(cfg);
+  eo.database = (dir / "bench.db").string();
+  opex::engine engine(std::move(eo));
+
+  std::printf("%-8s %6s %5s %12s %10s %12s %12s %10s\n", "shape", "steps", "runs", "steps/s", "us/step",
+              "p50 plan ms", "p99 plan ms", "x CAF RT");
+  for (const std::string shape : {"chain", "fanout", "diamond"}) {
+    for (int n : {10, 100, 1000, 10000}) {
+      int runs = n <= 10 ? 300 : n <= 100 ? 60 : n <= 1000 ? 10 : 3;
+      if (quick)
+        runs = std::max(1, runs / 10);
+      auto plan = make_plan(shape, n);
+      (void) engine.submit_output(plan).get();  // warm-up
+      std::vector<double> latencies;
+      auto total_start = steady::now();
+      for (int r = 0; r < runs; ++r) {
+        auto t0 = steady::now();
+        auto res = engine.submit_output(plan).get();
+        latencies.push_back(std::chrono::duration<double, std::milli>(steady::now() - t0).count());
+        if (res.status != opex::request_status::succeeded) {
+          std::cerr << "plan failed: " << opex::error_code_name(res.error.code) << " " << res.error.message << "\n";
+          return 1;
+        }
+      }
+      double total_s = std::chrono::duration<double>(steady::now() - total_start).count();
+      double steps = static_cast<double>(n) * runs;
+      double us_per_step = total_s * 1e6 / steps;
+      std::printf("%-8s %6d %5d %12.0f %10.2f %12.2f %12.2f %10.1f\n", shape.c_str(), n, runs, steps / total_s,
+                  us_per_step, percentile(latencies, 0.5), percentile(latencies, 0.99), us_per_step / rt_us);
+      std::fflush(stdout);
+    }
+  }
+  engine.flush_journal();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
