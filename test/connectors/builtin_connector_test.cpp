@@ -67,7 +67,7 @@ TEST_CASE("builtin_connector: tasks are created, found by id or title, updated")
   CHECK(missing.error.details.at("reason") == "task_not_found");
 }
 
-TEST_CASE("builtin_connector: events get an end from their duration; notes and documents") {
+TEST_CASE("builtin_connector: events get an end from their duration, notes and documents are stored") {
   store_fixture s;
   auto ev = s.call("calendar_event_create", R"({"summary":"Point","start":"2026-11-20T10:00:00+01:00","duration_minutes":30})");
   REQUIRE(ev.ok);

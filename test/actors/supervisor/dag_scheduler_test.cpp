@@ -58,7 +58,7 @@ TEST_CASE("dag_scheduler: a failed step skips its dependents transitively, with 
   CHECK(s.finished());
 }
 
-TEST_CASE("dag_scheduler: continue_on_failure lets dependents run; cancel marks the rest") {
+TEST_CASE("dag_scheduler: continue_on_failure lets dependents run and cancel marks the rest") {
   dag_scheduler s(dag({{1, {}}, {2, {1}}, {3, {2}}}, {1}));
   s.take_ready(10);
   CHECK(s.complete(0, step_status::failed).empty());
