@@ -80,8 +80,8 @@ result<checked_output> proxy_checker::check(prolex_output output) const {
                       "the plan has " + std::to_string((*dag)->steps.size())
                         + " steps, above max_plan_steps " + std::to_string(max_steps),
                       json::object{{"rule", "max_plan_steps"},
-                                   {"required", max_steps},
-                                   {"current", (*dag)->steps.size()}});
+                                   {"required", static_cast<std::int64_t>(max_steps)},
+                                   {"current", static_cast<std::int64_t>((*dag)->steps.size())}});
   out.dag = std::move(dag).value();
   out.output = std::move(output);
   return out;

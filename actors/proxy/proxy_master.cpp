@@ -58,7 +58,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
         entry.tool_used = plan->output.plan.front().tool;
       entry.data = json::object{{"decision", "routed"},
                                 {"output_type", output_type_name(type)},
-                                {"steps", plan->dag->steps.size()},
+                                {"steps", static_cast<std::int64_t>(plan->dag->steps.size())},
                                 {"estimated_cost_usd", plan->estimated_cost_usd}};
       self->send(rt->journal, journal_atom::value, std::move(entry));
       auto supervisor = spawn_plan_supervisor(self->system(), rt);

@@ -90,7 +90,7 @@ void journal_step(self_pointer self, std::size_t i) {
     entry.error_code = std::string(error_code_name(r.error.code));
   }
   entry.metadata["step"] = r.step;
-  entry.metadata["attempts"] = r.attempts.size();
+  entry.metadata["attempts"] = static_cast<std::int64_t>(r.attempts.size());
   entry.metadata["execution_time_ms"] = r.duration_ms;
   entry.metadata["cost_usd"] = r.cost_usd;
   entry.tags = {"step", std::string(step_status_name(r.status))};
@@ -271,7 +271,7 @@ void deliver(self_pointer self) {
   entry.status = result->status == request_status::succeeded ? "success"
                  : result->status == request_status::partial ? "partial"
                                                              : "failure";
-  entry.data = json::object{{"plan_steps", result->steps.size()},
+  entry.data = json::object{{"plan_steps", static_cast<std::int64_t>(result->steps.size())},
                             {"succeeded", ok},
                             {"failed", failed},
                             {"skipped", skipped},

@@ -210,7 +210,9 @@ result<tool_definition> parse_tool(const json::value& v, std::string_view origin
   return t;
 }
 
-result<tool_catalogue> from_json(const json::value& doc, std::string_view origin) {
+} // namespace
+
+result<tool_catalogue> catalogue_from_json(const json::value& doc, std::string_view origin) {
   if (!doc.is_array())
     return catalogue_error(origin, "tools", "a catalogue is a YAML sequence of tools");
   std::vector<tool_definition> tools;
@@ -227,11 +229,10 @@ result<tool_catalogue> from_json(const json::value& doc, std::string_view origin
     tools.push_back(std::move(tool).value());
   }
   tool_catalogue cat;
-  cat.mutable_tools() = std::move(tools);
+  cat.tools_ = std::move(tools);
+  cat.reindex();
   return cat;
 }
-
-} // namespace
 
 void tool_catalogue::reindex() {
   index_.clear();
@@ -243,32 +244,20 @@ result<tool_catalogue> tool_catalogue::load_text(std::string_view yaml, std::str
   auto doc = parse_yaml(yaml, origin);
   if (!doc)
     return doc.error();
-  auto cat = from_json(*doc, origin);
-  if (cat)
-    cat->reindex();
-  return cat;
+  return catalogue_from_json(*doc, origin);
 }
 
 result<tool_catalogue> tool_catalogue::load_file(const std::string& path) {
   auto doc = read_yaml_file(path);
   if (!doc)
     return doc.error();
-  auto cat = from_json(*doc, path);
-  if (cat) {
-    cat->reindex();
+  auto cat = catalogue_from_json(*doc, path);
+  if (cat)
     cat->origin_dir_ = std::filesystem::absolute(path).parent_path().string();
-  }
   return cat;
 }
 
 const tool_definition* tool_catalogue::find(std::string_view id) const noexcept {
-  if (index_.size() != tools_.size()) {
-    // mutable_tools() was used: fall back to a scan (start-up only).
-    for (const auto& t : tools_)
-      if (t.id == id)
-        return &t;
-    return nullptr;
-  }
   auto it = index_.find(id);
   return it == index_.end() ? nullptr : &tools_[it->second];
 }

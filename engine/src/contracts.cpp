@@ -246,7 +246,7 @@ json::object to_json(const step_result& r) {
   } else {
     o["error"] = nullptr;
   }
-  o["attempts"] = r.attempts.size();
+  o["attempts"] = static_cast<std::int64_t>(r.attempts.size());  // int64: valijson rejects uint64 as "integer"
   json::array log;
   log.reserve(r.attempts.size());
   for (const auto& a : r.attempts) {

@@ -301,6 +301,17 @@ result<json::array> engine::journal(const journal_query& q) {
   return out;
 }
 
+void engine::journal(const journal_query& q, std::function<void(result<json::array>)> done) {
+  auto target = impl_->rt->journal;
+  impl_->system->spawn([target, q, done = std::move(done)](caf::event_based_actor* self) {
+    self->request(target, std::chrono::seconds(30), actors::query_atom::value, q)
+      .then([done](std::shared_ptr<const json::array>& rows) { done(json::array(*rows)); },
+            [done](caf::error& err) {
+              done(make_error(error_code::internal_error, "journal query failed: " + caf::to_string(err)));
+            });
+  });
+}
+
 void engine::flush_journal() {
   caf::scoped_actor self{*impl_->system};
   self->request(impl_->rt->journal, std::chrono::seconds(30), actors::flush_atom::value)

@@ -68,8 +68,8 @@ result<std::shared_ptr<const plan_dag>> build_plan_dag(std::vector<plan_step> st
                       "the plan has " + std::to_string(steps.size()) + " steps, above max_plan_steps "
                         + std::to_string(max_steps),
                       json::object{{"rule", "max_plan_steps"},
-                                   {"required", max_steps},
-                                   {"current", steps.size()}});
+                                   {"required", static_cast<std::int64_t>(max_steps)},
+                                   {"current", static_cast<std::int64_t>(steps.size())}});
   auto dag = std::make_shared<plan_dag>();
   dag->steps = std::move(steps);
   const auto n = dag->steps.size();

@@ -70,6 +70,11 @@ TEST_CASE("engine: the foundation request creates the task due the coming Friday
   CHECK(json_result.at("result").at("steps").at(0).at("attempts") == 1);
   auto schemas = schema_registry::with_embedded();
   CHECK(schemas->validate(schema_ids::request_result, json::value(json_result)).empty());
+  for (const auto& step : json_result.at("result").at("steps").as_array()) {
+    auto errors = schemas->validate(schema_ids::step_result, step);
+    INFO(json::serialize(step) << "\n" << (errors.empty() ? std::string{} : errors.front()));
+    CHECK(errors.empty());
+  }
 
   journal_query q;
   q.request_id = r.request_id;
@@ -180,6 +185,24 @@ TEST_CASE("engine: WEB_SEARCH -> DOC_CREATE_NOTE -> LOG_APPEND with transient fa
   auto details = json::parse(reqs[3].body).at("details");
   CHECK(details.at("note").at("doc_id") == "doc_7");
   CHECK(details.at("sources").at(0).at("url") == "https://docs.n8n.io");
+}
+
+TEST_CASE("engine: secrets in payloads and results never reach the journal in clear") {
+  test::temp_dir dir;
+  engine eng(options_for(dir));
+  auto r = wait(eng.submit_output(json::parse(R"({"type":"tool_call","tool":"NOOP","payload":{
+      "echo":{"user":"m","password":"hunter2","nested":{"api_key":"sk-live-123"}}}})")));
+  REQUIRE(r.status == request_status::succeeded);
+  // The caller gets its data back unmasked; the journal does not.
+  CHECK(r.steps[0].data.at("echo").at("password") == "hunter2");
+  journal_query q;
+  q.request_id = r.request_id;
+  auto rows = eng.journal(q);
+  REQUIRE(rows.ok());
+  auto text = json::serialize(*rows);
+  CHECK(text.find("hunter2") == std::string::npos);
+  CHECK(text.find("sk-live-123") == std::string::npos);
+  CHECK(text.find(R"("password":"***")") != std::string::npos);
 }
 
 TEST_CASE("engine: bad input is refused with the standard error, never a crash") {

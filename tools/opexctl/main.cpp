@@ -65,9 +65,8 @@ engine make_engine(const common_options& o) {
   eo.config_path = o.config;
   eo.database = o.database;
   eo.time = make_clock(o.now);
-  if (!o.json_output || isatty(STDERR_FILENO))
-    if (isatty(STDERR_FILENO) && !o.quiet)
-      eo.on_progress = print_progress;
+  if (isatty(STDERR_FILENO) && !o.quiet)  // live progress only for a person watching
+    eo.on_progress = print_progress;
   return engine(std::move(eo));
 }
 

@@ -169,13 +169,11 @@ struct api_server::impl {
           break;
         pos = amp + 1;
       }
-      // Blocking journal read: off the I/O thread.
-      std::thread([this, q, reply, request_id] {
-        auto rows = eng.journal(q);
+      eng.journal(q, [reply, request_id](result<json::array> rows) {
         if (!rows)
           return reply(error_reply(rows.error(), request_id));
-        reply({http::status::ok, json::serialize(json::object{{"entries", std::move(*rows)}}), request_id});
-      }).detach();
+        reply({http::status::ok, json::serialize(json::object{{"entries", std::move(rows).value()}}), request_id});
+      });
       return;
     }
 

@@ -83,7 +83,8 @@ public:
   /// Every tool, in catalogue order.
   const std::vector<tool_definition>& tools() const noexcept { return tools_; }
 
-  /// Mutable access, only while the engine resolves targets at start-up.
+  /// Mutable access, only while the engine resolves targets at start-up: entries may change,
+  /// their ids and their number may not (the index by id is kept).
   std::vector<tool_definition>& mutable_tools() noexcept { return tools_; }
 
   /// Folder of the file it came from ("" for embedded text): payload_schema paths are looked
@@ -96,6 +97,7 @@ private:
   std::string origin_dir_;
 
   void reindex();
+  friend result<tool_catalogue> catalogue_from_json(const boost::json::value& doc, std::string_view origin);
 };
 
 } // namespace opex

@@ -89,6 +89,9 @@ public:
   /// actor threads). Errors: INTERNAL_ERROR when the database fails.
   result<boost::json::array> journal(const journal_query& q);
 
+  /// Same, asynchronously: `done` receives the entries (or the error) on an actor thread.
+  void journal(const journal_query& q, std::function<void(result<boost::json::array>)> done);
+
   /// Writes every pending journal entry to the database. Blocks the caller.
   void flush_journal();
 
