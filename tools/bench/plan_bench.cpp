@@ -128,6 +128,23 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+
+  // The full pipeline from text (Kimmy's rules, Prolex's table, Proxy Master, one builtin step).
+  std::printf("\n%-46s %6s %12s %12s\n", "ask (full pipeline, one TASK_CREATE)", "runs", "p50 ms", "p99 ms");
+  for (const std::string text : {"Crée une tâche pour acheter du pain demain",
+                                 "Créer une tâche pour réviser l'architecture Prolex avant vendredi"}) {
+    int runs = quick ? 20 : 300;
+    std::vector<double> latencies;
+    for (int r = 0; r < runs; ++r) {
+      auto t0 = steady::now();
+      auto res = engine.submit_text(text).get();
+      latencies.push_back(std::chrono::duration<double, std::milli>(steady::now() - t0).count());
+      if (res.status != opex::request_status::succeeded)
+        return 1;
+    }
+    std::printf("%-46.46s %6d %12.3f %12.3f\n", text.c_str(), runs, percentile(latencies, 0.5),
+                percentile(latencies, 0.99));
+  }
   engine.flush_journal();
   std::filesystem::remove_all(dir);
   return 0;
