@@ -123,6 +123,23 @@ struct engine::impl {
     system.reset();
   }
 
+  /// A request context from the submission options, or nullopt after answering `done` with
+  /// VALIDATION_ERROR when the given request id is not a UUID.
+  std::optional<actors::request_context> start(submit_options& opts, const result_callback& done) {
+    actors::request_context ctx;
+    ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
+    if (!is_uuid(ctx.request_id)) {
+      done(immediate_error(ctx.request_id,
+                           make_error(error_code::validation_error, "request_id must be a UUID",
+                                      json::object{{"request_id", ctx.request_id}}),
+                           *rt->time));
+      return std::nullopt;
+    }
+    ctx.user_id = std::move(opts.user_id);
+    ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
+    return ctx;
+  }
+
   void submit(actors::request_context ctx, actors::entry_point entry, result_callback done) {
     ctx.entry = entry;
     ctx.received = std::chrono::steady_clock::now();
@@ -215,55 +232,39 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 engine::~engine() = default;
 
 void engine::submit_text(std::string text, submit_options opts, result_callback done) {
-  actors::request_context ctx;
-  ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
-  if (!is_uuid(ctx.request_id)) {
-    done(immediate_error(ctx.request_id,
-                         make_error(error_code::validation_error, "request_id must be a UUID",
-                                    json::object{{"request_id", ctx.request_id}}),
-                         *impl_->rt->time));
+  auto ctx = impl_->start(opts, done);
+  if (!ctx)
     return;
-  }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    done(immediate_error(ctx.request_id,
+    done(immediate_error(ctx->request_id,
                          make_error(error_code::validation_error, "the request text is empty",
                                     json::object{{"field", "text"}}),
                          *impl_->rt->time));
     return;
   }
-  ctx.user_id = std::move(opts.user_id);
-  ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
-  ctx.text = std::make_shared<const std::string>(std::move(text));
-  impl_->submit(std::move(ctx), actors::entry_point::kimmy, std::move(done));
+  ctx->text = std::make_shared<const std::string>(std::move(text));
+  impl_->submit(std::move(*ctx), actors::entry_point::kimmy, std::move(done));
 }
 
 void engine::submit_payload(json::value kimmy_payload, submit_options opts, result_callback done) {
-  actors::request_context ctx;
-  ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
+  // The payload's own request_id wins when it is a UUID; the schema check comes in Prolex.
   if (const auto* obj = kimmy_payload.if_object())
     if (auto id = get_string(*obj, "request_id"); id && is_uuid(*id))
-      ctx.request_id = std::string(*id);
-  ctx.user_id = std::move(opts.user_id);
-  ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
-  ctx.raw = std::make_shared<const json::value>(std::move(kimmy_payload));
-  impl_->submit(std::move(ctx), actors::entry_point::prolex, std::move(done));
+      opts.request_id = std::string(*id);
+  auto ctx = impl_->start(opts, done);
+  if (!ctx)
+    return;
+  ctx->raw = std::make_shared<const json::value>(std::move(kimmy_payload));
+  impl_->submit(std::move(*ctx), actors::entry_point::prolex, std::move(done));
 }
 
 void engine::submit_output(json::value prolex_output, submit_options opts, result_callback done) {
-  actors::request_context ctx;
-  ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
-  if (!is_uuid(ctx.request_id)) {
-    done(immediate_error(ctx.request_id,
-                         make_error(error_code::validation_error, "request_id must be a UUID",
-                                    json::object{{"request_id", ctx.request_id}}),
-                         *impl_->rt->time));
+  auto ctx = impl_->start(opts, done);
+  if (!ctx)
     return;
-  }
-  ctx.user_id = std::move(opts.user_id);
-  ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
-  ctx.planned_by = "client";
-  ctx.raw = std::make_shared<const json::value>(std::move(prolex_output));
-  impl_->submit(std::move(ctx), actors::entry_point::proxy, std::move(done));
+  ctx->planned_by = "client";
+  ctx->raw = std::make_shared<const json::value>(std::move(prolex_output));
+  impl_->submit(std::move(*ctx), actors::entry_point::proxy, std::move(done));
 }
 
 namespace {
