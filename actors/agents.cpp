@@ -5,12 +5,17 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace opex::actors {
 
 result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_ptr<runtime>& rt,
                                  const std::string& database, bool detached_journal) {
+  if (!rt->breakers)
+    rt->breakers = std::make_unique<policies::breaker_registry>(rt->config.circuit_breaker);
+  if (!rt->limiter)
+    rt->limiter = std::make_unique<target_limiter>(std::max(1, rt->config.execution.target_max_concurrency));
   auto journal = spawn_journal_writer(system, rt, database, detached_journal);
   if (!journal)
     return journal.error();

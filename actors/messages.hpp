@@ -36,6 +36,10 @@ using journal_atom = caf::atom_constant<caf::atom("journal")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using step_dl_atom = caf::atom_constant<caf::atom("stepdl")>;
+using req_dl_atom = caf::atom_constant<caf::atom("reqdl")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -67,9 +71,11 @@ struct request_outcome {
 
 /// One attempt of one step, sent by the supervisor to an executor.
 struct step_call {
+  std::uint64_t call_id = 0;              ///< unique per attempt; cancel_atom names it
   const tool_definition* tool = nullptr;  ///< catalogue entry (the catalogue outlives actors)
   std::shared_ptr<const boost::json::object> payload;  ///< resolved and validated
   connectors::call_context context;
+  std::shared_ptr<const progress_callback> progress;   ///< the request's observer, may be null
 };
 
 /// A plan that passed the Proxy Master, handed to a supervisor.
@@ -82,14 +88,23 @@ using checked_plan = std::shared_ptr<const checked_output>;
 using agent_actor = caf::typed_actor<caf::replies_to<run_atom, request_context>::with<request_outcome>>;
 
 /// One supervisor per plan: runs it and answers with the request's outcome.
+/// `cancel_atom` cancels the plan; the deadline atoms are its own timers (step, request).
 using supervisor_actor =
   caf::typed_actor<caf::replies_to<run_atom, request_context, checked_plan>::with<request_outcome>,
-                   caf::reacts_to<retry_atom, std::uint64_t>>;
+                   caf::reacts_to<retry_atom, std::uint64_t>,
+                   caf::reacts_to<step_dl_atom, std::uint64_t>,
+                   caf::reacts_to<req_dl_atom>,
+                   caf::reacts_to<cancel_atom>>;
 
-/// One executor per tool category: runs one attempt through the tool's connector.
+/// One executor per tool category: runs one attempt through the tool's connector, behind its
+/// bulkhead (max concurrent calls, bounded queue), the target's concurrency limit and the
+/// target's circuit breaker. `cancel_atom` abandons a call by id; `wake_atom` retries queued
+/// calls after another executor freed a target permit.
 using executor_actor =
   caf::typed_actor<caf::replies_to<exec_atom, step_call>::with<connectors::call_outcome>,
-                   caf::reacts_to<done_atom, std::uint64_t, connectors::call_outcome>>;
+                   caf::reacts_to<done_atom, std::uint64_t, connectors::call_outcome>,
+                   caf::reacts_to<cancel_atom, std::uint64_t>,
+                   caf::reacts_to<wake_atom>>;
 
 /// The SystemJournal writer: batched SQLite appends, flush on demand, queries.
 using journal_actor =

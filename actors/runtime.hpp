@@ -11,16 +11,57 @@
 #include "opex/clock.hpp"
 #include "opex/config.hpp"
 #include "opex/connectors/connector.hpp"
+#include "opex/policies/circuit_breaker.hpp"
 #include "opex/policies/masking.hpp"
 #include "opex/schema_registry.hpp"
 
+#include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace opex::actors {
 
-/// Immutable after start-up; shared by every actor through a shared_ptr (thread-safe reads).
+/// Concurrent calls per target, across executors (a bulkhead per target). Thread-safe. An
+/// executor that cannot get a permit waits and is woken when one is released.
+class target_limiter {
+public:
+  explicit target_limiter(int max_per_target) : max_(max_per_target) {}
+
+  /// Takes a permit for `target`, or registers `waiter` to be woken and returns false.
+  bool try_acquire(const std::string& target, const executor_actor& waiter);
+
+  /// Gives a permit back; returns the executors to wake (at most one per freed permit).
+  std::vector<executor_actor> release(const std::string& target);
+
+private:
+  struct slot {
+    int in_use = 0;
+    std::deque<executor_actor> waiters;
+  };
+  int max_;
+  std::mutex m_;
+  std::map<std::string, slot, std::less<>> slots_;
+};
+
+/// Running plans by request id, for cancellation. Thread-safe.
+class request_registry {
+public:
+  void add(const std::string& request_id, supervisor_actor supervisor);
+  void remove(const std::string& request_id);
+  /// The supervisor of a running request, or an invalid handle.
+  supervisor_actor find(const std::string& request_id) const;
+
+private:
+  mutable std::mutex m_;
+  std::map<std::string, supervisor_actor, std::less<>> running_;
+};
+
+/// Immutable after start-up, except for the thread-safe registries marked mutable; shared by
+/// every actor through a shared_ptr.
 struct runtime {
   opex_config config;
   std::shared_ptr<schema_registry> schemas;
@@ -31,6 +72,15 @@ struct runtime {
   policies::masking_rules masking;
   /// Connector per target type name ("webhook", "builtin").
   std::map<std::string, std::shared_ptr<connectors::connector>, std::less<>> connectors;
+
+  /// Circuit breakers per target, shared by every plan.
+  mutable std::unique_ptr<policies::breaker_registry> breakers;
+  /// Concurrent calls per target.
+  mutable std::unique_ptr<target_limiter> limiter;
+  /// Running plans, for cancellation.
+  mutable request_registry requests;
+  /// Source of step_call ids.
+  mutable std::atomic<std::uint64_t> next_call_id{0};
 
   /// Long-lived actors, set by spawn_agents.
   journal_actor journal;

@@ -1,7 +1,14 @@
-// The tool_executor actor: one per tool category. Picks the connector from the tool's target
-// type and runs one attempt; completions from connector threads come back as done messages
-// (or, when the connector finished synchronously, are answered at once).
+// The tool_executor actor: one per tool category. Every attempt passes, in order, the
+// executor's bulkhead (at most executor_max_concurrency calls, then a bounded queue, then
+// QUEUE_FULL), the target's concurrency limit (shared by all executors), and the target's
+// circuit breaker (CIRCUIT_OPEN while open); then the connector picked by the tool's target
+// type runs it. Completions from connector threads come back as done messages (or, when the
+// connector finished synchronously, are handled at once). Cancelled calls close their
+// connection and answer CANCELLED.
 #include "../agents.hpp"
+
+#include "opex/engine.hpp"
+#include "opex/policies/retry_policy.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -9,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
+#include <deque>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -16,18 +24,39 @@
 namespace opex::actors {
 
 namespace json = boost::json;
+using promise_type = caf::typed_response_promise<connectors::call_outcome>;
 
 namespace {
+
+struct queued_call {
+  step_call call;
+  promise_type promise;
+  connectors::connector* connector = nullptr;
+  std::string target;  ///< breaker and limiter key, "" for local tools
+};
+
+struct running_call {
+  promise_type promise;
+  connectors::cancel_handle cancel;
+  std::string target;
+  caf::actor_clock::time_point started;
+  const tool_definition* tool = nullptr;
+  std::string request_id;
+  int step = 0;
+  std::shared_ptr<const progress_callback> progress;
+};
 
 struct executor_state {
   std::shared_ptr<const runtime> rt;
   std::string category;
-  std::uint64_t next_id = 0;
-  std::unordered_map<std::uint64_t, caf::typed_response_promise<connectors::call_outcome>> pending;
+  std::deque<queued_call> queue;
+  std::unordered_map<std::uint64_t, running_call> running;
   static inline const char* name = "tool_executor";
 };
 
-/// Lets a completion that runs inside connector::call (same thread, same handler) be returned
+using self_pointer = executor_actor::stateful_pointer<executor_state>;
+
+/// Lets a completion that runs inside connector::call (same thread, same handler) be handled
 /// directly instead of going through the mailbox.
 struct sync_slot {
   std::thread::id caller = std::this_thread::get_id();
@@ -35,48 +64,191 @@ struct sync_slot {
   std::optional<connectors::call_outcome> value;
 };
 
-executor_actor::behavior_type tool_executor(executor_actor::stateful_pointer<executor_state> self,
-                                            std::shared_ptr<const runtime> rt, std::string category) {
+connectors::call_outcome failure(error_code code, std::string message, json::object details) {
+  connectors::call_outcome out;
+  out.error = make_error(code, std::move(message), std::move(details));
+  return out;
+}
+
+/// Journals and reports a breaker transition caused by a call of `request_id`.
+void breaker_changed(self_pointer self, const policies::breaker_transition& t, const std::string& request_id,
+                     const tool_definition& tool, int step, const std::shared_ptr<const progress_callback>& progress) {
+  const auto& rt = *self->state.rt;
+  journal_entry e;
+  e.timestamp = rt.now();
+  e.agent = "system";
+  e.action_type = "alert";
+  e.request_id = request_id;
+  e.user_id = "system";
+  e.tool_used = tool.id;
+  e.status = t.to == policies::breaker_state::open ? "failure" : "success";
+  e.data = json::object{{"circuit_breaker", t.target},
+                        {"from", policies::breaker_state_name(t.from)},
+                        {"to", policies::breaker_state_name(t.to)},
+                        {"failure_rate", t.failure_rate},
+                        {"slow_call_rate", t.slow_rate},
+                        {"calls", t.calls}};
+  e.tags = {"circuit_breaker", std::string(policies::breaker_state_name(t.to))};
+  self->send(rt.journal, journal_atom::value, std::move(e));
+  if (progress && *progress) {
+    progress_event ev;
+    ev.kind = "breaker";
+    ev.request_id = request_id;
+    ev.step = step;
+    ev.tool = tool.id;
+    ev.target = t.target;
+    ev.breaker_state = std::string(policies::breaker_state_name(t.to));
+    ev.message = "circuit " + std::string(policies::breaker_state_name(t.from)) + " -> "
+                 + std::string(policies::breaker_state_name(t.to));
+    (*progress)(ev);
+  }
+}
+
+void pump(self_pointer self);
+
+/// A call ended (or was refused): breaker, target permit, promise, then more queued calls.
+void finish(self_pointer self, std::uint64_t id, connectors::call_outcome outcome) {
+  auto& st = self->state;
+  auto it = st.running.find(id);
+  if (it == st.running.end())
+    return;
+  auto call = std::move(it->second);
+  st.running.erase(it);
+  const auto& rt = *st.rt;
+  if (!call.target.empty()) {
+    auto now = self->clock().now();
+    if (outcome.error.code == error_code::cancelled) {
+      rt.breakers->release(call.target, now);
+    } else {
+      bool failed = !outcome.ok && policies::is_retryable(outcome.error, retry_settings{});
+      auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
+      if (auto t = rt.breakers->record(call.target, failed, took, now))
+        breaker_changed(self, *t, call.request_id, *call.tool, call.step, call.progress);
+    }
+    for (auto& waiter : rt.limiter->release(call.target))
+      if (waiter != caf::actor_cast<executor_actor>(self))
+        self->send(waiter, wake_atom::value);
+  }
+  call.promise.deliver(std::move(outcome));
+  pump(self);
+}
+
+/// Starts one call that has its permits; false when the breaker refused it (answered).
+void start(self_pointer self, queued_call q) {
+  auto& st = self->state;
+  const auto& rt = *st.rt;
+  auto id = q.call.call_id;
+  running_call r;
+  r.promise = std::move(q.promise);
+  r.target = q.target;
+  r.started = self->clock().now();
+  r.tool = q.call.tool;
+  r.request_id = q.call.context.request_id;
+  r.step = q.call.context.step;
+  r.progress = q.call.progress;
+  if (!q.target.empty()) {
+    auto permit = rt.breakers->try_acquire(q.target, r.started);
+    if (permit.transition)
+      breaker_changed(self, *permit.transition, r.request_id, *r.tool, r.step, r.progress);
+    if (!permit.permitted) {
+      for (auto& waiter : rt.limiter->release(q.target))
+        if (waiter != caf::actor_cast<executor_actor>(self))
+          self->send(waiter, wake_atom::value);
+      r.promise.deliver(failure(error_code::circuit_open, "circuit open for " + q.target,
+                                json::object{{"target", q.target},
+                                             {"state", policies::breaker_state_name(permit.state)},
+                                             {"retry_after_ms", permit.retry_after.count()}}));
+      return;
+    }
+  }
+  st.running.emplace(id, std::move(r));
+  auto slot = std::make_shared<sync_slot>();
+  auto handle = caf::actor_cast<executor_actor>(self);
+  auto cancel = q.connector->call(*q.call.tool, *q.call.payload, q.call.context,
+                                  [slot, handle, id](connectors::call_outcome outcome) {
+                                    if (slot->in_call.load(std::memory_order_acquire)
+                                        && std::this_thread::get_id() == slot->caller) {
+                                      slot->value = std::move(outcome);
+                                      return;
+                                    }
+                                    caf::anon_send(handle, done_atom::value, id, std::move(outcome));
+                                  });
+  slot->in_call.store(false, std::memory_order_release);
+  if (slot->value) {
+    finish(self, id, std::move(*slot->value));
+    return;
+  }
+  if (auto it = st.running.find(id); it != st.running.end())
+    it->second.cancel = std::move(cancel);
+}
+
+/// Starts queued calls while the bulkhead and their targets allow, in arrival order (a call
+/// whose target is saturated lets later calls to other targets pass).
+void pump(self_pointer self) {
+  auto& st = self->state;
+  const auto max = static_cast<std::size_t>(std::max(1, st.rt->config.execution.executor_max_concurrency));
+  auto handle = caf::actor_cast<executor_actor>(self);
+  for (auto it = st.queue.begin(); it != st.queue.end() && st.running.size() < max;) {
+    if (!it->target.empty() && !st.rt->limiter->try_acquire(it->target, handle)) {
+      ++it;
+      continue;
+    }
+    auto q = std::move(*it);
+    it = st.queue.erase(it);
+    start(self, std::move(q));
+  }
+}
+
+executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<const runtime> rt,
+                                            std::string category) {
   self->state.rt = std::move(rt);
   self->state.category = std::move(category);
   return {
-    [self](exec_atom, const step_call& call) -> caf::result<connectors::call_outcome> {
+    [self](exec_atom, step_call& call) -> caf::result<connectors::call_outcome> {
       auto& st = self->state;
       auto type = target_type_name(call.tool->target.type);
       auto it = st.rt->connectors.find(type);
-      if (it == st.rt->connectors.end()) {
-        connectors::call_outcome out;
-        out.error = make_error(error_code::connector_unavailable,
-                               "no connector for target type " + std::string(type) + " yet",
-                               json::object{{"tool", call.tool->id}, {"target_type", type}});
-        return out;
-      }
-      auto id = ++st.next_id;
-      auto slot = std::make_shared<sync_slot>();
-      auto handle = caf::actor_cast<executor_actor>(self);
-      it->second->call(*call.tool, *call.payload, call.context,
-                       [slot, handle, id](connectors::call_outcome outcome) {
-                         if (slot->in_call.load(std::memory_order_acquire)
-                             && std::this_thread::get_id() == slot->caller) {
-                           slot->value = std::move(outcome);
-                           return;
-                         }
-                         caf::anon_send(handle, done_atom::value, id, std::move(outcome));
-                       });
-      slot->in_call.store(false, std::memory_order_release);
-      if (slot->value)
-        return std::move(*slot->value);
-      auto rp = self->make_response_promise<connectors::call_outcome>();
-      st.pending.emplace(id, rp);
-      return rp;
+      if (it == st.rt->connectors.end())
+        return failure(error_code::connector_unavailable, "no connector for target type " + std::string(type) + " yet",
+                       json::object{{"tool", call.tool->id}, {"target_type", type}});
+      const auto capacity = static_cast<std::size_t>(std::max(0, st.rt->config.execution.queue_capacity));
+      if (st.queue.size() >= capacity
+          && st.running.size() >= static_cast<std::size_t>(std::max(1, st.rt->config.execution.executor_max_concurrency)))
+        return failure(error_code::queue_full, "executor " + st.category + " is saturated",
+                       json::object{{"category", st.category},
+                                    {"running", static_cast<std::int64_t>(st.running.size())},
+                                    {"queued", static_cast<std::int64_t>(st.queue.size())},
+                                    {"queue_capacity", static_cast<std::int64_t>(capacity)}});
+      if (call.call_id == 0)
+        call.call_id = ++st.rt->next_call_id;
+      queued_call q;
+      q.connector = it->second.get();
+      q.target = q.connector->breaker_key(*call.tool);
+      q.call = std::move(call);
+      q.promise = self->make_response_promise<connectors::call_outcome>();
+      auto promise = q.promise;
+      st.queue.push_back(std::move(q));
+      pump(self);
+      return promise;
     },
-    [self](done_atom, std::uint64_t id, connectors::call_outcome& outcome) {
-      auto it = self->state.pending.find(id);
-      if (it == self->state.pending.end())
+    [self](done_atom, std::uint64_t id, connectors::call_outcome& outcome) { finish(self, id, std::move(outcome)); },
+    [self](cancel_atom, std::uint64_t id) {
+      auto& st = self->state;
+      for (auto it = st.queue.begin(); it != st.queue.end(); ++it)
+        if (it->call.call_id == id) {
+          it->promise.deliver(failure(error_code::cancelled, "the call was cancelled before it started", {}));
+          st.queue.erase(it);
+          return;
+        }
+      auto it = st.running.find(id);
+      if (it == st.running.end())
         return;
-      it->second.deliver(std::move(outcome));
-      self->state.pending.erase(it);
+      if (it->second.cancel)
+        it->second.cancel();  // the connector answers CANCELLED through done
+      else
+        finish(self, id, failure(error_code::cancelled, "the call was cancelled", {}));
     },
+    [self](wake_atom) { pump(self); },
   };
 }
 

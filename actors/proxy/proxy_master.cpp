@@ -62,6 +62,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
                                 {"estimated_cost_usd", plan->estimated_cost_usd}};
       self->send(rt->journal, journal_atom::value, std::move(entry));
       auto supervisor = spawn_plan_supervisor(self->system(), rt);
+      rt->requests.add(ctx.request_id, supervisor);  // for cancellation; the supervisor removes it
       return self->delegate(supervisor, run_atom::value, std::move(ctx), checked_plan(plan));
     },
   };

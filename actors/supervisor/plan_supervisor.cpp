@@ -1,7 +1,9 @@
 // The plan_supervisor actor: one per plan. Keeps the DAG's ready set (dag_scheduler), resolves
 // each step's templates against its ancestors' results, sends attempts to the executors with
-// a per-attempt timeout, retries transient failures after the retry policy's delay, skips the
-// dependents of failed steps, journals every step, and answers with the request's outcome.
+// a per-attempt timeout (start_to_close), retries transient failures after the retry policy's
+// delay, bounds each step's attempts (schedule_to_close) and the whole plan
+// (max_execution_time_minutes), cancels on request, skips the dependents of failed steps,
+// journals every attempt and step, and answers with the request's outcome.
 #include "../agents.hpp"
 #include "dag_scheduler.hpp"
 
@@ -14,12 +16,27 @@
 #include <caf/sec.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <random>
+
 namespace opex::actors {
 
 namespace json = boost::json;
 using clock_type = std::chrono::steady_clock;
+using caf_time = caf::actor_clock::time_point;
 
 namespace {
+
+struct step_runtime {
+  std::shared_ptr<const json::object> payload;  ///< resolved once per step
+  retry_settings retry;
+  caf_time step_started{};
+  caf_time attempt_started{};
+  std::optional<caf_time> deadline;  ///< schedule_to_close
+  std::uint64_t call_id = 0;         ///< the attempt in flight, 0 when none
+  executor_actor executor;
+  clock_type::time_point wall_started{};
+  clock_type::time_point wall_attempt{};
+};
 
 struct supervisor_state {
   std::shared_ptr<const runtime> rt;
@@ -28,20 +45,19 @@ struct supervisor_state {
   std::unique_ptr<dag_scheduler> scheduler;
   std::vector<step_result> results;
   std::vector<json::value> scope;  ///< per step: {"result", "status", "error"} for templates
-  std::vector<std::shared_ptr<const json::object>> payloads;  ///< resolved once per step
-  std::vector<clock_type::time_point> step_started;
-  std::vector<clock_type::time_point> attempt_started;
-  std::vector<retry_settings> retry;
+  std::vector<step_runtime> steps;
   caf::typed_response_promise<request_outcome> promise;
   std::size_t max_parallel = 16;
+  std::mt19937_64 rng;
   bool delivered = false;
+  std::optional<request_status> forced_status;  ///< cancelled / timed_out
   static inline const char* name = "plan_supervisor";
 };
 
 using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
-double ms_since(clock_type::time_point t) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
+double ms_between(clock_type::time_point from, clock_type::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
 void report(self_pointer self, std::size_t i, step_status status, const std::string& code = {},
@@ -66,15 +82,41 @@ json::object error_json(const error_info& e) {
   return json::object{{"error", e.message}, {"error_code", error_code_name(e.code)}, {"details", e.details}};
 }
 
-void journal_step(self_pointer self, std::size_t i) {
+journal_entry step_entry(self_pointer self, std::size_t i) {
   auto& st = self->state;
   const auto& r = st.results[i];
   auto entry = make_journal_entry(*st.rt, st.ctx, "opex", "execution");
   entry.tool_used = r.tool;
-  if (st.payloads[i])
-    entry.payload_snapshot = *st.payloads[i];
+  if (st.steps[i].payload)
+    entry.payload_snapshot = *st.steps[i].payload;
   else
     entry.payload_snapshot = st.plan->dag->steps[i].payload;
+  entry.metadata["step"] = r.step;
+  return entry;
+}
+
+/// A failed attempt that will be retried gets its own entry (the final attempt's entry is the
+/// step's entry): one journal entry per attempt.
+void journal_attempt(self_pointer self, std::size_t i, const error_info& err, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  const auto& a = st.results[i].attempts.back();
+  auto entry = step_entry(self, i);
+  entry.status = "failure";
+  entry.error = err.message;
+  entry.error_code = std::string(error_code_name(err.code));
+  entry.data = json::object{{"attempt_outcome", step_status_name(a.outcome)},
+                            {"retry_in_ms", delay.count()},
+                            {"details", err.details}};
+  entry.metadata["attempt"] = a.number;
+  entry.metadata["execution_time_ms"] = a.duration_ms;
+  entry.tags = {"attempt", "retrying"};
+  self->send(st.rt->journal, journal_atom::value, std::move(entry));
+}
+
+void journal_step(self_pointer self, std::size_t i) {
+  auto& st = self->state;
+  const auto& r = st.results[i];
+  auto entry = step_entry(self, i);
   entry.status = r.status == step_status::succeeded ? "success" : "failure";
   if (r.data.is_object())
     entry.data = r.data;
@@ -89,7 +131,8 @@ void journal_step(self_pointer self, std::size_t i) {
     entry.error = r.error.message;
     entry.error_code = std::string(error_code_name(r.error.code));
   }
-  entry.metadata["step"] = r.step;
+  if (!r.attempts.empty())
+    entry.metadata["attempt"] = r.attempts.back().number;
   entry.metadata["attempts"] = static_cast<std::int64_t>(r.attempts.size());
   entry.metadata["execution_time_ms"] = r.duration_ms;
   entry.metadata["cost_usd"] = r.cost_usd;
@@ -99,17 +142,27 @@ void journal_step(self_pointer self, std::size_t i) {
 
 void pump(self_pointer self);
 
+/// Abandons the attempt in flight for step i, if any: the executor closes its call.
+void abandon_attempt(self_pointer self, std::size_t i) {
+  auto& s = self->state.steps[i];
+  if (s.call_id != 0 && s.executor)
+    self->send(s.executor, cancel_atom::value, s.call_id);
+  s.call_id = 0;
+}
+
 /// Records a terminal status for step i, skips what depends on it, and schedules more.
 void finish_step(self_pointer self, std::size_t i, step_status status, json::value data, error_info error) {
   auto& st = self->state;
   auto& r = st.results[i];
   if (is_terminal(r.status))
     return;
+  abandon_attempt(self, i);
   r.status = status;
   r.data = std::move(data);
   r.error = std::move(error);
   r.finished_at = st.rt->now();
-  r.duration_ms = ms_since(st.step_started[i]);
+  if (st.steps[i].wall_started != clock_type::time_point{})
+    r.duration_ms = ms_between(st.steps[i].wall_started, clock_type::now());
   st.scope[i] = json::object{{"result", r.data},
                              {"status", step_status_name(status)},
                              {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
@@ -129,16 +182,27 @@ void finish_step(self_pointer self, std::size_t i, step_status status, json::val
   pump(self);
 }
 
+/// Time left before step i's schedule_to_close deadline, if it has one.
+std::optional<std::chrono::milliseconds> remaining(self_pointer self, std::size_t i) {
+  const auto& s = self->state.steps[i];
+  if (!s.deadline)
+    return std::nullopt;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*s.deadline - self->clock().now());
+  return std::max(left, std::chrono::milliseconds{0});
+}
+
 void attempt(self_pointer self, std::size_t i);
 
 /// An attempt ended with `outcome`: success, retry after the policy's delay, or failure.
 void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outcome) {
   auto& st = self->state;
   auto& r = st.results[i];
+  auto& s = st.steps[i];
   if (is_terminal(r.status))
     return;
+  s.call_id = 0;
   auto& a = r.attempts.back();
-  a.duration_ms = ms_since(st.attempt_started[i]);
+  a.duration_ms = ms_between(s.wall_attempt, clock_type::now());
   r.cost_usd += outcome.cost_usd;
   if (outcome.ok) {
     a.outcome = step_status::succeeded;
@@ -149,10 +213,20 @@ void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outco
   a.outcome = timed_out ? step_status::timed_out : step_status::failed;
   a.error_code = std::string(error_code_name(outcome.error.code));
   auto next = static_cast<int>(r.attempts.size()) + 1;
-  if (auto delay = policies::next_retry_delay(st.retry[i], next, outcome.error)) {
+  auto decision = policies::decide_retry(s.retry, next, outcome.error, remaining(self, i), st.rng,
+                                         st.rt->time->now().utc);
+  if (decision.retry) {
+    journal_attempt(self, i, outcome.error, decision.delay);
     report(self, i, step_status::running, a.error_code,
-           "attempt " + std::to_string(next - 1) + " failed, retry in " + std::to_string(delay->count()) + " ms");
-    self->delayed_send(self, *delay, retry_atom::value, static_cast<std::uint64_t>(i));
+           "attempt " + std::to_string(next - 1) + " failed (" + outcome.error.message + "), retry in "
+             + std::to_string(decision.delay.count()) + " ms (" + decision.reason + ")");
+    self->delayed_send(self, decision.delay, retry_atom::value, static_cast<std::uint64_t>(i));
+    return;
+  }
+  if (decision.reason == "step_deadline") {
+    finish_step(self, i, step_status::timed_out, nullptr,
+                make_error(error_code::timeout, "the step's schedule_to_close deadline leaves no time for another attempt",
+                           json::object{{"scope", "step"}, {"last_error", error_json(outcome.error)}}));
     return;
   }
   finish_step(self, i, timed_out ? step_status::timed_out : step_status::failed, nullptr, std::move(outcome.error));
@@ -161,6 +235,7 @@ void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outco
 void attempt(self_pointer self, std::size_t i) {
   auto& st = self->state;
   auto& r = st.results[i];
+  auto& s = st.steps[i];
   const auto* tool = st.plan->tools[i];
   auto exec = st.rt->executors.find(tool->category);
   if (exec == st.rt->executors.end()) {
@@ -169,49 +244,66 @@ void attempt(self_pointer self, std::size_t i) {
                            json::object{{"tool", tool->id}, {"category", tool->category}}));
     return;
   }
+  const auto& step = st.plan->dag->steps[i];
+  int timeout_ms = step.start_to_close_ms.value_or(tool->timeout_ms.value_or(st.rt->config.execution.attempt_timeout_ms));
+  if (auto left = remaining(self, i))  // an attempt never outlives its step
+    timeout_ms = static_cast<int>(std::min<long long>(timeout_ms, std::max<long long>(1, left->count())));
   attempt_record rec;
   rec.number = static_cast<int>(r.attempts.size()) + 1;
   rec.started_at = st.rt->now();
   r.attempts.push_back(std::move(rec));
-  st.attempt_started[i] = clock_type::now();
+  s.attempt_started = self->clock().now();
+  s.wall_attempt = clock_type::now();
   report(self, i, step_status::running);
-  int timeout_ms = tool->timeout_ms.value_or(st.rt->config.execution.attempt_timeout_ms);
   step_call call;
+  call.call_id = ++st.rt->next_call_id;
   call.tool = tool;
-  call.payload = st.payloads[i];
+  call.payload = s.payload;
   call.context.request_id = st.ctx.request_id;
   call.context.user_id = st.ctx.user_id;
   call.context.step = r.step;
   call.context.attempt = static_cast<int>(r.attempts.size());
   call.context.timeout = std::chrono::milliseconds(timeout_ms);
-  auto attempt_number = r.attempts.size();
+  call.progress = st.ctx.progress;
+  s.call_id = call.call_id;
+  s.executor = exec->second;
+  auto call_id = call.call_id;
   self->request(exec->second, std::chrono::milliseconds(timeout_ms), exec_atom::value, std::move(call))
     .then(
-      [self, i, attempt_number](connectors::call_outcome& outcome) {
-        if (self->state.results[i].attempts.size() == attempt_number)
+      [self, i, call_id](connectors::call_outcome& outcome) {
+        if (self->state.steps[i].call_id == call_id)
           on_outcome(self, i, std::move(outcome));
       },
-      [self, i, attempt_number, timeout_ms](caf::error& err) {
-        if (self->state.results[i].attempts.size() != attempt_number)
+      [self, i, call_id, timeout_ms](caf::error& err) {
+        if (self->state.steps[i].call_id != call_id)
           return;
         connectors::call_outcome outcome;
-        if (err == caf::sec::request_timeout)
+        if (err == caf::sec::request_timeout) {
+          abandon_attempt(self, i);  // closes the connection of the late call
           outcome.error = make_error(error_code::timeout,
-                                     "attempt exceeded " + std::to_string(timeout_ms) + " ms",
+                                     "attempt exceeded its start_to_close timeout of " + std::to_string(timeout_ms) + " ms",
                                      json::object{{"timeout_ms", timeout_ms}, {"scope", "attempt"}});
-        else
+        } else {
           outcome.error = make_error(error_code::internal_error, "executor failed: " + to_string(err));
+        }
         on_outcome(self, i, std::move(outcome));
       });
 }
 
-/// First attempt of a ready step: resolve templates, check the payload schema, then attempt.
+/// First attempt of a ready step: deadline, templates, payload schema, then attempt.
 void dispatch(self_pointer self, std::size_t i) {
   auto& st = self->state;
   auto& r = st.results[i];
-  st.step_started[i] = clock_type::now();
+  auto& s = st.steps[i];
+  s.step_started = self->clock().now();
+  s.wall_started = clock_type::now();
   r.started_at = st.rt->now();
   const auto& step = st.plan->dag->steps[i];
+  int step_timeout = step.schedule_to_close_ms.value_or(st.rt->config.execution.step_timeout_ms);
+  if (step_timeout > 0) {
+    s.deadline = s.step_started + std::chrono::milliseconds(step_timeout);
+    self->delayed_send(self, std::chrono::milliseconds(step_timeout), step_dl_atom::value, static_cast<std::uint64_t>(i));
+  }
   if (st.plan->templated[i]) {
     const auto& dag = *st.plan->dag;
     auto lookup = [&](std::string_view root) -> const json::value* {
@@ -239,9 +331,9 @@ void dispatch(self_pointer self, std::size_t i) {
         return;
       }
     }
-    st.payloads[i] = std::make_shared<const json::object>(std::move(resolved->get_object()));
+    s.payload = std::make_shared<const json::object>(std::move(resolved->get_object()));
   } else {
-    st.payloads[i] = std::shared_ptr<const json::object>(st.plan, &step.payload);
+    s.payload = std::shared_ptr<const json::object>(st.plan, &step.payload);
   }
   attempt(self, i);
 }
@@ -251,21 +343,27 @@ void deliver(self_pointer self) {
   if (st.delivered)
     return;
   st.delivered = true;
+  st.rt->requests.remove(st.ctx.request_id);
   auto result = make_result(*st.rt, st.ctx);
-  std::size_t ok = 0, failed = 0, skipped = 0;
+  std::size_t ok = 0, failed = 0, skipped = 0, cancelled = 0;
   double cost = 0;
   for (const auto& r : st.results) {
     if (r.status == step_status::succeeded)
       ++ok;
     else if (r.status == step_status::skipped)
       ++skipped;
+    else if (r.status == step_status::cancelled)
+      ++cancelled;
     else
       ++failed;
     cost += r.cost_usd;
   }
-  result->status = ok == st.results.size() ? request_status::succeeded
-                   : ok > 0               ? request_status::partial
-                                          : request_status::failed;
+  if (st.forced_status)
+    result->status = *st.forced_status;
+  else
+    result->status = ok == st.results.size() ? request_status::succeeded
+                     : ok > 0               ? request_status::partial
+                                            : request_status::failed;
   result->steps = std::move(st.results);
   auto entry = make_journal_entry(*st.rt, st.ctx, "opex", "execution");
   entry.status = result->status == request_status::succeeded ? "success"
@@ -275,6 +373,7 @@ void deliver(self_pointer self) {
                             {"succeeded", ok},
                             {"failed", failed},
                             {"skipped", skipped},
+                            {"cancelled", cancelled},
                             {"request_status", request_status_name(result->status)}};
   entry.metadata["execution_time_ms"] = result->duration_ms;
   entry.metadata["cost_usd"] = cost;
@@ -290,6 +389,8 @@ void pump(self_pointer self) {
     deliver(self);
     return;
   }
+  if (st.forced_status)
+    return;
   auto running = st.scheduler->running();
   if (running >= st.max_parallel)
     return;
@@ -297,6 +398,34 @@ void pump(self_pointer self) {
     dispatch(self, i);
   if (st.scheduler->finished())
     deliver(self);
+}
+
+/// Ends the plan early: steps in flight get `running_status` (their calls are abandoned),
+/// steps not started are cancelled; the request gets `status`.
+void stop_plan(self_pointer self, request_status status, step_status running_status, const error_info& why) {
+  auto& st = self->state;
+  if (st.delivered || st.forced_status)
+    return;
+  st.forced_status = status;
+  for (auto i : st.scheduler->cancel_pending()) {
+    auto& r = st.results[i];
+    r.status = step_status::cancelled;
+    r.error = make_error(error_code::cancelled, "not started: " + why.message, why.details);
+    r.finished_at = st.rt->now();
+    journal_step(self, i);
+    report(self, i, step_status::cancelled, "CANCELLED", r.error.message);
+  }
+  for (std::size_t i = 0; i < st.results.size(); ++i)
+    if (!is_terminal(st.results[i].status)) {
+      if (!st.results[i].attempts.empty() && st.steps[i].call_id != 0) {
+        auto& a = st.results[i].attempts.back();
+        a.outcome = running_status;
+        a.error_code = std::string(error_code_name(why.code));
+        a.duration_ms = ms_between(st.steps[i].wall_attempt, clock_type::now());
+      }
+      finish_step(self, i, running_status, nullptr, why);
+    }
+  deliver(self);
 }
 
 supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_ptr<const runtime> rt) {
@@ -310,26 +439,54 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
       st.scheduler = std::make_unique<dag_scheduler>(st.plan->dag);
       st.results.resize(n);
       st.scope.assign(n, json::value(nullptr));
-      st.payloads.resize(n);
-      st.step_started.resize(n);
-      st.attempt_started.resize(n);
-      st.retry.reserve(n);
+      st.steps.resize(n);
       const auto& cfg = st.rt->config;
       st.max_parallel = static_cast<std::size_t>(std::max(1, cfg.execution.max_parallelism));
+      auto seed = cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : std::random_device{}();
+      st.rng.seed(seed ^ std::hash<std::string>{}(st.ctx.request_id));
       for (std::size_t i = 0; i < n; ++i) {
         const auto& step = st.plan->dag->steps[i];
         st.results[i].step = step.step;
         st.results[i].tool = step.tool;
         auto settings = retry_settings_from_json(st.plan->tools[i]->retry, cfg.execution.retry);
-        st.retry.push_back(retry_settings_from_json(step.retry, settings));
+        st.steps[i].retry = retry_settings_from_json(step.retry, settings);
       }
       st.promise = self->make_response_promise<request_outcome>();
+      // The request's own deadline (system.yml max_execution_time_minutes).
+      self->delayed_send(self, std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes)),
+                         req_dl_atom::value);
       pump(self);
       return st.promise;
     },
     [self](retry_atom, std::uint64_t i) {
-      if (i < self->state.results.size() && !is_terminal(self->state.results[i].status))
+      if (i < self->state.results.size() && !is_terminal(self->state.results[i].status)
+          && !self->state.forced_status)
         attempt(self, static_cast<std::size_t>(i));
+    },
+    [self](step_dl_atom, std::uint64_t i) {
+      auto& st = self->state;
+      if (i >= st.results.size() || is_terminal(st.results[i].status))
+        return;
+      int ms = st.plan->dag->steps[i].schedule_to_close_ms.value_or(st.rt->config.execution.step_timeout_ms);
+      if (!st.results[i].attempts.empty() && st.steps[i].call_id != 0) {
+        auto& a = st.results[i].attempts.back();
+        a.outcome = step_status::timed_out;
+        a.error_code = "TIMEOUT";
+        a.duration_ms = ms_between(st.steps[i].wall_attempt, clock_type::now());
+      }
+      finish_step(self, static_cast<std::size_t>(i), step_status::timed_out, nullptr,
+                  make_error(error_code::timeout, "the step exceeded its schedule_to_close timeout of " + std::to_string(ms) + " ms",
+                             json::object{{"scope", "step"}, {"timeout_ms", ms}}));
+    },
+    [self](req_dl_atom) {
+      auto minutes = self->state.rt->config.system.max_execution_time_minutes;
+      stop_plan(self, request_status::timed_out, step_status::timed_out,
+                make_error(error_code::timeout, "the request exceeded max_execution_time_minutes",
+                           json::object{{"scope", "request"}, {"max_execution_time_minutes", minutes}}));
+    },
+    [self](cancel_atom) {
+      stop_plan(self, request_status::cancelled, step_status::cancelled,
+                make_error(error_code::cancelled, "the request was cancelled", json::object{{"scope", "request"}}));
     },
   };
 }

@@ -113,21 +113,32 @@ std::string_view builtin_connector::builtin_for_tool(std::string_view tool_id) n
   return {};
 }
 
-void builtin_connector::call(const tool_definition& tool, const json::object& payload,
-                             const call_context& ctx, call_completion done) {
+cancel_handle builtin_connector::call(const tool_definition& tool, const json::object& payload,
+                                      const call_context& ctx, call_completion done) {
   const std::string& name = tool.target.name;
   if (name == "noop" || name == "echo") {
     auto delay = get_member(payload, "delay_ms");
     if (delay && delay->is_int64() && delay->get_int64() > 0) {
       auto timer = std::make_shared<asio::steady_timer>(impl_->worker);
       timer->expires_after(std::chrono::milliseconds(delay->get_int64()));
-      timer->async_wait([timer, payload, done = std::move(done)](boost::system::error_code) {
+      timer->async_wait([timer, payload, done = std::move(done)](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted) {
+          call_outcome out;
+          out.error = make_error(error_code::cancelled, "the call was cancelled");
+          done(std::move(out));
+          return;
+        }
         done(noop_outcome(payload));
       });
-      return;
+      return [this, w = std::weak_ptr(timer)] {
+        asio::post(impl_->worker, [w] {
+          if (auto t = w.lock())
+            t->cancel();
+        });
+      };
     }
     done(noop_outcome(payload));
-    return;
+    return {};
   }
   if (name == "log_append") {
     journal_entry e;
@@ -149,14 +160,14 @@ void builtin_connector::call(const tool_definition& tool, const json::object& pa
     out.ok = true;
     out.data = json::object{{"logged", true}, {"level", level}};
     done(std::move(out));
-    return;
+    return {};
   }
   if (!has_builtin(name)) {
     call_outcome out;
     out.error = make_error(error_code::connector_unavailable, "no builtin named '" + name + "'",
                            json::object{{"tool", tool.id}, {"builtin", name}});
     done(std::move(out));
-    return;
+    return {};
   }
   asio::post(impl_->worker, [this, name, payload, ctx, done = std::move(done)] {
     auto* store = impl_->open_store();
@@ -181,6 +192,7 @@ void builtin_connector::call(const tool_definition& tool, const json::object& pa
     }
     done(std::move(out));
   });
+  return {};  // local store operations are short: not cancellable
 }
 
 } // namespace opex::connectors

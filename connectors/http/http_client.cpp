@@ -138,6 +138,19 @@ public:
     }
   }
 
+  /// Abandons the exchange from any thread: closes the socket on the session's strand.
+  void cancel() {
+    auto self = this->shared_from_this();
+    asio::post(strand_, [self] {
+      if (!self->done_)
+        return;
+      self->cancelled_ = true;
+      self->resolver_.cancel();
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+    });
+  }
+
   void start() {
     auto self = this->shared_from_this();
     asio::dispatch(strand_, [self] {
@@ -232,6 +245,12 @@ private:
 
   void fail(const char* stage, beast::error_code ec) {
     timer_.cancel();
+    if (cancelled_) {
+      finish(make_error(error_code::cancelled, "the call was cancelled",
+                        json::object{{"stage", stage_}, {"host", url_.host}}),
+             {});
+      return;
+    }
     if (timed_out_) {
       finish(make_error(error_code::timeout,
                         "no response from " + url_.host + ":" + url_.port + " within "
@@ -267,6 +286,7 @@ private:
   beast::flat_buffer buffer_;
   const char* stage_ = "start";
   bool timed_out_ = false;
+  bool cancelled_ = false;
 };
 
 } // namespace
@@ -276,23 +296,30 @@ http_client::http_client(http_client_options options)
 
 http_client::~http_client() = default;
 
-void http_client::send(http_request request, http_completion done) {
+std::function<void()> http_client::send(http_request request, http_completion done) {
   auto url = parse_url(request.url);
   if (!url) {
     auto err = make_error(error_code::validation_error, "invalid URL: " + request.url,
                           json::object{{"url", request.url}});
     asio::post(impl_->ioc, [done = std::move(done), err = std::move(err)] { done(err, {}); });
-    return;
+    return {};
   }
   if (url->scheme == "https") {
-    std::make_shared<session<true>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
-                                    impl_->options.max_response_bytes, std::move(done))
-      ->start();
-  } else {
-    std::make_shared<session<false>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
-                                     impl_->options.max_response_bytes, std::move(done))
-      ->start();
+    auto s = std::make_shared<session<true>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
+                                             impl_->options.max_response_bytes, std::move(done));
+    s->start();
+    return [w = std::weak_ptr(s)] {
+      if (auto p = w.lock())
+        p->cancel();
+    };
   }
+  auto s = std::make_shared<session<false>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
+                                            impl_->options.max_response_bytes, std::move(done));
+  s->start();
+  return [w = std::weak_ptr(s)] {
+    if (auto p = w.lock())
+      p->cancel();
+  };
 }
 
 } // namespace opex::connectors

@@ -12,8 +12,15 @@ namespace json = boost::json;
 webhook_connector::webhook_connector(std::shared_ptr<http_client> client)
   : client_(std::move(client)) {}
 
-void webhook_connector::call(const tool_definition& tool, const json::object& payload,
-                             const call_context& ctx, call_completion done) {
+std::string webhook_connector::breaker_key(const tool_definition& tool) const {
+  auto url = parse_url(tool.target.url);
+  if (!url)
+    return "webhook:" + tool.target.url;
+  return "webhook:" + url->host + ":" + url->port + url->target.substr(0, url->target.find('?'));
+}
+
+cancel_handle webhook_connector::call(const tool_definition& tool, const json::object& payload,
+                                      const call_context& ctx, call_completion done) {
   http_request req;
   req.method = tool.target.method.empty() ? "POST" : tool.target.method;
   req.url = tool.target.url;
@@ -23,7 +30,7 @@ void webhook_connector::call(const tool_definition& tool, const json::object& pa
                  {"Idempotency-Key", ctx.request_id + ":" + std::to_string(ctx.step)},
                  {"X-Opex-Attempt", std::to_string(ctx.attempt)},
                  {"X-Opex-Tool", tool.id}};
-  client_->send(std::move(req), [done = std::move(done)](error_info err, http_response res) {
+  return client_->send(std::move(req), [done = std::move(done)](error_info err, http_response res) {
     call_outcome out;
     if (err) {
       out.error = std::move(err);

@@ -226,6 +226,10 @@ retry_settings retry_settings_from_json(const json::object& obj, retry_settings 
     base.maximum_attempts = *v;
   if (get_member(obj, "non_retryable_error_codes"))
     base.non_retryable_error_codes = strings_at(obj, "non_retryable_error_codes");
+  if (auto j = get_string(obj, "jitter"))
+    base.jitter = std::string(*j);
+  if (auto v = number_at(obj, "jitter_ratio"))
+    base.jitter_ratio = *v;
   return base;
 }
 
@@ -395,8 +399,30 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     cfg.execution.executor_max_concurrency =
       int_at(*e, "executor_max_concurrency").value_or(cfg.execution.executor_max_concurrency);
     cfg.execution.attempt_timeout_ms = int_at(*e, "attempt_timeout_ms").value_or(cfg.execution.attempt_timeout_ms);
+    cfg.execution.attempt_timeout_ms = int_at(*e, "start_to_close_ms").value_or(cfg.execution.attempt_timeout_ms);
+    cfg.execution.step_timeout_ms = int_at(*e, "schedule_to_close_ms").value_or(cfg.execution.step_timeout_ms);
+    cfg.execution.target_max_concurrency =
+      int_at(*e, "target_max_concurrency").value_or(cfg.execution.target_max_concurrency);
+    cfg.execution.queue_capacity = int_at(*e, "queue_capacity").value_or(cfg.execution.queue_capacity);
+    if (const auto* v = get_member(*e, "jitter_seed"); v && v->is_int64())
+      cfg.execution.jitter_seed = static_cast<std::uint64_t>(v->get_int64());
     if (const auto* r = object_at(*e, "retry"))
       cfg.execution.retry = retry_settings_from_json(*r, cfg.execution.retry);
+  }
+  if (const auto* cb = object_at(root, "circuit_breaker")) {
+    auto& b = cfg.circuit_breaker;
+    if (const auto* v = get_member(*cb, "enabled"); v && v->is_bool())
+      b.enabled = v->get_bool();
+    b.failure_rate_threshold = number_at(*cb, "failure_rate_threshold").value_or(b.failure_rate_threshold);
+    b.minimum_number_of_calls = int_at(*cb, "minimum_number_of_calls").value_or(b.minimum_number_of_calls);
+    b.sliding_window_size = int_at(*cb, "sliding_window_size").value_or(b.sliding_window_size);
+    b.slow_call_duration_threshold_ms =
+      number_at(*cb, "slow_call_duration_threshold_ms").value_or(b.slow_call_duration_threshold_ms);
+    b.slow_call_rate_threshold = number_at(*cb, "slow_call_rate_threshold").value_or(b.slow_call_rate_threshold);
+    b.wait_duration_in_open_state_ms =
+      number_at(*cb, "wait_duration_in_open_state_ms").value_or(b.wait_duration_in_open_state_ms);
+    b.permitted_number_of_calls_in_half_open_state =
+      int_at(*cb, "permitted_number_of_calls_in_half_open_state").value_or(b.permitted_number_of_calls_in_half_open_state);
   }
   if (const auto* s = object_at(root, "server")) {
     cfg.server.bind = std::string(get_string(*s, "bind").value_or(cfg.server.bind));

@@ -55,6 +55,10 @@ plan_step step_from_json(const json::object& s) {
   out.retry = object_of(s, "retry");
   if (const auto* v = get_member(s, "continue_on_failure"); v && v->is_bool())
     out.continue_on_failure = v->get_bool();
+  if (const auto* v = get_member(s, "start_to_close_ms"); v && v->is_int64())
+    out.start_to_close_ms = static_cast<int>(v->get_int64());
+  if (const auto* v = get_member(s, "schedule_to_close_ms"); v && v->is_int64())
+    out.schedule_to_close_ms = static_cast<int>(v->get_int64());
   return out;
 }
 
@@ -73,6 +77,10 @@ json::object step_to_json(const plan_step& s) {
     o["retry"] = s.retry;
   if (s.continue_on_failure)
     o["continue_on_failure"] = true;
+  if (s.start_to_close_ms)
+    o["start_to_close_ms"] = *s.start_to_close_ms;
+  if (s.schedule_to_close_ms)
+    o["schedule_to_close_ms"] = *s.schedule_to_close_ms;
   return o;
 }
 

@@ -149,7 +149,9 @@ struct engine::impl {
     actors::agent_actor target = entry == actors::entry_point::kimmy    ? kimmy
                                  : entry == actors::entry_point::prolex ? rt->prolex
                                                                         : rt->proxy_master;
-    auto timeout = std::chrono::minutes(std::max(1, rt->config.system.max_execution_time_minutes));
+    // The supervisor enforces max_execution_time_minutes itself and answers timed_out; this
+    // bound only catches a chain that never answers.
+    auto timeout = std::chrono::minutes(std::max(1, rt->config.system.max_execution_time_minutes) + 1);
     auto runtime = rt;
     system->spawn([ctx = std::move(ctx), target, timeout, runtime, done = std::move(done)](
                     caf::event_based_actor* self) mutable {
@@ -311,6 +313,22 @@ void engine::journal(const journal_query& q, std::function<void(result<json::arr
               done(make_error(error_code::internal_error, "journal query failed: " + caf::to_string(err)));
             });
   });
+}
+
+bool engine::cancel(const std::string& request_id) {
+  auto supervisor = impl_->rt->requests.find(request_id);
+  if (!supervisor)
+    return false;
+  caf::anon_send(supervisor, actors::cancel_atom::value);
+  return true;
+}
+
+std::vector<breaker_info> engine::breakers() const {
+  std::vector<breaker_info> out;
+  for (const auto& s : impl_->rt->breakers->snapshot())
+    out.push_back({s.target, std::string(policies::breaker_state_name(s.state)), s.failure_rate, s.opened,
+                   s.half_opened, s.closed, s.rejected});
+  return out;
 }
 
 void engine::flush_journal() {

@@ -15,7 +15,7 @@ struct code_row {
   bool transient;
 };
 
-constexpr std::array<code_row, 27> code_table{{
+constexpr std::array<code_row, 28> code_table{{
   {error_code::none, "NONE", 200, false},
   {error_code::invalid_json, "INVALID_JSON", 400, false},
   {error_code::validation_error, "VALIDATION_ERROR", 400, false},
@@ -36,6 +36,7 @@ constexpr std::array<code_row, 27> code_table{{
   {error_code::http_error, "HTTP_ERROR", 502, false},
   {error_code::timeout, "TIMEOUT", 504, true},
   {error_code::circuit_open, "CIRCUIT_OPEN", 503, true},
+  {error_code::queue_full, "QUEUE_FULL", 503, true},
   {error_code::cancelled, "CANCELLED", 409, false},
   {error_code::dependency_failed, "DEPENDENCY_FAILED", 424, false},
   {error_code::body_too_large, "BODY_TOO_LARGE", 413, false},

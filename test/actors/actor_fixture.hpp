@@ -31,16 +31,32 @@ public:
                                                                        const boost::json::object&, int attempt)>;
   explicit scripted_connector(script s) : script_(std::move(s)) {}
 
-  void call(const tool_definition& tool, const boost::json::object& payload,
-            const connectors::call_context& ctx, connectors::call_completion done) override {
+  connectors::cancel_handle call(const tool_definition& tool, const boost::json::object& payload,
+                                 const connectors::call_context& ctx, connectors::call_completion done) override {
     ++calls[tool.id];
     payloads[tool.id] = payload;
     order.push_back(ctx.step);
-    if (auto out = script_(tool, payload, ctx.attempt))
+    if (auto out = script_(tool, payload, ctx.attempt)) {
       done(std::move(*out));
-    else
-      abandoned.push_back(std::move(done));  // never answered
+      return {};
+    }
+    abandoned.push_back(done);  // never answered, unless cancelled
+    auto cancelled_calls = &cancelled;
+    return [done, cancelled_calls] {
+      ++*cancelled_calls;
+      connectors::call_outcome o;
+      o.error = make_error(error_code::cancelled, "cancelled");
+      done(std::move(o));
+    };
   }
+
+  /// Targets are per tool ("target:TOOL") so tests see the circuit breakers.
+  std::string breaker_key(const tool_definition& tool) const override {
+    return breakers ? "target:" + tool.id : std::string{};
+  }
+
+  bool breakers = false;
+  int cancelled = 0;
 
   std::map<std::string, int> calls;
   std::map<std::string, boost::json::object> payloads;

@@ -8,6 +8,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,13 +82,31 @@ struct retry_settings {
   double initial_interval_ms = 1000.0;
   double backoff_coefficient = 2.0;
   double maximum_interval_ms = 10000.0;
-  int maximum_attempts = 3;  ///< 1 = no retry
+  int maximum_attempts = 3;  ///< 1 = no retry, 0 = unlimited within the step's timeout
   std::vector<std::string> non_retryable_error_codes;
+  /// none (the reference's behaviour) | full (uniform in [0, delay]) | proportional (uniform in
+  /// delay * [1 - jitter_ratio, 1 + jitter_ratio]); never above maximum_interval_ms.
+  std::string jitter = "none";
+  double jitter_ratio = 0.2;
 };
 
 /// Reads a retry policy object ({initial_interval_ms, backoff_coefficient,
-/// maximum_interval_ms, maximum_attempts, non_retryable_error_codes}) over `base`.
+/// maximum_interval_ms, maximum_attempts, non_retryable_error_codes, jitter, jitter_ratio})
+/// over `base`.
 retry_settings retry_settings_from_json(const boost::json::object& obj, retry_settings base);
+
+/// Circuit breaker settings (docs/resilience.md; names as in resilience4j). One breaker per
+/// target (webhook host+path, MCP server, n8n instance, LLM endpoint), shared by every plan.
+struct circuit_breaker_settings {
+  bool enabled = true;
+  double failure_rate_threshold = 50.0;        ///< percent of failed calls that opens it
+  int minimum_number_of_calls = 10;            ///< before a rate is computed
+  int sliding_window_size = 20;                ///< last N calls (count-based window)
+  double slow_call_duration_threshold_ms = 0;  ///< 0 = slow calls are not tracked
+  double slow_call_rate_threshold = 100.0;     ///< percent of slow calls that opens it
+  double wait_duration_in_open_state_ms = 30000;
+  int permitted_number_of_calls_in_half_open_state = 3;
+};
 
 /// How Prolex's rule planner turns an intent into an output (`prolex.planning` in opex.yml).
 /// YAML: `{tool: TOOL_ID, payload: {...templates over the KimmyPayload...}, required: [param]}`,
@@ -144,11 +163,17 @@ struct opex_config {
   } prolex;
 
   struct execution_settings {
-    int max_parallelism = 16;          ///< concurrent steps per plan
-    int executor_max_concurrency = 64; ///< concurrent calls per executor category (bulkhead)
+    int max_parallelism = 16;            ///< concurrent steps per plan
+    int executor_max_concurrency = 64;   ///< concurrent calls per executor category (bulkhead)
+    int target_max_concurrency = 16;     ///< concurrent calls per target, across executors
+    int queue_capacity = 1000;           ///< calls waiting per executor; more -> QUEUE_FULL
     retry_settings retry;
-    int attempt_timeout_ms = 30000;
+    int attempt_timeout_ms = 30000;      ///< start_to_close: one attempt (ms)
+    int step_timeout_ms = 0;             ///< schedule_to_close: all attempts of a step (ms), 0 = none
+    std::uint64_t jitter_seed = 0;       ///< 0 = random; fixed for reproducible jitter
   } execution;
+
+  circuit_breaker_settings circuit_breaker;
 
   struct server_settings {
     std::string bind = "127.0.0.1";

@@ -68,7 +68,8 @@ std::string_view output_type_name(output_type t) noexcept;
 
 /// One step of a plan. A tool_call is held as a plan of one step numbered 1.
 /// JSON: {"step": int >= 1, "tool": TOOL_ID, "payload": {...}, "depends_on": [int],
-///        "retry": {retry policy, optional}, "continue_on_failure": bool (optional)}
+///        "retry": {retry policy, optional}, "continue_on_failure": bool (optional),
+///        "start_to_close_ms": per-attempt timeout, "schedule_to_close_ms": step timeout}
 struct plan_step {
   int step = 1;
   std::string tool;
@@ -77,6 +78,8 @@ struct plan_step {
   /// Optional per-step retry policy object (policies/retry_policy.hpp), empty when absent.
   boost::json::object retry;
   bool continue_on_failure = false;
+  std::optional<int> start_to_close_ms;     ///< per attempt (ms), overrides the tool's
+  std::optional<int> schedule_to_close_ms;  ///< all attempts (ms), overrides the default
 };
 
 /// Prolex's decision (DIGEST.md §2): an answer, one tool call, a multi-tool plan (a DAG over

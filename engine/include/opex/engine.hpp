@@ -10,16 +10,21 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace opex {
 
 /// A step's progress, reported live to observers (opexctl prints these on a terminal).
-/// `status` is running when an attempt starts, then the step's terminal status.
+/// kind "step": `status` is running when an attempt starts (and when a failed attempt waits
+/// for its retry), then the step's terminal status. kind "breaker": the target's circuit
+/// breaker changed state during one of the request's calls (`target`, `breaker_state`).
 struct progress_event {
+  std::string kind = "step";
   std::string request_id;
   int step = 0;
   std::string tool;
@@ -27,7 +32,20 @@ struct progress_event {
   int attempt = 1;
   double duration_ms = 0.0;
   std::string error_code;  ///< "" on success
-  std::string message;     ///< error message or skip reason
+  std::string message;     ///< error message, retry delay or skip reason
+  std::string target;         ///< kind breaker: the breaker's target
+  std::string breaker_state;  ///< kind breaker: closed | open | half_open
+};
+
+/// One circuit breaker as seen from outside (docs/resilience.md).
+struct breaker_info {
+  std::string target;
+  std::string state;  ///< closed | open | half_open
+  double failure_rate = 0.0;  ///< percent over the current window
+  std::uint64_t opened = 0;
+  std::uint64_t half_opened = 0;
+  std::uint64_t closed = 0;
+  std::uint64_t rejected = 0;  ///< calls refused with CIRCUIT_OPEN
 };
 
 /// How to build an engine.
@@ -84,6 +102,16 @@ public:
   std::future<request_result> submit_text(std::string text, submit_options opts = {});
   std::future<request_result> submit_payload(boost::json::value kimmy_payload, submit_options opts = {});
   std::future<request_result> submit_output(boost::json::value prolex_output, submit_options opts = {});
+
+  /// Cancels a running plan: steps not started become `cancelled`, calls in flight are
+  /// abandoned (their HTTP connections closed) and the request answers with status
+  /// `cancelled`. Returns false when no plan with this id is running (unknown, finished, or
+  /// still before the Proxy Master).
+  bool cancel(const std::string& request_id);
+
+  /// The circuit breakers seen so far: target, state, failure rate (percent) and transition
+  /// counters.
+  std::vector<breaker_info> breakers() const;
 
   /// Journal entries matching `q`, after flushing pending writes. Blocks the caller (not for
   /// actor threads). Errors: INTERNAL_ERROR when the database fails.

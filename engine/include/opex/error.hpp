@@ -37,6 +37,7 @@ enum class error_code {
   http_error,             ///< HTTP_ERROR: the target answered a non-2xx status.
   timeout,                ///< TIMEOUT: an attempt, a step or the request ran out of time.
   circuit_open,           ///< CIRCUIT_OPEN: the target's circuit breaker is open.
+  queue_full,             ///< QUEUE_FULL: the executor's bounded queue is full (bulkhead).
   cancelled,              ///< CANCELLED: the request was cancelled.
   dependency_failed,      ///< DEPENDENCY_FAILED: a step was skipped because a dependency failed.
   body_too_large,         ///< BODY_TOO_LARGE: HTTP body above the configured limit (HTTP 413).
@@ -55,8 +56,8 @@ std::optional<error_code> parse_error_code(std::string_view name) noexcept;
 /// 422, 429, 502, 503, 504, 500).
 int http_status(error_code code) noexcept;
 
-/// True for failures a retry may cure: connection failures, timeouts, circuit open, HTTP 5xx
-/// and 429 (the HTTP status is checked by the caller for http_error).
+/// True for failures a retry may cure: connection failures, timeouts, circuit open, queue
+/// full (the HTTP status is checked by the caller for http_error: 5xx and 429).
 bool is_transient(error_code code) noexcept;
 
 /// An error as data: code, human message, and a details object (tool, rule, required vs

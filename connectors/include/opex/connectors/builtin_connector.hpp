@@ -50,8 +50,8 @@ public:
   /// The builtin implementing a reference tool id (TASK_CREATE -> task_create, ...), or "".
   static std::string_view builtin_for_tool(std::string_view tool_id) noexcept;
 
-  void call(const tool_definition& tool, const boost::json::object& payload,
-            const call_context& ctx, call_completion done) override;
+  cancel_handle call(const tool_definition& tool, const boost::json::object& payload,
+                     const call_context& ctx, call_completion done) override;
 
 private:
   struct impl;

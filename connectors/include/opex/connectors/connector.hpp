@@ -37,15 +37,24 @@ struct call_context {
 /// Invoked exactly once per call, on any thread (a connector's I/O thread or the caller's).
 using call_completion = std::function<void(call_outcome)>;
 
+/// Abandons a call in flight: its connection is closed and its completion reports CANCELLED
+/// (unless it had already completed). Empty when the call cannot be cancelled. Thread-safe;
+/// calling it after completion is harmless.
+using cancel_handle = std::function<void()>;
+
 /// A way to run tools. Implementations are thread-safe: executors on several actor threads
 /// call them concurrently, and they never block the caller (I/O runs on their own threads).
 class connector {
 public:
   virtual ~connector() = default;
 
-  /// Starts one attempt of `tool` with an already resolved and validated `payload`.
-  virtual void call(const tool_definition& tool, const boost::json::object& payload,
-                    const call_context& ctx, call_completion done) = 0;
+  /// Starts one attempt of `tool` with an already resolved and validated `payload`. Returns a
+  /// handle that abandons the call (may be empty).
+  virtual cancel_handle call(const tool_definition& tool, const boost::json::object& payload,
+                             const call_context& ctx, call_completion done) = 0;
+
+  /// The circuit-breaker key of a tool's target ("" = no breaker: local tools).
+  virtual std::string breaker_key(const tool_definition& /*tool*/) const { return {}; }
 };
 
 } // namespace opex::connectors

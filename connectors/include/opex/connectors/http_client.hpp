@@ -68,8 +68,9 @@ public:
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  /// Starts a request; never blocks.
-  void send(http_request request, http_completion done);
+  /// Starts a request; never blocks. The returned function abandons it: the connection is
+  /// closed and `done` reports CANCELLED (if it has not completed yet).
+  std::function<void()> send(http_request request, http_completion done);
 
 private:
   struct impl;

@@ -20,8 +20,11 @@ class webhook_connector final : public connector {
 public:
   explicit webhook_connector(std::shared_ptr<http_client> client);
 
-  void call(const tool_definition& tool, const boost::json::object& payload,
-            const call_context& ctx, call_completion done) override;
+  cancel_handle call(const tool_definition& tool, const boost::json::object& payload,
+                     const call_context& ctx, call_completion done) override;
+
+  /// "webhook:<host>:<port><path>" (query string excluded).
+  std::string breaker_key(const tool_definition& tool) const override;
 
 private:
   std::shared_ptr<http_client> client_;
