@@ -98,12 +98,13 @@ using supervisor_actor =
 
 /// One executor per tool category: runs one attempt through the tool's connector, behind its
 /// bulkhead (max concurrent calls, bounded queue), the target's concurrency limit and the
-/// target's circuit breaker. `cancel_atom` abandons a call by id; `wake_atom` retries queued
-/// calls after another executor freed a target permit.
+/// target's circuit breaker. `cancel_atom` abandons a call by id (the flag says the caller gave
+/// up because the attempt timed out: the breaker then counts a failure); `wake_atom` retries
+/// queued calls after another executor freed a target permit.
 using executor_actor =
   caf::typed_actor<caf::replies_to<exec_atom, step_call>::with<connectors::call_outcome>,
                    caf::reacts_to<done_atom, std::uint64_t, connectors::call_outcome>,
-                   caf::reacts_to<cancel_atom, std::uint64_t>,
+                   caf::reacts_to<cancel_atom, std::uint64_t, bool>,
                    caf::reacts_to<wake_atom>>;
 
 /// The SystemJournal writer: batched SQLite appends, flush on demand, queries.

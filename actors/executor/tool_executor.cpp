@@ -44,6 +44,8 @@ struct running_call {
   std::string request_id;
   int step = 0;
   std::shared_ptr<const progress_callback> progress;
+  bool timed_out = false;  ///< abandoned by the caller's attempt timeout
+  bool recorded = false;   ///< the breaker already counted this call
 };
 
 struct executor_state {
@@ -117,7 +119,9 @@ void finish(self_pointer self, std::uint64_t id, connectors::call_outcome outcom
   const auto& rt = *st.rt;
   if (!call.target.empty()) {
     auto now = self->clock().now();
-    if (outcome.error.code == error_code::cancelled) {
+    if (call.recorded) {
+      // counted when the caller gave up on it
+    } else if (outcome.error.code == error_code::cancelled) {
       rt.breakers->release(call.target, now);
     } else {
       bool failed = !outcome.ok && policies::is_retryable(outcome.error, retry_settings{});
@@ -232,7 +236,7 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
       return promise;
     },
     [self](done_atom, std::uint64_t id, connectors::call_outcome& outcome) { finish(self, id, std::move(outcome)); },
-    [self](cancel_atom, std::uint64_t id) {
+    [self](cancel_atom, std::uint64_t id, bool timed_out) {
       auto& st = self->state;
       for (auto it = st.queue.begin(); it != st.queue.end(); ++it)
         if (it->call.call_id == id) {
@@ -243,6 +247,15 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
       auto it = st.running.find(id);
       if (it == st.running.end())
         return;
+      auto& call = it->second;
+      if (timed_out && !call.target.empty() && !call.recorded) {
+        // The attempt ran out of time: a failure for the breaker now, before the next call.
+        auto now = self->clock().now();
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
+        if (auto t = st.rt->breakers->record(call.target, true, took, now))
+          breaker_changed(self, *t, call.request_id, *call.tool, call.step, call.progress);
+        call.recorded = true;
+      }
       if (it->second.cancel)
         it->second.cancel();  // the connector answers CANCELLED through done
       else

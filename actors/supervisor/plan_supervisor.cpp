@@ -143,10 +143,11 @@ void journal_step(self_pointer self, std::size_t i) {
 void pump(self_pointer self);
 
 /// Abandons the attempt in flight for step i, if any: the executor closes its call.
-void abandon_attempt(self_pointer self, std::size_t i) {
+/// `timed_out` tells the executor the attempt ran out of time (a failure for the breaker).
+void abandon_attempt(self_pointer self, std::size_t i, bool timed_out = false) {
   auto& s = self->state.steps[i];
   if (s.call_id != 0 && s.executor)
-    self->send(s.executor, cancel_atom::value, s.call_id);
+    self->send(s.executor, cancel_atom::value, s.call_id, timed_out);
   s.call_id = 0;
 }
 
@@ -279,7 +280,7 @@ void attempt(self_pointer self, std::size_t i) {
           return;
         connectors::call_outcome outcome;
         if (err == caf::sec::request_timeout) {
-          abandon_attempt(self, i);  // closes the connection of the late call
+          abandon_attempt(self, i, true);  // closes the connection of the late call
           outcome.error = make_error(error_code::timeout,
                                      "attempt exceeded its start_to_close timeout of " + std::to_string(timeout_ms) + " ms",
                                      json::object{{"timeout_ms", timeout_ms}, {"scope", "attempt"}});
@@ -423,6 +424,7 @@ void stop_plan(self_pointer self, request_status status, step_status running_sta
         a.error_code = std::string(error_code_name(why.code));
         a.duration_ms = ms_between(st.steps[i].wall_attempt, clock_type::now());
       }
+      abandon_attempt(self, i, running_status == step_status::timed_out);
       finish_step(self, i, running_status, nullptr, why);
     }
   deliver(self);
@@ -474,6 +476,7 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
         a.error_code = "TIMEOUT";
         a.duration_ms = ms_between(st.steps[i].wall_attempt, clock_type::now());
       }
+      abandon_attempt(self, static_cast<std::size_t>(i), true);
       finish_step(self, static_cast<std::size_t>(i), step_status::timed_out, nullptr,
                   make_error(error_code::timeout, "the step exceeded its schedule_to_close timeout of " + std::to_string(ms) + " ms",
                              json::object{{"scope", "step"}, {"timeout_ms", ms}}));
