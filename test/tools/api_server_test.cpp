@@ -153,3 +153,37 @@ TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline and the j
   REQUIRE(j.status == 200);
   CHECK(j.body.at("entries").as_array().size() >= 4);
 }
+
+TEST_CASE("api_server: DELETE /v1/requests/{id} cancels a running plan") {
+  server_fixture f;
+  const std::string id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  std::promise<server_fixture::reply> running;
+  auto done = running.get_future();
+  connectors::http_request req;
+  req.url = "http://127.0.0.1:" + std::to_string(f.server->port()) + "/webhook/proxy-exec";
+  req.body = R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{"delay_ms":60000}},
+                 {"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]})";
+  req.headers = {{"X-API-Key", "k-all"}, {"X-Request-ID", id}};
+  req.timeout = 60s;
+  f.client.send(std::move(req), [&running](error_info, connectors::http_response res) {
+    server_fixture::reply r;
+    r.status = res.status;
+    r.body = parse_json(res.body).value();
+    running.set_value(std::move(r));
+  });
+  // The plan registers when the Proxy Master routes it: DELETE answers 404 until then.
+  int status = 404;
+  for (int i = 0; i < 2000 && status == 404; ++i)
+    status = f.call("DELETE", "/v1/requests/" + id, "").status;
+  CHECK(status == 202);
+  REQUIRE(done.wait_for(30s) == std::future_status::ready);
+  auto r = done.get();
+  CHECK(r.status == 200);
+  CHECK(r.body.at("status") == "cancelled");
+  CHECK(r.body.at("result").at("steps").at(0).at("status") == "cancelled");
+  CHECK(r.body.at("result").at("steps").at(1).at("status") == "cancelled");
+  auto gone = f.call("DELETE", "/v1/requests/" + id, "");
+  CHECK(gone.status == 404);
+  CHECK(f.error_code_of(gone) == "NOT_FOUND");
+  CHECK(f.call("DELETE", "/v1/requests/not-a-uuid", "").status == 400);
+}

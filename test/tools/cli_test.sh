@@ -62,7 +62,24 @@ head -1 "$work/requests.jsonl" | grep -q n8n-workflow-design || fail "design was
 sed -n 2p "$work/requests.jsonl" | grep -q '"body":"{\\"workflow_name\\":\\"AUTO_PROLEX_GithubIssueEmail_20251122\\",\\"spec\\":{\\"name\\":\\"wf\\"' \
   || fail "upsert did not receive the spec object: $(sed -n 2p "$work/requests.jsonl")"
 
-# 5. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
+# 5. Ctrl-C cancels `opexctl run`: the running step and its dependent end cancelled.
+cat > "$work/slow.json" <<'JSON'
+{"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{"delay_ms":60000}},
+ {"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]}
+JSON
+mkfifo "$work/progress"
+exec 6<>"$work/progress"
+"$tools/opexctl" run "$work/slow.json" --json --progress > "$work/cancelled.json" 2>&6 &
+run_pid=$!
+read -r -t 20 -u 6 line || fail "opexctl run printed no progress"
+grep -q "step 1 NOOP running" <<<"$line" || fail "unexpected progress: $line"
+kill -INT $run_pid
+set +e; wait $run_pid; code=$?; set -e
+[[ $code == 1 ]] || fail "a cancelled run should exit 1, got $code"
+grep -q '"status":"cancelled"' "$work/cancelled.json" || fail "not cancelled: $(cat "$work/cancelled.json")"
+grep -q '"step":2,"tool":"NOOP","status":"cancelled"' "$work/cancelled.json" || fail "step 2 not cancelled"
+
+# 6. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
 export OPEX_API_KEYS=cli-test-key
 mkfifo "$work/opexd.out"
 exec 5<>"$work/opexd.out"

@@ -1,6 +1,7 @@
 // opexctl: the command line for test authors and operators — ask (full pipeline in process),
 // run (a ProlexOutput file), validate (contracts and configs), journal (read entries).
 #include "opex/engine.hpp"
+#include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
@@ -9,11 +10,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace json = boost::json;
 using namespace opex;
@@ -26,6 +30,7 @@ struct common_options {
   std::string now;
   bool json_output = false;
   bool quiet = false;
+  bool progress = false;
 };
 
 std::shared_ptr<const opex::clock> make_clock(const std::string& now) {
@@ -40,6 +45,11 @@ std::shared_ptr<const opex::clock> make_clock(const std::string& now) {
 void print_progress(const progress_event& ev) {
   static std::mutex m;
   std::lock_guard lock(m);
+  if (ev.kind == "breaker") {
+    std::cerr << "  ⚡ circuit breaker " << ev.target << ": " << ev.message << " (during step " << ev.step
+              << " " << ev.tool << ")\n";
+    return;
+  }
   const char* mark = "·";
   switch (ev.status) {
     case step_status::running: mark = "▸"; break;
@@ -65,7 +75,7 @@ engine make_engine(const common_options& o) {
   eo.config_path = o.config;
   eo.database = o.database;
   eo.time = make_clock(o.now);
-  if (isatty(STDERR_FILENO) && !o.quiet)  // live progress only for a person watching
+  if ((isatty(STDERR_FILENO) || o.progress) && !o.quiet)  // live progress for a person watching
     eo.on_progress = print_progress;
   return engine(std::move(eo));
 }
@@ -104,6 +114,44 @@ void print_human(const request_result& r) {
     std::cout << "  error: " << error_code_name(r.error.code) << ": " << r.error.message << "\n"
               << "  details: " << json::serialize(r.error.details) << "\n";
 }
+
+/// Turns SIGINT into a callback while a request runs (signals blocked in every thread, one
+/// thread waits for them); a second Ctrl-C after the request ended exits as usual.
+class interrupt_watch {
+public:
+  /// Blocks SIGINT in the calling thread, and so in every thread started after it (call it
+  /// before the engine starts its threads).
+  static void block_sigint() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+  explicit interrupt_watch(std::function<void()> on_interrupt) : on_interrupt_(std::move(on_interrupt)) {
+    thread_ = std::thread([this] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      timespec tick{0, 100'000'000};
+      while (!stopped_) {
+        if (sigtimedwait(&set, nullptr, &tick) == SIGINT)
+          on_interrupt_();
+      }
+    });
+  }
+  void stop() {
+    stopped_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+  ~interrupt_watch() { stop(); }
+
+private:
+  std::function<void()> on_interrupt_;
+  std::atomic<bool> stopped_{false};
+  std::thread thread_;
+};
 
 int finish(const request_result& r, const common_options& o) {
   if (o.json_output)
@@ -208,6 +256,7 @@ int main(int argc, char** argv) {
   app.add_option("--now", o.now, "Fix the clock for relative dates (ISO 8601)");
   app.add_flag("--json", o.json_output, "Print one JSON object on stdout");
   app.add_flag("--quiet,-q", o.quiet, "No live progress on stderr");
+  app.add_flag("--progress", o.progress, "Live progress on stderr even when it is not a terminal");
 
   std::string text, source = "api", user;
   auto* ask = app.add_subcommand("ask", "Run TEXT through Kimmy, Prolex, the Proxy Master and the executors");
@@ -238,21 +287,36 @@ int main(int argc, char** argv) {
     if (*validate)
       return cmd_validate(validate_file, kind, o);
     if (*ask) {
+      interrupt_watch::block_sigint();
       auto e = make_engine(o);
       submit_options so;
       so.source = source;
       so.user_id = user;
+      so.request_id = make_uuid_v4();
+      interrupt_watch watch([&e, id = so.request_id] {
+        if (e.cancel(id))
+          std::cerr << "  ✗ cancelling request " << id << "\n";
+      });
       auto r = e.submit_text(text, so).get();
+      watch.stop();
       return finish(r, o);
     }
     if (*run) {
       auto doc = read_json_file(plan_file);
       if (!doc)
         return print_error(doc.error(), o);
+      interrupt_watch::block_sigint();
       auto e = make_engine(o);
       submit_options so;
       so.user_id = user;
+      so.request_id = make_uuid_v4();
+      // Ctrl-C cancels the plan: pending steps become cancelled, calls in flight are abandoned.
+      interrupt_watch watch([&e, id = so.request_id] {
+        if (e.cancel(id))
+          std::cerr << "  ✗ cancelling request " << id << "\n";
+      });
       auto r = e.submit_output(std::move(doc).value(), so).get();
+      watch.stop();
       return finish(r, o);
     }
     if (*journal) {

@@ -141,6 +141,25 @@ struct api_server::impl {
     }
     bool is_webhook = path == "/webhook/kimmy-intake" || path == "/webhook/prolex-intake" || path == "/webhook/proxy-exec";
     bool is_journal = path == "/v1/journal";
+    if (path.starts_with("/v1/requests/")) {
+      if (req.method() != http::verb::delete_)
+        return reply(error_reply(make_error(error_code::method_not_allowed, "use DELETE to cancel a request",
+                                            json::object{{"allow", "DELETE"}}),
+                                 request_id));
+      if (auto err = authenticate(req, true))
+        return reply(error_reply(*err, request_id));
+      auto id = path.substr(std::string_view("/v1/requests/").size());
+      if (!is_uuid(id))
+        return reply(error_reply(make_error(error_code::validation_error, "the request id must be a UUID",
+                                            json::object{{"request_id", id}}),
+                                 request_id));
+      if (!eng.cancel(id))
+        return reply(error_reply(make_error(error_code::not_found, "no running plan with this request id",
+                                            json::object{{"request_id", id}}),
+                                 id));
+      return reply({http::status::accepted,
+                    json::serialize(json::object{{"request_id", id}, {"status", "cancelling"}}), id});
+    }
     if (!is_webhook && !is_journal)
       return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
     if (is_webhook && req.method() != http::verb::post)
