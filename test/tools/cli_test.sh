@@ -62,7 +62,47 @@ head -1 "$work/requests.jsonl" | grep -q n8n-workflow-design || fail "design was
 sed -n 2p "$work/requests.jsonl" | grep -q '"body":"{\\"workflow_name\\":\\"AUTO_PROLEX_GithubIssueEmail_20251122\\",\\"spec\\":{\\"name\\":\\"wf\\"' \
   || fail "upsert did not receive the spec object: $(sed -n 2p "$work/requests.jsonl")"
 
-# 5. Ctrl-C cancels `opexctl run`: the running step and its dependent end cancelled.
+# 5. A flaky target from the command line: a 503 then a 200 is retried (live progress shows
+#    it); a dead target opens its breaker; the journal holds both.
+cat > "$work/flaky-script.json" <<'JSON'
+{"/webhook/web-search": [{"status": 503, "body": {"error": "busy"}}, {"body": {"summary": "ok", "results": []}}],
+ "/webhook/doc-create-note": {"body": {"doc_id": "doc_1"}},
+ "/webhook/log-append": {"body": {"logged": true}},
+ "/webhook/healthcheck-run": {"status": 500, "body": {"error": "down"}}}
+JSON
+"$support/opex_fake_webhook" "$work/flaky-script.json" "$work/flaky.jsonl" <&3 >&4 &
+read -r -t 20 -u 4 line || fail "second fake webhook server did not start"
+fport=${line#port }
+cat > "$work/flaky.yml" <<YAML
+targets:
+  mode: webhook
+  webhook_base_url: http://127.0.0.1:$fport
+execution:
+  retry: {initial_interval_ms: 20}
+circuit_breaker:
+  minimum_number_of_calls: 2
+  sliding_window_size: 2
+YAML
+flaky=$("$tools/opexctl" run "$src/examples/plans/search_note_log.json" --config "$work/flaky.yml" --json --progress 2>"$work/flaky.err")
+grep -q '"status":"succeeded"' <<<"$flaky" || fail "flaky plan: $flaky"
+grep -q '"step":1,"tool":"WEB_SEARCH","status":"succeeded".*"attempts":2' <<<"$flaky" || fail "WEB_SEARCH should take 2 attempts: $flaky"
+grep -q 'retry in 20 ms' "$work/flaky.err" || fail "no live retry line: $(cat "$work/flaky.err")"
+fid=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$flaky")
+"$tools/opexctl" journal --request-id "$fid" --json --config "$work/flaky.yml" | grep -q '"retry_in_ms":20' || fail "no attempt entry in the journal"
+cat > "$work/dead.json" <<'JSON'
+{"type":"multi_tool_plan","plan":[{"step":1,"tool":"HEALTHCHECK_RUN","payload":{}},
+ {"step":2,"tool":"HEALTHCHECK_RUN","payload":{},"depends_on":[1]}]}
+JSON
+set +e
+dead=$("$tools/opexctl" run "$work/dead.json" --config "$work/flaky.yml" --json --progress 2>"$work/dead.err")
+set -e
+grep -q 'circuit breaker webhook:127.0.0.1' "$work/dead.err" || fail "no breaker line: $(cat "$work/dead.err")"
+grep -q '"error_code":"CIRCUIT_OPEN"' <<<"$dead" || fail "no CIRCUIT_OPEN attempt: $dead"
+did=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$dead")
+"$tools/opexctl" journal --request-id "$did" --json --config "$work/flaky.yml" | grep -q '"circuit_breaker":"webhook:127.0.0.1' \
+  || fail "no breaker transition in the journal"
+
+# 6. Ctrl-C cancels `opexctl run`: the running step and its dependent end cancelled.
 cat > "$work/slow.json" <<'JSON'
 {"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{"delay_ms":60000}},
  {"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]}
@@ -79,7 +119,7 @@ set +e; wait $run_pid; code=$?; set -e
 grep -q '"status":"cancelled"' "$work/cancelled.json" || fail "not cancelled: $(cat "$work/cancelled.json")"
 grep -q '"step":2,"tool":"NOOP","status":"cancelled"' "$work/cancelled.json" || fail "step 2 not cancelled"
 
-# 6. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
+# 7. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
 export OPEX_API_KEYS=cli-test-key
 mkfifo "$work/opexd.out"
 exec 5<>"$work/opexd.out"

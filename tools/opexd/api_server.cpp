@@ -160,6 +160,22 @@ struct api_server::impl {
       return reply({http::status::accepted,
                     json::serialize(json::object{{"request_id", id}, {"status", "cancelling"}}), id});
     }
+    if (path == "/v1/breakers") {
+      if (req.method() != http::verb::get)
+        return reply(error_reply(make_error(error_code::method_not_allowed, "use GET", json::object{{"allow", "GET"}}), request_id));
+      if (auto err = authenticate(req, false))
+        return reply(error_reply(*err, request_id));
+      json::array list;
+      for (const auto& b : eng.breakers())
+        list.push_back(json::object{{"target", b.target},
+                                    {"state", b.state},
+                                    {"failure_rate", b.failure_rate},
+                                    {"opened", b.opened},
+                                    {"half_opened", b.half_opened},
+                                    {"closed", b.closed},
+                                    {"rejected", b.rejected}});
+      return reply({http::status::ok, json::serialize(json::object{{"breakers", std::move(list)}}), request_id});
+    }
     if (!is_webhook && !is_journal)
       return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
     if (is_webhook && req.method() != http::verb::post)

@@ -39,6 +39,8 @@ struct api_server_options {
 /// - `POST /webhook/proxy-exec` body ProlexOutput -> 200 request_result
 /// - `GET /healthz` -> {"status": "ok"} (no auth)
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
+/// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",
+///   "half_opened", "closed", "rejected"}]}
 /// - `DELETE /v1/requests/{id}` -> 202 {"request_id", "status": "cancelling"} (the request's own
 ///   response then reports `cancelled`), 404 NOT_FOUND when no plan with that id is running
 /// Refusals map error codes to statuses: INVALID_JSON/VALIDATION_ERROR 400, UNAUTHORIZED 401,
