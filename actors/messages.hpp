@@ -38,8 +38,6 @@ using query_atom = caf::atom_constant<caf::atom("query")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
-using step_dl_atom = caf::atom_constant<caf::atom("stepdl")>;
-using req_dl_atom = caf::atom_constant<caf::atom("reqdl")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -88,12 +86,10 @@ using checked_plan = std::shared_ptr<const checked_output>;
 using agent_actor = caf::typed_actor<caf::replies_to<run_atom, request_context>::with<request_outcome>>;
 
 /// One supervisor per plan: runs it and answers with the request's outcome.
-/// `cancel_atom` cancels the plan; the deadline atoms are its own timers (step, request).
+/// `cancel_atom` cancels the plan; `retry_atom` is its own retry timer.
 using supervisor_actor =
   caf::typed_actor<caf::replies_to<run_atom, request_context, checked_plan>::with<request_outcome>,
                    caf::reacts_to<retry_atom, std::uint64_t>,
-                   caf::reacts_to<step_dl_atom, std::uint64_t>,
-                   caf::reacts_to<req_dl_atom>,
                    caf::reacts_to<cancel_atom>>;
 
 /// One executor per tool category: runs one attempt through the tool's connector, behind its

@@ -2,7 +2,7 @@
 // each step's templates against its ancestors' results, sends attempts to the executors with
 // a per-attempt timeout (start_to_close), retries transient failures after the retry policy's
 // delay, bounds each step's attempts (schedule_to_close) and the whole plan
-// (max_execution_time_minutes), cancels on request, skips the dependents of failed steps,
+// (max_execution_time_minutes) by capping attempt timeouts and retry delays, cancels on request, skips the dependents of failed steps,
 // journals every attempt and step, and answers with the request's outcome.
 #include "../agents.hpp"
 #include "dag_scheduler.hpp"
@@ -51,6 +51,7 @@ struct supervisor_state {
   std::mt19937_64 rng;
   bool delivered = false;
   std::optional<request_status> forced_status;  ///< cancelled / timed_out
+  caf_time request_deadline{};                  ///< start + max_execution_time_minutes
   static inline const char* name = "plan_supervisor";
 };
 
@@ -183,13 +184,38 @@ void finish_step(self_pointer self, std::size_t i, step_status status, json::val
   pump(self);
 }
 
-/// Time left before step i's schedule_to_close deadline, if it has one.
-std::optional<std::chrono::milliseconds> remaining(self_pointer self, std::size_t i) {
-  const auto& s = self->state.steps[i];
-  if (!s.deadline)
-    return std::nullopt;
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(*s.deadline - self->clock().now());
-  return std::max(left, std::chrono::milliseconds{0});
+/// The deadline that binds step i now: its own schedule_to_close, or the request's.
+struct deadline_view {
+  std::chrono::milliseconds left{0};
+  bool request = false;  ///< the request's deadline is the nearer one
+};
+
+deadline_view remaining(self_pointer self, std::size_t i) {
+  const auto& st = self->state;
+  const auto& s = st.steps[i];
+  auto now = self->clock().now();
+  auto until = st.request_deadline;
+  bool request = true;
+  if (s.deadline && *s.deadline < until) {
+    until = *s.deadline;
+    request = false;
+  }
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(until - now);
+  return {std::max(left, std::chrono::milliseconds{0}), request};
+}
+
+bool request_expired(self_pointer self) {
+  return self->clock().now() >= self->state.request_deadline;
+}
+
+void stop_plan(self_pointer self, request_status status, step_status running_status, const error_info& why);
+
+/// The request ran out of time: everything stops (docs/resilience.md, "Timeouts").
+void request_timed_out(self_pointer self) {
+  auto minutes = self->state.rt->config.system.max_execution_time_minutes;
+  stop_plan(self, request_status::timed_out, step_status::timed_out,
+            make_error(error_code::timeout, "the request exceeded max_execution_time_minutes",
+                       json::object{{"scope", "request"}, {"max_execution_time_minutes", minutes}}));
 }
 
 void attempt(self_pointer self, std::size_t i);
@@ -213,9 +239,13 @@ void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outco
   bool timed_out = outcome.error.code == error_code::timeout;
   a.outcome = timed_out ? step_status::timed_out : step_status::failed;
   a.error_code = std::string(error_code_name(outcome.error.code));
+  if (request_expired(self)) {
+    request_timed_out(self);
+    return;
+  }
   auto next = static_cast<int>(r.attempts.size()) + 1;
-  auto decision = policies::decide_retry(s.retry, next, outcome.error, remaining(self, i), st.rng,
-                                         st.rt->time->now().utc);
+  auto dl = remaining(self, i);
+  auto decision = policies::decide_retry(s.retry, next, outcome.error, dl.left, st.rng, st.rt->time->now().utc);
   if (decision.retry) {
     journal_attempt(self, i, outcome.error, decision.delay);
     report(self, i, step_status::running, a.error_code,
@@ -225,9 +255,14 @@ void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outco
     return;
   }
   if (decision.reason == "step_deadline") {
+    // No time for another attempt before the nearer deadline: this step times out now, the
+    // other steps go on until theirs.
     finish_step(self, i, step_status::timed_out, nullptr,
-                make_error(error_code::timeout, "the step's schedule_to_close deadline leaves no time for another attempt",
-                           json::object{{"scope", "step"}, {"last_error", error_json(outcome.error)}}));
+                make_error(error_code::timeout,
+                           dl.request ? "the request's deadline leaves no time for another attempt"
+                                      : "the step's schedule_to_close deadline leaves no time for another attempt",
+                           json::object{{"scope", dl.request ? "request" : "step"},
+                                        {"last_error", error_json(outcome.error)}}));
     return;
   }
   finish_step(self, i, timed_out ? step_status::timed_out : step_status::failed, nullptr, std::move(outcome.error));
@@ -247,8 +282,10 @@ void attempt(self_pointer self, std::size_t i) {
   }
   const auto& step = st.plan->dag->steps[i];
   int timeout_ms = step.start_to_close_ms.value_or(tool->timeout_ms.value_or(st.rt->config.execution.attempt_timeout_ms));
-  if (auto left = remaining(self, i))  // an attempt never outlives its step
-    timeout_ms = static_cast<int>(std::min<long long>(timeout_ms, std::max<long long>(1, left->count())));
+  // An attempt never outlives its step nor its request: when the nearer deadline comes, the
+  // attempt's timeout fires, so no separate timer is needed (timers would keep finished
+  // supervisors alive in the actor clock until they fire).
+  timeout_ms = static_cast<int>(std::min<long long>(timeout_ms, std::max<long long>(1, remaining(self, i).left.count())));
   attempt_record rec;
   rec.number = static_cast<int>(r.attempts.size()) + 1;
   rec.started_at = st.rt->now();
@@ -301,10 +338,8 @@ void dispatch(self_pointer self, std::size_t i) {
   r.started_at = st.rt->now();
   const auto& step = st.plan->dag->steps[i];
   int step_timeout = step.schedule_to_close_ms.value_or(st.rt->config.execution.step_timeout_ms);
-  if (step_timeout > 0) {
+  if (step_timeout > 0)
     s.deadline = s.step_started + std::chrono::milliseconds(step_timeout);
-    self->delayed_send(self, std::chrono::milliseconds(step_timeout), step_dl_atom::value, static_cast<std::uint64_t>(i));
-  }
   if (st.plan->templated[i]) {
     const auto& dag = *st.plan->dag;
     auto lookup = [&](std::string_view root) -> const json::value* {
@@ -455,37 +490,18 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
       }
       st.promise = self->make_response_promise<request_outcome>();
       // The request's own deadline (system.yml max_execution_time_minutes).
-      self->delayed_send(self, std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes)),
-                         req_dl_atom::value);
+      st.request_deadline =
+        self->clock().now() + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
       pump(self);
       return st.promise;
     },
     [self](retry_atom, std::uint64_t i) {
-      if (i < self->state.results.size() && !is_terminal(self->state.results[i].status)
-          && !self->state.forced_status)
-        attempt(self, static_cast<std::size_t>(i));
-    },
-    [self](step_dl_atom, std::uint64_t i) {
-      auto& st = self->state;
-      if (i >= st.results.size() || is_terminal(st.results[i].status))
+      if (i >= self->state.results.size() || is_terminal(self->state.results[i].status) || self->state.forced_status)
         return;
-      int ms = st.plan->dag->steps[i].schedule_to_close_ms.value_or(st.rt->config.execution.step_timeout_ms);
-      if (!st.results[i].attempts.empty() && st.steps[i].call_id != 0) {
-        auto& a = st.results[i].attempts.back();
-        a.outcome = step_status::timed_out;
-        a.error_code = "TIMEOUT";
-        a.duration_ms = ms_between(st.steps[i].wall_attempt, clock_type::now());
-      }
-      abandon_attempt(self, static_cast<std::size_t>(i), true);
-      finish_step(self, static_cast<std::size_t>(i), step_status::timed_out, nullptr,
-                  make_error(error_code::timeout, "the step exceeded its schedule_to_close timeout of " + std::to_string(ms) + " ms",
-                             json::object{{"scope", "step"}, {"timeout_ms", ms}}));
-    },
-    [self](req_dl_atom) {
-      auto minutes = self->state.rt->config.system.max_execution_time_minutes;
-      stop_plan(self, request_status::timed_out, step_status::timed_out,
-                make_error(error_code::timeout, "the request exceeded max_execution_time_minutes",
-                           json::object{{"scope", "request"}, {"max_execution_time_minutes", minutes}}));
+      if (request_expired(self))
+        request_timed_out(self);
+      else
+        attempt(self, static_cast<std::size_t>(i));
     },
     [self](cancel_atom) {
       stop_plan(self, request_status::cancelled, step_status::cancelled,
