@@ -16,10 +16,10 @@ result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_pt
     rt->breakers = std::make_unique<policies::breaker_registry>(rt->config.circuit_breaker);
   if (!rt->limiter)
     rt->limiter = std::make_unique<target_limiter>(std::max(1, rt->config.execution.target_max_concurrency));
-  auto journal = spawn_journal_writer(system, rt, database, detached_journal);
+  auto journal = spawn_store(system, rt, database, detached_journal);
   if (!journal)
     return journal.error();
-  rt->journal = std::move(journal).value();
+  rt->store = std::move(journal).value();
   std::set<std::string> categories;
   for (const auto& t : rt->config.catalogue.tools())
     categories.insert(t.category);
@@ -40,11 +40,11 @@ void stop_agents(caf::actor_system& system, runtime& rt) {
   stop(rt.proxy_master);
   for (auto& [_, e] : rt.executors)
     stop(e);
-  stop(rt.journal);
+  stop(rt.store);
   rt.executors.clear();
   rt.prolex = nullptr;
   rt.proxy_master = nullptr;
-  rt.journal = nullptr;
+  rt.store = nullptr;
 }
 
 } // namespace opex::actors

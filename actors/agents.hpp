@@ -21,10 +21,11 @@ agent_actor spawn_kimmy_filter(caf::actor_system& system, std::shared_ptr<const 
 agent_actor spawn_prolex_planner(caf::actor_system& system, std::shared_ptr<const runtime> rt);
 agent_actor spawn_proxy_master(caf::actor_system& system, std::shared_ptr<const runtime> rt);
 
-/// A journal writer over an opened database path (":memory:" in tests). `detached` runs it on
-/// its own thread (production); tests under the deterministic scheduler pass false.
-result<journal_actor> spawn_journal_writer(caf::actor_system& system, std::shared_ptr<const runtime> rt,
-                                           const std::string& database, bool detached);
+/// The store (journal, plan state, approvals) over a database path (":memory:" in tests).
+/// `detached` runs it on its own thread (production); tests under the deterministic scheduler
+/// pass false.
+result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const runtime> rt,
+                                const std::string& database, bool detached);
 
 /// A supervisor for one plan (spawned by the Proxy Master per tool_call or multi_tool_plan).
 supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const runtime> rt);

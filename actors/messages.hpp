@@ -4,6 +4,7 @@
 #pragma once
 
 #include "opex/connectors/connector.hpp"
+#include "opex/connectors/plan_store.hpp"
 #include "opex/contracts.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -17,7 +18,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace opex {
 struct progress_event;
@@ -38,6 +41,15 @@ using query_atom = caf::atom_constant<caf::atom("query")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using state_atom = caf::atom_constant<caf::atom("state")>;
+using approval_atom = caf::atom_constant<caf::atom("approval")>;
+using decide_atom = caf::atom_constant<caf::atom("decide")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using facts_atom = caf::atom_constant<caf::atom("facts")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -50,6 +62,7 @@ using progress_callback = std::function<void(const progress_event&)>;
 struct request_context {
   std::string request_id;
   std::string user_id;
+  std::string tenant = "default";
   std::string source = "api";
   entry_point entry = entry_point::kimmy;
   std::chrono::steady_clock::time_point received;
@@ -79,6 +92,58 @@ struct step_call {
 /// A plan that passed the Proxy Master, handed to a supervisor.
 using checked_plan = std::shared_ptr<const checked_output>;
 
+/// A person's decision on an approval, as the store checks and records it.
+struct approval_decision {
+  std::string approval_id;
+  std::string tenant;             ///< "" = any (operators); else the approval must be this tenant's
+  bool approve = true;
+  std::string decided_by;
+  std::string confirmation_code;  ///< required when the approval requires_code
+  std::string comment;
+};
+
+/// The store's answer about one approval: the record, or why not.
+struct approval_reply {
+  std::optional<connectors::approval_record> approval;
+  error_info error;
+  std::string code;  ///< on creation: the confirmation code (never journaled)
+};
+
+/// Approvals matching a tenant ("" = all), status ("" = all) and request ("" = all).
+struct approval_query {
+  std::string tenant;
+  std::string status;
+  std::string request_id;
+};
+
+using approval_list = std::vector<connectors::approval_record>;
+
+/// What the guard wants counted.
+struct facts_query {
+  std::string tenant;
+  std::vector<std::string> tools;
+  std::vector<std::string> workflows;
+  std::string day_start;
+  std::string month_start;
+};
+
+/// A stored request, its steps, found by id (tenant-scoped).
+struct request_lookup {
+  std::string request_id;
+  std::string tenant;
+};
+
+struct stored_plan {
+  std::optional<connectors::stored_request> request;
+  std::vector<connectors::stored_step> steps;
+};
+
+using stored_plans = std::vector<stored_plan>;
+
+/// A step to persist, or a request (upserts, batched).
+using step_state = connectors::stored_step;
+using request_state = connectors::stored_request;
+
 // -- interfaces -------------------------------------------------------------------------------
 
 /// kimmy_filter, prolex_planner and proxy_master: each takes a request and passes it on (or
@@ -86,10 +151,14 @@ using checked_plan = std::shared_ptr<const checked_output>;
 using agent_actor = caf::typed_actor<caf::replies_to<run_atom, request_context>::with<request_outcome>>;
 
 /// One supervisor per plan: runs it and answers with the request's outcome.
-/// `cancel_atom` cancels the plan; `retry_atom` is its own retry timer.
+/// `cancel_atom` cancels the plan; `retry_atom` is its own retry timer; `approval_atom`
+/// brings a decided approval (approved, rejected or expired) for one of its steps; `recover_atom`
+/// resumes a plan from its stored state after a restart.
 using supervisor_actor =
   caf::typed_actor<caf::replies_to<run_atom, request_context, checked_plan>::with<request_outcome>,
+                   caf::replies_to<recover_atom, request_context, checked_plan, stored_plan>::with<request_outcome>,
                    caf::reacts_to<retry_atom, std::uint64_t>,
+                   caf::reacts_to<approval_atom, connectors::approval_record, std::string>,
                    caf::reacts_to<cancel_atom>>;
 
 /// One executor per tool category: runs one attempt through the tool's connector, behind its
@@ -103,12 +172,23 @@ using executor_actor =
                    caf::reacts_to<cancel_atom, std::uint64_t, bool>,
                    caf::reacts_to<wake_atom>>;
 
-/// The SystemJournal writer: batched SQLite appends, flush on demand, queries.
-using journal_actor =
+/// The store: the SystemJournal (batched appends, queries), the plan state (requests and steps,
+/// batched upserts), the approvals (created, decided and expired at once, never batched), and
+/// the guard's usage facts. One SQLite owner, detached in production.
+using store_actor =
   caf::typed_actor<caf::reacts_to<journal_atom, journal_entry>,
+                   caf::reacts_to<state_atom, step_state>,
+                   caf::reacts_to<state_atom, request_state>,
                    caf::reacts_to<tick_atom>,
                    caf::replies_to<flush_atom>::with<bool>,
-                   caf::replies_to<query_atom, journal_query>::with<std::shared_ptr<const boost::json::array>>>;
+                   caf::replies_to<query_atom, journal_query>::with<std::shared_ptr<const boost::json::array>>,
+                   caf::replies_to<approval_atom, connectors::approval_record>::with<approval_reply>,
+                   caf::replies_to<decide_atom, approval_decision>::with<approval_reply>,
+                   caf::replies_to<list_atom, approval_query>::with<approval_list>,
+                   caf::replies_to<expire_atom>::with<approval_list>,
+                   caf::replies_to<facts_atom, facts_query>::with<connectors::usage_facts>,
+                   caf::replies_to<get_atom, request_lookup>::with<stored_plan>,
+                   caf::replies_to<recover_atom>::with<stored_plans>>;
 
 } // namespace opex::actors
 
@@ -120,3 +200,15 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::call_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::journal_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::journal_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const boost::json::array>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::approval_decision)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::approval_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::approval_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::approval_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::facts_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::request_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::stored_plan)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::stored_plans)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::approval_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_step)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)

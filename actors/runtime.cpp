@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
 namespace opex::actors {
 
 bool target_limiter::try_acquire(const std::string& target, const executor_actor& waiter) {
@@ -40,6 +43,13 @@ void request_registry::remove(const std::string& request_id) {
   running_.erase(request_id);
 }
 
+void request_registry::stop_all() {
+  std::lock_guard lock(m_);
+  for (auto& [_, sup] : running_)
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  running_.clear();
+}
+
 supervisor_actor request_registry::find(const std::string& request_id) const {
   std::lock_guard lock(m_);
   auto it = running_.find(request_id);
@@ -54,9 +64,10 @@ journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, 
   e.action_type = std::move(action_type);
   e.request_id = ctx.request_id;
   e.user_id = ctx.user_id.empty() ? rt.config.default_user_id : ctx.user_id;
+  e.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
   if (ctx.kimmy)
     e.intent = ctx.kimmy->intent;
-  e.metadata["autonomy_level"] = rt.config.autonomy_level;
+  e.metadata["autonomy_level"] = rt.config.level_for(e.tenant);
   return e;
 }
 
@@ -73,6 +84,34 @@ std::shared_ptr<request_result> make_result(const runtime& rt, const request_con
   r->planned_by = ctx.planned_by;
   r->duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.received).count();
   return r;
+}
+
+policies::guard_context guard_for(const runtime& rt, const request_context& ctx) {
+  policies::guard_context g;
+  g.cfg = &rt.config;
+  g.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
+  g.level = rt.config.level_for(g.tenant);
+  g.environment = rt.config.environment;
+  if (ctx.kimmy) {
+    const auto& c = ctx.kimmy->constraints;
+    if (auto it = c.find("max_cost_usd"); it != c.end() && it->value().is_number())
+      g.max_cost_usd = it->value().to_number<double>();
+    if (auto it = c.find("can_use_web"); it != c.end() && it->value().is_bool())
+      g.can_use_web = it->value().get_bool();
+    if (auto it = c.find("sensitivity"); it != c.end() && it->value().is_string())
+      g.sensitivity = std::string(it->value().get_string());
+  }
+  return g;
+}
+
+std::pair<std::string, std::string> day_and_month_start(const runtime& rt) {
+  namespace chr = std::chrono;
+  auto now = rt.time->now();
+  auto today = now.local_date();
+  auto midnight = chr::sys_days{today} - now.offset;
+  auto first = chr::sys_days{chr::year_month_day{today.year(), today.month(), chr::day{1}}} - now.offset;
+  return {format_timestamp(chr::time_point_cast<chr::system_clock::duration>(midnight)),
+          format_timestamp(chr::time_point_cast<chr::system_clock::duration>(first))};
 }
 
 request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err) {

@@ -12,6 +12,7 @@
 #include "opex/config.hpp"
 #include "opex/connectors/connector.hpp"
 #include "opex/policies/circuit_breaker.hpp"
+#include "opex/policies/guard_context.hpp"
 #include "opex/policies/masking.hpp"
 #include "opex/schema_registry.hpp"
 
@@ -54,6 +55,8 @@ public:
   void remove(const std::string& request_id);
   /// The supervisor of a running request, or an invalid handle.
   supervisor_actor find(const std::string& request_id) const;
+  /// Stops every registered supervisor (engine shutdown: their plans resume on the next start).
+  void stop_all();
 
 private:
   mutable std::mutex m_;
@@ -81,9 +84,11 @@ struct runtime {
   mutable request_registry requests;
   /// Source of step_call ids.
   mutable std::atomic<std::uint64_t> next_call_id{0};
+  /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
+  std::string approval_secret;
 
   /// Long-lived actors, set by spawn_agents.
-  journal_actor journal;
+  store_actor store;  ///< journal, plan state, approvals
   agent_actor prolex;
   agent_actor proxy_master;
   std::map<std::string, executor_actor, std::less<>> executors;  ///< by tool category
@@ -103,5 +108,11 @@ std::shared_ptr<request_result> make_result(const runtime& rt, const request_con
 
 /// The result of a refusal: status rejected, error set (timestamped).
 request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err);
+
+/// The guard's view of a request: its tenant, level, environment and Kimmy's constraints.
+policies::guard_context guard_for(const runtime& rt, const request_context& ctx);
+
+/// Local midnight of today and the first of this month, as UTC ISO 8601 (quota windows).
+std::pair<std::string, std::string> day_and_month_start(const runtime& rt);
 
 } // namespace opex::actors

@@ -91,7 +91,7 @@ void breaker_changed(self_pointer self, const policies::breaker_transition& t, c
                         {"slow_call_rate", t.slow_rate},
                         {"calls", t.calls}};
   e.tags = {"circuit_breaker", std::string(policies::breaker_state_name(t.to))};
-  self->send(rt.journal, journal_atom::value, std::move(e));
+  self->send(rt.store, journal_atom::value, std::move(e));
   if (progress && *progress) {
     progress_event ev;
     ev.kind = "breaker";

@@ -38,10 +38,10 @@ agent_actor::behavior_type kimmy_filter(agent_actor::pointer self, std::shared_p
       entry.metadata["tokens_used"] = 0;
       entry.metadata["cost_usd"] = 0.0;
       entry.tags = {"kimmy", analysis.payload.language, analysis.payload.intent};
-      self->send(rt->journal, journal_atom::value, std::move(entry));
+      self->send(rt->store, journal_atom::value, std::move(entry));
 
       if (analysis.decision.handled_directly) {
-        auto planned = rt->planner->plan(analysis.payload);
+        auto planned = rt->planner->plan(analysis.payload, rt->config.level_for(ctx.tenant));
         if (planned.output.type == output_type::tool_call || planned.output.type == output_type::answer) {
           ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
           ctx.planned_by = "kimmy";

@@ -21,7 +21,7 @@ agent_actor::behavior_type prolex_planner(agent_actor::pointer self, std::shared
           entry.status = "failure";
           entry.error = err.message;
           entry.error_code = std::string(error_code_name(err.code));
-          self->send(rt->journal, journal_atom::value, std::move(entry));
+          self->send(rt->store, journal_atom::value, std::move(entry));
           return refusal(*rt, ctx, std::move(err));
         }
         auto payload = kimmy_payload_from_json(ctx.raw->get_object());
@@ -32,7 +32,7 @@ agent_actor::behavior_type prolex_planner(agent_actor::pointer self, std::shared
       }
       if (!ctx.kimmy)
         return refusal(*rt, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
-      auto planned = rt->planner->plan(*ctx.kimmy);
+      auto planned = rt->planner->plan(*ctx.kimmy, rt->config.level_for(ctx.tenant));
       auto entry = make_journal_entry(*rt, ctx, "prolex", "planning");
       entry.payload_snapshot = to_json(planned.output);
       entry.data = boost::json::object{{"output_type", output_type_name(planned.output.type)},
@@ -45,7 +45,7 @@ agent_actor::behavior_type prolex_planner(agent_actor::pointer self, std::shared
       entry.metadata["model"] = "rules";
       entry.metadata["tokens_used"] = 0;
       entry.metadata["cost_usd"] = 0.0;
-      self->send(rt->journal, journal_atom::value, std::move(entry));
+      self->send(rt->store, journal_atom::value, std::move(entry));
       ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
       ctx.planned_by = "prolex";
       return self->delegate(rt->proxy_master, run_atom::value, std::move(ctx));

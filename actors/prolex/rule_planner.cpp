@@ -85,6 +85,10 @@ std::string rule_planner::system_summary(const std::string& language) const {
 }
 
 planning_result rule_planner::plan(const kimmy_payload& payload) const {
+  return plan(payload, cfg_.autonomy_level);
+}
+
+planning_result rule_planner::plan(const kimmy_payload& payload, int level) const {
   const bool fr = payload.language == "fr";
   auto it = cfg_.prolex.planning.find(payload.intent);
   if (it == cfg_.prolex.planning.end())
@@ -167,13 +171,13 @@ planning_result rule_planner::plan(const kimmy_payload& payload) const {
       return {answer(fr ? "Je ne peux pas le faire : l'outil " + s.tool + " n'existe pas dans le catalogue."
                         : "I cannot do this: tool " + s.tool + " is not in the catalogue."),
               {"unknown_tool", s.tool}};
-    if (auto err = policies::check_autonomy(*tool, cfg_.autonomy_level, cfg_.autonomy)) {
+    if (auto err = policies::check_autonomy(*tool, level, cfg_.autonomy)) {
       std::string levels = json::serialize(err.details.at("required_levels"));
       return {clarification({fr ? "L'action " + s.tool + " demande le niveau d'autonomie " + levels
-                                    + " (niveau actuel " + std::to_string(cfg_.autonomy_level)
+                                    + " (niveau actuel " + std::to_string(level)
                                     + ") : un opérateur doit-il l'exécuter ou relever le niveau ?"
                                 : "The action " + s.tool + " needs autonomy level " + levels
-                                    + " (current level " + std::to_string(cfg_.autonomy_level)
+                                    + " (current level " + std::to_string(level)
                                     + "): should an operator run it or raise the level?"}),
               {"autonomy", err.message}};
     }

@@ -37,6 +37,9 @@ public:
   /// (`{{ parameters.title }}`, `{{ request_id }}`).
   planning_result plan(const kimmy_payload& payload) const;
 
+  /// Same at a given autonomy level (a tenant's).
+  planning_result plan(const kimmy_payload& payload, int level) const;
+
   /// A short description of the engine for question_systeme answers.
   std::string system_summary(const std::string& language) const;
 

@@ -1,8 +1,15 @@
 // Proxy Master checks.
 #include "proxy_checks.hpp"
 
+#include "opex/json_util.hpp"
 #include "opex/policies/autonomy_policy.hpp"
+#include "opex/policies/constraint_policy.hpp"
+#include "opex/policies/quota_policy.hpp"
+#include "opex/policies/workflow_guard.hpp"
 #include "opex/template_resolver.hpp"
+
+#include <map>
+#include <set>
 
 namespace opex::actors {
 
@@ -17,74 +24,185 @@ std::string proxy_checker::payload_schema_id(const tool_definition& tool) const 
   return schemas_.resolve(tool.payload_schema);
 }
 
-result<checked_output> proxy_checker::check_json(const json::value& output) const {
+result<checked_output> proxy_checker::check_json(const json::value& output, const policies::guard_context& g) const {
   if (auto err = schemas_.check(schema_ids::prolex_output, output, "ProlexOutput")) {
     err.message = "Invalid ProlexOutput schema";
     return err;
   }
-  return check(prolex_output_from_json(output.get_object()));
+  return check(prolex_output_from_json(output.get_object()), g);
 }
 
-result<checked_output> proxy_checker::check(prolex_output output) const {
+namespace {
+
+/// Adds step and tool to an error's details.
+error_info at_step(error_info err, const plan_step& step) {
+  err.details["step"] = step.step;
+  err.details["tool"] = step.tool;
+  return err;
+}
+
+} // namespace
+
+result<checked_output> proxy_checker::check(prolex_output output, const policies::guard_context& g) const {
   checked_output out;
   if (output.type == output_type::answer || output.type == output_type::clarification) {
     out.output = std::move(output);
     return out;
   }
   // Structure first: a cyclic or dangling plan is refused before any step is looked at.
-  auto dag = build_plan_dag(output.plan, 0);
-  if (!dag)
-    return dag.error();
-  out.tools.reserve(output.plan.size());
-  out.validate_at_dispatch.reserve(output.plan.size());
-  out.templated.reserve(output.plan.size());
-  for (const auto& step : (*dag)->steps) {
-    auto step_details = [&](json::object d) {
-      d["step"] = step.step;
-      d["tool"] = step.tool;
-      return d;
-    };
+  {
+    auto structure = build_plan_dag(output.plan, 0);
+    if (!structure)
+      return structure.error();
+  }
+  const auto n = output.plan.size();
+  out.tools.reserve(n);
+  out.sensitive = g.sensitivity == "high";
+  for (auto& step : output.plan) {
     const auto* tool = cfg_.catalogue.find(step.tool);
     if (tool == nullptr)
       return make_error(error_code::tool_not_found, "Tool " + step.tool + " not found",
-                        step_details({{"rule", "tool_exists"}}));
+                        json::object{{"rule", "tool_exists"}, {"step", step.step}, {"tool", step.tool}});
+    if (auto err = policies::check_tenant_tool(*tool, g))
+      return at_step(std::move(err), step);
     bool templated = !find_placeholders(json::value(step.payload)).empty();
+    std::vector<std::string> reasons;
+    bool requires_code = std::find(tool->constraints.requires_context.begin(), tool->constraints.requires_context.end(),
+                                   "confirmation_code")
+                         != tool->constraints.requires_context.end();
     auto schema = payload_schema_id(*tool);
-    if (!schema.empty() && !templated) {
+    bool defer_schema = templated || (requires_code && !get_member(step.payload, "confirmation_code"));
+    if (!schema.empty() && !defer_schema) {
       if (!schemas_.contains(schema))
-        return make_error(error_code::internal_error, "payload schema " + schema + " is not loaded",
-                          step_details({{"schema", schema}}));
+        return at_step(make_error(error_code::internal_error, "payload schema " + schema + " is not loaded",
+                                  json::object{{"schema", schema}}),
+                       step);
       if (auto err = schemas_.check(schema, json::value(step.payload), "payload of " + step.tool)) {
-        err.details = step_details(std::move(err.details));
+        err.code = error_code::payload_invalid;
         err.details["rule"] = "payload_schema";
-        return err;
+        return at_step(std::move(err), step);
       }
     }
-    if (auto err = policies::check_autonomy(*tool, cfg_.autonomy_level, cfg_.autonomy)) {
-      err.details["step"] = step.step;
-      return err;
+    if (auto err = policies::check_autonomy(*tool, g.level, cfg_.autonomy))
+      return at_step(std::move(err), step);
+    if (policies::is_high_risk(*tool, cfg_.system, cfg_.autonomy))
+      for (auto& r : policies::high_risk_reasons(*tool, cfg_.system, cfg_.autonomy))
+        reasons.push_back("high-risk: " + r);
+    if (auto err = policies::check_web(*tool, g))
+      return at_step(std::move(err), step);
+    if (auto err = policies::check_context(*tool, step.payload))
+      return at_step(std::move(err), step);
+    auto env = policies::check_environment(*tool, step.payload, g);
+    if (env.error)
+      return at_step(std::move(env.error), step);
+    if (env.needs_approval)
+      reasons.push_back(env.reason);
+    {  // placeholder values are skipped here and checked again once resolved
+      if (auto err = policies::check_protected_workflow(*tool, step.payload, cfg_.protected_workflows))
+        return at_step(std::move(err), step);
+      if (tool->id != "N8N_WORKFLOW_PROMOTE") {  // its recorded test and review are counted later
+        auto verdict = policies::check_n8n_guardrails(*tool, step.payload, g);
+        if (verdict.error)
+          return at_step(std::move(verdict.error), step);
+        if (verdict.needs_approval)
+          reasons.push_back(verdict.approval_reason);
+        if (verdict.rewritten)
+          step.payload = std::move(*verdict.rewritten);
+      } else {
+        auto name = get_string(step.payload, "workflow_name");
+        if (!name || (!name->starts_with("AUTO_PROLEX_") && name->find("{{") == std::string_view::npos))
+          return at_step(make_error(error_code::guardrail_violation,
+                                    "N8N_WORKFLOW_PROMOTE: workflow names must start with AUTO_PROLEX_",
+                                    json::object{{"rule", "name_prefix"}}),
+                         step);
+      }
     }
-    if (policies::is_high_risk(*tool, cfg_.system, cfg_.autonomy)) {
-      auto err = policies::approval_required_error(*tool, cfg_.system, cfg_.autonomy);
-      err.details["step"] = step.step;
-      return err;
-    }
+    if (out.sensitive)
+      reasons.emplace_back("sensitivity high");
     out.tools.push_back(tool);
-    out.validate_at_dispatch.push_back(templated && !schema.empty());
     out.templated.push_back(templated);
-    out.estimated_cost_usd += tool->cost_usd;
+    out.validate_at_dispatch.push_back(defer_schema && !schema.empty());
+    out.needs_approval.push_back(!reasons.empty());
+    std::string joined;
+    for (const auto& r : reasons)
+      joined += (joined.empty() ? "" : "; ") + r;
+    out.approval_reasons.push_back(std::move(joined));
+    out.requires_code.push_back(requires_code);
+    out.estimated_cost_usd += policies::tool_cost(*tool, cfg_);
   }
-  auto max_steps = static_cast<std::size_t>(std::max(0, cfg_.system.max_plan_steps));
-  if (max_steps > 0 && (*dag)->steps.size() > max_steps)
-    return make_error(error_code::constraint_violation,
-                      "the plan has " + std::to_string((*dag)->steps.size())
-                        + " steps, above max_plan_steps " + std::to_string(max_steps),
-                      json::object{{"rule", "max_plan_steps"},
-                                   {"required", static_cast<std::int64_t>(max_steps)},
-                                   {"current", static_cast<std::int64_t>((*dag)->steps.size())}});
+  if (auto err = policies::check_plan_size(n, g))
+    return err;
+  auto dag = build_plan_dag(output.plan, 0);  // with the guardrails' payloads
+  if (!dag)
+    return dag.error();
   out.dag = std::move(dag).value();
   out.output = std::move(output);
   return out;
+}
+
+bool proxy_checker::needs_usage(const checked_output& c, const policies::guard_context& g) const {
+  if (!c.dag)
+    return false;
+  if (c.estimated_cost_usd > 0)
+    return true;
+  const auto* t = cfg_.find_tenant(g.tenant);
+  if (t && (t->max_requests_per_day || t->max_cost_per_day_usd || !t->max_executions_per_day.empty()))
+    return true;
+  for (const auto* tool : c.tools)
+    if (policies::daily_limit(*tool, g) >= 0 || tool->id == "N8N_WORKFLOW_PROMOTE")
+      return true;
+  return false;
+}
+
+std::vector<std::string> proxy_checker::usage_tools(const checked_output& c) const {
+  std::set<std::string> ids;
+  for (const auto* t : c.tools)
+    ids.insert(t->id);
+  return {ids.begin(), ids.end()};
+}
+
+std::vector<std::string> proxy_checker::usage_workflows(const checked_output& c) const {
+  std::vector<std::string> out;
+  if (!c.dag)
+    return out;
+  for (std::size_t i = 0; i < c.tools.size(); ++i)
+    if (c.tools[i]->id == "N8N_WORKFLOW_PROMOTE")
+      if (auto n = get_string(c.dag->steps[i].payload, "workflow_name"))
+        out.emplace_back(*n);
+  return out;
+}
+
+error_info proxy_checker::check_usage(const checked_output& c, const policies::guard_context& g) const {
+  if (auto err = policies::check_cost(c.estimated_cost_usd, g))
+    return err;
+  if (auto err = policies::check_request_quota(g))
+    return err;
+  std::map<std::string, int> planned;
+  for (const auto* t : c.tools)
+    ++planned[t->id];
+  for (const auto* t : c.tools) {
+    if (auto err = policies::check_tool_quota(*t, planned[t->id], g))
+      return err;
+  }
+  for (std::size_t i = 0; i < c.tools.size(); ++i)
+    if (c.tools[i]->id == "N8N_WORKFLOW_PROMOTE") {
+      auto verdict = policies::check_n8n_guardrails(*c.tools[i], c.dag->steps[i].payload, g);
+      if (verdict.error)
+        return at_step(std::move(verdict.error), c.dag->steps[i]);
+    }
+  return {};
+}
+
+policies::guardrail_verdict proxy_checker::check_resolved(const tool_definition& tool, const json::object& payload,
+                                                          const policies::guard_context& g) const {
+  policies::guardrail_verdict v;
+  if (auto err = policies::check_protected_workflow(tool, payload, cfg_.protected_workflows)) {
+    v.error = std::move(err);
+    return v;
+  }
+  if (tool.id != "N8N_WORKFLOW_PROMOTE")
+    v = policies::check_n8n_guardrails(tool, payload, g);
+  return v;
 }
 
 } // namespace opex::actors

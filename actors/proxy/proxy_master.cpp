@@ -1,12 +1,17 @@
 // The proxy_master actor: runs the Proxy Master's checks on every ProlexOutput (from Prolex,
-// from Kimmy's quick actions or from a client), journals the decision, answers answers and
-// clarifications itself, and hands tool calls and plans to a new plan supervisor.
+// from Kimmy's quick actions or from a client), counts usage from the journal when budgets or
+// quotas apply, journals the decision, answers answers and clarifications itself, and hands tool
+// calls and plans to a new plan supervisor.
 #include "../agents.hpp"
 
 #include "opex/json_util.hpp"
+#include "opex/policies/confirmation_code.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include <variant>
 
 namespace opex::actors {
 
@@ -14,56 +19,124 @@ namespace json = boost::json;
 
 namespace {
 
+using promise_type = caf::typed_response_promise<request_outcome>;
+
+journal_entry decision_entry(const runtime& rt, const request_context& ctx, const checked_output* plan,
+                             const json::value* raw) {
+  auto entry = make_journal_entry(rt, ctx, "proxy", "execution");
+  if (ctx.output)
+    entry.payload_snapshot = to_json(*ctx.output);
+  else if (raw && raw->is_object())
+    entry.payload_snapshot = *raw;
+  if (plan && plan->sensitive)  // sensitivity high: a digest, never the payload in clear
+    entry.payload_snapshot =
+      json::object{{"sha256", policies::sha256_hex(json::serialize(entry.payload_snapshot))}, {"sensitivity", "high"}};
+  return entry;
+}
+
+/// Refuses: journals the refusal and answers with the standard error.
+request_outcome refuse(agent_actor::pointer self, const runtime& rt, const request_context& ctx, error_info err,
+                       const json::value* raw) {
+  auto entry = decision_entry(rt, ctx, nullptr, raw);
+  entry.action_type = "error";
+  entry.status = "failure";
+  entry.error = err.message;
+  entry.error_code = std::string(error_code_name(err.code));
+  entry.data = json::object{{"decision", "refused"}, {"details", err.details}};
+  if (auto tool = get_string(err.details, "tool"))
+    entry.tool_used = std::string(*tool);
+  if (err.code == error_code::workflow_protected)
+    entry.tags = {"alert", "critical", "cash_workflow_violation_attempt"};
+  self->send(rt.store, journal_atom::value, std::move(entry));
+  return refusal(rt, ctx, std::move(err));
+}
+
+/// Routes a checked plan: answers and clarifications are answered here; tool calls and plans
+/// get a new supervisor (returned, registered for cancellation and approvals).
+std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self, const std::shared_ptr<const runtime>& rt,
+                                                      request_context& ctx,
+                                                      const std::shared_ptr<const checked_output>& plan) {
+  auto entry = decision_entry(*rt, ctx, plan.get(), ctx.raw.get());
+  if (!ctx.output) {
+    ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
+    ctx.planned_by = "client";
+  }
+  const auto type = plan->output.type;
+  if (type == output_type::answer || type == output_type::clarification) {
+    entry.data = json::object{{"decision", "returned"}, {"output_type", output_type_name(type)}};
+    self->send(rt->store, journal_atom::value, std::move(entry));
+    auto r = make_result(*rt, ctx);
+    r->status = request_status::succeeded;
+    return request_outcome{std::move(r)};
+  }
+  if (type == output_type::tool_call)
+    entry.tool_used = plan->output.plan.front().tool;
+  std::int64_t approvals = 0;
+  for (bool a : plan->needs_approval)
+    approvals += a ? 1 : 0;
+  entry.data = json::object{{"decision", "routed"},
+                            {"output_type", output_type_name(type)},
+                            {"steps", static_cast<std::int64_t>(plan->dag->steps.size())},
+                            {"steps_needing_approval", approvals},
+                            {"estimated_cost_usd", plan->estimated_cost_usd}};
+  self->send(rt->store, journal_atom::value, std::move(entry));
+  auto supervisor = spawn_plan_supervisor(self->system(), rt);
+  rt->requests.add(ctx.request_id, supervisor);
+  return supervisor;
+}
+
 agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_ptr<const runtime> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
-      auto started = std::chrono::steady_clock::now();
-      result<checked_output> checked = ctx.output ? rt->proxy->check(*ctx.output)
-                                       : ctx.raw  ? rt->proxy->check_json(*ctx.raw)
+      auto g = guard_for(*rt, ctx);
+      result<checked_output> checked = ctx.output ? rt->proxy->check(*ctx.output, g)
+                                       : ctx.raw  ? rt->proxy->check_json(*ctx.raw, g)
                                                   : result<checked_output>(make_error(
                                                       error_code::internal_error, "no ProlexOutput"));
-      auto entry = make_journal_entry(*rt, ctx, "proxy", "execution");
-      entry.metadata["execution_time_ms"] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      if (ctx.output)
-        entry.payload_snapshot = to_json(*ctx.output);
-      else if (ctx.raw && ctx.raw->is_object())
-        entry.payload_snapshot = *ctx.raw;
-      if (!checked) {
-        const auto& err = checked.error();
-        entry.action_type = "error";
-        entry.status = "failure";
-        entry.error = err.message;
-        entry.error_code = std::string(error_code_name(err.code));
-        entry.data = json::object{{"decision", "refused"}, {"details", err.details}};
-        if (auto tool = get_string(err.details, "tool"))
-          entry.tool_used = std::string(*tool);
-        self->send(rt->journal, journal_atom::value, std::move(entry));
-        return refusal(*rt, ctx, std::move(checked).error());
-      }
+      if (!checked)
+        return refuse(self, *rt, ctx, std::move(checked).error(), ctx.raw.get());
       auto plan = std::make_shared<const checked_output>(std::move(checked).value());
-      if (!ctx.output) {
-        ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
-        ctx.planned_by = "client";
+      if (!rt->proxy->needs_usage(*plan, g)) {
+        auto routed = route(self, rt, ctx, plan);
+        if (auto* outcome = std::get_if<request_outcome>(&routed))
+          return std::move(*outcome);
+        return self->delegate(std::get<supervisor_actor>(routed), run_atom::value, std::move(ctx), checked_plan(plan));
       }
-      const auto type = plan->output.type;
-      if (type == output_type::answer || type == output_type::clarification) {
-        entry.data = json::object{{"decision", "returned"}, {"output_type", output_type_name(type)}};
-        self->send(rt->journal, journal_atom::value, std::move(entry));
-        auto r = make_result(*rt, ctx);
-        r->status = request_status::succeeded;
-        return request_outcome{std::move(r)};
-      }
-      if (type == output_type::tool_call)
-        entry.tool_used = plan->output.plan.front().tool;
-      entry.data = json::object{{"decision", "routed"},
-                                {"output_type", output_type_name(type)},
-                                {"steps", static_cast<std::int64_t>(plan->dag->steps.size())},
-                                {"estimated_cost_usd", plan->estimated_cost_usd}};
-      self->send(rt->journal, journal_atom::value, std::move(entry));
-      auto supervisor = spawn_plan_supervisor(self->system(), rt);
-      rt->requests.add(ctx.request_id, supervisor);  // for cancellation; the supervisor removes it
-      return self->delegate(supervisor, run_atom::value, std::move(ctx), checked_plan(plan));
+      // Budgets and quotas are counted from the journal by the store, off this thread.
+      facts_query q;
+      q.tenant = g.tenant;
+      q.tools = rt->proxy->usage_tools(*plan);
+      q.workflows = rt->proxy->usage_workflows(*plan);
+      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
+      auto rp = self->make_response_promise<request_outcome>();
+      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
+        .then(
+          [self, rt, ctx, plan, g, rp](connectors::usage_facts& f) mutable {
+            auto guard = g;
+            guard.usage.tool_executions_today = std::move(f.tool_executions_today);
+            guard.usage.tenant_tool_executions_today = std::move(f.tenant_tool_executions_today);
+            guard.usage.cost_today_usd = f.cost_today_usd;
+            guard.usage.cost_month_usd = f.cost_month_usd;
+            guard.usage.tenant_requests_today = f.tenant_requests_today;
+            guard.usage.tenant_cost_today_usd = f.tenant_cost_today_usd;
+            guard.usage.workflow_tested = std::move(f.workflow_tested);
+            guard.usage.workflow_reviewed = std::move(f.workflow_reviewed);
+            if (auto err = rt->proxy->check_usage(*plan, guard)) {
+              rp.deliver(refuse(self, *rt, ctx, std::move(err), ctx.raw.get()));
+              return;
+            }
+            auto routed = route(self, rt, ctx, plan);
+            if (auto* outcome = std::get_if<request_outcome>(&routed))
+              rp.deliver(std::move(*outcome));
+            else
+              rp.delegate(std::get<supervisor_actor>(routed), run_atom::value, ctx, checked_plan(plan));
+          },
+          [self, rt, ctx, rp](caf::error& err) mutable {
+            rp.deliver(refuse(self, *rt, ctx,
+                              make_error(error_code::internal_error, "cannot count usage: " + caf::to_string(err)),
+                              ctx.raw.get()));
+          });
+      return rp;
     },
   };
 }

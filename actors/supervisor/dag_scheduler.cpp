@@ -63,6 +63,15 @@ std::vector<skipped_step> dag_scheduler::complete(std::size_t index, step_status
   return skipped;
 }
 
+void dag_scheduler::restore(std::size_t index, step_status status) {
+  if (status_[index] != step_status::pending)
+    return;
+  status_[index] = step_status::running;
+  ++running_;
+  if (is_terminal(status))
+    complete(index, status);
+}
+
 std::vector<std::size_t> dag_scheduler::cancel_pending() {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < status_.size(); ++i)

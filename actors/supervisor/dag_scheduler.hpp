@@ -34,6 +34,12 @@ public:
   /// dependents, are skipped: the skips are returned.
   std::vector<skipped_step> complete(std::size_t index, step_status status);
 
+  /// Restores a step from persisted state (plan recovery): a terminal status is recorded as
+  /// if the step had run (dependents become ready or skipped), awaiting_approval takes the step
+  /// out of the ready set without finishing it. Steps restored out of topological order may
+  /// already be skipped: then nothing changes.
+  void restore(std::size_t index, step_status status);
+
   /// Marks every step that has not started as cancelled; returns their indices.
   std::vector<std::size_t> cancel_pending();
 

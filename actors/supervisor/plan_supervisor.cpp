@@ -8,14 +8,20 @@
 #include "dag_scheduler.hpp"
 
 #include "opex/engine.hpp"
+#include "opex/ids.hpp"
 #include "opex/json_util.hpp"
+#include "opex/policies/confirmation_code.hpp"
 #include "opex/policies/retry_policy.hpp"
 #include "opex/template_resolver.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <boost/json/serialize.hpp>
+
+#include <map>
 #include <random>
 
 namespace opex::actors {
@@ -36,6 +42,8 @@ struct step_runtime {
   executor_actor executor;
   clock_type::time_point wall_started{};
   clock_type::time_point wall_attempt{};
+  std::string approval_id;  ///< while awaiting a person's decision
+  bool approved = false;
 };
 
 struct supervisor_state {
@@ -52,6 +60,9 @@ struct supervisor_state {
   bool delivered = false;
   std::optional<request_status> forced_status;  ///< cancelled / timed_out
   caf_time request_deadline{};                  ///< start + max_execution_time_minutes
+  policies::guard_context guard;                ///< for the checks repeated after resolution
+  std::size_t awaiting = 0;                     ///< steps waiting for an approval
+  bool early_delivered = false;                 ///< answered "awaiting_approval" already
   static inline const char* name = "plan_supervisor";
 };
 
@@ -92,6 +103,9 @@ journal_entry step_entry(self_pointer self, std::size_t i) {
     entry.payload_snapshot = *st.steps[i].payload;
   else
     entry.payload_snapshot = st.plan->dag->steps[i].payload;
+  if (st.plan->sensitive)  // sensitivity high: a digest, never the payload in clear
+    entry.payload_snapshot = json::object{{"sha256", policies::sha256_hex(json::serialize(entry.payload_snapshot))},
+                                          {"sensitivity", "high"}};
   entry.metadata["step"] = r.step;
   return entry;
 }
@@ -111,7 +125,7 @@ void journal_attempt(self_pointer self, std::size_t i, const error_info& err, st
   entry.metadata["attempt"] = a.number;
   entry.metadata["execution_time_ms"] = a.duration_ms;
   entry.tags = {"attempt", "retrying"};
-  self->send(st.rt->journal, journal_atom::value, std::move(entry));
+  self->send(st.rt->store, journal_atom::value, std::move(entry));
 }
 
 void journal_step(self_pointer self, std::size_t i) {
@@ -138,10 +152,46 @@ void journal_step(self_pointer self, std::size_t i) {
   entry.metadata["execution_time_ms"] = r.duration_ms;
   entry.metadata["cost_usd"] = r.cost_usd;
   entry.tags = {"step", std::string(step_status_name(r.status))};
-  self->send(st.rt->journal, journal_atom::value, std::move(entry));
+  self->send(st.rt->store, journal_atom::value, std::move(entry));
 }
 
 void pump(self_pointer self);
+
+/// Writes step i's state (before dispatch, when parked, after completion).
+void persist_step(self_pointer self, std::size_t i) {
+  auto& st = self->state;
+  const auto& r = st.results[i];
+  step_state row;
+  row.request_id = st.ctx.request_id;
+  row.step = r.step;
+  row.tool = r.tool;
+  row.status = std::string(step_status_name(r.status));
+  if (st.steps[i].payload)
+    row.payload = *st.steps[i].payload;
+  row.data = r.data;
+  if (r.status == step_status::awaiting_approval)
+    row.data = json::object{{"approval_id", st.steps[i].approval_id}};
+  if (r.error)
+    row.error = json::object{{"error", r.error.message}, {"error_code", error_code_name(r.error.code)}, {"details", r.error.details}};
+  row.attempts = static_cast<int>(r.attempts.size());
+  row.updated_at = st.rt->now();
+  self->send(st.rt->store, state_atom::value, std::move(row));
+}
+
+/// Writes the request's state; `result` is null until it ends (or parks).
+void persist_request(self_pointer self, std::string status, json::value result = nullptr) {
+  auto& st = self->state;
+  request_state row;
+  row.id = st.ctx.request_id;
+  row.tenant = st.ctx.tenant.empty() ? "default" : st.ctx.tenant;
+  row.user_id = st.ctx.user_id;
+  row.status = std::move(status);
+  row.output = to_json(st.plan->output);
+  row.result = std::move(result);
+  row.created_at = st.rt->now();
+  row.updated_at = row.created_at;
+  self->send(st.rt->store, state_atom::value, std::move(row));
+}
 
 /// Abandons the attempt in flight for step i, if any: the executor closes its call.
 /// `timed_out` tells the executor the attempt ran out of time (a failure for the breaker).
@@ -158,6 +208,8 @@ void finish_step(self_pointer self, std::size_t i, step_status status, json::val
   auto& r = st.results[i];
   if (is_terminal(r.status))
     return;
+  if (r.status == step_status::awaiting_approval && st.awaiting > 0)
+    --st.awaiting;
   abandon_attempt(self, i);
   r.status = status;
   r.data = std::move(data);
@@ -169,6 +221,7 @@ void finish_step(self_pointer self, std::size_t i, step_status status, json::val
                              {"status", step_status_name(status)},
                              {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
   journal_step(self, i);
+  persist_step(self, i);
   report(self, i, status, r.error ? std::string(error_code_name(r.error.code)) : std::string{}, r.error.message);
   for (const auto& skip : st.scheduler->complete(i, status)) {
     auto& s = st.results[skip.index];
@@ -179,6 +232,7 @@ void finish_step(self_pointer self, std::size_t i, step_status status, json::val
     s.finished_at = r.finished_at;
     st.scope[skip.index] = json::object{{"result", nullptr}, {"status", "skipped"}, {"error", error_json(s.error)}};
     journal_step(self, skip.index);
+    persist_step(self, skip.index);
     report(self, skip.index, step_status::skipped, "DEPENDENCY_FAILED", skip.reason);
   }
   pump(self);
@@ -233,6 +287,27 @@ void on_outcome(self_pointer self, std::size_t i, connectors::call_outcome outco
   r.cost_usd += outcome.cost_usd;
   if (outcome.ok) {
     a.outcome = step_status::succeeded;
+    const auto* tool = st.plan->tools[i];
+    if (tool->id == "N8N_WORKFLOW_UPSERT" && s.payload) {
+      // review_required (the default): a person reviews the new workflow before any promotion.
+      const auto* review = get_member(*s.payload, "review_required");
+      auto name = get_string(*s.payload, "workflow_name");
+      if (name && !(review && review->is_bool() && !review->get_bool())) {
+        connectors::approval_record rec;
+        rec.tenant = st.guard.tenant;
+        rec.request_id = st.ctx.request_id;
+        rec.step = r.step;
+        rec.tool = tool->id;
+        rec.kind = "review";
+        rec.subject = std::string(*name);
+        rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
+        rec.reason = "review_required: review workflow " + std::string(*name) + " before it is promoted";
+        rec.created_at = st.rt->now();
+        auto expires = st.rt->time->now().utc + std::chrono::minutes(st.rt->config.approvals.expiry_minutes);
+        rec.expires_at = format_timestamp(expires);
+        caf::anon_send(st.rt->store, approval_atom::value, std::move(rec));  // fire and forget
+      }
+    }
     finish_step(self, i, step_status::succeeded, std::move(outcome.data), {});
     return;
   }
@@ -328,7 +403,12 @@ void attempt(self_pointer self, std::size_t i) {
       });
 }
 
-/// First attempt of a ready step: deadline, templates, payload schema, then attempt.
+bool validate_payload(self_pointer self, std::size_t i);
+void request_approval(self_pointer self, std::size_t i);
+void maybe_deliver_early(self_pointer self);
+
+/// First attempt of a ready step: deadline, templates, checks on the resolved payload,
+/// approval when needed, payload schema, then attempt.
 void dispatch(self_pointer self, std::size_t i) {
   auto& st = self->state;
   auto& r = st.results[i];
@@ -358,20 +438,148 @@ void dispatch(self_pointer self, std::size_t i) {
       finish_step(self, i, step_status::failed, nullptr, std::move(err));
       return;
     }
-    if (st.plan->validate_at_dispatch[i]) {
-      auto schema = st.rt->proxy->payload_schema_id(*st.plan->tools[i]);
-      if (auto err = st.rt->schemas->check(schema, *resolved, "payload of " + step.tool)) {
-        err.details["step"] = step.step;
-        err.details["tool"] = step.tool;
-        finish_step(self, i, step_status::failed, nullptr, std::move(err));
-        return;
-      }
+    auto verdict = st.rt->proxy->check_resolved(*st.plan->tools[i], resolved->get_object(), st.guard);
+    if (verdict.error) {
+      verdict.error.details["step"] = step.step;
+      finish_step(self, i, step_status::failed, nullptr, std::move(verdict.error));
+      return;
     }
+    if (verdict.rewritten)
+      *resolved = std::move(*verdict.rewritten);
     s.payload = std::make_shared<const json::object>(std::move(resolved->get_object()));
   } else {
     s.payload = std::shared_ptr<const json::object>(st.plan, &step.payload);
   }
+  if (st.plan->needs_approval[i] && !s.approved) {
+    request_approval(self, i);
+    return;
+  }
+  if (!validate_payload(self, i))
+    return;
+  persist_step(self, i);
   attempt(self, i);
+}
+
+/// Checks a payload whose schema check was deferred (templates, confirmation code); fails the
+/// step (PAYLOAD_INVALID) and returns false when it does not match.
+bool validate_payload(self_pointer self, std::size_t i) {
+  auto& st = self->state;
+  if (!st.plan->validate_at_dispatch[i])
+    return true;
+  const auto& step = st.plan->dag->steps[i];
+  auto schema = st.rt->proxy->payload_schema_id(*st.plan->tools[i]);
+  if (auto err = st.rt->schemas->check(schema, json::value(*st.steps[i].payload), "payload of " + step.tool)) {
+    err.code = error_code::payload_invalid;
+    err.details["step"] = step.step;
+    err.details["tool"] = step.tool;
+    finish_step(self, i, step_status::failed, nullptr, std::move(err));
+    return false;
+  }
+  return true;
+}
+
+/// Answers the caller once nothing can progress without a person: the request is
+/// "awaiting_approval"; the supervisor stays to finish the plan after the decisions.
+void maybe_deliver_early(self_pointer self) {
+  auto& st = self->state;
+  if (st.early_delivered || st.delivered || st.awaiting == 0 || st.scheduler->running() != st.awaiting
+      || st.scheduler->has_ready())
+    return;
+  st.early_delivered = true;
+  auto result = make_result(*st.rt, st.ctx);
+  result->status = request_status::awaiting_approval;
+  result->steps = st.results;
+  persist_request(self, "awaiting_approval", to_json(*result));
+  st.promise.deliver(request_outcome{std::move(result)});
+}
+
+/// Parks step i until a person decides: records a pending approval (with the payload's digest
+/// and the reasons), then other steps go on.
+void request_approval(self_pointer self, std::size_t i) {
+  auto& st = self->state;
+  auto& s = st.steps[i];
+  auto& r = st.results[i];
+  connectors::approval_record rec;
+  rec.tenant = st.guard.tenant;
+  rec.request_id = st.ctx.request_id;
+  rec.step = r.step;
+  rec.tool = r.tool;
+  rec.kind = "step";
+  rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
+  rec.reason = st.plan->approval_reasons[i];
+  rec.requires_code = st.plan->requires_code[i];
+  rec.created_at = st.rt->now();
+  rec.expires_at = format_timestamp(st.rt->time->now().utc + std::chrono::minutes(st.rt->config.approvals.expiry_minutes));
+  r.status = step_status::awaiting_approval;
+  ++st.awaiting;
+  self->request(st.rt->store, std::chrono::seconds(30), approval_atom::value, std::move(rec))
+    .then(
+      [self, i](approval_reply& reply) {
+        auto& st = self->state;
+        if (st.results[i].status != step_status::awaiting_approval)
+          return;
+        if (reply.error || !reply.approval) {
+          finish_step(self, i, step_status::failed, nullptr, reply.error ? reply.error
+                                                               : make_error(error_code::internal_error, "no approval"));
+          return;
+        }
+        st.steps[i].approval_id = reply.approval->id;
+        auto entry = step_entry(self, i);
+        entry.status = "pending";
+        entry.data = json::object{{"step_status", "awaiting_approval"},
+                                  {"approval_id", reply.approval->id},
+                                  {"reason", reply.approval->reason},
+                                  {"requires_code", reply.approval->requires_code},
+                                  {"expires_at", reply.approval->expires_at}};
+        entry.tags = {"approval", "awaiting_approval"};
+        self->send(st.rt->store, journal_atom::value, std::move(entry));
+        persist_step(self, i);
+        report(self, i, step_status::awaiting_approval, "APPROVAL_REQUIRED",
+               "approval " + reply.approval->id + ": " + reply.approval->reason);
+        maybe_deliver_early(self);
+      },
+      [self, i](caf::error& err) {
+        finish_step(self, i, step_status::failed, nullptr,
+                    make_error(error_code::internal_error, "cannot record the approval: " + caf::to_string(err)));
+      });
+}
+
+/// A person (or the expiry) decided on step i's approval.
+void on_decision(self_pointer self, const connectors::approval_record& a, const std::string& code) {
+  auto& st = self->state;
+  auto it = st.plan->dag->index_of.find(a.step);
+  if (it == st.plan->dag->index_of.end() || a.kind != "step")
+    return;
+  auto i = it->second;
+  auto& r = st.results[i];
+  auto& s = st.steps[i];
+  if (r.status != step_status::awaiting_approval || (!s.approval_id.empty() && s.approval_id != a.id))
+    return;
+  if (a.status == "approved") {
+    --st.awaiting;
+    s.approved = true;
+    r.status = step_status::running;
+    if (st.plan->requires_code[i] && !code.empty()) {
+      auto with_code = std::make_shared<json::object>(*s.payload);
+      (*with_code)["confirmation_code"] = code;  // issued by opex, single use (decision 7)
+      s.payload = std::move(with_code);
+    }
+    // The time spent waiting for a person does not count against max_execution_time_minutes.
+    st.request_deadline = self->clock().now() + std::chrono::minutes(std::max(1, st.rt->config.system.max_execution_time_minutes));
+    if (!validate_payload(self, i))
+      return;
+    persist_step(self, i);
+    attempt(self, i);
+    return;
+  }
+  bool expired = a.status == "expired";
+  finish_step(self, i, step_status::skipped, nullptr,
+              make_error(expired ? error_code::approval_expired : error_code::approval_rejected,
+                         expired ? "the approval expired before anyone decided" : "a person rejected the step",
+                         json::object{{"approval_id", a.id},
+                                      {"reason", expired ? "expired" : "rejected"},
+                                      {"decided_by", a.decided_by},
+                                      {"comment", a.comment}}));
 }
 
 void deliver(self_pointer self) {
@@ -380,6 +588,16 @@ void deliver(self_pointer self) {
     return;
   st.delivered = true;
   st.rt->requests.remove(st.ctx.request_id);
+  // Approvals of steps that will never run are closed.
+  for (std::size_t i = 0; i < st.results.size(); ++i)
+    if (st.results[i].status == step_status::cancelled && !st.steps[i].approval_id.empty() && !st.steps[i].approved) {
+      approval_decision d;
+      d.approval_id = st.steps[i].approval_id;
+      d.approve = false;
+      d.decided_by = "opex";
+      d.comment = "the request ended before a decision";
+      caf::anon_send(st.rt->store, decide_atom::value, std::move(d));
+    }
   auto result = make_result(*st.rt, st.ctx);
   std::size_t ok = 0, failed = 0, skipped = 0, cancelled = 0;
   double cost = 0;
@@ -414,8 +632,10 @@ void deliver(self_pointer self) {
   entry.metadata["execution_time_ms"] = result->duration_ms;
   entry.metadata["cost_usd"] = cost;
   entry.tags = {"plan"};
-  self->send(st.rt->journal, journal_atom::value, std::move(entry));
-  st.promise.deliver(request_outcome{std::move(result)});
+  self->send(st.rt->store, journal_atom::value, std::move(entry));
+  persist_request(self, std::string(request_status_name(result->status)), to_json(*result));
+  if (!st.early_delivered)
+    st.promise.deliver(request_outcome{std::move(result)});
   self->quit();
 }
 
@@ -434,6 +654,8 @@ void pump(self_pointer self) {
     dispatch(self, i);
   if (st.scheduler->finished())
     deliver(self);
+  else
+    maybe_deliver_early(self);
 }
 
 /// Ends the plan early: steps in flight get `running_status` (their calls are abandoned),
@@ -453,6 +675,10 @@ void stop_plan(self_pointer self, request_status status, step_status running_sta
   }
   for (std::size_t i = 0; i < st.results.size(); ++i)
     if (!is_terminal(st.results[i].status)) {
+      if (st.results[i].status == step_status::awaiting_approval) {
+        finish_step(self, i, step_status::cancelled, nullptr, why);
+        continue;
+      }
       if (!st.results[i].attempts.empty() && st.steps[i].call_id != 0) {
         auto& a = st.results[i].attempts.back();
         a.outcome = running_status;
@@ -465,36 +691,97 @@ void stop_plan(self_pointer self, request_status status, step_status running_sta
   deliver(self);
 }
 
+/// The per-plan state both a new run and a recovery start from.
+void setup(self_pointer self, request_context ctx, checked_plan plan) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.plan = std::move(plan);
+  const auto n = st.plan->dag->steps.size();
+  st.scheduler = std::make_unique<dag_scheduler>(st.plan->dag);
+  st.results.resize(n);
+  st.scope.assign(n, json::value(nullptr));
+  st.steps.resize(n);
+  const auto& cfg = st.rt->config;
+  st.max_parallel = static_cast<std::size_t>(std::max(1, cfg.execution.max_parallelism));
+  auto seed = cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : std::random_device{}();
+  st.rng.seed(seed ^ std::hash<std::string>{}(st.ctx.request_id));
+  st.guard = guard_for(*st.rt, st.ctx);
+  st.request_deadline = self->clock().now() + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& step = st.plan->dag->steps[i];
+    st.results[i].step = step.step;
+    st.results[i].tool = step.tool;
+    auto settings = retry_settings_from_json(st.plan->tools[i]->retry, cfg.execution.retry);
+    st.steps[i].retry = retry_settings_from_json(step.retry, settings);
+  }
+}
+
 supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_ptr<const runtime> rt) {
   self->state.rt = std::move(rt);
   return {
     [self](run_atom, request_context ctx, checked_plan plan) -> caf::result<request_outcome> {
       auto& st = self->state;
-      st.ctx = std::move(ctx);
-      st.plan = std::move(plan);
-      const auto n = st.plan->dag->steps.size();
-      st.scheduler = std::make_unique<dag_scheduler>(st.plan->dag);
-      st.results.resize(n);
-      st.scope.assign(n, json::value(nullptr));
-      st.steps.resize(n);
+      setup(self, std::move(ctx), std::move(plan));
       const auto& cfg = st.rt->config;
-      st.max_parallel = static_cast<std::size_t>(std::max(1, cfg.execution.max_parallelism));
-      auto seed = cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : std::random_device{}();
-      st.rng.seed(seed ^ std::hash<std::string>{}(st.ctx.request_id));
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto& step = st.plan->dag->steps[i];
-        st.results[i].step = step.step;
-        st.results[i].tool = step.tool;
-        auto settings = retry_settings_from_json(st.plan->tools[i]->retry, cfg.execution.retry);
-        st.steps[i].retry = retry_settings_from_json(step.retry, settings);
-      }
       st.promise = self->make_response_promise<request_outcome>();
       // The request's own deadline (system.yml max_execution_time_minutes).
       st.request_deadline =
         self->clock().now() + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
+      st.guard = guard_for(*st.rt, st.ctx);
+      persist_request(self, "running");
       pump(self);
       return st.promise;
     },
+    [self](recover_atom, request_context ctx, checked_plan plan, stored_plan stored) -> caf::result<request_outcome> {
+      auto& st = self->state;
+      setup(self, std::move(ctx), std::move(plan));
+      // Restore what ran before the restart, in topological order: results feed templates.
+      std::map<int, const connectors::stored_step*> by_step;
+      for (const auto& s : stored.steps)
+        by_step[s.step] = &s;
+      const auto& dag = *st.plan->dag;
+      for (auto i : dag.topological_order) {
+        auto it = by_step.find(dag.steps[i].step);
+        if (it == by_step.end())
+          continue;
+        const auto& s = *it->second;
+        auto& r = st.results[i];
+        if (!s.payload.is_null() && s.payload.is_object())
+          st.steps[i].payload = std::make_shared<const json::object>(s.payload.get_object());
+        r.attempts.resize(static_cast<std::size_t>(std::max(0, s.attempts)));
+        for (std::size_t k = 0; k < r.attempts.size(); ++k)
+          r.attempts[k].number = static_cast<int>(k + 1);
+        if (s.status == "awaiting_approval") {
+          if (s.data.is_object())
+            if (auto id = get_string(s.data.get_object(), "approval_id"))
+              st.steps[i].approval_id = std::string(*id);
+          st.scheduler->restore(i, step_status::awaiting_approval);
+          r.status = step_status::awaiting_approval;
+          ++st.awaiting;
+          continue;
+        }
+        step_status status = step_status::pending;
+        for (auto candidate : {step_status::succeeded, step_status::failed, step_status::skipped,
+                               step_status::cancelled, step_status::timed_out})
+          if (s.status == step_status_name(candidate))
+            status = candidate;
+        if (status == step_status::pending)
+          continue;  // running or pending when the engine stopped: it runs again (same idempotency key)
+        r.status = status;
+        r.data = s.data;
+        if (s.error.is_object())
+          r.error = error_from_json(s.error);
+        st.scope[i] = json::object{{"result", r.data},
+                                   {"status", step_status_name(status)},
+                                   {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
+        st.scheduler->restore(i, status);
+      }
+      st.early_delivered = true;  // nobody waits on this promise any more: results go to the store
+      st.promise = self->make_response_promise<request_outcome>();
+      pump(self);
+      return st.promise;
+    },
+    [self](approval_atom, const connectors::approval_record& a, const std::string& code) { on_decision(self, a, code); },
     [self](retry_atom, std::uint64_t i) {
       if (i >= self->state.results.size() || is_terminal(self->state.results[i].status) || self->state.forced_status)
         return;

@@ -1,7 +1,7 @@
 // Local tasks, notes and events on SQLite.
 #include "local_store.hpp"
 
-#include "../sqlite/sqlite_db.hpp"
+#include "opex/connectors/sqlite_db.hpp"
 
 #include "opex/clock.hpp"
 #include "opex/json_util.hpp"

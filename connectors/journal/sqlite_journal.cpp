@@ -1,7 +1,7 @@
 // SQLite journal sink.
 #include "opex/connectors/sqlite_journal.hpp"
 
-#include "../sqlite/sqlite_db.hpp"
+#include "opex/connectors/sqlite_db.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -21,7 +21,7 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
 
 } // namespace
 
-sqlite_journal::sqlite_journal(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
+sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_db> db) : db_(std::move(db)) {}
 
 sqlite_journal::~sqlite_journal() = default;
 
@@ -29,6 +29,12 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open(const std::string& 
   auto db = sqlite_db::open(path);
   if (!db)
     return db.error();
+  return open_on(std::shared_ptr<sqlite_db>(std::move(db).value()));
+}
+
+result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<sqlite_db> shared) {
+  auto* db = &shared;
+  const std::string path = shared->path();
   try {
     (*db)->exec(
       "CREATE TABLE IF NOT EXISTS journal ("
@@ -43,11 +49,21 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open(const std::string& 
       "CREATE INDEX IF NOT EXISTS journal_request ON journal(request_id);"
       "CREATE INDEX IF NOT EXISTS journal_time ON journal(timestamp);"
       "CREATE INDEX IF NOT EXISTS journal_tool ON journal(tool_used, timestamp);");
+    // Databases made before tenants existed get the column (every old entry: tenant default).
+    bool has_tenant = false;
+    {
+      sqlite_statement info((*db)->handle(), "PRAGMA table_info(journal)");
+      while (info.step())
+        has_tenant |= info.column_text(1) == "tenant";
+    }
+    if (!has_tenant)
+      (*db)->exec("ALTER TABLE journal ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
+    (*db)->exec("CREATE INDEX IF NOT EXISTS journal_tenant ON journal(tenant, timestamp)");
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the journal table",
                       json::object{{"path", path}, {"reason", e.what()}});
   }
-  return std::unique_ptr<sqlite_journal>(new sqlite_journal(std::move(db).value()));
+  return std::unique_ptr<sqlite_journal>(new sqlite_journal(std::move(shared)));
 }
 
 result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entries) {
@@ -55,7 +71,7 @@ result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entr
     sqlite_transaction tx(*db_);
     sqlite_statement st(db_->handle(),
                         "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
-                        " status, entry) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                        " status, entry, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& e : entries) {
       st.bind(1, get_string(e, "timestamp").value_or(""));
       st.bind(2, get_string(e, "request_id").value_or(""));
@@ -67,6 +83,10 @@ result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entr
         status = std::string(get_string(r->get_object(), "status").value_or("success"));
       st.bind(6, std::string_view(status));
       st.bind(7, std::string_view(json::serialize(e)));
+      std::string tenant = "default";
+      if (const auto* m = get_member(e, "metadata"); m && m->is_object())
+        tenant = std::string(get_string(m->get_object(), "tenant").value_or("default"));
+      st.bind(8, std::string_view(tenant));
       st.step();
       st.reset();
     }
@@ -85,6 +105,8 @@ result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) 
       sql += " AND request_id = ?1";
     if (!q.agent.empty())
       sql += " AND agent = ?2";
+    if (!q.tenant.empty())
+      sql += " AND tenant = ?3";
     sql += " ORDER BY id DESC";
     if (q.limit > 0)
       sql += " LIMIT " + std::to_string(q.limit);
@@ -93,6 +115,8 @@ result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) 
       st.bind(1, std::string_view(q.request_id));
     if (!q.agent.empty())
       st.bind(2, std::string_view(q.agent));
+    if (!q.tenant.empty())
+      st.bind(3, std::string_view(q.tenant));
     std::vector<json::object> out;
     while (st.step()) {
       auto parsed = parse_json(st.column_text(1));

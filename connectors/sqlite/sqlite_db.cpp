@@ -1,5 +1,5 @@
 // SQLite RAII helpers.
-#include "sqlite_db.hpp"
+#include "opex/connectors/sqlite_db.hpp"
 
 #include <sqlite3.h>
 

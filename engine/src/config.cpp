@@ -434,7 +434,110 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   }
   if (const auto* m = object_at(root, "masking"))
     cfg.masked_keys = strings_at(*m, "keys");
+  if (const auto* t = get_member(root, "tenants"); t && t->is_array())
+    for (const auto& item : t->get_array()) {
+      const auto& to = item.get_object();
+      tenant_settings ts;
+      ts.slug = std::string(get_string(to, "slug").value_or(""));
+      ts.autonomy_level = int_at(to, "autonomy_level");
+      if (ts.autonomy_level && !cfg.autonomy.find(*ts.autonomy_level))
+        return config_error(origin, "tenants." + ts.slug + ".autonomy_level", "level not defined in autonomy.yml");
+      ts.allowed_tools = strings_at(to, "allowed_tools");
+      ts.api_keys_env = std::string(get_string(to, "api_keys_env").value_or(""));
+      if (const auto* q = object_at(to, "quotas")) {
+        ts.max_requests_per_day = int_at(*q, "max_requests_per_day");
+        ts.max_cost_per_day_usd = number_at(*q, "max_cost_per_day_usd");
+        if (const auto* tools = object_at(*q, "tools"))
+          for (const auto& kv : *tools)
+            if (kv.value().is_int64())
+              ts.max_executions_per_day[std::string(kv.key())] = static_cast<int>(kv.value().get_int64());
+      }
+      for (const auto& other : cfg.tenants)
+        if (other.slug == ts.slug)
+          return config_error(origin, "tenants." + ts.slug, "duplicate tenant slug");
+      cfg.tenants.push_back(std::move(ts));
+    }
+  if (const auto* a = object_at(root, "approvals")) {
+    cfg.approvals.expiry_minutes = int_at(*a, "expiry_minutes").value_or(cfg.approvals.expiry_minutes);
+    cfg.approvals.secret_env = std::string(get_string(*a, "secret_env").value_or(cfg.approvals.secret_env));
+    if (auto f = get_string(*a, "secret_file"))
+      cfg.approvals.secret_file = resolve_path(base_dir, *f);
+  }
+  {
+    const auto* pw = object_at(root, "protected_workflows");
+    if (pw && get_string(*pw, "file")) {
+      auto loaded = load_protected_workflows(resolve_path(base_dir, *get_string(*pw, "file")));
+      if (!loaded)
+        return loaded.error();
+      cfg.protected_workflows = std::move(loaded).value();
+    } else {
+      auto def = parse_yaml(embedded_file("policies/default/protected_workflows.yml"),
+                            "policies/default/protected_workflows.yml");
+      if (def && def->is_object())
+        for (const auto& w : def->get_object().contains("forbidden_workflows") ? def->at("forbidden_workflows").as_array()
+                                                                              : json::array{})
+          if (w.is_object())
+            if (auto n = get_string(w.get_object(), "name"))
+              cfg.protected_workflows.names.emplace_back(*n);
+    }
+    if (pw) {
+      for (auto& n : strings_at(*pw, "names"))
+        cfg.protected_workflows.names.push_back(std::move(n));
+      for (auto& n : strings_at(*pw, "prefixes"))
+        cfg.protected_workflows.prefixes.push_back(std::move(n));
+      for (auto& n : strings_at(*pw, "keywords"))
+        cfg.protected_workflows.keywords.push_back(std::move(n));
+    }
+  }
+  if (const auto* c = object_at(root, "tool_costs"))
+    for (const auto& kv : *c)
+      if (kv.value().is_number())
+        cfg.tool_costs[std::string(kv.key())] = kv.value().to_number<double>();
+  if (const auto* sec = object_at(root, "secrets"))
+    if (auto d = get_string(*sec, "dir"))
+      cfg.secrets_dir = resolve_path(base_dir, *d);
   return cfg;
+}
+
+const tenant_settings* opex_config::find_tenant(std::string_view slug) const noexcept {
+  for (const auto& t : tenants)
+    if (t.slug == slug)
+      return &t;
+  return nullptr;
+}
+
+int opex_config::level_for(std::string_view tenant) const noexcept {
+  if (const auto* t = find_tenant(tenant); t && t->autonomy_level)
+    return *t->autonomy_level;
+  return autonomy_level;
+}
+
+result<protected_workflow_settings> load_protected_workflows(const std::string& path) {
+  auto doc = read_yaml_file(path);
+  if (!doc)
+    return doc.error();
+  if (!doc->is_object())
+    return config_error(path, "(root)", "a protected-workflows file is a mapping");
+  protected_workflow_settings out;
+  const auto& root = doc->get_object();
+  if (const auto* list = get_member(root, "forbidden_workflows"); list && list->is_array())
+    for (const auto& w : list->get_array()) {
+      if (!w.is_object())
+        continue;
+      if (auto n = get_string(w.get_object(), "name"))
+        out.names.emplace_back(*n);
+      if (auto f = get_string(w.get_object(), "file")) {
+        std::string file(*f);
+        out.names.push_back(file);
+        if (file.ends_with(".json"))
+          out.names.push_back(file.substr(0, file.size() - 5));
+      }
+    }
+  if (const auto* pat = object_at(root, "forbidden_patterns")) {
+    out.prefixes = strings_at(*pat, "numeric_prefixes");
+    out.keywords = strings_at(*pat, "keywords");
+  }
+  return out;
 }
 
 result<opex_config> load_config(const std::string& path) {

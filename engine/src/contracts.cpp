@@ -285,6 +285,7 @@ std::string_view request_status_name(request_status s) noexcept {
     case request_status::rejected: return "rejected";
     case request_status::cancelled: return "cancelled";
     case request_status::timed_out: return "timed_out";
+    case request_status::awaiting_approval: return "awaiting_approval";
   }
   return "failed";
 }
@@ -359,6 +360,7 @@ json::object to_json(const journal_entry& e) {
   res["error_code"] = e.error_code ? json::value(*e.error_code) : json::value(nullptr);
   o["result"] = std::move(res);
   o["metadata"] = e.metadata;
+  o["metadata"].as_object()["tenant"] = e.tenant;
   o["tags"] = to_array(e.tags);
   if (!e.notes.empty())
     o["notes"] = e.notes;

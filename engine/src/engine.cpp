@@ -4,10 +4,12 @@
 #include "agents.hpp"
 
 #include "opex/connectors/builtin_connector.hpp"
+#include "opex/connectors/plan_store.hpp"
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
+#include "opex/policies/confirmation_code.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -15,7 +17,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <iostream>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace opex {
@@ -98,8 +102,14 @@ request_result immediate_error(const std::string& request_id, error_info err, co
 
 } // namespace
 
+/// Approval JSON for the API (connectors::approval_record::to_json).
+json::object approval_json(const connectors::approval_record& a) {
+  return a.to_json();
+}
+
 struct engine::impl {
   std::shared_ptr<actors::runtime> rt;
+  caf::actor sweeper;
   std::string database;
   std::shared_ptr<const actors::progress_callback> progress;
   std::unique_ptr<caf::actor_system_config> system_config;
@@ -109,18 +119,67 @@ struct engine::impl {
   ~impl() {
     if (!system)
       return;
-    if (rt->journal) {
+    if (rt->store) {
       caf::scoped_actor self{*system};
-      self->request(rt->journal, std::chrono::seconds(30), actors::flush_atom::value)
+      self->request(rt->store, std::chrono::seconds(30), actors::flush_atom::value)
         .receive([](bool) {}, [](caf::error&) {});
     }
     if (kimmy)
       caf::anon_send_exit(kimmy, caf::exit_reason::user_shutdown);
     kimmy = nullptr;
+    if (sweeper)
+      caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
+    sweeper = nullptr;
+    // Plans still waiting for approvals stop here; the next engine on this database resumes them.
+    rt->requests.stop_all();
     actors::stop_agents(*system, *rt);
     system->await_all_actors_done();
     rt->connectors.clear();  // joins connector threads while the system still exists
     system.reset();
+  }
+
+  /// Forwards decided approvals to their plans' supervisors.
+  void notify(const connectors::approval_record& a, const std::string& code) {
+    if (auto sup = rt->requests.find(a.request_id))
+      caf::anon_send(sup, actors::approval_atom::value, a, code);
+  }
+
+  /// Resumes the plans the database holds unfinished (DESIGN.md §5: nothing accepted is lost).
+  void recover() {
+    caf::scoped_actor self{*system};
+    actors::stored_plans plans;
+    self->request(rt->store, std::chrono::seconds(60), actors::recover_atom::value)
+      .receive([&](actors::stored_plans& p) { plans = std::move(p); }, [](caf::error&) {});
+    for (auto& p : plans) {
+      if (!p.request || !p.request->output.is_object())
+        continue;
+      actors::request_context ctx;
+      ctx.request_id = p.request->id;
+      ctx.tenant = p.request->tenant;
+      ctx.user_id = p.request->user_id;
+      ctx.received = std::chrono::steady_clock::now();
+      ctx.planned_by = "client";
+      auto g = actors::guard_for(*rt, ctx);
+      auto checked = rt->proxy->check_json(p.request->output, g);
+      if (!checked || !checked->dag) {
+        std::cerr << "opex: cannot resume request " << ctx.request_id << ": "
+                  << (checked ? "not a plan" : checked.error().message) << "\n";
+        actors::request_state failed = *p.request;
+        failed.status = "failed";
+        failed.updated_at = format_timestamp(rt->time->now().utc);
+        caf::anon_send(rt->store, actors::state_atom::value, std::move(failed));
+        continue;
+      }
+      auto plan = std::make_shared<const actors::checked_output>(std::move(checked).value());
+      ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
+      auto sup = actors::spawn_plan_supervisor(*system, rt);
+      rt->requests.add(ctx.request_id, sup);
+      auto stored = std::move(p);
+      system->spawn([sup, ctx, plan, stored](caf::event_based_actor* me) {
+        me->request(sup, caf::infinite, actors::recover_atom::value, ctx, actors::checked_plan(plan), stored)
+          .then([](actors::request_outcome&) {}, [](caf::error&) {});
+      });
+    }
   }
 
   /// A request context from the submission options, or nullopt after answering `done` with
@@ -137,6 +196,14 @@ struct engine::impl {
     }
     ctx.user_id = std::move(opts.user_id);
     ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
+    ctx.tenant = opts.tenant.empty() ? "default" : std::move(opts.tenant);
+    if (ctx.tenant != "default" && !rt->config.find_tenant(ctx.tenant)) {
+      done(immediate_error(ctx.request_id,
+                           make_error(error_code::validation_error, "unknown tenant " + ctx.tenant,
+                                      json::object{{"tenant", ctx.tenant}}),
+                           *rt->time));
+      return std::nullopt;
+    }
     return ctx;
   }
 
@@ -208,8 +275,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   builtin.time = rt->time;
   actors::runtime* raw_rt = rt.get();
   builtin.journal_sink = [raw_rt](journal_entry e) {
-    if (raw_rt->journal)
-      caf::anon_send(raw_rt->journal, actors::journal_atom::value, std::move(e));
+    if (raw_rt->store)
+      caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
   };
   rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
 
@@ -220,6 +287,19 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     im.system_config->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
   im.system_config->set("logger.console", caf::atom("none"));
   im.system = std::make_unique<caf::actor_system>(*im.system_config);
+  // The HMAC key of confirmation codes: env var or file, else a random key kept in the database.
+  if (const char* secret = std::getenv(rt->config.approvals.secret_env.c_str()); secret && *secret) {
+    rt->approval_secret = secret;
+  } else if (!rt->config.approvals.secret_file.empty()) {
+    std::ifstream in(rt->config.approvals.secret_file);
+    std::getline(in, rt->approval_secret);
+  }
+  if (rt->approval_secret.empty()) {
+    auto store = connectors::plan_store::open(im.database);
+    if (!store)
+      throw std::runtime_error(store.error().message);
+    rt->approval_secret = (*store)->secret("approval_secret");
+  }
   im.rt = rt;
   auto kimmy = actors::spawn_agents(*im.system, rt, im.database);
   if (!kimmy) {
@@ -229,6 +309,23 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
                              + std::string(get_string(kimmy.error().details, "reason").value_or("")));
   }
   im.kimmy = std::move(kimmy).value();
+  if (options.recover)
+    im.recover();
+  // Expires pending approvals once a minute (one timer for the engine).
+  auto* imp = impl_.get();
+  im.sweeper = im.system->spawn([imp](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
+    return {
+      [self, imp](actors::sweep_atom) {
+        self->request(imp->rt->store, std::chrono::seconds(60), actors::expire_atom::value)
+          .then([imp](actors::approval_list& expired) {
+            for (const auto& a : expired)
+              imp->notify(a, "");
+          });
+        self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
+      },
+    };
+  });
 }
 
 engine::~engine() = default;
@@ -296,7 +393,7 @@ std::future<request_result> engine::submit_output(json::value output, submit_opt
 result<json::array> engine::journal(const journal_query& q) {
   caf::scoped_actor self{*impl_->system};
   result<json::array> out = make_error(error_code::internal_error, "journal query failed");
-  self->request(impl_->rt->journal, std::chrono::seconds(30), actors::query_atom::value, q)
+  self->request(impl_->rt->store, std::chrono::seconds(30), actors::query_atom::value, q)
     .receive([&](std::shared_ptr<const json::array>& rows) { out = *rows; },
              [&](caf::error& err) {
                out = make_error(error_code::internal_error, "journal query failed: " + caf::to_string(err));
@@ -305,7 +402,7 @@ result<json::array> engine::journal(const journal_query& q) {
 }
 
 void engine::journal(const journal_query& q, std::function<void(result<json::array>)> done) {
-  auto target = impl_->rt->journal;
+  auto target = impl_->rt->store;
   impl_->system->spawn([target, q, done = std::move(done)](caf::event_based_actor* self) {
     self->request(target, std::chrono::seconds(30), actors::query_atom::value, q)
       .then([done](std::shared_ptr<const json::array>& rows) { done(json::array(*rows)); },
@@ -313,6 +410,139 @@ void engine::journal(const journal_query& q, std::function<void(result<json::arr
               done(make_error(error_code::internal_error, "journal query failed: " + caf::to_string(err)));
             });
   });
+}
+
+void engine::approvals(const std::string& tenant, const std::string& status,
+                       std::function<void(result<json::array>)> done) {
+  auto store = impl_->rt->store;
+  auto* imp = impl_.get();
+  actors::approval_query q{tenant, status, ""};
+  impl_->system->spawn([store, q, done = std::move(done), imp](caf::event_based_actor* self) {
+    self->request(store, std::chrono::seconds(30), actors::list_atom::value, q)
+      .then(
+        [done, imp](actors::approval_list& list) {
+          json::array out;
+          for (const auto& a : list) {
+            if (a.status == "expired")
+              imp->notify(a, "");  // expired by this listing: the step is skipped
+            out.push_back(approval_json(a));
+          }
+          done(std::move(out));
+        },
+        [done](caf::error& err) { done(make_error(error_code::internal_error, "approvals: " + caf::to_string(err))); });
+  });
+}
+
+result<json::array> engine::approvals(const std::string& tenant, const std::string& status) {
+  std::promise<result<json::array>> p;
+  auto f = p.get_future();
+  approvals(tenant, status, [&p](result<json::array> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void engine::decide(approval_decision_request d, std::function<void(result<json::object>)> done) {
+  actors::approval_decision msg;
+  msg.approval_id = std::move(d.approval_id);
+  msg.tenant = std::move(d.tenant);
+  msg.approve = d.approve;
+  msg.decided_by = std::move(d.decided_by);
+  msg.confirmation_code = std::move(d.confirmation_code);
+  msg.comment = std::move(d.comment);
+  auto store = impl_->rt->store;
+  auto* imp = impl_.get();
+  impl_->system->spawn([store, msg, done = std::move(done), imp](caf::event_based_actor* self) {
+    self->request(store, std::chrono::seconds(30), actors::decide_atom::value, msg)
+      .then(
+        [done, imp](actors::approval_reply& reply) {
+          if (reply.error) {
+            if (reply.approval && reply.approval->status == "expired")
+              imp->notify(*reply.approval, "");
+            done(std::move(reply.error));
+            return;
+          }
+          imp->notify(*reply.approval, reply.code);
+          done(approval_json(*reply.approval));
+        },
+        [done](caf::error& err) { done(make_error(error_code::internal_error, "decide: " + caf::to_string(err))); });
+  });
+}
+
+result<json::object> engine::decide(approval_decision_request d) {
+  std::promise<result<json::object>> p;
+  auto f = p.get_future();
+  decide(std::move(d), [&p](result<json::object> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+result<std::string> engine::approval_code(const std::string& approval_id) {
+  auto list = approvals("", "");
+  if (!list)
+    return list.error();
+  for (const auto& v : *list) {
+    const auto& a = v.as_object();
+    if (a.at("id").as_string() != approval_id)
+      continue;
+    if (a.at("status") != "pending")
+      return make_error(error_code::conflict, "approval " + approval_id + " is " + std::string(a.at("status").as_string()),
+                        json::object{{"approval_id", approval_id}});
+    return policies::confirmation_code(impl_->rt->approval_secret, approval_id, a.at("request_id").as_string(),
+                                       a.at("tool").as_string(), a.at("payload_digest").as_string(),
+                                       a.at("expires_at").as_string());
+  }
+  return make_error(error_code::not_found, "no approval " + approval_id, json::object{{"approval_id", approval_id}});
+}
+
+std::size_t engine::expire_approvals() {
+  caf::scoped_actor self{*impl_->system};
+  actors::approval_list expired;
+  self->request(impl_->rt->store, std::chrono::seconds(30), actors::expire_atom::value)
+    .receive([&](actors::approval_list& l) { expired = std::move(l); }, [](caf::error&) {});
+  for (const auto& a : expired)
+    impl_->notify(a, "");
+  return expired.size();
+}
+
+void engine::request_state(const std::string& request_id, const std::string& tenant,
+                           std::function<void(result<json::object>)> done) {
+  auto store = impl_->rt->store;
+  actors::request_lookup q{request_id, tenant};
+  impl_->system->spawn([store, q, done = std::move(done)](caf::event_based_actor* self) {
+    self->request(store, std::chrono::seconds(30), actors::get_atom::value, q)
+      .then(
+        [done, q](actors::stored_plan& p) {
+          if (!p.request) {
+            done(make_error(error_code::not_found, "no request " + q.request_id, json::object{{"request_id", q.request_id}}));
+            return;
+          }
+          const auto& r = *p.request;
+          json::array steps;
+          for (const auto& s : p.steps)
+            steps.push_back(json::object{{"step", s.step},
+                                         {"tool", s.tool},
+                                         {"status", s.status},
+                                         {"data", s.data},
+                                         {"error", s.error},
+                                         {"attempts", s.attempts},
+                                         {"updated_at", s.updated_at}});
+          done(json::object{{"request", json::object{{"id", r.id},
+                                                     {"tenant", r.tenant},
+                                                     {"user_id", r.user_id},
+                                                     {"status", r.status},
+                                                     {"output", r.output},
+                                                     {"result", r.result},
+                                                     {"created_at", r.created_at},
+                                                     {"updated_at", r.updated_at}}},
+                            {"steps", std::move(steps)}});
+        },
+        [done](caf::error& err) { done(make_error(error_code::internal_error, "request: " + caf::to_string(err))); });
+  });
+}
+
+result<json::object> engine::request_state(const std::string& request_id, const std::string& tenant) {
+  std::promise<result<json::object>> p;
+  auto f = p.get_future();
+  request_state(request_id, tenant, [&p](result<json::object> r) { p.set_value(std::move(r)); });
+  return f.get();
 }
 
 bool engine::cancel(const std::string& request_id) {
@@ -333,7 +563,7 @@ std::vector<breaker_info> engine::breakers() const {
 
 void engine::flush_journal() {
   caf::scoped_actor self{*impl_->system};
-  self->request(impl_->rt->journal, std::chrono::seconds(30), actors::flush_atom::value)
+  self->request(impl_->rt->store, std::chrono::seconds(30), actors::flush_atom::value)
     .receive([](bool) {}, [](caf::error&) {});
 }
 

@@ -15,7 +15,7 @@ struct code_row {
   bool transient;
 };
 
-constexpr std::array<code_row, 28> code_table{{
+constexpr std::array<code_row, 41> code_table{{
   {error_code::none, "NONE", 200, false},
   {error_code::invalid_json, "INVALID_JSON", 400, false},
   {error_code::validation_error, "VALIDATION_ERROR", 400, false},
@@ -43,6 +43,19 @@ constexpr std::array<code_row, 28> code_table{{
   {error_code::method_not_allowed, "METHOD_NOT_ALLOWED", 405, false},
   {error_code::config_error, "CONFIG_ERROR", 500, false},
   {error_code::internal_error, "INTERNAL_ERROR", 500, false},
+  {error_code::payload_invalid, "PAYLOAD_INVALID", 400, false},
+  {error_code::plan_too_large, "PLAN_TOO_LARGE", 422, false},
+  {error_code::cost_limit_exceeded, "COST_LIMIT_EXCEEDED", 422, false},
+  {error_code::web_access_denied, "WEB_ACCESS_DENIED", 403, false},
+  {error_code::context_missing, "CONTEXT_MISSING", 422, false},
+  {error_code::environment_not_allowed, "ENVIRONMENT_NOT_ALLOWED", 403, false},
+  {error_code::workflow_protected, "WORKFLOW_PROTECTED", 403, false},
+  {error_code::guardrail_violation, "GUARDRAIL_VIOLATION", 422, false},
+  {error_code::tool_not_allowed, "TOOL_NOT_ALLOWED", 403, false},
+  {error_code::approval_rejected, "APPROVAL_REJECTED", 409, false},
+  {error_code::approval_expired, "APPROVAL_EXPIRED", 409, false},
+  {error_code::confirmation_invalid, "CONFIRMATION_INVALID", 403, false},
+  {error_code::conflict, "CONFLICT", 409, false},
   {error_code::none, "", 500, false},
 }};
 

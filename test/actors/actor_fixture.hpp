@@ -95,6 +95,9 @@ struct actor_fixture {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     rt = std::make_shared<actors::runtime>();
     rt->config = load_config("").value();
+    // Large plans in these tests: the per-level plan size has its own policy tests.
+    for (auto& [level, def] : rt->config.autonomy.levels)
+      def.max_tools_per_plan.reset();
     if (adjust)
       adjust(rt->config);
     rt->schemas = schema_registry::with_embedded();
@@ -137,7 +140,7 @@ struct actor_fixture {
     auto rows = std::make_shared<boost::json::array>();
     journal_query q;
     q.request_id = request_id;
-    auto j = rt->journal;
+    auto j = rt->store;
     sys->spawn([j, q, rows](caf::event_based_actor* self) {
       self->request(j, std::chrono::seconds(10), actors::query_atom::value, q)
         .then([rows](std::shared_ptr<const boost::json::array>& r) { *rows = *r; });

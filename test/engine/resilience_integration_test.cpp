@@ -32,7 +32,10 @@ engine_options flaky_setup(const test::temp_dir& dir, const std::string& base, c
 - {id: DEAD, category: monitoring, target: {type: webhook, url: "http://x/dead"}, auto_allowed_levels: [1, 2, 3]}
 )";
   std::ofstream(dir.file("system.yml")) << "limits:\n  max_plan_steps: 100\n";
-  std::ofstream(dir.file("opex.yml")) << "catalogue: tools.yml\nsystem: system.yml\ntargets:\n  mode: webhook\n"
+  std::ofstream(dir.file("autonomy.yml")) << "prolex_current_autonomy_level: 2\nautonomy_levels:\n"
+                                              "  2: {name: open, allowed_actions: []}\n";
+  std::ofstream(dir.file("opex.yml")) << "catalogue: tools.yml\nsystem: system.yml\nautonomy: autonomy.yml\n"
+                                         "targets:\n  mode: webhook\n"
                                          "  webhook_base_url: "
                                       << base << "\n" << extra;
   engine_options o;

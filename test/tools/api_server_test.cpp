@@ -107,7 +107,6 @@ TEST_CASE("api_server: refusals have distinct codes and HTTP statuses, and the s
     {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"TASK_CREATE"})", "k-all", 400, "VALIDATION_ERROR"},
     {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"NO_SUCH_TOOL","payload":{}})", "k-all", 404, "TOOL_NOT_FOUND"},
     {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"GIT_SYNC","payload":{"repo_path":"/srv/x"}})", "k-all", 403, "PERMISSION_DENIED"},
-    {"POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"RESTORE_BACKUP","payload":{}})", "k-all", 409, "APPROVAL_REQUIRED"},
     {"POST", "/webhook/proxy-exec", R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{},"depends_on":[2]},{"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]})", "k-all", 422, "PLAN_CYCLE"},
     {"POST", "/webhook/proxy-exec", R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{}},{"step":2,"tool":"NOOP","payload":{"echo":"{{ step_1.result }}"}}]})", "k-all", 422, "TEMPLATE_INVALID"},
     {"POST", "/webhook/proxy-exec", "{}", "", 401, "UNAUTHORIZED"},

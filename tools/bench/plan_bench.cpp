@@ -93,7 +93,9 @@ int main(int argc, char** argv) {
   std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
 
   auto cfg = opex::load_config("").value();
-  cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limit
+  cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limits
+  for (auto& [level, def] : cfg.autonomy.levels)
+    def.max_tools_per_plan.reset();
   cfg.execution.max_parallelism = 64;
   opex::engine_options eo;
   eo.config = std::move(cfg);

@@ -108,6 +108,34 @@ struct circuit_breaker_settings {
   int permitted_number_of_calls_in_half_open_state = 3;
 };
 
+/// One tenant (`tenants:` in opex.yml). Requests carry a tenant (opexd: from the API key);
+/// without tenants everything runs as the tenant "default".
+struct tenant_settings {
+  std::string slug;
+  std::optional<int> autonomy_level;            ///< overrides the engine's level
+  std::vector<std::string> allowed_tools;       ///< empty = every tool
+  std::string api_keys_env;                     ///< env var holding this tenant's API keys
+  std::optional<int> max_requests_per_day;
+  std::optional<double> max_cost_per_day_usd;
+  std::map<std::string, int> max_executions_per_day;  ///< per tool, on top of the catalogue's
+};
+
+/// Human approvals (docs/guarded-execution.md).
+struct approval_settings {
+  int expiry_minutes = 24 * 60;                     ///< pending approvals expire (24 h)
+  std::string secret_env = "OPEX_APPROVAL_SECRET";  ///< HMAC key of confirmation codes
+  std::string secret_file;                          ///< alternative to the env var
+};
+
+/// Protected ("cash") workflows: names, prefixes and keywords exactly as configured (DESIGN.md
+/// §4 decision 8), read from a file in the reference cash_workflows_forbidden.yml format and/or
+/// listed inline.
+struct protected_workflow_settings {
+  std::vector<std::string> names;
+  std::vector<std::string> prefixes;
+  std::vector<std::string> keywords;
+};
+
 /// How Prolex's rule planner turns an intent into an output (`prolex.planning` in opex.yml).
 /// YAML: `{tool: TOOL_ID, payload: {...templates over the KimmyPayload...}, required: [param]}`,
 /// `{plan: [plan steps]}`, `{answer: text}` or `{clarification: [questions]}`.
@@ -185,7 +213,23 @@ struct opex_config {
 
   /// Secret-looking keys masked in the journal, errors and logs (policies/masking).
   std::vector<std::string> masked_keys;
+
+  std::vector<tenant_settings> tenants;
+  approval_settings approvals;
+  protected_workflow_settings protected_workflows;
+  std::map<std::string, double> tool_costs;  ///< USD per call, overrides the catalogue's cost_usd
+  std::string secrets_dir;                   ///< files tenant/<slug>/<name>; env OPEX_SECRET_*
+
+  /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
+  const tenant_settings* find_tenant(std::string_view slug) const noexcept;
+
+  /// The autonomy level that applies to a tenant.
+  int level_for(std::string_view tenant) const noexcept;
 };
+
+/// Reads a protected-workflows file in the reference format (forbidden_workflows[].file/name,
+/// forbidden_patterns.numeric_prefixes/keywords). Errors: CONFIG_ERROR.
+result<protected_workflow_settings> load_protected_workflows(const std::string& path);
 
 /// Loads opex.yml: validates it against the embedded opex_config schema (unknown keys refused
 /// with their path), then loads the referenced catalogue, system.yml and autonomy.yml

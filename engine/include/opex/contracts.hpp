@@ -146,8 +146,9 @@ boost::json::object to_json(const step_result& r);
 
 /// Overall status of a request: succeeded (every step succeeded, or an answer/clarification
 /// was produced), partial (some steps succeeded), failed, rejected (refused before anything
-/// ran), cancelled, timed_out.
-enum class request_status { succeeded, partial, failed, rejected, cancelled, timed_out };
+/// ran), cancelled, timed_out, awaiting_approval (answered early: the rest of the plan waits for
+/// a person; the final result is stored and readable by request id).
+enum class request_status { succeeded, partial, failed, rejected, cancelled, timed_out, awaiting_approval };
 
 std::string_view request_status_name(request_status s) noexcept;
 
@@ -207,6 +208,9 @@ struct journal_entry {
   boost::json::object metadata;
   std::vector<std::string> tags;
   std::string notes;
+  /// The tenant the entry belongs to ("default" without tenants); stored in its own column and
+  /// in metadata.tenant, so one tenant never reads another's entries.
+  std::string tenant = "default";
 };
 
 boost::json::object to_json(const journal_entry& e);
@@ -217,6 +221,7 @@ struct journal_query {
   std::string request_id;
   std::string agent;
   std::size_t limit = 1000;
+  std::string tenant;  ///< only this tenant's entries; "" = every tenant (operators)
 };
 
 } // namespace opex

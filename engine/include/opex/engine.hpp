@@ -62,6 +62,9 @@ struct engine_options {
   std::function<void(const progress_event&)> on_progress;
   /// Actor scheduler worker threads (0 = CAF's default, one per core).
   int worker_threads = 0;
+  /// Resume plans the database holds unfinished (awaiting approval, or running when the last
+  /// engine stopped). Run one engine per database at a time.
+  bool recover = true;
 };
 
 /// Optional fields of a submission.
@@ -69,6 +72,17 @@ struct submit_options {
   std::string request_id;  ///< UUID; generated when empty
   std::string user_id;     ///< default: config default_user_id
   std::string source = "api";
+  std::string tenant;      ///< a configured tenant's slug; "" = "default"
+};
+
+/// A person's decision on a pending approval.
+struct approval_decision_request {
+  std::string approval_id;
+  bool approve = true;
+  std::string decided_by;         ///< journaled with the decision
+  std::string confirmation_code;  ///< required when the approval says requires_code
+  std::string comment;
+  std::string tenant;             ///< "" = operator (any tenant); else only that tenant's approvals
 };
 
 /// Receives a request's result, on an actor thread.
@@ -112,6 +126,36 @@ public:
   /// The circuit breakers seen so far: target, state, failure rate (percent) and transition
   /// counters.
   std::vector<breaker_info> breakers() const;
+
+  /// Approvals (JSON: {"id", "tenant", "request_id", "step", "tool", "kind", "subject",
+  /// "payload_digest", "reason", "status", "requires_code", "created_at", "expires_at",
+  /// "decided_by", "decided_at", "comment"}) of a tenant ("" = all) with a status ("" = all).
+  /// Pending approvals past their expiry are expired first. Blocks the caller.
+  result<boost::json::array> approvals(const std::string& tenant = "", const std::string& status = "");
+  void approvals(const std::string& tenant, const std::string& status,
+                 std::function<void(result<boost::json::array>)> done);
+
+  /// Decides a pending approval: approved -> the step runs (with its confirmation code in the
+  /// payload when it needs one); rejected -> the step is skipped. Errors: NOT_FOUND, CONFLICT
+  /// (already decided), APPROVAL_EXPIRED, CONFIRMATION_INVALID (missing or wrong code; the
+  /// approval stays pending). The decision is journaled with who decided.
+  result<boost::json::object> decide(approval_decision_request d);
+  void decide(approval_decision_request d, std::function<void(result<boost::json::object>)> done);
+
+  /// The confirmation code of a pending approval that requires one: for the operator's console
+  /// (`opexctl approvals`), never sent over opexd's API. Errors: NOT_FOUND, CONFLICT.
+  result<std::string> approval_code(const std::string& approval_id);
+
+  /// Expires pending approvals whose time is up (their steps are skipped); returns how many.
+  /// Also runs every minute on its own.
+  std::size_t expire_approvals();
+
+  /// A request's stored state: {"request": {id, tenant, user_id, status, output, result,
+  /// created_at, updated_at}, "steps": [{step, tool, status, data, error, attempts}]}.
+  /// Errors: NOT_FOUND (also for another tenant's request).
+  result<boost::json::object> request_state(const std::string& request_id, const std::string& tenant = "");
+  void request_state(const std::string& request_id, const std::string& tenant,
+                     std::function<void(result<boost::json::object>)> done);
 
   /// Journal entries matching `q`, after flushing pending writes. Blocks the caller (not for
   /// actor threads). Errors: INTERNAL_ERROR when the database fails.

@@ -44,6 +44,19 @@ enum class error_code {
   method_not_allowed,     ///< METHOD_NOT_ALLOWED: wrong HTTP method for the route (HTTP 405).
   config_error,           ///< CONFIG_ERROR: the configuration cannot be loaded.
   internal_error,         ///< INTERNAL_ERROR: a bug or an unexpected condition (HTTP 500).
+  payload_invalid,        ///< PAYLOAD_INVALID: a step's payload fails its tool's schema (HTTP 400).
+  plan_too_large,         ///< PLAN_TOO_LARGE: more steps than max_plan_steps / max_tools_per_plan (HTTP 422).
+  cost_limit_exceeded,    ///< COST_LIMIT_EXCEEDED: estimated cost above a budget (HTTP 422).
+  web_access_denied,      ///< WEB_ACCESS_DENIED: a web tool while can_use_web is false (HTTP 403).
+  context_missing,        ///< CONTEXT_MISSING: a requires_context key is absent (HTTP 422).
+  environment_not_allowed,///< ENVIRONMENT_NOT_ALLOWED: environment outside allowed_environments (HTTP 403).
+  workflow_protected,     ///< WORKFLOW_PROTECTED: a protected ("cash") workflow is named (HTTP 403).
+  guardrail_violation,    ///< GUARDRAIL_VIOLATION: an n8n guardrail refuses the payload (HTTP 422).
+  tool_not_allowed,       ///< TOOL_NOT_ALLOWED: the tenant may not use this tool (HTTP 403).
+  approval_rejected,      ///< APPROVAL_REJECTED: a person rejected the step (step error).
+  approval_expired,       ///< APPROVAL_EXPIRED: nobody decided in time (step error).
+  confirmation_invalid,   ///< CONFIRMATION_INVALID: wrong, missing or used confirmation code (HTTP 403).
+  conflict,               ///< CONFLICT: the resource is not in a state allowing this (HTTP 409).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".

@@ -24,6 +24,10 @@ public:
   /// Errors: INTERNAL_ERROR {path, reason}.
   static result<std::unique_ptr<sqlite_journal>> open(const std::string& path);
 
+  /// The journal on a connection shared with other stores of the same database (one owner
+  /// thread for all of them).
+  static result<std::unique_ptr<sqlite_journal>> open_on(std::shared_ptr<sqlite_db> db);
+
   ~sqlite_journal();
 
   /// Appends entries (already masked) in one transaction. Errors: INTERNAL_ERROR.
@@ -37,8 +41,8 @@ public:
   result<std::size_t> count_tool_since(const std::string& tool, const std::string& since_timestamp);
 
 private:
-  explicit sqlite_journal(std::unique_ptr<sqlite_db> db);
-  std::unique_ptr<sqlite_db> db_;
+  explicit sqlite_journal(std::shared_ptr<sqlite_db> db);
+  std::shared_ptr<sqlite_db> db_;
 };
 
 } // namespace opex::connectors

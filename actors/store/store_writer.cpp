@@ -1,0 +1,296 @@
+// The store actor: the only SQLite owner of an engine. Journal entries (masked; digests only for
+// sensitive payloads) and plan state upserts are buffered and committed in batches (at
+// max_batch entries or after flush_interval_ms); approvals are created and decided at once, in
+// their own transaction, because a person is waiting on them. Runs detached in production:
+// SQLite never blocks the scheduler's threads.
+#include "../agents.hpp"
+
+#include "opex/connectors/sqlite_db.hpp"
+
+#include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/sqlite_journal.hpp"
+#include "opex/ids.hpp"
+#include "opex/policies/confirmation_code.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include <iostream>
+#include <variant>
+
+namespace opex::actors {
+
+namespace json = boost::json;
+
+namespace {
+
+struct store_state {
+  std::shared_ptr<const runtime> rt;
+  std::shared_ptr<connectors::sqlite_journal> journal;
+  std::shared_ptr<connectors::plan_store> plans;
+  std::vector<json::object> entries;
+  std::vector<std::variant<step_state, request_state>> states;
+  bool tick_scheduled = false;
+  std::string secret;  ///< HMAC key of confirmation codes
+  static inline const char* name = "store";
+};
+
+using self_pointer = store_actor::stateful_pointer<store_state>;
+
+void flush(self_pointer self) {
+  auto& st = self->state;
+  if (!st.entries.empty()) {
+    auto written = st.journal->append(st.entries);
+    if (written) {
+      st.entries.clear();
+    } else {
+      // Keep what was accepted; retry on the next tick. Bound the memory if the disk stays broken.
+      std::cerr << "opex: journal write failed: " << written.error().message << " (" << st.entries.size()
+                << " entries kept)\n";
+      constexpr std::size_t max_kept = 100000;
+      if (st.entries.size() > max_kept)
+        st.entries.erase(st.entries.begin(),
+                         st.entries.begin() + static_cast<std::ptrdiff_t>(st.entries.size() - max_kept));
+    }
+  }
+  if (!st.states.empty()) {
+    try {
+      st.plans->begin();
+      for (const auto& s : st.states) {
+        if (const auto* step = std::get_if<step_state>(&s))
+          st.plans->save_step(*step);
+        else
+          st.plans->save_request(std::get<request_state>(s));
+      }
+      st.plans->commit();
+      st.states.clear();
+    } catch (const std::exception& e) {
+      std::cerr << "opex: plan state write failed: " << e.what() << " (" << st.states.size() << " kept)\n";
+    }
+  }
+}
+
+void schedule_flush(self_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.rt->config.journal;
+  if (st.entries.size() + st.states.size() >= static_cast<std::size_t>(cfg.max_batch)) {
+    flush(self);
+  } else if (!st.tick_scheduled) {
+    st.tick_scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(cfg.flush_interval_ms), tick_atom::value);
+  }
+}
+
+std::string code_of(const store_state& st, const connectors::approval_record& a) {
+  return policies::confirmation_code(st.secret, a.id, a.request_id, a.tool, a.payload_digest, a.expires_at);
+}
+
+/// A decision entry for the journal: who decided what.
+void journal_decision(self_pointer self, const connectors::approval_record& a) {
+  journal_entry e;
+  e.timestamp = self->state.rt->now();
+  e.agent = "proxy";
+  e.action_type = "execution";
+  e.request_id = a.request_id;
+  e.user_id = a.decided_by.empty() ? "opex" : a.decided_by;
+  e.tool_used = a.tool;
+  e.tenant = a.tenant;
+  e.status = a.status == "approved" ? "success" : "failure";
+  e.data = json::object{{"approval_id", a.id},
+                        {"kind", a.kind},
+                        {"decision", a.status},
+                        {"decided_by", a.decided_by},
+                        {"step", a.step},
+                        {"comment", a.comment}};
+  if (a.status != "approved") {
+    e.error_code = a.status == "expired" ? "APPROVAL_EXPIRED" : "APPROVAL_REJECTED";
+    e.error = "approval " + a.status;
+  }
+  e.tags = {"approval", a.status};
+  json::value v = to_json(e);
+  policies::mask_secrets(v, self->state.rt->masking);
+  self->state.entries.push_back(std::move(v.get_object()));
+  schedule_flush(self);
+}
+
+store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime> rt,
+                                 std::shared_ptr<connectors::sqlite_journal> journal,
+                                 std::shared_ptr<connectors::plan_store> plans, std::string secret) {
+  self->state.rt = std::move(rt);
+  self->state.journal = std::move(journal);
+  self->state.plans = std::move(plans);
+  self->state.secret = std::move(secret);
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    flush(self);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](journal_atom, journal_entry& entry) {
+      auto& st = self->state;
+      json::value v = to_json(entry);
+      policies::mask_secrets(v, st.rt->masking);
+      if (st.rt->config.journal.validate_entries) {
+        auto errors = st.rt->schemas->validate(schema_ids::journal_entry, v);
+        if (!errors.empty())
+          std::cerr << "opex: journal entry does not match its schema: " << errors.front() << "\n";
+      }
+      st.entries.push_back(std::move(v.get_object()));
+      schedule_flush(self);
+    },
+    [self](state_atom, step_state& s) {
+      self->state.states.emplace_back(std::move(s));
+      schedule_flush(self);
+    },
+    [self](state_atom, request_state& r) {
+      self->state.states.emplace_back(std::move(r));
+      schedule_flush(self);
+    },
+    [self](tick_atom) {
+      self->state.tick_scheduled = false;
+      flush(self);
+    },
+    [self](flush_atom) {
+      flush(self);
+      return true;
+    },
+    [self](query_atom, const journal_query& q) -> std::shared_ptr<const json::array> {
+      flush(self);
+      auto rows = self->state.journal->query(q);
+      auto out = std::make_shared<json::array>();
+      if (rows)
+        for (auto& r : *rows)
+          out->push_back(std::move(r));
+      return out;
+    },
+    [self](approval_atom, connectors::approval_record& a) -> approval_reply {
+      auto& st = self->state;
+      flush(self);
+      if (a.id.empty())
+        a.id = make_uuid_v4();
+      auto created = st.plans->create_approval(a);
+      approval_reply reply;
+      if (!created) {
+        reply.error = created.error();
+        return reply;
+      }
+      reply.approval = *created;
+      if (created->requires_code)
+        reply.code = code_of(st, *created);
+      return reply;
+    },
+    [self](decide_atom, const approval_decision& d) -> approval_reply {
+      auto& st = self->state;
+      flush(self);
+      approval_reply reply;
+      auto now = st.rt->now();
+      for (auto& expired : st.plans->expire_due(now))
+        journal_decision(self, expired);
+      auto a = st.plans->find_approval(d.approval_id, d.tenant);
+      if (!a) {
+        reply.error = make_error(error_code::not_found, "no approval " + d.approval_id,
+                                 json::object{{"approval_id", d.approval_id}});
+        return reply;
+      }
+      if (a->status != "pending") {
+        reply.error = make_error(a->status == "expired" ? error_code::approval_expired : error_code::conflict,
+                                 "approval " + a->id + " is already " + a->status,
+                                 json::object{{"approval_id", a->id}, {"status", a->status}});
+        reply.approval = *a;
+        return reply;
+      }
+      if (d.approve && a->requires_code && !policies::codes_equal(d.confirmation_code, code_of(st, *a))) {
+        reply.error = make_error(error_code::confirmation_invalid,
+                                 d.confirmation_code.empty() ? "this approval needs its confirmation code"
+                                                             : "wrong confirmation code",
+                                 json::object{{"approval_id", a->id}, {"rule", "confirmation_code"}});
+        return reply;
+      }
+      auto decided = st.plans->decide(a->id, d.approve ? "approved" : "rejected",
+                                      d.decided_by.empty() ? "unknown" : d.decided_by, d.comment, now);
+      if (!decided) {
+        reply.error = decided.error();
+        return reply;
+      }
+      journal_decision(self, *decided);
+      reply.approval = *decided;
+      if (d.approve && decided->requires_code)
+        reply.code = d.confirmation_code;  // single use: handed to the step, never stored
+      return reply;
+    },
+    [self](list_atom, const approval_query& q) -> approval_list {
+      auto& st = self->state;
+      flush(self);
+      for (auto& expired : st.plans->expire_due(st.rt->now()))
+        journal_decision(self, expired);
+      auto all = st.plans->list_approvals(q.tenant, q.status);
+      if (q.request_id.empty())
+        return all;
+      approval_list mine;
+      for (auto& a : all)
+        if (a.request_id == q.request_id)
+          mine.push_back(std::move(a));
+      return mine;
+    },
+    [self](expire_atom) -> approval_list {
+      auto& st = self->state;
+      flush(self);
+      auto expired = st.plans->expire_due(st.rt->now());
+      for (const auto& a : expired)
+        journal_decision(self, a);
+      return expired;
+    },
+    [self](facts_atom, const facts_query& q) -> connectors::usage_facts {
+      flush(self);
+      return self->state.plans->facts(q.tenant, q.tools, q.workflows, q.day_start, q.month_start);
+    },
+    [self](get_atom, const request_lookup& q) -> stored_plan {
+      flush(self);
+      stored_plan p;
+      p.request = self->state.plans->find_request(q.request_id, q.tenant);
+      if (p.request)
+        p.steps = self->state.plans->steps_of(q.request_id);
+      return p;
+    },
+    [self](recover_atom) -> stored_plans {
+      flush(self);
+      stored_plans out;
+      for (auto& r : self->state.plans->unfinished()) {
+        stored_plan p;
+        p.steps = self->state.plans->steps_of(r.id);
+        p.request = std::move(r);
+        out.push_back(std::move(p));
+      }
+      return out;
+    },
+  };
+}
+
+} // namespace
+
+result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const runtime> rt,
+                                const std::string& database, bool detached) {
+  auto db = connectors::sqlite_db::open(database);
+  if (!db)
+    return db.error();
+  std::shared_ptr<connectors::sqlite_db> connection(std::move(db).value());
+  auto journal = connectors::sqlite_journal::open_on(connection);
+  if (!journal)
+    return journal.error();
+  auto plans = connectors::plan_store::open_on(connection);
+  if (!plans)
+    return plans.error();
+  std::string secret = rt->approval_secret;
+  if (secret.empty())
+    secret = (*plans)->secret("approval_secret");
+  std::shared_ptr<connectors::sqlite_journal> j(std::move(journal).value());
+  std::shared_ptr<connectors::plan_store> p(std::move(plans).value());
+  if (detached)
+    return system.spawn<caf::detached>(store, std::move(rt), std::move(j), std::move(p), std::move(secret));
+  return system.spawn(store, std::move(rt), std::move(j), std::move(p), std::move(secret));
+}
+
+} // namespace opex::actors

@@ -1,0 +1,419 @@
+// Plan state and approvals on SQLite.
+#include "opex/connectors/plan_store.hpp"
+
+#include "opex/connectors/sqlite_db.hpp"
+
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <openssl/rand.h>
+
+namespace opex::connectors {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string text_of(const json::value& v) {
+  return v.is_null() ? std::string{} : json::serialize(v);
+}
+
+json::value parse_or_null(const std::string& text) {
+  if (text.empty())
+    return nullptr;
+  auto v = parse_json(text);
+  return v ? std::move(v).value() : json::value(nullptr);
+}
+
+approval_record approval_from(sqlite_statement& st) {
+  approval_record a;
+  a.id = st.column_text(0);
+  a.tenant = st.column_text(1);
+  a.request_id = st.column_text(2);
+  a.step = static_cast<int>(st.column_int(3));
+  a.tool = st.column_text(4);
+  a.kind = st.column_text(5);
+  a.subject = st.column_text(6);
+  a.payload_digest = st.column_text(7);
+  a.reason = st.column_text(8);
+  a.status = st.column_text(9);
+  a.requires_code = st.column_int(10) != 0;
+  a.created_at = st.column_text(11);
+  a.expires_at = st.column_text(12);
+  a.decided_by = st.column_text(13);
+  a.decided_at = st.column_text(14);
+  a.comment = st.column_text(15);
+  return a;
+}
+
+constexpr const char* approval_columns =
+  "id, tenant, request_id, step, tool, kind, subject, payload_digest, reason, status, requires_code,"
+  " created_at, expires_at, decided_by, decided_at, comment";
+
+} // namespace
+
+json::object approval_record::to_json() const {
+  json::object o{{"id", id},
+                 {"tenant", tenant},
+                 {"request_id", request_id},
+                 {"step", step},
+                 {"tool", tool},
+                 {"kind", kind},
+                 {"payload_digest", payload_digest},
+                 {"reason", reason},
+                 {"status", status},
+                 {"requires_code", requires_code},
+                 {"created_at", created_at},
+                 {"expires_at", expires_at}};
+  o["subject"] = subject.empty() ? json::value(nullptr) : json::value(subject);
+  o["decided_by"] = decided_by.empty() ? json::value(nullptr) : json::value(decided_by);
+  o["decided_at"] = decided_at.empty() ? json::value(nullptr) : json::value(decided_at);
+  o["comment"] = comment.empty() ? json::value(nullptr) : json::value(comment);
+  return o;
+}
+
+plan_store::plan_store(std::shared_ptr<sqlite_db> db) : db_(std::move(db)) {}
+
+plan_store::~plan_store() {
+  if (in_batch_) {
+    try {
+      db_->exec("COMMIT");
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+result<std::unique_ptr<plan_store>> plan_store::open(const std::string& path) {
+  auto db = sqlite_db::open(path);
+  if (!db)
+    return db.error();
+  return open_on(std::shared_ptr<sqlite_db>(std::move(db).value()));
+}
+
+result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_db> shared) {
+  auto* db = &shared;
+  const std::string path = shared->path();
+  try {
+    (*db)->exec(
+      "CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL,"
+      " status TEXT NOT NULL, output TEXT, result TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS requests_status ON requests(status);"
+      "CREATE TABLE IF NOT EXISTS steps (request_id TEXT NOT NULL, step INTEGER NOT NULL, tool TEXT NOT NULL,"
+      " status TEXT NOT NULL, payload TEXT, data TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+      " updated_at TEXT NOT NULL, PRIMARY KEY (request_id, step));"
+      "CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, request_id TEXT NOT NULL,"
+      " step INTEGER NOT NULL, tool TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '',"
+      " payload_digest TEXT NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, requires_code INTEGER NOT NULL,"
+      " created_at TEXT NOT NULL, expires_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '',"
+      " decided_at TEXT NOT NULL DEFAULT '', comment TEXT NOT NULL DEFAULT '');"
+      "CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, expires_at);"
+      "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL,"
+      " request_id TEXT NOT NULL, agent TEXT NOT NULL, action_type TEXT NOT NULL, tool_used TEXT,"
+      " status TEXT NOT NULL, entry TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');");
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "cannot create the plan state tables",
+                      json::object{{"path", path}, {"reason", e.what()}});
+  }
+  return std::unique_ptr<plan_store>(new plan_store(std::move(shared)));
+}
+
+void plan_store::begin() {
+  if (!in_batch_) {
+    db_->exec("BEGIN IMMEDIATE");
+    in_batch_ = true;
+  }
+}
+
+void plan_store::commit() {
+  if (in_batch_) {
+    in_batch_ = false;
+    db_->exec("COMMIT");
+  }
+}
+
+void plan_store::save_request(const stored_request& r) {
+  sqlite_statement st(db_->handle(),
+                      "INSERT INTO requests(id, tenant, user_id, status, output, result, created_at, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET status = ?4,"
+                      " output = coalesce(?5, output), result = coalesce(?6, result), updated_at = ?8");
+  st.bind(1, std::string_view(r.id));
+  st.bind(2, std::string_view(r.tenant));
+  st.bind(3, std::string_view(r.user_id));
+  st.bind(4, std::string_view(r.status));
+  auto out = text_of(r.output), res = text_of(r.result);
+  if (out.empty())
+    st.bind_null(5);
+  else
+    st.bind(5, std::string_view(out));
+  if (res.empty())
+    st.bind_null(6);
+  else
+    st.bind(6, std::string_view(res));
+  st.bind(7, std::string_view(r.created_at.empty() ? r.updated_at : r.created_at));
+  st.bind(8, std::string_view(r.updated_at));
+  st.step();
+}
+
+void plan_store::save_step(const stored_step& s) {
+  sqlite_statement st(db_->handle(),
+                      "INSERT INTO steps(request_id, step, tool, status, payload, data, error, attempts, updated_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(request_id, step) DO UPDATE SET"
+                      " status = ?4, payload = coalesce(?5, payload), data = ?6, error = ?7, attempts = ?8,"
+                      " updated_at = ?9");
+  st.bind(1, std::string_view(s.request_id));
+  st.bind(2, static_cast<std::int64_t>(s.step));
+  st.bind(3, std::string_view(s.tool));
+  st.bind(4, std::string_view(s.status));
+  auto payload = text_of(s.payload), data = text_of(s.data), error = text_of(s.error);
+  if (payload.empty())
+    st.bind_null(5);
+  else
+    st.bind(5, std::string_view(payload));
+  if (data.empty())
+    st.bind_null(6);
+  else
+    st.bind(6, std::string_view(data));
+  if (error.empty())
+    st.bind_null(7);
+  else
+    st.bind(7, std::string_view(error));
+  st.bind(8, static_cast<std::int64_t>(s.attempts));
+  st.bind(9, std::string_view(s.updated_at));
+  st.step();
+}
+
+std::optional<stored_request> plan_store::find_request(const std::string& id, const std::string& tenant) {
+  sqlite_statement st(db_->handle(),
+                      "SELECT id, tenant, user_id, status, output, result, created_at, updated_at FROM requests"
+                      " WHERE id = ?1 AND (?2 = '' OR tenant = ?2)");
+  st.bind(1, std::string_view(id));
+  st.bind(2, std::string_view(tenant));
+  if (!st.step())
+    return std::nullopt;
+  stored_request r;
+  r.id = st.column_text(0);
+  r.tenant = st.column_text(1);
+  r.user_id = st.column_text(2);
+  r.status = st.column_text(3);
+  r.output = parse_or_null(st.column_text(4));
+  r.result = parse_or_null(st.column_text(5));
+  r.created_at = st.column_text(6);
+  r.updated_at = st.column_text(7);
+  return r;
+}
+
+std::vector<stored_step> plan_store::steps_of(const std::string& request_id) {
+  sqlite_statement st(db_->handle(),
+                      "SELECT request_id, step, tool, status, payload, data, error, attempts, updated_at FROM steps"
+                      " WHERE request_id = ?1 ORDER BY step");
+  st.bind(1, std::string_view(request_id));
+  std::vector<stored_step> out;
+  while (st.step()) {
+    stored_step s;
+    s.request_id = st.column_text(0);
+    s.step = static_cast<int>(st.column_int(1));
+    s.tool = st.column_text(2);
+    s.status = st.column_text(3);
+    s.payload = parse_or_null(st.column_text(4));
+    s.data = parse_or_null(st.column_text(5));
+    s.error = parse_or_null(st.column_text(6));
+    s.attempts = static_cast<int>(st.column_int(7));
+    s.updated_at = st.column_text(8);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<stored_request> plan_store::unfinished() {
+  std::vector<std::string> ids;
+  {
+    sqlite_statement st(db_->handle(),
+                        "SELECT id FROM requests WHERE status IN ('running', 'awaiting_approval') ORDER BY created_at");
+    while (st.step())
+      ids.push_back(st.column_text(0));
+  }
+  std::vector<stored_request> out;
+  for (const auto& id : ids)
+    if (auto r = find_request(id, ""))
+      out.push_back(std::move(*r));
+  return out;
+}
+
+result<approval_record> plan_store::create_approval(approval_record a) {
+  try {
+    sqlite_statement st(db_->handle(), std::string("INSERT INTO approvals(") + approval_columns
+                                         + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+    st.bind(1, std::string_view(a.id));
+    st.bind(2, std::string_view(a.tenant));
+    st.bind(3, std::string_view(a.request_id));
+    st.bind(4, static_cast<std::int64_t>(a.step));
+    st.bind(5, std::string_view(a.tool));
+    st.bind(6, std::string_view(a.kind));
+    st.bind(7, std::string_view(a.subject));
+    st.bind(8, std::string_view(a.payload_digest));
+    st.bind(9, std::string_view(a.reason));
+    st.bind(10, std::string_view(a.status));
+    st.bind(11, static_cast<std::int64_t>(a.requires_code ? 1 : 0));
+    st.bind(12, std::string_view(a.created_at));
+    st.bind(13, std::string_view(a.expires_at));
+    st.bind(14, std::string_view(a.decided_by));
+    st.bind(15, std::string_view(a.decided_at));
+    st.bind(16, std::string_view(a.comment));
+    st.step();
+    return a;
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "cannot record the approval", json::object{{"reason", e.what()}});
+  }
+}
+
+std::optional<approval_record> plan_store::find_approval(const std::string& id, const std::string& tenant) {
+  sqlite_statement st(db_->handle(), std::string("SELECT ") + approval_columns
+                                       + " FROM approvals WHERE id = ?1 AND (?2 = '' OR tenant = ?2)");
+  st.bind(1, std::string_view(id));
+  st.bind(2, std::string_view(tenant));
+  if (!st.step())
+    return std::nullopt;
+  return approval_from(st);
+}
+
+std::vector<approval_record> plan_store::list_approvals(const std::string& tenant, const std::string& status) {
+  sqlite_statement st(db_->handle(), std::string("SELECT ") + approval_columns
+                                       + " FROM approvals WHERE (?1 = '' OR tenant = ?1) AND (?2 = '' OR status = ?2)"
+                                         " ORDER BY created_at, id");
+  st.bind(1, std::string_view(tenant));
+  st.bind(2, std::string_view(status));
+  std::vector<approval_record> out;
+  while (st.step())
+    out.push_back(approval_from(st));
+  return out;
+}
+
+result<approval_record> plan_store::decide(const std::string& id, const std::string& status, const std::string& by,
+                                           const std::string& comment, const std::string& now) {
+  try {
+    sqlite_statement st(db_->handle(),
+                        "UPDATE approvals SET status = ?2, decided_by = ?3, decided_at = ?4, comment = ?5"
+                        " WHERE id = ?1 AND status = 'pending'");
+    st.bind(1, std::string_view(id));
+    st.bind(2, std::string_view(status));
+    st.bind(3, std::string_view(by));
+    st.bind(4, std::string_view(now));
+    st.bind(5, std::string_view(comment));
+    st.step();
+    auto a = find_approval(id, "");
+    if (!a)
+      return make_error(error_code::not_found, "no approval " + id, json::object{{"approval_id", id}});
+    if (a->status != status || a->decided_at != now)
+      return make_error(error_code::conflict, "approval " + id + " is already " + a->status,
+                        json::object{{"approval_id", id}, {"status", a->status}});
+    return *a;
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "cannot record the decision", json::object{{"reason", e.what()}});
+  }
+}
+
+std::vector<approval_record> plan_store::expire_due(const std::string& now) {
+  std::vector<approval_record> due;
+  {
+    sqlite_statement st(db_->handle(), std::string("SELECT ") + approval_columns
+                                         + " FROM approvals WHERE status = 'pending' AND expires_at <= ?1");
+    st.bind(1, std::string_view(now));
+    while (st.step())
+      due.push_back(approval_from(st));
+  }
+  for (auto& a : due) {
+    sqlite_statement st(db_->handle(),
+                        "UPDATE approvals SET status = 'expired', decided_by = 'opex', decided_at = ?2"
+                        " WHERE id = ?1 AND status = 'pending'");
+    st.bind(1, std::string_view(a.id));
+    st.bind(2, std::string_view(now));
+    st.step();
+    a.status = "expired";
+    a.decided_by = "opex";
+    a.decided_at = now;
+  }
+  return due;
+}
+
+std::string plan_store::secret(const std::string& name) {
+  {
+    sqlite_statement st(db_->handle(), "SELECT value FROM settings WHERE name = ?1");
+    st.bind(1, std::string_view(name));
+    if (st.step())
+      return st.column_text(0);
+  }
+  unsigned char bytes[32];
+  RAND_bytes(bytes, sizeof(bytes));
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string value;
+  for (auto b : bytes) {
+    value.push_back(hex[b >> 4]);
+    value.push_back(hex[b & 15]);
+  }
+  sqlite_statement st(db_->handle(), "INSERT OR IGNORE INTO settings(name, value) VALUES (?1, ?2)");
+  st.bind(1, std::string_view(name));
+  st.bind(2, std::string_view(value));
+  st.step();
+  return secret(name);
+}
+
+usage_facts plan_store::facts(const std::string& tenant, const std::vector<std::string>& tools,
+                              const std::vector<std::string>& workflows, const std::string& day_start,
+                              const std::string& month_start) {
+  usage_facts f;
+  for (const auto& tool : tools) {
+    sqlite_statement st(db_->handle(),
+                        "SELECT COUNT(*), SUM(CASE WHEN tenant = ?3 THEN 1 ELSE 0 END) FROM journal"
+                        " WHERE agent = 'opex' AND tool_used = ?1 AND status = 'success' AND timestamp >= ?2"
+                        " AND json_extract(entry, '$.tags[0]') = 'step'");
+    st.bind(1, std::string_view(tool));
+    st.bind(2, std::string_view(day_start));
+    st.bind(3, std::string_view(tenant));
+    st.step();
+    f.tool_executions_today[tool] = static_cast<int>(st.column_int(0));
+    f.tenant_tool_executions_today[tool] = static_cast<int>(st.column_int(1));
+  }
+  auto cost_since = [&](const std::string& since, bool tenant_only) {
+    sqlite_statement st(db_->handle(),
+                        "SELECT COALESCE(SUM(json_extract(entry, '$.metadata.cost_usd')), 0) FROM journal"
+                        " WHERE agent = 'opex' AND tool_used IS NOT NULL AND timestamp >= ?1"
+                        " AND (?2 = '' OR tenant = ?2)");
+    st.bind(1, std::string_view(since));
+    st.bind(2, std::string_view(tenant_only ? tenant : std::string{}));
+    st.step();
+    return std::stod(st.column_text(0).empty() ? "0" : st.column_text(0));
+  };
+  f.cost_today_usd = cost_since(day_start, false);
+  f.cost_month_usd = cost_since(month_start, false);
+  f.tenant_cost_today_usd = cost_since(day_start, true);
+  {
+    sqlite_statement st(db_->handle(),
+                        "SELECT COUNT(DISTINCT request_id) FROM journal WHERE agent = 'proxy' AND tenant = ?1"
+                        " AND timestamp >= ?2");
+    st.bind(1, std::string_view(tenant));
+    st.bind(2, std::string_view(day_start));
+    st.step();
+    f.tenant_requests_today = static_cast<int>(st.column_int(0));
+  }
+  for (const auto& w : workflows) {
+    {
+      sqlite_statement st(db_->handle(),
+                          "SELECT 1 FROM journal WHERE agent = 'opex' AND tool_used = 'N8N_WORKFLOW_TEST'"
+                          " AND status = 'success' AND json_extract(entry, '$.tags[0]') = 'step'"
+                          " AND (json_extract(entry, '$.payload_snapshot.workflow_name') = ?1"
+                          " OR json_extract(entry, '$.payload_snapshot.workflow_id') = ?1) LIMIT 1");
+      st.bind(1, std::string_view(w));
+      f.workflow_tested[w] = st.step();
+    }
+    {
+      sqlite_statement st(db_->handle(),
+                          "SELECT 1 FROM approvals WHERE kind = 'review' AND subject = ?1 AND status = 'approved' LIMIT 1");
+      st.bind(1, std::string_view(w));
+      f.workflow_reviewed[w] = st.step();
+    }
+  }
+  return f;
+}
+
+} // namespace opex::connectors
