@@ -43,6 +43,25 @@ void request_registry::remove(const std::string& request_id) {
   running_.erase(request_id);
 }
 
+void completion_hub::watch(const std::string& request_id, callback cb) {
+  std::lock_guard lock(m_);
+  watchers_[request_id].push_back(std::move(cb));
+}
+
+void completion_hub::complete(const request_result& r) {
+  std::vector<callback> cbs;
+  {
+    std::lock_guard lock(m_);
+    auto it = watchers_.find(r.request_id);
+    if (it == watchers_.end())
+      return;
+    cbs = std::move(it->second);
+    watchers_.erase(it);
+  }
+  for (auto& cb : cbs)
+    cb(r);
+}
+
 void request_registry::stop_all() {
   std::lock_guard lock(m_);
   for (auto& [_, sup] : running_)

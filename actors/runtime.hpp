@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,19 @@ private:
   std::map<std::string, supervisor_actor, std::less<>> running_;
 };
 
+/// Callbacks waiting for requests to end (a plan answered early while waiting for approvals
+/// ends later). Thread-safe.
+class completion_hub {
+public:
+  using callback = std::function<void(const request_result&)>;
+  void watch(const std::string& request_id, callback cb);
+  void complete(const request_result& r);
+
+private:
+  std::mutex m_;
+  std::map<std::string, std::vector<callback>, std::less<>> watchers_;
+};
+
 /// Immutable after start-up, except for the thread-safe registries marked mutable; shared by
 /// every actor through a shared_ptr.
 struct runtime {
@@ -80,8 +94,10 @@ struct runtime {
   mutable std::unique_ptr<policies::breaker_registry> breakers;
   /// Concurrent calls per target.
   mutable std::unique_ptr<target_limiter> limiter;
-  /// Running plans, for cancellation.
+  /// Running plans, for cancellation and approvals.
   mutable request_registry requests;
+  /// Who waits for which request to end.
+  mutable completion_hub completions;
   /// Source of step_call ids.
   mutable std::atomic<std::uint64_t> next_call_id{0};
   /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.

@@ -634,6 +634,7 @@ void deliver(self_pointer self) {
   entry.tags = {"plan"};
   self->send(st.rt->store, journal_atom::value, std::move(entry));
   persist_request(self, std::string(request_status_name(result->status)), to_json(*result));
+  st.rt->completions.complete(*result);
   if (!st.early_delivered)
     st.promise.deliver(request_outcome{std::move(result)});
   self->quit();

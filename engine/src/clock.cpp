@@ -56,6 +56,18 @@ bool read_int(std::string_view text, std::size_t pos, std::size_t len, int& out)
 
 } // namespace
 
+manual_clock::manual_clock(zoned_time start) : now_(start) {}
+
+zoned_time manual_clock::now() const {
+  std::lock_guard lock(m_);
+  return now_;
+}
+
+void manual_clock::advance(std::chrono::system_clock::duration d) {
+  std::lock_guard lock(m_);
+  now_.utc += d;
+}
+
 std::shared_ptr<const clock> make_system_clock() {
   return std::make_shared<system_clock_source>();
 }

@@ -19,6 +19,7 @@
 
 #include <iostream>
 #include <filesystem>
+#include <atomic>
 #include <fstream>
 #include <stdexcept>
 
@@ -542,6 +543,29 @@ result<json::object> engine::request_state(const std::string& request_id, const 
   std::promise<result<json::object>> p;
   auto f = p.get_future();
   request_state(request_id, tenant, [&p](result<json::object> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+result<json::object> engine::wait(const std::string& request_id, std::chrono::milliseconds timeout) {
+  auto p = std::make_shared<std::promise<json::object>>();
+  auto f = p->get_future();
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  impl_->rt->completions.watch(request_id, [p, fired](const request_result& r) {
+    if (!fired->exchange(true))
+      p->set_value(to_json(r));
+  });
+  // It may have ended already, or never have run in this engine.
+  if (!impl_->rt->requests.find(request_id)) {
+    auto state = request_state(request_id, "");
+    if (!state)
+      return state.error();
+    const auto& req = state->at("request").as_object();
+    if (req.at("result").is_object() && req.at("status") != "awaiting_approval" && req.at("status") != "running")
+      return req.at("result").as_object();
+  }
+  if (f.wait_for(timeout) != std::future_status::ready)
+    return make_error(error_code::timeout, "request " + request_id + " is still running",
+                      json::object{{"request_id", request_id}, {"timeout_ms", timeout.count()}});
   return f.get();
 }
 

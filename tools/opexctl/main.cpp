@@ -55,6 +55,7 @@ void print_progress(const progress_event& ev) {
     case step_status::running: mark = "▸"; break;
     case step_status::succeeded: mark = "✓"; break;
     case step_status::skipped: mark = "↷"; break;
+    case step_status::awaiting_approval: mark = "⏸"; break;
     default: mark = "✗"; break;
   }
   std::cerr << "  " << mark << " step " << ev.step << " " << ev.tool << " " << step_status_name(ev.status);
@@ -158,7 +159,9 @@ int finish(const request_result& r, const common_options& o) {
     std::cout << json::serialize(to_json(r)) << std::endl;
   else
     print_human(r);
-  return r.status == request_status::succeeded ? 0 : 1;
+  if (r.status == request_status::awaiting_approval && !o.json_output)
+    std::cout << "  waiting for approval: `opexctl approvals` lists it, `opexctl approve ID` runs it\n";
+  return r.status == request_status::succeeded ? 0 : r.status == request_status::awaiting_approval ? 3 : 1;
 }
 
 int print_error(const error_info& err, const common_options& o) {
@@ -275,6 +278,23 @@ int main(int argc, char** argv) {
   validate->add_option("--kind", kind,
                        "auto|kimmy_payload|prolex_output|journal_entry|error|config|catalogue|system|autonomy");
 
+  std::string approval_id, code, decided_by, comment, status_filter, tenant;
+  auto* approvals = app.add_subcommand("approvals", "List approvals (with the confirmation codes of pending ones)");
+  approvals->add_option("--status", status_filter, "pending|approved|rejected|expired (default: all)");
+  approvals->add_option("--tenant", tenant, "Only this tenant");
+  auto* approve = app.add_subcommand("approve", "Approve a pending approval; the parked step runs");
+  auto* reject = app.add_subcommand("reject", "Reject a pending approval; the parked step is skipped");
+  for (auto* sub : {approve, reject}) {
+    sub->add_option("id", approval_id, "Approval id")->required();
+    sub->add_option("--by", decided_by, "Who decides (journaled; default $USER)");
+    sub->add_option("--comment", comment, "Why");
+  }
+  approve->add_option("--code", code, "Confirmation code, when the approval requires one");
+
+  std::string shown_request;
+  auto* request_cmd = app.add_subcommand("request", "Show a request's stored state and result");
+  request_cmd->add_option("id", shown_request, "Request id")->required();
+
   std::string request_id, agent;
   std::size_t limit = 200;
   auto* journal = app.add_subcommand("journal", "Print journal entries");
@@ -318,6 +338,73 @@ int main(int argc, char** argv) {
       auto r = e.submit_output(std::move(doc).value(), so).get();
       watch.stop();
       return finish(r, o);
+    }
+    if (*approvals) {
+      auto e = make_engine(o);
+      auto list = e.approvals(tenant, status_filter);
+      if (!list)
+        return print_error(list.error(), o);
+      for (auto& v : *list) {  // the operator's console sees the codes; opexd's API never sends them
+        auto& a = v.as_object();
+        if (a.at("status") == "pending" && a.at("requires_code").as_bool())
+          if (auto c = e.approval_code(std::string(a.at("id").as_string())))
+            a["confirmation_code"] = *c;
+      }
+      if (o.json_output) {
+        std::cout << json::serialize(json::object{{"approvals", *list}}) << std::endl;
+      } else {
+        for (const auto& v : *list) {
+          const auto& a = v.as_object();
+          std::cout << a.at("id").as_string().c_str() << "  " << std::left << std::setw(9)
+                    << a.at("status").as_string().c_str() << " " << a.at("tool").as_string().c_str() << " (step "
+                    << a.at("step").as_int64() << " of " << a.at("request_id").as_string().c_str() << ", "
+                    << a.at("kind").as_string().c_str() << ", tenant " << a.at("tenant").as_string().c_str()
+                    << ")\n    " << a.at("reason").as_string().c_str() << "; expires " << a.at("expires_at").as_string().c_str()
+                    << "\n";
+          if (a.contains("confirmation_code"))
+            std::cout << "    confirmation code: " << a.at("confirmation_code").as_string().c_str() << "\n";
+        }
+      }
+      return 0;
+    }
+    if (*approve || *reject) {
+      interrupt_watch::block_sigint();
+      auto e = make_engine(o);  // resumes the plans waiting in the database
+      approval_decision_request d;
+      d.approval_id = approval_id;
+      d.approve = approve->parsed();
+      d.confirmation_code = code;
+      d.comment = comment;
+      const char* login = std::getenv("USER");
+      d.decided_by = !decided_by.empty() ? decided_by : std::string("opexctl:") + (login ? login : "unknown");
+      auto decided = e.decide(d);
+      if (!decided)
+        return print_error(decided.error(), o) - 1;
+      auto req = std::string(decided->at("request_id").as_string());
+      if (decided->at("kind") != "step") {
+        std::cout << (o.json_output ? json::serialize(*decided) : "approval " + approval_id + ": " + std::string(decided->at("status").as_string()))
+                  << std::endl;
+        return 0;
+      }
+      // The plan goes on in this process: wait for it to end, then show its result.
+      auto minutes = e.configuration().system.max_execution_time_minutes;
+      auto final = e.wait(req, std::chrono::minutes(std::max(1, minutes)));
+      if (!final)
+        return print_error(final.error(), o) - 1;
+      if (o.json_output)
+        std::cout << json::serialize(*final) << std::endl;
+      else
+        std::cout << "approval " << approval_id << ": " << decided->at("status").as_string().c_str() << "\nrequest "
+                  << req << ": " << final->at("status").as_string().c_str() << "\n";
+      return final->at("status") == "succeeded" ? 0 : 1;
+    }
+    if (*request_cmd) {
+      auto e = make_engine(o);
+      auto state = e.request_state(shown_request);
+      if (!state)
+        return print_error(state.error(), o) - 1;
+      std::cout << json::serialize(*state) << std::endl;
+      return 0;
     }
     if (*journal) {
       auto e = make_engine(o);

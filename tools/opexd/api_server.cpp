@@ -3,6 +3,7 @@
 
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
+#include "opex/policies/confirmation_code.hpp"
 #include "opex/schema_registry.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -29,7 +30,7 @@ namespace http = beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
-std::vector<api_key> parse_api_keys(std::string_view text) {
+std::vector<api_key> parse_api_keys(std::string_view text, std::string_view tenant) {
   std::vector<api_key> out;
   while (!text.empty()) {
     auto comma = text.find(',');
@@ -43,7 +44,9 @@ std::vector<api_key> parse_api_keys(std::string_view text) {
       continue;
     api_key k;
     auto colon = item.rfind(':');
-    if (colon != std::string_view::npos && (item.substr(colon + 1) == "read" || item.substr(colon + 1) == "all")) {
+    k.tenant = std::string(tenant);
+    auto scope = colon == std::string_view::npos ? std::string_view{} : item.substr(colon + 1);
+    if (scope == "read" || scope == "all" || scope == "admin") {
       k.key = std::string(item.substr(0, colon));
       k.scope = std::string(item.substr(colon + 1));
     } else {
@@ -77,8 +80,40 @@ http_reply result_reply(const request_result& res) {
   }
   http_reply r;
   r.request_id = res.request_id;
+  if (res.status == request_status::awaiting_approval)
+    r.status = http::status::accepted;
   r.body = json::serialize(to_json(res));
   return r;
+}
+
+/// Who is calling: the key's tenant and scope, and a fingerprint for "decided_by".
+struct caller {
+  std::string tenant = "default";
+  std::string scope = "all";
+  std::string fingerprint = "anonymous";
+
+  /// The tenant filter for reads: admins see every tenant.
+  std::string tenant_filter() const { return scope == "admin" ? std::string{} : tenant; }
+};
+
+/// One query parameter's value ("" when absent); no percent-decoding (ids and words only).
+std::string query_param(const std::string& query, std::string_view name) {
+  for (std::size_t pos = 0; pos < query.size();) {
+    auto amp = query.find('&', pos);
+    auto kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && kv.substr(0, eq) == name)
+      return kv.substr(eq + 1);
+    if (amp == std::string::npos)
+      break;
+    pos = amp + 1;
+  }
+  return {};
+}
+
+/// The path segment after `prefix` ("/v1/approvals/" + id).
+std::string tail_of(const std::string& path, std::string_view prefix) {
+  return path.size() > prefix.size() ? path.substr(prefix.size()) : std::string{};
 }
 
 /// Constant-time comparison of equal-length keys (different lengths: not equal).
@@ -103,10 +138,11 @@ struct api_server::impl {
 
   impl(engine& e, api_server_options o) : eng(e), options(std::move(o)) {}
 
-  /// Authenticates; an empty optional means allowed.
-  std::optional<error_info> authenticate(const http::request<http::string_body>& req, bool write) const {
+  /// Authenticates: the caller, or the error (UNAUTHORIZED, PERMISSION_DENIED for a read-only
+  /// key on a write route).
+  result<caller> authenticate(const http::request<http::string_body>& req, bool write) const {
     if (!options.require_auth)
-      return std::nullopt;
+      return caller{"default", "admin", "no-auth"};
     auto it = req.find("X-API-Key");
     if (it == req.end())
       return make_error(error_code::unauthorized, "missing X-API-Key header", json::object{{"header", "X-API-Key"}});
@@ -116,7 +152,7 @@ struct api_server::impl {
         if (write && k.scope == "read")
           return make_error(error_code::permission_denied, "this API key may only read",
                             json::object{{"rule", "api_key_scope"}, {"required", "all"}, {"current", "read"}});
-        return std::nullopt;
+        return caller{k.tenant, k.scope, "api-key:" + policies::sha256_hex(k.key).substr(0, 12)};
       }
     return make_error(error_code::unauthorized, "unknown API key", json::object{{"header", "X-API-Key"}});
   }
@@ -139,32 +175,52 @@ struct api_server::impl {
         return reply(error_reply(make_error(error_code::method_not_allowed, "use GET", json::object{{"allow", "GET"}}), request_id));
       return reply({http::status::ok, R"({"status":"ok"})", request_id});
     }
+    const bool get = req.method() == http::verb::get;
+    const bool post = req.method() == http::verb::post;
+    const bool del = req.method() == http::verb::delete_;
+    auto method_not_allowed = [&](const char* allow) {
+      return reply(error_reply(make_error(error_code::method_not_allowed, std::string("use ") + allow,
+                                          json::object{{"allow", allow}}),
+                               request_id));
+    };
     bool is_webhook = path == "/webhook/kimmy-intake" || path == "/webhook/prolex-intake" || path == "/webhook/proxy-exec";
-    bool is_journal = path == "/v1/journal";
+    bool known = is_webhook || path == "/v1/journal" || path == "/v1/breakers" || path == "/v1/approvals"
+                 || path.starts_with("/v1/approvals/") || path.starts_with("/v1/requests/");
+    if (!known)
+      return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
+    bool write = !get;
+    auto who = authenticate(req, write);
+    if (!who)
+      return reply(error_reply(who.error(), request_id));
+
     if (path.starts_with("/v1/requests/")) {
-      if (req.method() != http::verb::delete_)
-        return reply(error_reply(make_error(error_code::method_not_allowed, "use DELETE to cancel a request",
-                                            json::object{{"allow", "DELETE"}}),
-                                 request_id));
-      if (auto err = authenticate(req, true))
-        return reply(error_reply(*err, request_id));
-      auto id = path.substr(std::string_view("/v1/requests/").size());
+      auto id = tail_of(path, "/v1/requests/");
+      if (!get && !del)
+        return method_not_allowed("GET, DELETE");
       if (!is_uuid(id))
         return reply(error_reply(make_error(error_code::validation_error, "the request id must be a UUID",
                                             json::object{{"request_id", id}}),
                                  request_id));
-      if (!eng.cancel(id))
-        return reply(error_reply(make_error(error_code::not_found, "no running plan with this request id",
-                                            json::object{{"request_id", id}}),
-                                 id));
-      return reply({http::status::accepted,
-                    json::serialize(json::object{{"request_id", id}, {"status", "cancelling"}}), id});
+      // Both routes check the request belongs to the caller's tenant first.
+      eng.request_state(id, who->tenant_filter(), [this, reply, id, get, tenant = who->tenant_filter()](result<json::object> state) {
+        if (get) {
+          if (!state)
+            return reply(error_reply(state.error(), id));
+          return reply({http::status::ok, json::serialize(*state), id});
+        }
+        if (!state && !tenant.empty())  // another tenant's, or unknown
+          return reply(error_reply(state.error(), id));
+        if (!eng.cancel(id))
+          return reply(error_reply(make_error(error_code::not_found, "no running plan with this request id",
+                                              json::object{{"request_id", id}}),
+                                   id));
+        reply({http::status::accepted, json::serialize(json::object{{"request_id", id}, {"status", "cancelling"}}), id});
+      });
+      return;
     }
     if (path == "/v1/breakers") {
-      if (req.method() != http::verb::get)
-        return reply(error_reply(make_error(error_code::method_not_allowed, "use GET", json::object{{"allow", "GET"}}), request_id));
-      if (auto err = authenticate(req, false))
-        return reply(error_reply(*err, request_id));
+      if (!get)
+        return method_not_allowed("GET");
       json::array list;
       for (const auto& b : eng.breakers())
         list.push_back(json::object{{"target", b.target},
@@ -176,34 +232,70 @@ struct api_server::impl {
                                     {"rejected", b.rejected}});
       return reply({http::status::ok, json::serialize(json::object{{"breakers", std::move(list)}}), request_id});
     }
-    if (!is_webhook && !is_journal)
-      return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
-    if (is_webhook && req.method() != http::verb::post)
-      return reply(error_reply(make_error(error_code::method_not_allowed, "use POST", json::object{{"allow", "POST"}}), request_id));
-    if (is_journal && req.method() != http::verb::get)
-      return reply(error_reply(make_error(error_code::method_not_allowed, "use GET", json::object{{"allow", "GET"}}), request_id));
-    if (auto err = authenticate(req, is_webhook))
-      return reply(error_reply(*err, request_id));
-
-    if (is_journal) {
-      journal_query q;
-      for (std::size_t pos = 0; pos < query.size();) {
-        auto amp = query.find('&', pos);
-        auto kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-        auto eq = kv.find('=');
-        if (eq != std::string::npos) {
-          auto k = kv.substr(0, eq), v = kv.substr(eq + 1);
-          if (k == "request_id")
-            q.request_id = v;
-          else if (k == "agent")
-            q.agent = v;
-          else if (k == "limit")
-            q.limit = static_cast<std::size_t>(std::strtoul(v.c_str(), nullptr, 10));
-        }
-        if (amp == std::string::npos)
-          break;
-        pos = amp + 1;
+    if (path == "/v1/approvals") {
+      if (!get)
+        return method_not_allowed("GET");
+      std::string status = query_param(query, "status");
+      eng.approvals(who->tenant_filter(), status, [reply, request_id](result<json::array> list) {
+        if (!list)
+          return reply(error_reply(list.error(), request_id));
+        reply({http::status::ok, json::serialize(json::object{{"approvals", std::move(*list)}}), request_id});
+      });
+      return;
+    }
+    if (path.starts_with("/v1/approvals/")) {
+      auto id = tail_of(path, "/v1/approvals/");
+      if (get) {
+        eng.approvals(who->tenant_filter(), "", [reply, request_id, id](result<json::array> list) {
+          if (!list)
+            return reply(error_reply(list.error(), request_id));
+          for (const auto& a : *list)
+            if (a.as_object().at("id").as_string() == id)
+              return reply({http::status::ok, json::serialize(a), request_id});
+          reply(error_reply(make_error(error_code::not_found, "no approval " + id, json::object{{"approval_id", id}}),
+                            request_id));
+        });
+        return;
       }
+      if (!post)
+        return method_not_allowed("GET, POST");
+      auto body = parse_json(req.body());
+      if (!body)
+        return reply(error_reply(body.error(), request_id));
+      const auto* obj = body->if_object();
+      auto decision = obj ? get_string(*obj, "decision") : std::nullopt;
+      if (!decision || (*decision != "approve" && *decision != "reject"))
+        return reply(error_reply(make_error(error_code::validation_error, R"(the body needs "decision": "approve" or "reject")",
+                                            json::object{{"field", "decision"}}),
+                                 request_id));
+      approval_decision_request d;
+      d.approval_id = id;
+      d.approve = *decision == "approve";
+      d.tenant = who->tenant_filter();
+      d.confirmation_code = std::string(get_string(*obj, "confirmation_code").value_or(""));
+      d.comment = std::string(get_string(*obj, "comment").value_or(""));
+      auto by = std::string(get_string(*obj, "decided_by").value_or(""));
+      d.decided_by = by.empty() ? who->fingerprint : by + " (" + who->fingerprint + ")";
+      eng.decide(std::move(d), [reply, request_id](result<json::object> r) {
+        if (!r)
+          return reply(error_reply(r.error(), request_id));
+        reply({http::status::ok, json::serialize(*r), request_id});
+      });
+      return;
+    }
+    if (is_webhook && !post)
+      return method_not_allowed("POST");
+    if (path == "/v1/journal" && !get)
+      return method_not_allowed("GET");
+
+    if (path == "/v1/journal") {
+      journal_query q;
+      q.request_id = query_param(query, "request_id");
+      q.agent = query_param(query, "agent");
+      auto limit = query_param(query, "limit");
+      if (!limit.empty())
+        q.limit = static_cast<std::size_t>(std::strtoul(limit.c_str(), nullptr, 10));
+      q.tenant = who->tenant_filter();
       eng.journal(q, [reply, request_id](result<json::array> rows) {
         if (!rows)
           return reply(error_reply(rows.error(), request_id));
@@ -221,6 +313,7 @@ struct api_server::impl {
                                request_id));
     submit_options so;
     so.request_id = request_id;
+    so.tenant = who->tenant;
     auto done = [reply](request_result r) { reply(result_reply(r)); };
     if (path == "/webhook/kimmy-intake") {
       if (auto err = schemas->check(schema_ids::intake_request, *body, "intake request"))

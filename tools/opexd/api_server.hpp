@@ -13,14 +13,17 @@
 
 namespace opex::tools {
 
-/// One API key and what it may do: `all` (everything) or `read` (GET routes only).
+/// One API key, its tenant and what it may do: `all` (everything within its tenant), `read`
+/// (GET routes only) or `admin` (every tenant's journal, approvals and requests: operators).
 struct api_key {
   std::string key;
   std::string scope = "all";
+  std::string tenant = "default";
 };
 
-/// Parses `OPEX_API_KEYS`-style text: comma-separated `key` or `key:scope` entries.
-std::vector<api_key> parse_api_keys(std::string_view text);
+/// Parses `OPEX_API_KEYS`-style text: comma-separated `key` or `key:scope` entries, all for
+/// `tenant`.
+std::vector<api_key> parse_api_keys(std::string_view text, std::string_view tenant = "default");
 
 /// Server settings. `require_auth` false only with opexd --insecure-no-auth.
 struct api_server_options {
@@ -41,12 +44,20 @@ struct api_server_options {
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
 /// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",
 ///   "half_opened", "closed", "rejected"}]}
+/// - `GET /v1/approvals?status=pending` -> {"approvals": [approval]} (the key's tenant; admin: all)
+/// - `GET /v1/approvals/{id}` -> approval
+/// - `POST /v1/approvals/{id}` body {"decision": "approve"|"reject", "confirmation_code"?,
+///   "decided_by"?, "comment"?} -> 200 approval; 404, 409 CONFLICT / APPROVAL_EXPIRED,
+///   403 CONFIRMATION_INVALID
+/// - `GET /v1/requests/{id}` -> the stored request and its steps (the key's tenant only)
 /// - `DELETE /v1/requests/{id}` -> 202 {"request_id", "status": "cancelling"} (the request's own
 ///   response then reports `cancelled`), 404 NOT_FOUND when no plan with that id is running
 /// Refusals map error codes to statuses: INVALID_JSON/VALIDATION_ERROR 400, UNAUTHORIZED 401,
 /// PERMISSION_DENIED 403, TOOL_NOT_FOUND/NOT_FOUND 404, METHOD_NOT_ALLOWED 405,
 /// APPROVAL_REQUIRED 409, BODY_TOO_LARGE 413, PLAN_*/TEMPLATE_*/CONSTRAINT_VIOLATION 422,
-/// TIMEOUT 504. A request that ran (even with failed steps) answers 200 with its result.
+/// TIMEOUT 504. A request that ran (even with failed steps) answers 200 with its result; one
+/// whose plan waits for approvals answers 202 with its partial result (status
+/// awaiting_approval; GET /v1/requests/{id} gives the final one).
 /// `X-Request-ID` (a UUID) sets the request id; every response carries it.
 class api_server {
 public:

@@ -40,7 +40,12 @@ int main(int argc, char** argv) {
     so.max_body_bytes = cfg.server.max_body_bytes;
     so.require_auth = !no_auth;
     if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
-      so.keys = opex::tools::parse_api_keys(keys);
+      so.keys = opex::tools::parse_api_keys(keys, "default");
+    for (const auto& t : cfg.tenants)  // each tenant's keys act for that tenant only
+      if (!t.api_keys_env.empty())
+        if (const char* keys = std::getenv(t.api_keys_env.c_str()))
+          for (auto& k : opex::tools::parse_api_keys(keys, t.slug))
+            so.keys.push_back(std::move(k));
     if (so.require_auth && so.keys.empty()) {
       std::cerr << "opexd: no API keys: set " << cfg.server.api_keys_env
                 << "=key1,key2:read (or pass --insecure-no-auth for local development)\n";

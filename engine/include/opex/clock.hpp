@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,19 @@ std::shared_ptr<const clock> make_system_clock();
 /// (so durations stay real while dates are fixed: `opexctl --now`). When not advancing it
 /// always returns `start`.
 std::shared_ptr<const clock> make_fixed_clock(zoned_time start, bool advancing = true);
+
+/// A clock that moves only when told to (tests: approval expiry, quota windows). Thread-safe.
+class manual_clock final : public clock {
+public:
+  explicit manual_clock(zoned_time start);
+  zoned_time now() const override;
+  /// Moves the clock forward.
+  void advance(std::chrono::system_clock::duration d);
+
+private:
+  mutable std::mutex m_;
+  zoned_time now_;
+};
 
 /// Parses an ISO 8601 date-time: `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)` or a bare date
 /// `YYYY-MM-DD` (midnight UTC). A missing offset means UTC. Returns nullopt on anything else.

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -156,6 +157,11 @@ public:
   result<boost::json::object> request_state(const std::string& request_id, const std::string& tenant = "");
   void request_state(const std::string& request_id, const std::string& tenant,
                      std::function<void(result<boost::json::object>)> done);
+
+  /// Waits until a running request ends (e.g. after its approvals were decided) and returns its
+  /// final result; a request that already ended returns its stored result. Errors: NOT_FOUND,
+  /// TIMEOUT (still running after `timeout`). Blocks the caller.
+  result<boost::json::object> wait(const std::string& request_id, std::chrono::milliseconds timeout);
 
   /// Journal entries matching `q`, after flushing pending writes. Blocks the caller (not for
   /// actor threads). Errors: INTERNAL_ERROR when the database fails.
