@@ -134,6 +134,9 @@ std::pair<std::string, std::string> day_and_month_start(const runtime& rt) {
 }
 
 request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err) {
+  boost::json::value details = std::move(err.details);  // errors never carry secrets either
+  policies::mask_secrets(details, rt.masking);
+  err.details = std::move(details.get_object());
   auto r = make_result(rt, ctx);
   r->status = request_status::rejected;
   r->error = std::move(err);

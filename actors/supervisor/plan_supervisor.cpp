@@ -374,6 +374,7 @@ void attempt(self_pointer self, std::size_t i) {
   call.payload = s.payload;
   call.context.request_id = st.ctx.request_id;
   call.context.user_id = st.ctx.user_id;
+  call.context.tenant = st.guard.tenant;
   call.context.step = r.step;
   call.context.attempt = static_cast<int>(r.attempts.size());
   call.context.timeout = std::chrono::milliseconds(timeout_ms);
@@ -515,15 +516,15 @@ void request_approval(self_pointer self, std::size_t i) {
   self->request(st.rt->store, std::chrono::seconds(30), approval_atom::value, std::move(rec))
     .then(
       [self, i](approval_reply& reply) {
-        auto& st = self->state;
-        if (st.results[i].status != step_status::awaiting_approval)
+        auto& state = self->state;
+        if (state.results[i].status != step_status::awaiting_approval)
           return;
         if (reply.error || !reply.approval) {
           finish_step(self, i, step_status::failed, nullptr, reply.error ? reply.error
                                                                : make_error(error_code::internal_error, "no approval"));
           return;
         }
-        st.steps[i].approval_id = reply.approval->id;
+        state.steps[i].approval_id = reply.approval->id;
         auto entry = step_entry(self, i);
         entry.status = "pending";
         entry.data = json::object{{"step_status", "awaiting_approval"},
@@ -532,7 +533,7 @@ void request_approval(self_pointer self, std::size_t i) {
                                   {"requires_code", reply.approval->requires_code},
                                   {"expires_at", reply.approval->expires_at}};
         entry.tags = {"approval", "awaiting_approval"};
-        self->send(st.rt->store, journal_atom::value, std::move(entry));
+        self->send(state.rt->store, journal_atom::value, std::move(entry));
         persist_step(self, i);
         report(self, i, step_status::awaiting_approval, "APPROVAL_REQUIRED",
                "approval " + reply.approval->id + ": " + reply.approval->reason);

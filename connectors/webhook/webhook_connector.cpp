@@ -9,8 +9,8 @@ namespace opex::connectors {
 
 namespace json = boost::json;
 
-webhook_connector::webhook_connector(std::shared_ptr<http_client> client)
-  : client_(std::move(client)) {}
+webhook_connector::webhook_connector(std::shared_ptr<http_client> client, std::shared_ptr<const secret_store> secrets)
+  : client_(std::move(client)), secrets_(std::move(secrets)) {}
 
 std::string webhook_connector::breaker_key(const tool_definition& tool) const {
   auto url = parse_url(tool.target.url);
@@ -30,6 +30,23 @@ cancel_handle webhook_connector::call(const tool_definition& tool, const json::o
                  {"Idempotency-Key", ctx.request_id + ":" + std::to_string(ctx.step)},
                  {"X-Opex-Attempt", std::to_string(ctx.attempt)},
                  {"X-Opex-Tool", tool.id}};
+  for (const auto& [name, value] : tool.target.headers) {
+    if (!value.starts_with("secret:")) {
+      req.headers.emplace_back(name, value);
+      continue;
+    }
+    auto secret_name = value.substr(7);
+    auto secret = secrets_->get(ctx.tenant, secret_name);
+    if (!secret) {
+      call_outcome out;
+      out.error = make_error(error_code::secret_not_found,
+                             "tenant " + ctx.tenant + " has no secret " + secret_name,
+                             json::object{{"tool", tool.id}, {"tenant", ctx.tenant}, {"secret", secret_name}});
+      done(std::move(out));
+      return {};
+    }
+    req.headers.emplace_back(name, std::move(*secret));
+  }
   return client_->send(std::move(req), [done = std::move(done)](error_info err, http_response res) {
     call_outcome out;
     if (err) {

@@ -60,8 +60,8 @@ std::optional<std::vector<std::string>> string_list(const json::value& v) {
 
 result<tool_target> parse_target(const json::value& v, std::string_view origin,
                                  const std::string& where) {
-  static constexpr std::array<std::string_view, 8> keys{
-    "type", "url", "method", "mcp_server", "server", "tool_name", "name", "operation"};
+  static constexpr std::array<std::string_view, 9> keys{
+    "type", "url", "method", "mcp_server", "server", "tool_name", "name", "operation", "headers"};
   if (!v.is_object())
     return catalogue_error(origin, where, "must be a mapping");
   const auto& obj = v.get_object();
@@ -71,6 +71,10 @@ result<tool_target> parse_target(const json::value& v, std::string_view origin,
   if (!type)
     return catalogue_error(origin, where + ".type", "missing");
   tool_target t;
+  if (const auto* h = get_member(obj, "headers"); h && h->is_object())
+    for (const auto& kv : h->get_object())
+      if (kv.value().is_string())
+        t.headers[std::string(kv.key())] = std::string(kv.value().get_string());
   if (*type == "webhook") {
     t.type = target_type::webhook;
     auto url = get_string(obj, "url");

@@ -192,6 +192,10 @@ std::string resolve_path(const std::string& base_dir, std::string_view p) {
 
 result<tool_target> target_from_json(const json::object& o) {
   tool_target t;
+  if (const auto* h = get_member(o, "headers"); h && h->is_object())
+    for (const auto& kv : h->get_object())
+      if (kv.value().is_string())
+        t.headers[std::string(kv.key())] = std::string(kv.value().get_string());
   auto type = get_string(o, "type").value_or("");
   if (type == "webhook") {
     t.type = target_type::webhook;

@@ -5,6 +5,7 @@
 
 #include "opex/connectors/builtin_connector.hpp"
 #include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
@@ -270,7 +271,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   http_opts.ca_file = rt->config.targets.ca_file;
   http_opts.verify_tls = rt->config.targets.verify_tls;
   auto http = std::make_shared<connectors::http_client>(http_opts);
-  rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http));
+  auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
+  rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
   connectors::builtin_options builtin;
   builtin.database = im.database;
   builtin.time = rt->time;

@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 
@@ -330,4 +331,48 @@ TEST_CASE("guarded: sensitivity high needs an approval and journals payloads as 
       digest |= e.at("payload_snapshot").is_object() && e.at("payload_snapshot").as_object().contains("sha256");
     }
   CHECK(digest);
+}
+
+TEST_CASE("guarded: each tenant's calls carry its own secrets, never another's") {
+  test::temp_dir dir;
+  std::filesystem::create_directories(dir.path / "secrets/tenant/globex");
+  std::ofstream(dir.file("secrets/tenant/globex/search_token")) << "globex-token\n";
+  ::setenv("OPEX_SECRET_ACME_SEARCH_TOKEN", "acme-token", 1);
+  test::loopback_server search([](const test::recorded_request&) { return test::scripted_response{200, R"({"results":[]})"}; });
+  std::ofstream(dir.file("opex.yml")) << "targets:\n  mode: builtin\n  overrides:\n    WEB_SEARCH: {type: webhook, url: \""
+                                      << search.base_url()
+                                      << "/search\", headers: {Authorization: \"secret:search_token\", X-Client: opex}}\n"
+                                         "secrets:\n  dir: secrets\n"
+                                         "tenants:\n  - {slug: acme}\n  - {slug: globex}\n  - {slug: initech}\n";
+  engine_options o;
+  o.config_path = dir.file("opex.yml");
+  o.database = dir.file("opex.db");
+  engine eng(std::move(o));
+  auto run = [&](const std::string& tenant) {
+    submit_options so;
+    so.tenant = tenant;
+    auto f = eng.submit_output(json::parse(R"({"type":"tool_call","tool":"WEB_SEARCH","payload":{"query":"x"}})"), so);
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    return f.get();
+  };
+  CHECK(run("acme").status == request_status::succeeded);
+  CHECK(run("globex").status == request_status::succeeded);
+  auto none = run("initech");
+  CHECK(none.steps.at(0).error.code == error_code::secret_not_found);
+  auto reqs = search.requests();
+  REQUIRE(reqs.size() == 2);
+  auto header = [](const test::recorded_request& r) {
+    for (const auto& [k, v] : r.headers)
+      if (k == "authorization")
+        return v;
+    return std::string{};
+  };
+  CHECK(header(reqs[0]) == "acme-token");
+  CHECK(header(reqs[1]) == "globex-token");
+  auto rows = eng.journal(journal_query{});
+  REQUIRE(rows.ok());
+  auto text = json::serialize(*rows);
+  CHECK(text.find("acme-token") == std::string::npos);
+  CHECK(text.find("globex-token") == std::string::npos);
+  ::unsetenv("OPEX_SECRET_ACME_SEARCH_TOKEN");
 }

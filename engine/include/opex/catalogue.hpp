@@ -31,6 +31,9 @@ struct tool_target {
   std::string server;          ///< mcp_tool
   std::string tool_name;       ///< mcp_tool
   std::string name;            ///< builtin implementation name; n8n_api operation
+  /// webhook: extra request headers; a value "secret:NAME" is the calling tenant's secret NAME
+  /// (scope tenant/<slug>/NAME), resolved per call and never journaled (opex extension key).
+  std::map<std::string, std::string> headers;
 };
 
 /// `constraints:` of a tool (reference tools.yml).

@@ -57,6 +57,7 @@ enum class error_code {
   approval_expired,       ///< APPROVAL_EXPIRED: nobody decided in time (step error).
   confirmation_invalid,   ///< CONFIRMATION_INVALID: wrong, missing or used confirmation code (HTTP 403).
   conflict,               ///< CONFLICT: the resource is not in a state allowing this (HTTP 409).
+  secret_not_found,       ///< SECRET_NOT_FOUND: a secret the tenant's call needs is not configured.
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".

@@ -29,6 +29,7 @@ struct call_outcome {
 struct call_context {
   std::string request_id;
   std::string user_id;
+  std::string tenant = "default";
   int step = 0;
   int attempt = 1;
   std::chrono::milliseconds timeout{30000};

@@ -4,6 +4,7 @@
 
 #include "opex/connectors/connector.hpp"
 #include "opex/connectors/http_client.hpp"
+#include "opex/connectors/secret_store.hpp"
 
 #include <memory>
 
@@ -16,9 +17,12 @@ namespace opex::connectors {
 /// Response: 2xx with a JSON object body -> data; other JSON -> {"value": ...}; empty ->
 /// {}; non-JSON text -> {"body": text}. Non-2xx -> HTTP_ERROR with details {status, body
 /// (first 2 KB), retry_after (when sent)}. Transport failures -> CONNECTION_FAILED / TIMEOUT.
+/// The target's `headers` are added; a value "secret:NAME" is the calling tenant's secret NAME
+/// (SECRET_NOT_FOUND when that tenant has none: never another tenant's).
 class webhook_connector final : public connector {
 public:
-  explicit webhook_connector(std::shared_ptr<http_client> client);
+  explicit webhook_connector(std::shared_ptr<http_client> client,
+                             std::shared_ptr<const secret_store> secrets = std::make_shared<secret_store>());
 
   cancel_handle call(const tool_definition& tool, const boost::json::object& payload,
                      const call_context& ctx, call_completion done) override;
@@ -28,6 +32,7 @@ public:
 
 private:
   std::shared_ptr<http_client> client_;
+  std::shared_ptr<const secret_store> secrets_;
 };
 
 } // namespace opex::connectors
