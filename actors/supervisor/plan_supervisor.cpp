@@ -166,7 +166,8 @@ void persist_step(self_pointer self, std::size_t i) {
   row.step = r.step;
   row.tool = r.tool;
   row.status = std::string(step_status_name(r.status));
-  if (st.steps[i].payload)
+  // The payload is written once, before dispatch (or when parked); later writes keep it.
+  if (st.steps[i].payload && !is_terminal(r.status))
     row.payload = *st.steps[i].payload;
   row.data = r.data;
   if (r.status == step_status::awaiting_approval)

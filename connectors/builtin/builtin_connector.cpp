@@ -58,6 +58,15 @@ call_outcome noop_outcome(const json::object& payload) {
 
 } // namespace
 
+/// The local store's own file next to the journal's: opex.db -> opex-items.db.
+std::string items_database(const std::string& database) {
+  if (database == ":memory:" || database.empty())
+    return ":memory:";
+  if (database.ends_with(".db"))
+    return database.substr(0, database.size() - 3) + "-items.db";
+  return database + "-items";
+}
+
 struct builtin_connector::impl {
   builtin_options options;
   asio::io_context worker;
@@ -78,7 +87,7 @@ struct builtin_connector::impl {
 
   local_store* open_store() {
     if (!store && !store_error) {
-      auto s = local_store::open(options.database);
+      auto s = local_store::open(items_database(options.database), options.database);
       if (s)
         store = std::move(s).value();
       else

@@ -88,14 +88,18 @@ std::string tags_json(const json::object& p) {
 
 } // namespace
 
-local_store::local_store(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
+local_store::local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_db> journal)
+  : db_(std::move(db)), journal_(std::move(journal)) {}
 
 local_store::~local_store() = default;
 
-result<std::unique_ptr<local_store>> local_store::open(const std::string& path) {
+result<std::unique_ptr<local_store>> local_store::open(const std::string& path, const std::string& journal_path) {
   auto db = sqlite_db::open(path);
   if (!db)
     return db.error();
+  auto journal = sqlite_db::open(journal_path);
+  if (!journal)
+    return journal.error();
   try {
     (*db)->exec(
       "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT,"
@@ -110,7 +114,7 @@ result<std::unique_ptr<local_store>> local_store::open(const std::string& path) 
     return make_error(error_code::internal_error, "cannot create the local store tables",
                       json::object{{"path", path}, {"reason", e.what()}});
   }
-  return std::unique_ptr<local_store>(new local_store(std::move(db).value()));
+  return std::unique_ptr<local_store>(new local_store(std::move(db).value(), std::move(journal).value()));
 }
 
 call_outcome local_store::task_create(const json::object& p, const call_context& ctx,
@@ -333,7 +337,7 @@ call_outcome local_store::healthcheck() {
     checks["database"] = json::object{{"status", "error"}, {"reason", e.what()}};
   }
   try {
-    sqlite_statement st(db_->handle(), "SELECT COUNT(*) FROM journal");
+    sqlite_statement st(journal_->handle(), "SELECT COUNT(*) FROM journal");
     st.step();
     checks["journal"] = json::object{{"status", "ok"}, {"entries", st.column_int(0)}};
   } catch (const std::exception& e) {
@@ -346,14 +350,14 @@ call_outcome local_store::journal_summary(const std::string& since) {
   try {
     json::object data{{"since", since}};
     {
-      sqlite_statement st(db_->handle(), "SELECT COUNT(DISTINCT request_id) FROM journal WHERE timestamp >= ?1");
+      sqlite_statement st(journal_->handle(), "SELECT COUNT(DISTINCT request_id) FROM journal WHERE timestamp >= ?1");
       st.bind(1, std::string_view(since));
       st.step();
       data["requests"] = st.column_int(0);
     }
     auto grouped = [&](const char* column) {
       json::object out;
-      sqlite_statement st(db_->handle(), std::string("SELECT ") + column + ", COUNT(*) FROM journal"
+      sqlite_statement st(journal_->handle(), std::string("SELECT ") + column + ", COUNT(*) FROM journal"
                                            " WHERE timestamp >= ?1 GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
       st.bind(1, std::string_view(since));
       while (st.step())
@@ -364,7 +368,7 @@ call_outcome local_store::journal_summary(const std::string& since) {
     data["by_status"] = grouped("status");
     {
       json::object tools;
-      sqlite_statement st(db_->handle(), "SELECT tool_used, COUNT(*) FROM journal WHERE timestamp >= ?1"
+      sqlite_statement st(journal_->handle(), "SELECT tool_used, COUNT(*) FROM journal WHERE timestamp >= ?1"
                                          " AND agent = 'opex' AND tool_used IS NOT NULL"
                                          " GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
       st.bind(1, std::string_view(since));
@@ -373,7 +377,7 @@ call_outcome local_store::journal_summary(const std::string& since) {
       data["top_tools"] = std::move(tools);
     }
     {
-      sqlite_statement st(db_->handle(), "SELECT COUNT(*) FROM journal WHERE timestamp >= ?1 AND status = 'failure'");
+      sqlite_statement st(journal_->handle(), "SELECT COUNT(*) FROM journal WHERE timestamp >= ?1 AND status = 'failure'");
       st.bind(1, std::string_view(since));
       st.step();
       data["failures"] = st.column_int(0);

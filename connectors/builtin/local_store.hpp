@@ -1,5 +1,6 @@
-// The builtin tools' local store: tasks, notes and calendar events in SQLite (the same file as
-// the journal, its own tables). Plain logic on one connection; the builtin connector calls it
+// The builtin tools' local store: tasks, notes and calendar events in SQLite, in a file of
+// their own next to the journal's (so their writes never wait behind the journal's batches);
+// journal summaries read the journal's database. Plain logic; the builtin connector calls it
 // from its worker thread.
 #pragma once
 
@@ -18,8 +19,9 @@ class sqlite_db;
 /// Operations of the local store; each returns the step outcome. Not thread-safe.
 class local_store {
 public:
-  /// Opens the store (creating tables). Errors: INTERNAL_ERROR.
-  static result<std::unique_ptr<local_store>> open(const std::string& path);
+  /// Opens the store at `items_path` (creating tables) and the journal at `journal_path` for
+  /// reading. Errors: INTERNAL_ERROR.
+  static result<std::unique_ptr<local_store>> open(const std::string& items_path, const std::string& journal_path);
   ~local_store();
 
   call_outcome task_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
@@ -31,8 +33,9 @@ public:
   call_outcome journal_summary(const std::string& since);
 
 private:
-  explicit local_store(std::unique_ptr<sqlite_db> db);
+  local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_db> journal);
   std::unique_ptr<sqlite_db> db_;
+  std::unique_ptr<sqlite_db> journal_;
 };
 
 } // namespace opex::connectors

@@ -32,9 +32,9 @@ struct store_fixture {
   }
   ~store_fixture() {
     c.reset();
-    std::filesystem::remove(db);
-    std::filesystem::remove(db + "-wal");
-    std::filesystem::remove(db + "-shm");
+    for (const auto& f : {db, db.substr(0, db.size() - 3) + "-items.db"})
+      for (const auto* suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(f + suffix);
   }
   call_outcome call(const std::string& builtin, const std::string& payload) {
     tool_definition t;

@@ -33,7 +33,7 @@ namespace opex::connectors {
 /// - `noop`: -> {echo: payload.echo}; `fail_with: CODE` fails with that error code;
 ///   `delay_ms` answers after that delay (timer, not a sleep)
 struct builtin_options {
-  std::string database;                           ///< SQLite file shared with the journal
+  std::string database;  ///< the journal's SQLite file; items go to <name>-items.db beside it
   std::shared_ptr<const clock> time;              ///< timestamps of created items
   std::function<void(journal_entry)> journal_sink;  ///< where log_append writes
 };
