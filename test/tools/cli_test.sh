@@ -102,7 +102,41 @@ did=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$dead")
 "$tools/opexctl" journal --request-id "$did" --json --config "$work/flaky.yml" | grep -q '"circuit_breaker":"webhook:127.0.0.1' \
   || fail "no breaker transition in the journal"
 
-# 6. Ctrl-C cancels `opexctl run`: the running step and its dependent end cancelled.
+# 6. Approvals from the command line: `run` parks the high-risk step (exit 3), `approvals`
+#    lists it, `approve` in a new process resumes the plan from the database and finishes it.
+cat > "$work/guard.yml" <<'YAML'
+autonomy_level: 3
+targets:
+  mode: builtin
+  overrides:
+    BACKUP_RUN: {type: builtin, name: noop}
+YAML
+cat > "$work/backup.json" <<'JSON'
+{"type":"multi_tool_plan","plan":[{"step":1,"tool":"LOG_APPEND","payload":{"message":"before"}},
+ {"step":2,"tool":"BACKUP_RUN","payload":{}},
+ {"step":3,"tool":"LOG_APPEND","payload":{"message":"after"},"depends_on":[2]}]}
+JSON
+set +e
+parked=$("$tools/opexctl" run "$work/backup.json" --config "$work/guard.yml" --json)
+code=$?
+set -e
+[[ $code == 3 ]] || fail "a parked plan should exit 3, got $code: $parked"
+grep -q '"status":"awaiting_approval"' <<<"$parked" || fail "not awaiting approval: $parked"
+list=$("$tools/opexctl" approvals --status pending --config "$work/guard.yml" --json)
+aid=$(sed -nE 's/.*"approvals":\[\{"id":"([0-9a-f-]{36})".*/\1/p' <<<"$list")
+[[ -n $aid ]] || fail "no pending approval: $list"
+grep -q '"tool":"BACKUP_RUN"' <<<"$list" || fail "the approval is not BACKUP_RUN's: $list"
+approved=$("$tools/opexctl" approve "$aid" --by ci --config "$work/guard.yml" --json)
+grep -q '"status":"succeeded"' <<<"$approved" || fail "the resumed plan did not succeed: $approved"
+grep -q '"step":3,"tool":"LOG_APPEND","status":"succeeded"' <<<"$approved" || fail "step 3 did not run: $approved"
+set +e
+again=$("$tools/opexctl" approve "$aid" --config "$work/guard.yml" --json)
+code=$?
+set -e
+[[ $code != 0 ]] || fail "a decided approval cannot be approved twice"
+grep -q '"error_code":"CONFLICT"' <<<"$again" || fail "expected CONFLICT: $again"
+
+# 7. Ctrl-C cancels `opexctl run`: the running step and its dependent end cancelled.
 cat > "$work/slow.json" <<'JSON'
 {"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{"delay_ms":60000}},
  {"step":2,"tool":"NOOP","payload":{},"depends_on":[1]}]}
@@ -119,7 +153,7 @@ set +e; wait $run_pid; code=$?; set -e
 grep -q '"status":"cancelled"' "$work/cancelled.json" || fail "not cancelled: $(cat "$work/cancelled.json")"
 grep -q '"step":2,"tool":"NOOP","status":"cancelled"' "$work/cancelled.json" || fail "step 2 not cancelled"
 
-# 7. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
+# 8. opexd with curl: --port 0 prints the port; errors in the standard shape; clean stop.
 export OPEX_API_KEYS=cli-test-key
 mkfifo "$work/opexd.out"
 exec 5<>"$work/opexd.out"

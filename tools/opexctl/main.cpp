@@ -71,8 +71,11 @@ void print_progress(const progress_event& ev) {
   std::cerr << "\n";
 }
 
-engine make_engine(const common_options& o) {
+/// An engine for one command. Only approve/reject resume the plans waiting in the database
+/// (they must run somewhere); other commands leave them to opexd or to the next decision.
+engine make_engine(const common_options& o, bool recover = false) {
   engine_options eo;
+  eo.recover = recover;
   eo.config_path = o.config;
   eo.database = o.database;
   eo.time = make_clock(o.now);
@@ -369,7 +372,7 @@ int main(int argc, char** argv) {
     }
     if (*approve || *reject) {
       interrupt_watch::block_sigint();
-      auto e = make_engine(o);  // resumes the plans waiting in the database
+      auto e = make_engine(o, true);  // resumes the plans waiting in the database
       approval_decision_request d;
       d.approval_id = approval_id;
       d.approve = approve->parsed();
