@@ -80,6 +80,13 @@ inline connectors::call_outcome failed_outcome(error_code code, boost::json::obj
   return o;
 }
 
+/// Where a test receives a request's result (set when the scheduler has run far enough).
+using result_slot = std::shared_ptr<std::optional<request_result>>;
+
+inline result_slot slot() {
+  return std::make_shared<std::optional<request_result>>();
+}
+
 struct actor_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;

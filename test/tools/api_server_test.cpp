@@ -6,6 +6,7 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
+#include "support/http_call.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -44,33 +45,14 @@ struct server_fixture {
     server->stop();
   }
 
-  struct reply {
-    int status = 0;
-    json::value body;
-    connectors::http_response raw;
-  };
+  using reply = test::http_reply;
 
   reply call(std::string method, std::string path, std::string body, std::string key = "k-all",
              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    connectors::http_request req;
-    req.method = std::move(method);
-    req.url = "http://127.0.0.1:" + std::to_string(server->port()) + path;
-    req.body = std::move(body);
     if (!key.empty())
       headers.emplace_back("X-API-Key", key);
-    req.headers = std::move(headers);
-    std::promise<reply> p;
-    auto f = p.get_future();
-    client.send(std::move(req), [&p](error_info err, connectors::http_response res) {
-      reply r;
-      r.status = err ? -1 : res.status;
-      auto parsed = parse_json(res.body);
-      r.body = parsed ? std::move(parsed).value() : json::value(nullptr);
-      r.raw = std::move(res);
-      p.set_value(std::move(r));
-    });
-    REQUIRE(f.wait_for(30s) == std::future_status::ready);
-    return f.get();
+    return test::http_call(client, std::move(method), "http://127.0.0.1:" + std::to_string(server->port()) + path,
+                           std::move(body), std::move(headers));
   }
 
   /// Checks the standard error JSON and returns its code.
@@ -156,7 +138,7 @@ TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline and the j
 TEST_CASE("api_server: DELETE /v1/requests/{id} cancels a running plan") {
   server_fixture f;
   const std::string id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-  std::promise<server_fixture::reply> running;
+  std::promise<test::http_reply> running;
   auto done = running.get_future();
   connectors::http_request req;
   req.url = "http://127.0.0.1:" + std::to_string(f.server->port()) + "/webhook/proxy-exec";
@@ -165,7 +147,7 @@ TEST_CASE("api_server: DELETE /v1/requests/{id} cancels a running plan") {
   req.headers = {{"X-API-Key", "k-all"}, {"X-Request-ID", id}};
   req.timeout = 60s;
   f.client.send(std::move(req), [&running](error_info, connectors::http_response res) {
-    server_fixture::reply r;
+    test::http_reply r;
     r.status = res.status;
     r.body = parse_json(res.body).value();
     running.set_value(std::move(r));

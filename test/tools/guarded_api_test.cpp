@@ -7,6 +7,7 @@
 #include "opex/connectors/http_client.hpp"
 #include "opex/json_util.hpp"
 
+#include "support/http_call.hpp"
 #include "support/loopback_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -26,10 +27,7 @@ namespace {
 
 const std::string ref = OPEX_REFERENCE_DIR;
 
-struct reply {
-  int status = 0;
-  json::value body;
-};
+using reply = test::http_reply;
 
 /// An engine on the reference files (level 3, two tenants) with opexd in front of it.
 struct guarded_fixture {
@@ -86,22 +84,8 @@ struct guarded_fixture {
   }
 
   reply call(const std::string& method, const std::string& path, const std::string& body, const std::string& key) {
-    connectors::http_request req;
-    req.method = method;
-    req.url = "http://127.0.0.1:" + std::to_string(server->port()) + path;
-    req.body = body;
-    req.headers = {{"X-API-Key", key}};
-    std::promise<reply> p;
-    auto f = p.get_future();
-    client.send(std::move(req), [&p](error_info err, connectors::http_response res) {
-      reply r;
-      r.status = err ? -1 : res.status;
-      auto parsed = parse_json(res.body);
-      r.body = parsed ? std::move(parsed).value() : json::value(nullptr);
-      p.set_value(std::move(r));
-    });
-    REQUIRE(f.wait_for(30s) == std::future_status::ready);
-    return f.get();
+    return test::http_call(client, method, "http://127.0.0.1:" + std::to_string(server->port()) + path, body,
+                           {{"X-API-Key", key}});
   }
 
   json::array approvals(const std::string& key, const std::string& status = "pending") {

@@ -9,13 +9,6 @@ using namespace opex::test;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-namespace {
-using result_slot = std::shared_ptr<std::optional<request_result>>;
-result_slot slot() {
-  return std::make_shared<std::optional<request_result>>();
-}
-} // namespace
-
 TEST_CASE("plan_supervisor: a diamond runs, passes results as typed values, and journals each step") {
   actor_fixture f([](const tool_definition&, const json::object& payload, int) {
     json::object data{{"echo", payload.contains("echo") ? payload.at("echo") : json::value(nullptr)}};

@@ -12,10 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using result_slot = std::shared_ptr<std::optional<request_result>>;
-result_slot slot() {
-  return std::make_shared<std::optional<request_result>>();
-}
 
 std::string parallel_noops(int n, const std::string& extra = "") {
   std::string plan = R"({"type":"multi_tool_plan","plan":[)";
