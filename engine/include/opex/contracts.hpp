@@ -54,6 +54,7 @@ const std::vector<std::string_view>& canonical_intents();
 /// canonical lower-case intent; unknown text yields nullopt. Aliases are accepted, never emitted.
 std::optional<std::string_view> canonical_intent(std::string_view id);
 
+/// The KimmyPayload JSON shape above (valid against schemas/kimmy_payload.schema.json).
 boost::json::object to_json(const kimmy_payload& p);
 
 /// Builds a KimmyPayload from JSON already checked against kimmy_payload.schema.json.
@@ -91,6 +92,7 @@ struct prolex_output {
   std::vector<plan_step> plan;         ///< tool_call (one step) and multi_tool_plan
 };
 
+/// The ProlexOutput JSON of its type (valid against schemas/prolex_output.schema.json).
 boost::json::object to_json(const prolex_output& o);
 
 /// Builds a ProlexOutput from JSON already checked against prolex_output.schema.json.
@@ -142,6 +144,7 @@ struct step_result {
   double cost_usd = 0.0;
 };
 
+/// The step result JSON shape above (schemas/step_result.schema.json); durations in ms, cost in USD.
 boost::json::object to_json(const step_result& r);
 
 /// Overall status of a request: succeeded (every step succeeded, or an answer/clarification
@@ -180,6 +183,8 @@ struct request_result {
   double duration_ms = 0.0;
 };
 
+/// The request result JSON shape above (schemas/request_result.schema.json); an error result
+/// carries the standard error JSON under result.error.
 boost::json::object to_json(const request_result& r);
 
 // -- SystemJournal --------------------------------------------------------------------------
@@ -213,6 +218,8 @@ struct journal_entry {
   std::string tenant = "default";
 };
 
+/// The journal entry JSON shape above (schemas/journal_entry.schema.json); metadata.tenant is
+/// added from `tenant`.
 boost::json::object to_json(const journal_entry& e);
 
 /// A journal query: entries of one request and/or agent, newest last, at most `limit`
