@@ -244,6 +244,33 @@ void tool_catalogue::reindex() {
     index_.emplace(tools_[i].id, i);
 }
 
+error_info tool_catalogue::append(const tool_catalogue& other) {
+  for (const auto& t : other.tools_)
+    if (index_.contains(t.id))
+      return make_error(error_code::config_error, "tool " + t.id + " is defined twice",
+                        json::object{{"path", other.origin_dir_}, {"key", "extra_catalogues"},
+                                     {"reason", "tool " + t.id + " already exists"}});
+  auto absolute = [&](std::string& path) {
+    if (path.empty() || other.origin_dir_.empty() || std::filesystem::path(path).is_absolute())
+      return;
+    for (std::filesystem::path dir = other.origin_dir_; !dir.empty(); dir = dir.parent_path()) {
+      if (std::filesystem::exists(dir / path)) {
+        path = (dir / path).string();
+        return;
+      }
+      if (dir == dir.root_path())
+        return;
+    }
+  };
+  for (auto t : other.tools_) {
+    absolute(t.payload_schema);
+    absolute(t.response_schema);
+    tools_.push_back(std::move(t));
+  }
+  reindex();
+  return {};
+}
+
 result<tool_catalogue> tool_catalogue::load_text(std::string_view yaml, std::string_view origin) {
   auto doc = parse_yaml(yaml, origin);
   if (!doc)

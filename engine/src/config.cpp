@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 
@@ -52,6 +53,31 @@ std::optional<int> int_at(const json::object& obj, std::string_view key) {
     return static_cast<int>(v->get_int64());
   return std::nullopt;
 }
+
+/// True for header names that carry credentials (they must be env:/file: references).
+bool secret_looking(std::string_view name) {
+  std::string lower;
+  for (char c : name)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (std::string_view word : {"auth", "token", "key", "secret", "password", "cookie"})
+    if (lower.find(word) != std::string::npos)
+      return true;
+  return false;
+}
+
+bool is_reference(std::string_view v) { return v.starts_with("env:") || v.starts_with("file:"); }
+
+std::map<std::string, std::string> string_map_at(const json::object& obj, std::string_view key) {
+  std::map<std::string, std::string> out;
+  if (const auto* o = object_at(obj, key))
+    for (const auto& kv : *o)
+      if (kv.value().is_string())
+        out[std::string(kv.key())] = std::string(kv.value().get_string());
+  return out;
+}
+
+result<mcp_server_settings> mcp_server_from_json(std::string name, const json::object& o,
+                                                 const std::string& base_dir, std::string_view origin);
 
 result<system_config> system_from_json(const json::value& doc, std::string_view origin) {
   if (!doc.is_object())
@@ -219,6 +245,73 @@ result<tool_target> target_from_json(const json::object& o) {
 
 } // namespace
 
+namespace {
+
+result<mcp_server_settings> mcp_server_from_json(std::string name, const json::object& o,
+                                                 const std::string& base_dir, std::string_view origin) {
+  mcp_server_settings s;
+  s.name = std::move(name);
+  const std::string where = "mcp.servers." + s.name;
+  s.transport = std::string(get_string(o, "transport").value_or("stdio"));
+  if (auto c = get_string(o, "command")) {
+    s.command = std::string(*c);
+    if (s.command.find('/') != std::string::npos)
+      s.command = resolve_path(base_dir, s.command);
+  }
+  s.args = strings_at(o, "args");
+  s.env = string_map_at(o, "env");
+  if (auto c = get_string(o, "cwd"))
+    s.cwd = resolve_path(base_dir, *c);
+  s.url = std::string(get_string(o, "url").value_or(""));
+  s.headers = string_map_at(o, "headers");
+  s.startup_timeout_ms = int_at(o, "startup_timeout_ms").value_or(s.startup_timeout_ms);
+  if (const auto* r = object_at(o, "restart")) {
+    s.restart.initial_interval_ms = number_at(*r, "initial_interval_ms").value_or(s.restart.initial_interval_ms);
+    s.restart.backoff_coefficient = number_at(*r, "backoff_coefficient").value_or(s.restart.backoff_coefficient);
+    s.restart.maximum_interval_ms = number_at(*r, "maximum_interval_ms").value_or(s.restart.maximum_interval_ms);
+    s.restart.maximum_restarts = int_at(*r, "maximum_restarts").value_or(s.restart.maximum_restarts);
+  }
+  if (s.transport == "stdio" && s.command.empty())
+    return config_error(origin, where + ".command", "required for the stdio transport");
+  if (s.transport == "streamable_http" && s.url.empty())
+    return config_error(origin, where + ".url", "required for the streamable_http transport");
+  for (const auto& [header, value] : s.headers)
+    if (secret_looking(header) && !is_reference(value))
+      return config_error(origin, where + ".headers." + header,
+                          "credentials are references (env:NAME or file:PATH), never literals");
+  for (const auto& [var, value] : s.env)
+    if (secret_looking(var) && !is_reference(value))
+      return config_error(origin, where + ".env." + var,
+                          "credentials are references (env:NAME or file:PATH), never literals");
+  return s;
+}
+
+} // namespace
+
+result<std::string> resolve_reference(std::string_view value) {
+  auto missing = [&] {
+    return make_error(error_code::secret_not_found, "cannot resolve " + std::string(value),
+                      json::object{{"reference", value}});
+  };
+  if (value.starts_with("env:")) {
+    std::string name(value.substr(4));
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr)
+      return missing();
+    return std::string(v);
+  }
+  if (value.starts_with("file:")) {
+    std::ifstream in{std::string(value.substr(5))};
+    std::string line;
+    if (!in || !std::getline(in, line))
+      return missing();
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+      line.pop_back();
+    return line;
+  }
+  return std::string(value);
+}
+
 retry_settings retry_settings_from_json(const json::object& obj, retry_settings base) {
   if (auto v = number_at(obj, "initial_interval_ms"))
     base.initial_interval_ms = *v;
@@ -300,6 +393,13 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     if (!cat)
       return cat.error();
     cfg.catalogue = std::move(cat).value();
+  }
+  for (const auto& extra : strings_at(root, "extra_catalogues")) {
+    auto cat = tool_catalogue::load_file(resolve_path(base_dir, extra));
+    if (!cat)
+      return cat.error();
+    if (auto err = cfg.catalogue.append(*cat))
+      return err;
   }
   if (auto p = get_string(root, "system")) {
     auto sys = system_config::load_file(resolve_path(base_dir, *p));
@@ -500,6 +600,24 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   if (const auto* sec = object_at(root, "secrets"))
     if (auto d = get_string(*sec, "dir"))
       cfg.secrets_dir = resolve_path(base_dir, *d);
+  if (const auto* m = object_at(root, "mcp")) {
+    cfg.mcp.protocol_version = std::string(get_string(*m, "protocol_version").value_or(cfg.mcp.protocol_version));
+    if (auto d = get_string(*m, "log_dir"))
+      cfg.mcp.log_dir = resolve_path(base_dir, *d);
+    if (const auto* servers = object_at(*m, "servers"))
+      for (const auto& kv : *servers) {
+        auto server = mcp_server_from_json(std::string(kv.key()), kv.value().get_object(), base_dir, origin);
+        if (!server)
+          return server.error();
+        cfg.mcp.servers.emplace(std::string(kv.key()), std::move(server).value());
+      }
+  }
+  // Catalogue tools may name MCP servers opex does not have (the reference names github and
+  // n8n): they fail with CONNECTOR_UNAVAILABLE when called. Overrides are the user's own.
+  for (const auto& [id, target] : cfg.targets.overrides)
+    if (target.type == target_type::mcp_tool && !cfg.mcp.servers.contains(target.server))
+      return config_error(origin, "targets.overrides." + id + ".server",
+                          "no MCP server named " + target.server + " under mcp.servers");
   return cfg;
 }
 

@@ -7,6 +7,7 @@
 #include "opex/connectors/plan_store.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
+#include "opex/connectors/mcp_connector.hpp"
 #include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
@@ -282,6 +283,14 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
       caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
   };
   rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
+  if (!rt->config.mcp.servers.empty()) {
+    connectors::mcp_connector_options mcp;
+    mcp.settings = rt->config.mcp;
+    mcp.http = http;
+    mcp.log_dir = rt->config.mcp.log_dir.empty() ? (fs::path(im.database).parent_path() / "logs").string()
+                                                 : rt->config.mcp.log_dir;
+    rt->connectors.emplace("mcp_tool", std::make_shared<connectors::mcp_connector>(std::move(mcp)));
+  }
 
   if (options.on_progress)
     im.progress = std::make_shared<const actors::progress_callback>(std::move(options.on_progress));
@@ -603,6 +612,38 @@ const std::string& engine::database() const noexcept {
 
 const clock& engine::time() const noexcept {
   return *impl_->rt->time;
+}
+
+} // namespace opex
+
+namespace opex {
+
+json::array engine::mcp_servers() const {
+  auto it = impl_->rt->connectors.find("mcp_tool");
+  if (it == impl_->rt->connectors.end())
+    return {};
+  return static_cast<const connectors::mcp_connector&>(*it->second).status();
+}
+
+result<json::array> engine::mcp_tools(const std::string& server, std::chrono::milliseconds timeout) {
+  auto it = impl_->rt->connectors.find("mcp_tool");
+  if (it == impl_->rt->connectors.end())
+    return make_error(error_code::connector_unavailable, "no MCP server is configured (mcp.servers)",
+                      json::object{{"server", server}});
+  std::promise<result<json::array>> p;
+  auto f = p.get_future();
+  static_cast<connectors::mcp_connector&>(*it->second)
+    .list_tools(server, timeout, [&p](result<std::vector<connectors::mcp::tool_info>> r) {
+      if (!r) {
+        p.set_value(std::move(r).error());
+        return;
+      }
+      json::array out;
+      for (const auto& t : *r)
+        out.emplace_back(t.to_json());
+      p.set_value(std::move(out));
+    });
+  return f.get();
 }
 
 } // namespace opex

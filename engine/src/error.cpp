@@ -15,7 +15,7 @@ struct code_row {
   bool transient;
 };
 
-constexpr std::array<code_row, 42> code_table{{
+constexpr std::array<code_row, 44> code_table{{
   {error_code::none, "NONE", 200, false},
   {error_code::invalid_json, "INVALID_JSON", 400, false},
   {error_code::validation_error, "VALIDATION_ERROR", 400, false},
@@ -57,6 +57,8 @@ constexpr std::array<code_row, 42> code_table{{
   {error_code::confirmation_invalid, "CONFIRMATION_INVALID", 403, false},
   {error_code::conflict, "CONFLICT", 409, false},
   {error_code::secret_not_found, "SECRET_NOT_FOUND", 500, false},
+  {error_code::protocol_error, "PROTOCOL_ERROR", 502, false},
+  {error_code::output_invalid, "OUTPUT_INVALID", 502, false},
   {error_code::none, "", 500, false},
 }};
 

@@ -11,6 +11,12 @@ packages=(
   prometheus-cpp-dev libcli11-dev sqlite3
 )
 
+# Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A
+# machine that already has node (Debian's or NodeSource's) keeps it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -86,6 +86,11 @@ public:
   /// Every tool, in catalogue order.
   const std::vector<tool_definition>& tools() const noexcept { return tools_; }
 
+  /// Appends the tools of `other` (opex.yml `extra_catalogues`). Their relative payload and
+  /// response schema paths become absolute from `other`'s folder. Errors: CONFIG_ERROR
+  /// {path, key: "extra_catalogues", reason} when a tool id is already present.
+  error_info append(const tool_catalogue& other);
+
   /// Mutable access, only while the engine resolves targets at start-up: entries may change,
   /// their ids and their number may not (the index by id is kept).
   std::vector<tool_definition>& mutable_tools() noexcept { return tools_; }

@@ -148,6 +148,49 @@ struct planning_entry {
   std::vector<std::string> clarification;
 };
 
+/// How a dead MCP server process is restarted: delays grow from initial_interval_ms by
+/// backoff_coefficient up to maximum_interval_ms (ms); maximum_restarts 0 = no limit.
+struct restart_settings {
+  double initial_interval_ms = 500;
+  double backoff_coefficient = 2;
+  double maximum_interval_ms = 30000;
+  int maximum_restarts = 0;
+};
+
+/// One MCP server (`mcp.servers.<name>` in opex.yml; docs/connectors.md). Values of `env` and
+/// `headers` are literals or references: `env:NAME` (an environment variable of opex's
+/// process) or `file:PATH` (first line of a file); secret-looking headers must be references.
+struct mcp_server_settings {
+  std::string name;
+  std::string transport = "stdio";  ///< stdio | streamable_http
+  // stdio
+  std::string command;  ///< program; a path with '/' is relative to the config's folder
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;  ///< added to opex's environment
+  std::string cwd;
+  // streamable_http
+  std::string url;  ///< the MCP endpoint, e.g. http://127.0.0.1:3001/mcp
+  std::map<std::string, std::string> headers;
+  /// initialize and tools/list (ms); tools/call uses the step's attempt timeout.
+  int startup_timeout_ms = 20000;
+  restart_settings restart;
+};
+
+/// The MCP client (`mcp:` in opex.yml).
+struct mcp_settings {
+  /// The protocol version opex asks for; the server may answer another supported one
+  /// (2024-11-05, 2025-03-26, 2025-06-18).
+  std::string protocol_version = "2025-06-18";
+  /// Where each server's stderr and log notifications go (<log_dir>/mcp-<server>.log);
+  /// "" = a `logs` folder beside the database.
+  std::string log_dir;
+  std::map<std::string, mcp_server_settings> servers;
+};
+
+/// Resolves a configured value: `env:NAME` -> the environment variable, `file:PATH` -> the
+/// file's first line, anything else -> itself. Errors: SECRET_NOT_FOUND {reference}.
+result<std::string> resolve_reference(std::string_view value);
+
 /// opex's own configuration (examples/opex.yml documents every key).
 struct opex_config {
   std::string source_path;  ///< the file it was loaded from, "" for the built-in default
@@ -219,6 +262,7 @@ struct opex_config {
   protected_workflow_settings protected_workflows;
   std::map<std::string, double> tool_costs;  ///< USD per call, overrides the catalogue's cost_usd
   std::string secrets_dir;                   ///< files tenant/<slug>/<name>; env OPEX_SECRET_*
+  mcp_settings mcp;                          ///< MCP servers reachable by mcp_tool targets
 
   /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
   const tenant_settings* find_tenant(std::string_view slug) const noexcept;

@@ -173,6 +173,16 @@ public:
   /// Writes every pending journal entry to the database. Blocks the caller.
   void flush_journal();
 
+  /// The MCP servers and their states: [{"server", "transport", "state" (idle | starting |
+  /// ready | restarting | failed | stopped), "pid", "restarts", "consecutive_failures",
+  /// "protocol_version", "server_info", "tools", "last_error"}]; empty without mcp.servers.
+  boost::json::array mcp_servers() const;
+
+  /// The tools an MCP server lists now, starting it when needed: [{"name", "title",
+  /// "description", "input_schema", "output_schema"?}]. Errors: CONNECTOR_UNAVAILABLE (no
+  /// such server, cannot start), CONNECTION_FAILED, TIMEOUT. Blocks the caller.
+  result<boost::json::array> mcp_tools(const std::string& server, std::chrono::milliseconds timeout);
+
   /// The effective configuration (targets resolved).
   const opex_config& configuration() const noexcept;
 

@@ -58,6 +58,8 @@ enum class error_code {
   confirmation_invalid,   ///< CONFIRMATION_INVALID: wrong, missing or used confirmation code (HTTP 403).
   conflict,               ///< CONFLICT: the resource is not in a state allowing this (HTTP 409).
   secret_not_found,       ///< SECRET_NOT_FOUND: a secret the tenant's call needs is not configured.
+  protocol_error,         ///< PROTOCOL_ERROR: a peer broke its wire protocol (MCP, LLM API) (HTTP 502).
+  output_invalid,         ///< OUTPUT_INVALID: a model's answer is not the JSON asked for (HTTP 502).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".
