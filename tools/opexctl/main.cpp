@@ -305,6 +305,16 @@ int main(int argc, char** argv) {
   journal->add_option("--agent", agent, "Only this agent (kimmy, prolex, proxy, opex, system)");
   journal->add_option("--limit", limit, "At most N entries (newest)");
 
+  std::string mcp_server;
+  int mcp_timeout_ms = 30000;
+  auto* mcp = app.add_subcommand("mcp", "Inspect the configured MCP servers");
+  mcp->require_subcommand(1);
+  auto* mcp_servers = mcp->add_subcommand("servers", "Start every configured MCP server and show its state");
+  auto* mcp_tools = mcp->add_subcommand("tools", "List the tools an MCP server offers (starting it)");
+  mcp_tools->add_option("server", mcp_server, "Server name under mcp.servers")->required();
+  for (auto* sub : {mcp_servers, mcp_tools})
+    sub->add_option("--timeout-ms", mcp_timeout_ms, "How long to wait for the server (ms)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*validate)
@@ -400,6 +410,46 @@ int main(int argc, char** argv) {
         std::cout << "approval " << approval_id << ": " << decided->at("status").as_string().c_str() << "\nrequest "
                   << req << ": " << final->at("status").as_string().c_str() << "\n";
       return final->at("status") == "succeeded" ? 0 : 1;
+    }
+    if (*mcp_tools) {
+      auto e = make_engine(o);
+      auto tools = e.mcp_tools(mcp_server, std::chrono::milliseconds(mcp_timeout_ms));
+      if (!tools)
+        return print_error(tools.error(), o) - 1;
+      if (o.json_output) {
+        std::cout << json::serialize(json::object{{"server", mcp_server}, {"tools", *tools}}) << std::endl;
+      } else {
+        for (const auto& t : *tools)
+          std::cout << std::left << std::setw(32) << t.at("name").as_string().c_str() << " "
+                    << t.at("description").as_string().c_str() << "\n";
+      }
+      return 0;
+    }
+    if (*mcp_servers) {
+      auto e = make_engine(o);
+      // Listing the tools starts each server: the states then say whether it came up.
+      for (const auto& s : e.mcp_servers())
+        (void)e.mcp_tools(std::string(s.at("server").as_string()), std::chrono::milliseconds(mcp_timeout_ms));
+      auto servers = e.mcp_servers();
+      if (o.json_output) {
+        std::cout << json::serialize(json::object{{"servers", servers}}) << std::endl;
+      } else {
+        for (const auto& v : servers) {
+          const auto& s = v.as_object();
+          std::cout << std::left << std::setw(20) << s.at("server").as_string().c_str() << std::setw(16)
+                    << s.at("transport").as_string().c_str() << std::setw(11) << s.at("state").as_string().c_str()
+                    << " protocol " << s.at("protocol_version").as_string().c_str() << ", " << s.at("tools").as_int64()
+                    << " tools";
+          if (s.at("last_error").is_object())
+            std::cout << "  [" << s.at("last_error").at("error_code").as_string().c_str() << "] "
+                      << s.at("last_error").at("error").as_string().c_str();
+          std::cout << "\n";
+        }
+      }
+      bool all_ready = true;
+      for (const auto& s : servers)
+        all_ready = all_ready && s.at("state") == "ready";
+      return all_ready ? 0 : 1;
     }
     if (*request_cmd) {
       auto e = make_engine(o);
