@@ -25,6 +25,8 @@ result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_pt
     categories.insert(t.category);
   for (const auto& c : categories)
     rt->executors.emplace(c, spawn_executor(system, rt, c));
+  if (rt->llm)
+    rt->llm_gateway = spawn_llm_gateway(system, rt);
   rt->proxy_master = spawn_proxy_master(system, rt);
   rt->prolex = spawn_prolex_planner(system, rt);
   return spawn_kimmy_filter(system, rt);
@@ -38,12 +40,14 @@ void stop_agents(caf::actor_system& system, runtime& rt) {
   };
   stop(rt.prolex);
   stop(rt.proxy_master);
+  stop(rt.llm_gateway);
   for (auto& [_, e] : rt.executors)
     stop(e);
   stop(rt.store);
   rt.executors.clear();
   rt.prolex = nullptr;
   rt.proxy_master = nullptr;
+  rt.llm_gateway = nullptr;
   rt.store = nullptr;
 }
 

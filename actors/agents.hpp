@@ -34,6 +34,9 @@ supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_pt
 executor_actor spawn_executor(caf::actor_system& system, std::shared_ptr<const runtime> rt,
                               std::string category);
 
+/// The LLM gateway (Kimmy's and Prolex's model calls: retries, breaker).
+llm_actor spawn_llm_gateway(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+
 /// Sends an exit to every long-lived actor in `rt` (the actor system then shuts down).
 void stop_agents(caf::actor_system& system, runtime& rt);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "opex/connectors/connector.hpp"
+#include "opex/connectors/llm_client.hpp"
 #include "opex/connectors/plan_store.hpp"
 #include "opex/contracts.hpp"
 
@@ -50,6 +51,7 @@ using facts_atom = caf::atom_constant<caf::atom("facts")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using llm_atom = caf::atom_constant<caf::atom("llm")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -144,6 +146,28 @@ using stored_plans = std::vector<stored_plan>;
 using step_state = connectors::stored_step;
 using request_state = connectors::stored_request;
 
+/// One model call for an agent (Kimmy's or Prolex's llm mode), retried and guarded by the
+/// LLM gateway.
+struct llm_call {
+  std::string endpoint;  ///< "" = llm.default
+  connectors::llm_request request;
+  std::string request_id;
+  std::string purpose;  ///< "kimmy" | "prolex": journaled with each attempt
+};
+
+/// The gateway's answer: the response of the last attempt, or why every attempt failed;
+/// tokens and cost summed over the attempts that were answered.
+struct llm_reply {
+  bool ok = false;
+  connectors::llm_response response;
+  error_info error;
+  int attempts = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  double cost_usd = 0.0;
+  double duration_ms = 0.0;
+};
+
 // -- interfaces -------------------------------------------------------------------------------
 
 /// kimmy_filter, prolex_planner and proxy_master: each takes a request and passes it on (or
@@ -171,6 +195,13 @@ using executor_actor =
                    caf::reacts_to<done_atom, std::uint64_t, connectors::call_outcome>,
                    caf::reacts_to<cancel_atom, std::uint64_t, bool>,
                    caf::reacts_to<wake_atom>>;
+
+/// The LLM gateway: runs a model call with the endpoint's retry policy (backoff, Retry-After)
+/// behind its circuit breaker ("llm:<endpoint>"). `done_atom` brings an attempt's result from
+/// the client's thread; `retry_atom` is its own retry timer.
+using llm_actor = caf::typed_actor<caf::replies_to<llm_atom, llm_call>::with<llm_reply>,
+                                   caf::reacts_to<done_atom, std::uint64_t, llm_reply>,
+                                   caf::reacts_to<retry_atom, std::uint64_t>>;
 
 /// The store: the SystemJournal (batched appends, queries), the plan state (requests and steps,
 /// batched upserts), the approvals (created, decided and expired at once, never batched), and
@@ -212,3 +243,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::approval_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_step)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)

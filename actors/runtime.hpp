@@ -5,6 +5,8 @@
 #include "messages.hpp"
 
 #include "kimmy/kimmy_classifier.hpp"
+#include "kimmy/llm_classifier.hpp"
+#include "prolex/llm_planner.hpp"
 #include "prolex/rule_planner.hpp"
 #include "proxy/proxy_checks.hpp"
 
@@ -86,7 +88,11 @@ struct runtime {
   std::unique_ptr<kimmy_classifier> kimmy;
   std::unique_ptr<rule_planner> planner;
   std::unique_ptr<proxy_checker> proxy;
+  std::unique_ptr<llm_planner> llm_plans;         ///< Prolex's llm modes
+  std::unique_ptr<llm_classifier> llm_kimmy;      ///< Kimmy's llm modes
   policies::masking_rules masking;
+  /// LLM endpoints (null without `llm.endpoints`): the `llm` connector and the gateway use it.
+  std::shared_ptr<const connectors::llm_service> llm;
   /// Connector per target type name ("webhook", "builtin").
   std::map<std::string, std::shared_ptr<connectors::connector>, std::less<>> connectors;
 
@@ -107,6 +113,7 @@ struct runtime {
   store_actor store;  ///< journal, plan state, approvals
   agent_actor prolex;
   agent_actor proxy_master;
+  llm_actor llm_gateway;  ///< set when `llm` is
   std::map<std::string, executor_actor, std::less<>> executors;  ///< by tool category
 
   /// ISO 8601 UTC now, from `time`.

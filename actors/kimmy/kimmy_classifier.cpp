@@ -888,7 +888,19 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     summary += ".";
   p.kimmy_summary = truncate_utf8(summary, 490);
 
-  // -- decision (DIGEST.md §1, spec §2.2 step 4) --
+  decide(out);
+  return out;
+}
+
+void kimmy_classifier::decide(kimmy_analysis& out) const {
+  const auto& cfg = impl_->cfg;
+  auto& p = out.payload;
+  const std::string& intent = p.intent;
+  const auto& sensitive_found = out.sensitive_matches;
+  std::string sensitivity(get_string(p.constraints, "sensitivity").value_or("low"));
+  out.decision = kimmy_decision{};
+  out.quick_action_tool.clear();
+  // DIGEST.md §1, spec §2.2 step 4
   auto& d = out.decision;
   const auto& sens_intents = cfg.system.sensitive_intents;
   bool sensitive_intent = std::find(sens_intents.begin(), sens_intents.end(), p.intent) != sens_intents.end();
@@ -930,7 +942,6 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     }
   }
   p.requires_prolex = d.requires_prolex;
-  return out;
 }
 
 } // namespace opex::actors

@@ -46,6 +46,12 @@ public:
   /// "unclear" and a low confidence, which escalates.
   kimmy_analysis analyze(const kimmy_request& req) const;
 
+  /// The escalate/direct decision rule (DIGEST.md §1) over an analysis' payload (intent,
+  /// complexity, confidence, constraints.sensitivity) and sensitive_matches; sets decision,
+  /// quick_action_tool and payload.requires_prolex. Kimmy's LLM mode applies it to the model's
+  /// classification.
+  void decide(kimmy_analysis& analysis) const;
+
   /// ISO 639-1 language of `folded` text: "fr" or "en" (French on a tie: Kimmy's home language).
   static std::string detect_language(std::string_view folded);
 

@@ -1,7 +1,11 @@
 // The kimmy_filter actor: classifies the text, journals the classification, then either runs a
 // reversible quick action (a tool_call planned from the same planning table, still checked by
-// the Proxy Master) or escalates the KimmyPayload to Prolex.
+// the Proxy Master) or escalates the KimmyPayload to Prolex. Modes (kimmy.mode): `rules`,
+// `llm` (the model classifies; its failure refuses the request), `llm_with_rules_fallback`
+// (the rules' analysis when the model is unavailable, over budget or still invalid). In both
+// llm modes the decision rule and the sensitive keywords are opex's own.
 #include "../agents.hpp"
+#include "../llm/model_dialog.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -10,7 +14,59 @@ namespace opex::actors {
 
 namespace {
 
-agent_actor::behavior_type kimmy_filter(agent_actor::pointer self, std::shared_ptr<const runtime> rt) {
+using self_pointer = agent_actor::pointer;
+namespace json = boost::json;
+
+/// Journals the classification, then passes the request on (quick action or Prolex).
+template <class Delegate>
+auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
+                const kimmy_analysis& analysis, std::chrono::steady_clock::time_point started, const model_note* note,
+                const std::vector<std::string>& dropped, Delegate delegate) {
+  ctx.kimmy = std::make_shared<const kimmy_payload>(analysis.payload);
+  ctx.decision = std::make_shared<const kimmy_decision>(analysis.decision);
+  auto entry = make_journal_entry(*rt, ctx, "kimmy", "classification");
+  entry.payload_snapshot = to_json(analysis.payload);
+  json::array reasons;
+  for (const auto& r : analysis.decision.reasons)
+    reasons.emplace_back(r);
+  json::object data{{"requires_prolex", analysis.decision.requires_prolex},
+                    {"handled_directly", analysis.decision.handled_directly},
+                    {"reasons", std::move(reasons)},
+                    {"classified_by", note && note->fallback_reason.empty() ? "llm" : "rules"}};
+  if (note)
+    data["llm"] = note->to_json();
+  if (!dropped.empty()) {
+    json::array d;
+    for (const auto& x : dropped)
+      d.emplace_back(x);
+    data["dropped_parameters"] = std::move(d);
+  }
+  entry.data = std::move(data);
+  entry.metadata["confidence"] = analysis.payload.confidence;
+  entry.metadata["execution_time_ms"] =
+    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  entry.metadata["model"] = note && note->fallback_reason.empty() ? note->model : std::string("rules");
+  entry.metadata["tokens_used"] = note ? note->tokens : 0;
+  entry.metadata["cost_usd"] = note ? note->cost_usd : 0.0;
+  entry.tags = {"kimmy", analysis.payload.language, analysis.payload.intent};
+  if (note && !note->fallback_reason.empty()) {
+    entry.tags.emplace_back("llm_fallback");
+    entry.tags.push_back(note->fallback_reason);
+  }
+  self->send(rt->store, journal_atom::value, std::move(entry));
+
+  if (analysis.decision.handled_directly) {
+    auto planned = rt->planner->plan(analysis.payload, rt->config.level_for(ctx.tenant));
+    if (planned.output.type == output_type::tool_call || planned.output.type == output_type::answer) {
+      ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
+      ctx.planned_by = "kimmy";
+      return delegate(rt->proxy_master, std::move(ctx));
+    }
+  }
+  return delegate(rt->prolex, std::move(ctx));
+}
+
+agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const runtime> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = std::chrono::steady_clock::now();
@@ -21,34 +77,67 @@ agent_actor::behavior_type kimmy_filter(agent_actor::pointer self, std::shared_p
       req.user_id = ctx.user_id;
       req.now = rt->time->now();
       auto analysis = rt->kimmy->analyze(req);
-      ctx.kimmy = std::make_shared<const kimmy_payload>(analysis.payload);
-      ctx.decision = std::make_shared<const kimmy_decision>(analysis.decision);
+      const auto& mode = rt->config.kimmy.mode;
+      if (mode == "rules" || !rt->llm_kimmy)
+        return classified(self, rt, std::move(ctx), analysis, started, nullptr, {},
+                          [self](const agent_actor& next, request_context c) {
+                            return caf::result<request_outcome>(self->delegate(next, run_atom::value, std::move(c)));
+                          });
 
-      auto entry = make_journal_entry(*rt, ctx, "kimmy", "classification");
-      entry.payload_snapshot = to_json(analysis.payload);
-      boost::json::array reasons;
-      for (const auto& r : analysis.decision.reasons)
-        reasons.emplace_back(r);
-      entry.data = boost::json::object{{"requires_prolex", analysis.decision.requires_prolex},
-                                       {"handled_directly", analysis.decision.handled_directly},
-                                       {"reasons", std::move(reasons)}};
-      entry.metadata["confidence"] = analysis.payload.confidence;
-      entry.metadata["execution_time_ms"] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      entry.metadata["tokens_used"] = 0;
-      entry.metadata["cost_usd"] = 0.0;
-      entry.tags = {"kimmy", analysis.payload.language, analysis.payload.intent};
-      self->send(rt->store, journal_atom::value, std::move(entry));
-
-      if (analysis.decision.handled_directly) {
-        auto planned = rt->planner->plan(analysis.payload, rt->config.level_for(ctx.tenant));
-        if (planned.output.type == output_type::tool_call || planned.output.type == output_type::answer) {
-          ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
-          ctx.planned_by = "kimmy";
-          return self->delegate(rt->proxy_master, run_atom::value, std::move(ctx));
-        }
-      }
-      return self->delegate(rt->prolex, run_atom::value, std::move(ctx));
+      auto rp = self->make_response_promise<request_outcome>();
+      facts_query q;
+      q.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
+      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
+      auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
+      auto with_budget = [self, rt, ctx, rp, req, rules, started](double spent_today) mutable {
+        const auto& cfg = rt->config;
+        double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
+                                               cfg.system.max_cost_per_day_usd - spent_today));
+        llm_call call;
+        call.endpoint = cfg.kimmy.llm;
+        call.request = rt->llm_kimmy->request_for(req);
+        call.request_id = ctx.request_id;
+        call.purpose = "kimmy";
+        auto merged = std::make_shared<kimmy_analysis>(*rules);
+        auto dropped = std::make_shared<std::vector<std::string>>();
+        run_model_dialog(
+          self, rt, std::move(call), budget,
+          [rt, merged, rules, dropped](const std::string& text) {
+            *merged = *rules;
+            dropped->clear();
+            return rt->llm_kimmy->merge(text, *merged, *dropped);
+          },
+          [self, rt, ctx, rp, rules, merged, dropped, started](bool accepted, model_note note) mutable {
+            auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
+              rp.delegate(next, run_atom::value, std::move(c));
+              return 0;
+            };
+            if (accepted) {
+              classified(self, rt, std::move(ctx), *merged, started, &note, *dropped, pass_on);
+              return;
+            }
+            if (rt->config.kimmy.mode == "llm_with_rules_fallback") {
+              classified(self, rt, std::move(ctx), *rules, started, &note, {}, pass_on);
+              return;
+            }
+            auto entry = make_journal_entry(*rt, ctx, "kimmy", "error");
+            entry.status = "failure";
+            entry.error = note.error.message;
+            entry.error_code = std::string(error_code_name(note.error.code));
+            entry.data = json::object{{"llm", note.to_json()}};
+            entry.metadata["model"] = note.model;
+            entry.metadata["tokens_used"] = note.tokens;
+            entry.metadata["cost_usd"] = note.cost_usd;
+            self->send(rt->store, journal_atom::value, std::move(entry));
+            auto err = note.error;
+            err.details["llm"] = note.to_json();
+            rp.deliver(refusal(*rt, ctx, std::move(err)));
+          });
+      };
+      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
+        .then([with_budget](connectors::usage_facts& f) mutable { with_budget(f.cost_today_usd); },
+              [with_budget](caf::error&) mutable { with_budget(0.0); });
+      return rp;
     },
   };
 }

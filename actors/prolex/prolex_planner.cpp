@@ -1,6 +1,9 @@
-// The prolex_planner actor: validates a KimmyPayload that arrives from outside, plans it with
-// the rule planner, journals the plan and passes the ProlexOutput to the Proxy Master.
+// The prolex_planner actor: validates a KimmyPayload that arrives from outside, plans it, journals
+// the plan and passes the ProlexOutput to the Proxy Master. Modes (prolex.mode): `rules` (the
+// planning table), `llm` (the model; its failure refuses the request), `llm_with_rules_fallback`
+// (the model; the rules when it is unavailable, over budget or still invalid after one re-ask).
 #include "../agents.hpp"
+#include "../llm/model_dialog.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -9,7 +12,49 @@ namespace opex::actors {
 
 namespace {
 
-agent_actor::behavior_type prolex_planner(agent_actor::pointer self, std::shared_ptr<const runtime> rt) {
+using self_pointer = agent_actor::pointer;
+namespace json = boost::json;
+
+/// The planning entry of the journal (model, tokens and cost in metadata).
+void journal_plan(self_pointer self, const runtime& rt, const request_context& ctx, const prolex_output& output,
+                  const std::string& rule, const std::string& detail, std::chrono::steady_clock::time_point started,
+                  const model_note* note) {
+  auto entry = make_journal_entry(rt, ctx, "prolex", "planning");
+  entry.payload_snapshot = to_json(output);
+  json::object data{{"output_type", output_type_name(output.type)}, {"rule", rule}, {"detail", detail}};
+  if (note)
+    data["llm"] = note->to_json();
+  entry.data = std::move(data);
+  if (output.type == output_type::tool_call)
+    entry.tool_used = output.plan.front().tool;
+  entry.metadata["execution_time_ms"] =
+    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  entry.metadata["model"] = note && note->fallback_reason.empty() ? note->model : std::string("rules");
+  entry.metadata["tokens_used"] = note ? note->tokens : 0;
+  entry.metadata["cost_usd"] = note ? note->cost_usd : 0.0;
+  if (note && !note->fallback_reason.empty())
+    entry.tags = {"prolex", "llm_fallback", note->fallback_reason};
+  self->send(rt.store, journal_atom::value, std::move(entry));
+}
+
+/// Plans with the rules and passes the output on.
+template <class Delegate>
+auto plan_with_rules(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
+                     std::chrono::steady_clock::time_point started, const model_note* note, Delegate delegate) {
+  auto planned = rt->planner->plan(*ctx.kimmy, rt->config.level_for(ctx.tenant));
+  std::string rule = planned.note.rule;
+  std::string detail = planned.note.detail;
+  if (note) {
+    rule = "llm_fallback:" + rule;
+    detail = "the model's plan was not used (" + note->fallback_reason + "): " + note->error.message + "; " + detail;
+  }
+  journal_plan(self, *rt, ctx, planned.output, rule, detail, started, note);
+  ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
+  ctx.planned_by = "prolex";
+  return delegate(std::move(ctx));
+}
+
+agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const runtime> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = std::chrono::steady_clock::now();
@@ -32,23 +77,71 @@ agent_actor::behavior_type prolex_planner(agent_actor::pointer self, std::shared
       }
       if (!ctx.kimmy)
         return refusal(*rt, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
-      auto planned = rt->planner->plan(*ctx.kimmy, rt->config.level_for(ctx.tenant));
-      auto entry = make_journal_entry(*rt, ctx, "prolex", "planning");
-      entry.payload_snapshot = to_json(planned.output);
-      entry.data = boost::json::object{{"output_type", output_type_name(planned.output.type)},
-                                       {"rule", planned.note.rule},
-                                       {"detail", planned.note.detail}};
-      if (planned.output.type == output_type::tool_call)
-        entry.tool_used = planned.output.plan.front().tool;
-      entry.metadata["execution_time_ms"] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      entry.metadata["model"] = "rules";
-      entry.metadata["tokens_used"] = 0;
-      entry.metadata["cost_usd"] = 0.0;
-      self->send(rt->store, journal_atom::value, std::move(entry));
-      ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
-      ctx.planned_by = "prolex";
-      return self->delegate(rt->proxy_master, run_atom::value, std::move(ctx));
+
+      const auto& mode = rt->config.prolex.mode;
+      if (mode == "rules" || !rt->llm_plans)
+        return plan_with_rules(self, rt, std::move(ctx), started, nullptr, [self, rt](request_context c) {
+          return caf::result<request_outcome>(self->delegate(rt->proxy_master, run_atom::value, std::move(c)));
+        });
+
+      // The model plans; its budget is the planning limit, the request's own budget and what
+      // is left of the day's.
+      auto rp = self->make_response_promise<request_outcome>();
+      auto g = guard_for(*rt, ctx);
+      facts_query q;
+      q.tenant = g.tenant;
+      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
+      auto with_budget = [self, rt, ctx, g, rp, started](double spent_today) mutable {
+        const auto& cfg = rt->config;
+        double budget = cfg.prolex.max_cost_per_call_usd > 0 ? cfg.prolex.max_cost_per_call_usd
+                                                             : cfg.system.max_cost_per_request_usd;
+        if (g.max_cost_usd)
+          budget = std::min(budget, *g.max_cost_usd);
+        budget = std::max(0.0, std::min(budget, cfg.system.max_cost_per_day_usd - spent_today));
+        llm_call call;
+        call.endpoint = cfg.prolex.llm;
+        call.request = rt->llm_plans->request_for(*ctx.kimmy, g);
+        call.request_id = ctx.request_id;
+        call.purpose = "prolex";
+        auto output = std::make_shared<prolex_output>();
+        run_model_dialog(
+          self, rt, std::move(call), budget,
+          [rt, g, output](const std::string& text) { return rt->llm_plans->check(text, g, *output); },
+          [self, rt, ctx, rp, started, output](bool accepted, model_note note) mutable {
+            auto pass_on = [self, rt, rp](request_context c) mutable {
+              rp.delegate(rt->proxy_master, run_atom::value, std::move(c));
+              return 0;
+            };
+            if (accepted) {
+              journal_plan(self, *rt, ctx, *output, "llm", "planned by " + note.model, started, &note);
+              ctx.output = std::make_shared<const prolex_output>(std::move(*output));
+              ctx.planned_by = "prolex";
+              pass_on(std::move(ctx));
+              return;
+            }
+            if (rt->config.prolex.mode == "llm_with_rules_fallback") {
+              plan_with_rules(self, rt, std::move(ctx), started, &note, pass_on);
+              return;
+            }
+            // llm mode: no plan without the model.
+            auto entry = make_journal_entry(*rt, ctx, "prolex", "error");
+            entry.status = "failure";
+            entry.error = note.error.message;
+            entry.error_code = std::string(error_code_name(note.error.code));
+            entry.data = json::object{{"llm", note.to_json()}};
+            entry.metadata["model"] = note.model;
+            entry.metadata["tokens_used"] = note.tokens;
+            entry.metadata["cost_usd"] = note.cost_usd;
+            self->send(rt->store, journal_atom::value, std::move(entry));
+            auto err = note.error;
+            err.details["llm"] = note.to_json();
+            rp.deliver(refusal(*rt, ctx, std::move(err)));
+          });
+      };
+      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
+        .then([with_budget](connectors::usage_facts& f) mutable { with_budget(f.cost_today_usd); },
+              [with_budget](caf::error&) mutable { with_budget(0.0); });
+      return rp;
     },
   };
 }

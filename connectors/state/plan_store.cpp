@@ -377,7 +377,8 @@ usage_facts plan_store::facts(const std::string& tenant, const std::vector<std::
   auto cost_since = [&](const std::string& since, bool tenant_only) {
     sqlite_statement st(db_->handle(),
                         "SELECT COALESCE(SUM(json_extract(entry, '$.metadata.cost_usd')), 0) FROM journal"
-                        " WHERE agent = 'opex' AND tool_used IS NOT NULL AND timestamp >= ?1"
+                        " WHERE ((agent = 'opex' AND tool_used IS NOT NULL) OR agent IN ('kimmy', 'prolex'))"
+                        " AND timestamp >= ?1"
                         " AND (?2 = '' OR tenant = ?2)");
     st.bind(1, std::string_view(since));
     st.bind(2, std::string_view(tenant_only ? tenant : std::string{}));

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <tuple>
 
 namespace opex {
 
@@ -462,6 +463,7 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   }
   if (const auto* k = object_at(root, "kimmy")) {
     cfg.kimmy.mode = std::string(get_string(*k, "mode").value_or("rules"));
+    cfg.kimmy.llm = std::string(get_string(*k, "llm").value_or(""));
     cfg.kimmy.extra_sensitive_keywords = strings_at(*k, "extra_sensitive_keywords");
   }
 
@@ -480,6 +482,8 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   if (prolex) {
     cfg.prolex.mode = std::string(get_string(*prolex, "mode").value_or("rules"));
     cfg.prolex.answer_source = std::string(get_string(*prolex, "answer_source").value_or(""));
+    cfg.prolex.llm = std::string(get_string(*prolex, "llm").value_or(""));
+    cfg.prolex.max_cost_per_call_usd = number_at(*prolex, "max_cost_per_call_usd").value_or(0.0);
   }
   if (planning)
     for (const auto& kv : *planning) {
@@ -612,6 +616,44 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
         cfg.mcp.servers.emplace(std::string(kv.key()), std::move(server).value());
       }
   }
+  if (const auto* l = object_at(root, "llm")) {
+    cfg.llm.default_endpoint = std::string(get_string(*l, "default").value_or(""));
+    if (const auto* eps = object_at(*l, "endpoints"))
+      for (const auto& kv : *eps) {
+        const auto& o = kv.value().get_object();
+        llm_endpoint_settings e;
+        e.name = std::string(kv.key());
+        e.provider = std::string(get_string(o, "provider").value_or("anthropic"));
+        e.base_url = std::string(get_string(o, "base_url").value_or(
+          e.provider == "anthropic" ? "https://api.anthropic.com" : "https://api.openai.com/v1"));
+        while (e.base_url.ends_with('/'))
+          e.base_url.pop_back();
+        e.model = std::string(get_string(o, "model").value_or(""));
+        e.api_key = std::string(get_string(o, "api_key").value_or(""));
+        e.max_tokens = int_at(o, "max_tokens").value_or(e.max_tokens);
+        e.temperature = number_at(o, "temperature").value_or(e.temperature);
+        e.timeout_ms = int_at(o, "timeout_ms").value_or(e.timeout_ms);
+        e.input_cost_per_mtok_usd = number_at(o, "input_cost_per_mtok_usd").value_or(0.0);
+        e.output_cost_per_mtok_usd = number_at(o, "output_cost_per_mtok_usd").value_or(0.0);
+        e.anthropic_version = std::string(get_string(o, "anthropic_version").value_or(e.anthropic_version));
+        if (const auto* r = object_at(o, "retry"))
+          e.retry = retry_settings_from_json(*r, e.retry);
+        if (!e.api_key.empty() && !is_reference(e.api_key))
+          return config_error(origin, "llm.endpoints." + e.name + ".api_key",
+                              "credentials are references (env:NAME or file:PATH), never literals");
+        cfg.llm.endpoints.emplace(e.name, std::move(e));
+      }
+    if (!cfg.llm.default_endpoint.empty() && !cfg.llm.endpoints.contains(cfg.llm.default_endpoint))
+      return config_error(origin, "llm.default", "no endpoint named " + cfg.llm.default_endpoint);
+  }
+  for (auto [agent, mode, name] : {std::tuple{"kimmy", cfg.kimmy.mode, cfg.kimmy.llm},
+                                   std::tuple{"prolex", cfg.prolex.mode, cfg.prolex.llm}}) {
+    if (!name.empty() && !cfg.llm.endpoints.contains(name))
+      return config_error(origin, std::string(agent) + ".llm", "no endpoint named " + name + " under llm.endpoints");
+    if (mode != "rules" && !cfg.llm.find(name))
+      return config_error(origin, std::string(agent) + ".mode",
+                          "mode " + mode + " needs an LLM endpoint (llm.endpoints and llm.default or " + agent + ".llm)");
+  }
   // Catalogue tools may name MCP servers opex does not have (the reference names github and
   // n8n): they fail with CONNECTOR_UNAVAILABLE when called. Overrides are the user's own.
   for (const auto& [id, target] : cfg.targets.overrides)
@@ -619,6 +661,19 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       return config_error(origin, "targets.overrides." + id + ".server",
                           "no MCP server named " + target.server + " under mcp.servers");
   return cfg;
+}
+
+const llm_endpoint_settings* llm_settings::find(std::string_view name) const noexcept {
+  if (name.empty()) {
+    if (!default_endpoint.empty())
+      name = default_endpoint;
+    else if (endpoints.size() == 1)
+      return &endpoints.begin()->second;
+    else
+      return nullptr;
+  }
+  auto it = endpoints.find(std::string(name));
+  return it == endpoints.end() ? nullptr : &it->second;
 }
 
 const tenant_settings* opex_config::find_tenant(std::string_view slug) const noexcept {

@@ -7,6 +7,7 @@
 #include "opex/connectors/plan_store.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
+#include "opex/connectors/llm_client.hpp"
 #include "opex/connectors/mcp_connector.hpp"
 #include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
@@ -283,6 +284,13 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
       caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
   };
   rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
+  if (!rt->config.llm.endpoints.empty()) {
+    auto llm = std::make_shared<connectors::llm_client>(rt->config.llm, http);
+    rt->llm = llm;
+    rt->connectors.emplace("llm", std::make_shared<connectors::llm_connector>(llm));
+    rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
+    rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
+  }
   if (!rt->config.mcp.servers.empty()) {
     connectors::mcp_connector_options mcp;
     mcp.settings = rt->config.mcp;

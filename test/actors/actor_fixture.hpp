@@ -67,6 +67,39 @@ private:
   script script_;
 };
 
+/// Answers LLM calls from a script, synchronously: call number (0-based) -> the response text
+/// or an error. Records every request.
+class scripted_llm final : public connectors::llm_service {
+public:
+  using script = std::function<result<connectors::llm_response>(int call, const connectors::llm_request&)>;
+  scripted_llm(llm_settings settings, script s) : settings_(std::move(settings)), script_(std::move(s)) {}
+
+  connectors::cancel_handle complete(const std::string&, const connectors::llm_request& request,
+                                     connectors::llm_completion done, std::chrono::milliseconds) const override {
+    requests.push_back(request);
+    done(script_(static_cast<int>(requests.size()) - 1, request));
+    return {};
+  }
+  const llm_settings& settings() const noexcept override { return settings_; }
+
+  mutable std::vector<connectors::llm_request> requests;
+
+private:
+  llm_settings settings_;
+  script script_;
+};
+
+/// A model answer with usage (100 tokens in, 50 out).
+inline connectors::llm_response llm_text(std::string text) {
+  connectors::llm_response r;
+  r.text = std::move(text);
+  r.model = "scripted-model";
+  r.usage.input_tokens = 100;
+  r.usage.output_tokens = 50;
+  r.usage.cost_usd = 0.001;
+  return r;
+}
+
 inline connectors::call_outcome ok_outcome(boost::json::value data = boost::json::object{}) {
   connectors::call_outcome o;
   o.ok = true;
@@ -95,7 +128,8 @@ struct actor_fixture {
   std::shared_ptr<scripted_connector> connector;
   actors::agent_actor kimmy;
 
-  explicit actor_fixture(scripted_connector::script s, std::function<void(opex_config&)> adjust = {}) {
+  explicit actor_fixture(scripted_connector::script s, std::function<void(opex_config&)> adjust = {},
+                         std::shared_ptr<const connectors::llm_service> llm = nullptr) {
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.console", caf::atom("none"));
     sys = std::make_unique<caf::actor_system>(cfg);
@@ -115,12 +149,18 @@ struct actor_fixture {
     connector = std::make_shared<scripted_connector>(std::move(s));
     rt->connectors.emplace("builtin", connector);
     rt->connectors.emplace("webhook", connector);
+    if (llm) {
+      rt->llm = std::move(llm);
+      rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
+      rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
+    }
     kimmy = actors::spawn_agents(*sys, rt, ":memory:", false).value();
     sched->run();
   }
 
   ~actor_fixture() {
     caf::anon_send_exit(kimmy, caf::exit_reason::user_shutdown);
+    rt->requests.stop_all();  // plans parked for an approval
     actors::stop_agents(*sys, *rt);
     sched->run();
     rt->connectors.clear();
@@ -135,6 +175,22 @@ struct actor_fixture {
     ctx.received = std::chrono::steady_clock::now();
     ctx.raw = std::make_shared<const boost::json::value>(boost::json::parse(text));
     auto target = rt->proxy_master;
+    sys->spawn([ctx, target, out](caf::event_based_actor* self) {
+      self->request(target, std::chrono::minutes(10), actors::run_atom::value, ctx)
+        .then([out](actors::request_outcome& o) { *out = std::move(*o.result); },
+              [out](caf::error&) { *out = request_result{}; });
+    });
+  }
+
+  /// Sends text to Kimmy (the full pipeline); `out` is set when the result arrives.
+  void submit_text(const std::string& text, std::shared_ptr<std::optional<request_result>> out,
+                   std::string request_id = make_uuid_v4()) {
+    actors::request_context ctx;
+    ctx.request_id = std::move(request_id);
+    ctx.entry = actors::entry_point::kimmy;
+    ctx.received = std::chrono::steady_clock::now();
+    ctx.text = std::make_shared<const std::string>(text);
+    auto target = kimmy;
     sys->spawn([ctx, target, out](caf::event_based_actor* self) {
       self->request(target, std::chrono::minutes(10), actors::run_atom::value, ctx)
         .then([out](actors::request_outcome& o) { *out = std::move(*o.result); },

@@ -187,6 +187,34 @@ struct mcp_settings {
   std::map<std::string, mcp_server_settings> servers;
 };
 
+/// One LLM endpoint (`llm.endpoints.<name>` in opex.yml; docs/connectors.md). Source of the
+/// wire formats: Anthropic Messages API (POST <base_url>/v1/messages) and OpenAI chat
+/// completions (POST <base_url>/chat/completions), both with streaming off.
+struct llm_endpoint_settings {
+  std::string name;
+  std::string provider = "anthropic";  ///< anthropic | openai (any OpenAI-compatible server)
+  std::string base_url;                ///< default https://api.anthropic.com or https://api.openai.com/v1
+  std::string model;
+  std::string api_key;                 ///< env:NAME or file:PATH; "" = no key (local servers)
+  int max_tokens = 1024;
+  double temperature = 0.0;
+  int timeout_ms = 60000;                ///< per attempt (ms)
+  double input_cost_per_mtok_usd = 0.0;  ///< USD per million input tokens
+  double output_cost_per_mtok_usd = 0.0; ///< USD per million output tokens
+  std::string anthropic_version = "2023-06-01";
+  retry_settings retry;                  ///< of the planners' calls (tool steps use the step's)
+};
+
+/// LLM endpoints (`llm:` in opex.yml): used by `llm` tool targets and by Kimmy and Prolex in
+/// their llm modes.
+struct llm_settings {
+  std::string default_endpoint;  ///< `llm.default`; "" = the only endpoint when there is one
+  std::map<std::string, llm_endpoint_settings> endpoints;
+
+  /// The endpoint `name` names ("" = the default), or nullptr.
+  const llm_endpoint_settings* find(std::string_view name) const noexcept;
+};
+
 /// Resolves a configured value: `env:NAME` -> the environment variable, `file:PATH` -> the
 /// file's first line, anything else -> itself. Errors: SECRET_NOT_FOUND {reference}.
 result<std::string> resolve_reference(std::string_view value);
@@ -223,12 +251,16 @@ struct opex_config {
   } targets;
 
   struct kimmy_settings {
-    std::string mode = "rules";
+    std::string mode = "rules";  ///< rules | llm | llm_with_rules_fallback
+    std::string llm;             ///< endpoint name; "" = llm.default
     std::vector<std::string> extra_sensitive_keywords;
   } kimmy;
 
   struct prolex_settings {
-    std::string mode = "rules";
+    std::string mode = "rules";  ///< rules | llm | llm_with_rules_fallback
+    std::string llm;             ///< endpoint name; "" = llm.default
+    /// Largest estimated cost of one planning call (USD); 0 = system max_cost_per_request_usd.
+    double max_cost_per_call_usd = 0.0;
     std::map<std::string, planning_entry> planning;  ///< intent -> entry
     std::string answer_source;  ///< "" = no answer source configured
   } prolex;
@@ -263,6 +295,7 @@ struct opex_config {
   std::map<std::string, double> tool_costs;  ///< USD per call, overrides the catalogue's cost_usd
   std::string secrets_dir;                   ///< files tenant/<slug>/<name>; env OPEX_SECRET_*
   mcp_settings mcp;                          ///< MCP servers reachable by mcp_tool targets
+  llm_settings llm;                          ///< LLM endpoints
 
   /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
   const tenant_settings* find_tenant(std::string_view slug) const noexcept;
