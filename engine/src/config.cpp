@@ -646,6 +646,51 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     if (!cfg.llm.default_endpoint.empty() && !cfg.llm.endpoints.contains(cfg.llm.default_endpoint))
       return config_error(origin, "llm.default", "no endpoint named " + cfg.llm.default_endpoint);
   }
+  if (const auto* n = object_at(root, "n8n")) {
+    auto& ns = cfg.n8n;
+    ns.default_instance = std::string(get_string(*n, "default_instance").value_or(""));
+    if (const auto* v = get_member(*n, "route_tools"); v && v->is_bool())
+      ns.route_tools = v->get_bool();
+    if (const auto* d = object_at(*n, "design")) {
+      ns.design_max_nodes = int_at(*d, "max_nodes").value_or(ns.design_max_nodes);
+      ns.design_llm = std::string(get_string(*d, "llm").value_or(""));
+    }
+    ns.poll_interval_ms = int_at(*n, "poll_interval_ms").value_or(ns.poll_interval_ms);
+    if (auto d = get_string(*n, "session_dir"))
+      ns.session_dir = resolve_path(base_dir, *d);
+    if (const auto* insts = object_at(*n, "instances"))
+      for (const auto& kv : *insts) {
+        const auto& o = kv.value().get_object();
+        n8n_instance_settings i;
+        i.name = std::string(kv.key());
+        i.base_url = std::string(get_string(o, "base_url").value_or(""));
+        while (i.base_url.ends_with('/'))
+          i.base_url.pop_back();
+        i.api_key = std::string(get_string(o, "api_key").value_or(""));
+        i.environment = std::string(get_string(o, "environment").value_or("sandbox"));
+        i.owner_email = std::string(get_string(o, "owner_email").value_or(""));
+        i.owner_password = std::string(get_string(o, "owner_password").value_or(""));
+        if (const auto* v = get_member(o, "allow_activation"); v && v->is_bool())
+          i.allow_activation = v->get_bool();
+        i.production_tag = std::string(get_string(o, "production_tag").value_or(i.production_tag));
+        i.timeout_ms = int_at(o, "timeout_ms").value_or(i.timeout_ms);
+        const std::string where = "n8n.instances." + i.name;
+        if (!i.api_key.empty() && !is_reference(i.api_key))
+          return config_error(origin, where + ".api_key", "credentials are references (env:NAME or file:PATH), never literals");
+        if (!i.owner_password.empty() && !is_reference(i.owner_password))
+          return config_error(origin, where + ".owner_password",
+                              "credentials are references (env:NAME or file:PATH), never literals");
+        if (i.api_key.starts_with("file:") && !i.api_key.substr(5).starts_with("/"))
+          i.api_key = "file:" + resolve_path(base_dir, i.api_key.substr(5));
+        if (i.owner_password.starts_with("file:") && !i.owner_password.substr(5).starts_with("/"))
+          i.owner_password = "file:" + resolve_path(base_dir, i.owner_password.substr(5));
+        ns.instances.emplace(i.name, std::move(i));
+      }
+    if (!ns.default_instance.empty() && !ns.instances.contains(ns.default_instance))
+      return config_error(origin, "n8n.default_instance", "no instance named " + ns.default_instance);
+    if (!ns.design_llm.empty() && !cfg.llm.endpoints.contains(ns.design_llm))
+      return config_error(origin, "n8n.design.llm", "no endpoint named " + ns.design_llm + " under llm.endpoints");
+  }
   for (auto [agent, mode, name] : {std::tuple{"kimmy", cfg.kimmy.mode, cfg.kimmy.llm},
                                    std::tuple{"prolex", cfg.prolex.mode, cfg.prolex.llm}}) {
     if (!name.empty() && !cfg.llm.endpoints.contains(name))
@@ -661,6 +706,20 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       return config_error(origin, "targets.overrides." + id + ".server",
                           "no MCP server named " + target.server + " under mcp.servers");
   return cfg;
+}
+
+const n8n_instance_settings* n8n_settings::for_environment(std::string_view environment) const noexcept {
+  if (!environment.empty())
+    for (const auto& [name, i] : instances)
+      if (i.environment == environment)
+        return &i;
+  if (!default_instance.empty())
+    if (auto it = instances.find(default_instance); it != instances.end())
+      return &it->second;
+  for (const auto& [name, i] : instances)
+    if (i.environment == "sandbox")
+      return &i;
+  return instances.size() == 1 ? &instances.begin()->second : nullptr;
 }
 
 const llm_endpoint_settings* llm_settings::find(std::string_view name) const noexcept {

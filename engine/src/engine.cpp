@@ -9,6 +9,7 @@
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/llm_client.hpp"
 #include "opex/connectors/mcp_connector.hpp"
+#include "opex/connectors/n8n_connector.hpp"
 #include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
@@ -44,9 +45,20 @@ std::string kebab(std::string_view id) {
 /// Applies `targets:` of opex.yml to every tool (DESIGN.md §7; docs/configuration.md).
 void resolve_targets(opex_config& cfg) {
   const auto& t = cfg.targets;
+  static const std::map<std::string, std::string, std::less<>> n8n_operations{
+    {"N8N_LIST_WORKFLOWS", "list_workflows"},   {"N8N_WORKFLOW_UPSERT", "workflow_upsert"},
+    {"N8N_WORKFLOW_TEST", "workflow_test"},     {"N8N_WORKFLOW_PROMOTE", "workflow_promote"},
+    {"N8N_WORKFLOW_DESIGN", "workflow_design"}};
   for (auto& tool : cfg.catalogue.mutable_tools()) {
     if (auto o = t.overrides.find(tool.id); o != t.overrides.end()) {
       tool.target = o->second;
+      continue;
+    }
+    if (auto op = n8n_operations.find(tool.id);
+        op != n8n_operations.end() && !cfg.n8n.instances.empty() && cfg.n8n.route_tools) {
+      tool.target = tool_target{};
+      tool.target.type = target_type::n8n_api;
+      tool.target.name = op->second;
       continue;
     }
     if (t.mode == "builtin") {
@@ -290,6 +302,16 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     rt->connectors.emplace("llm", std::make_shared<connectors::llm_connector>(llm));
     rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
     rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
+  }
+  if (!rt->config.n8n.instances.empty()) {
+    connectors::n8n_connector_options n8n;
+    n8n.settings = rt->config.n8n;
+    if (n8n.settings.session_dir.empty())
+      n8n.settings.session_dir = (fs::path(im.database).parent_path() / "n8n-sessions").string();
+    n8n.http = http;
+    n8n.llm = rt->llm;
+    n8n.design_llm = rt->config.n8n.design_llm;
+    rt->connectors.emplace("n8n_api", std::make_shared<connectors::n8n_connector>(std::move(n8n)));
   }
   if (!rt->config.mcp.servers.empty()) {
     connectors::mcp_connector_options mcp;

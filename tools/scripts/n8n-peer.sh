@@ -5,13 +5,15 @@
 #                                       (default ~/.cache/opex/n8n-1.123.81); quick when already there
 #   n8n-peer.sh start DATA [PORT]       start n8n with its data in DATA on 127.0.0.1:PORT (default: a free
 #                                       port), wait until it is ready, create the owner and a public-API
-#                                       key; writes DATA/url, DATA/api_key, DATA/n8n.pid, DATA/n8n.log
+#                                       key; writes DATA/url, DATA/api_key, DATA/owner_email,
+#                                       DATA/owner_password, DATA/n8n.pid, DATA/n8n.log
 #   n8n-peer.sh stop DATA               stop the n8n started with DATA
 #   n8n-peer.sh status DATA             running or not
 #
 # n8n needs minutes and ~1.8 GB to install: the tests that use it carry the CTest label `n8n`.
-# Owner credentials are test-only values for a loopback instance; the API key is written with
-# mode 600 and referenced by opex as file:DATA/api_key, never copied into a configuration.
+# Owner credentials are test-only values for a loopback instance; they and the API key are
+# written with mode 600 and referenced by opex as file:DATA/..., never copied into a
+# configuration.
 set -euo pipefail
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../test/peers/n8n" && pwd)"
@@ -50,6 +52,7 @@ cmd_start() {
   local data="${1:?usage: n8n-peer.sh start DATA [PORT]}" port="${2:-}"
   [ -x "$home/node_modules/.bin/n8n" ] || die "n8n is not installed: run '$0 install'"
   mkdir -p "$data"; data="$(cd "$data" && pwd)"
+  (umask 077; echo "$owner_email" > "$data/owner_email"; echo "$owner_password" > "$data/owner_password")
   if alive "$data"; then echo "n8n-peer: already running on $(cat "$data/url")"; return 0; fi
   [ -n "$port" ] || port=$(free_port)
   local base="http://127.0.0.1:$port"

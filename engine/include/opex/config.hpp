@@ -215,6 +215,40 @@ struct llm_settings {
   const llm_endpoint_settings* find(std::string_view name) const noexcept;
 };
 
+/// One n8n instance (`n8n.instances.<name>`; docs/connectors.md). The public API (/api/v1)
+/// takes `api_key`; running a workflow with test data and listing credentials use n8n's
+/// internal REST API, logged in as `owner_email` / `owner_password`.
+struct n8n_instance_settings {
+  std::string name;
+  std::string base_url;                   ///< e.g. http://127.0.0.1:5678
+  std::string api_key;                    ///< env:NAME or file:PATH
+  std::string environment = "sandbox";    ///< sandbox | staging | production: what it serves
+  std::string owner_email;                ///< literal or reference; "" = no internal REST
+  std::string owner_password;             ///< env:NAME or file:PATH
+  bool allow_activation = false;          ///< promotions may activate workflows here
+  std::string production_tag = "production";  ///< set by a promotion within one instance
+  int timeout_ms = 30000;                 ///< per HTTP exchange (ms)
+};
+
+/// The n8n connector (`n8n:` in opex.yml).
+struct n8n_settings {
+  std::map<std::string, n8n_instance_settings> instances;
+  std::string default_instance;  ///< "" = the instance serving sandbox, else the only one
+  /// N8N_LIST_WORKFLOWS, _UPSERT, _TEST, _PROMOTE and _DESIGN run on the n8n_api target when
+  /// instances exist (targets.overrides still wins).
+  bool route_tools = true;
+  int design_max_nodes = 10;     ///< N8N_WORKFLOW_DESIGN's node limit unless the payload sets one
+  std::string design_llm;        ///< endpoint for designs; "" = llm.default; none = templates
+  int poll_interval_ms = 250;    ///< how often a test run's execution is read (ms)
+  /// Where owner sessions (n8n's auth cookie, valid for days) are kept between processes, one
+  /// file per instance, readable by the owner only: n8n rate-limits logins. "" = a
+  /// `n8n-sessions` folder beside the database.
+  std::string session_dir;
+
+  /// The instance serving `environment` ("" = the default instance), or nullptr.
+  const n8n_instance_settings* for_environment(std::string_view environment) const noexcept;
+};
+
 /// Resolves a configured value: `env:NAME` -> the environment variable, `file:PATH` -> the
 /// file's first line, anything else -> itself. Errors: SECRET_NOT_FOUND {reference}.
 result<std::string> resolve_reference(std::string_view value);
@@ -296,6 +330,7 @@ struct opex_config {
   std::string secrets_dir;                   ///< files tenant/<slug>/<name>; env OPEX_SECRET_*
   mcp_settings mcp;                          ///< MCP servers reachable by mcp_tool targets
   llm_settings llm;                          ///< LLM endpoints
+  n8n_settings n8n;                          ///< n8n instances for n8n_api targets
 
   /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
   const tenant_settings* find_tenant(std::string_view slug) const noexcept;
