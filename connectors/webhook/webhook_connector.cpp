@@ -59,8 +59,20 @@ cancel_handle webhook_connector::call(const tool_definition& tool, const json::o
                            {"body", res.body.substr(0, 2048)}};
       if (auto ra = res.header("retry-after"))
         details["retry_after"] = *ra;
+      // n8n's error bodies: {"code", "message", "hint"} (e.g. 404 "The requested webhook ... is
+      // not registered." with the hint to activate the workflow).
+      std::string message;
+      if (auto parsed = parse_json(res.body); parsed && parsed->is_object()) {
+        if (auto m = get_string(parsed->get_object(), "message")) {
+          message = std::string(*m);
+          details["message"] = message;
+        }
+        if (auto h = get_string(parsed->get_object(), "hint"))
+          details["hint"] = *h;
+      }
       out.error = make_error(error_code::http_error,
-                             "target answered HTTP " + std::to_string(res.status), std::move(details));
+                             "target answered HTTP " + std::to_string(res.status) + (message.empty() ? "" : ": " + message),
+                             std::move(details));
       done(std::move(out));
       return;
     }

@@ -449,6 +449,7 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     while (cfg.targets.webhook_base_url.ends_with('/'))
       cfg.targets.webhook_base_url.pop_back();
     cfg.targets.timeout_ms = int_at(*t, "timeout_ms").value_or(cfg.targets.timeout_ms);
+    cfg.targets.n8n_webhooks = std::string(get_string(*t, "n8n_webhooks").value_or(cfg.targets.n8n_webhooks));
     if (auto ca = get_string(*t, "ca_file"))
       cfg.targets.ca_file = resolve_path(base_dir, *ca);
     if (const auto* v = get_member(*t, "verify_tls"); v && v->is_bool())

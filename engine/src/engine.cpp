@@ -61,6 +61,12 @@ void resolve_targets(opex_config& cfg) {
       tool.target.name = op->second;
       continue;
     }
+    if (t.n8n_webhooks == "test" && tool.target.type == target_type::webhook) {
+      // n8n serves a workflow under test at /webhook-test/<path> instead of /webhook/<path>.
+      auto at = tool.target.url.find("/webhook/");
+      if (at != std::string::npos)
+        tool.target.url.replace(at, 9, "/webhook-test/");
+    }
     if (t.mode == "builtin") {
       auto name = connectors::builtin_connector::builtin_for_tool(tool.id);
       if (!name.empty() && tool.target.type != target_type::builtin) {

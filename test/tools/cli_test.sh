@@ -171,4 +171,43 @@ curl -s -H "$H" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec" | grep -
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dport/healthz") == 200 ]] || fail "opexd died"
 kill -TERM $opexd_pid
 wait $opexd_pid || fail "opexd did not stop cleanly"
+# 9. Prolex in llm mode against a loopback Anthropic-format server whose first answer is not
+#    JSON: opex asks again with the validator's errors and runs the second, valid plan.
+cat > "$work/llm-script.json" <<'JSON'
+{"/v1/messages": [
+  {"body": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-loopback",
+            "content": [{"type": "text", "text": "Voici le plan : créer la tâche puis la note."}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 900, "output_tokens": 20}}},
+  {"body": {"id": "msg_2", "type": "message", "role": "assistant", "model": "claude-loopback",
+            "content": [{"type": "text", "text": "{\"type\":\"multi_tool_plan\",\"plan\":[{\"step\":1,\"tool\":\"TASK_CREATE\",\"payload\":{\"title\":\"Réviser l'architecture Prolex\",\"due_date\":\"2026-11-20\"}},{\"step\":2,\"tool\":\"DOC_CREATE_NOTE\",\"depends_on\":[1],\"payload\":{\"title\":\"Revue Prolex\",\"content\":\"Tâche {{ step_1.result.task_id }}\"}}]}"}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 950, "output_tokens": 80}}}]}
+JSON
+"$support/opex_fake_webhook" "$work/llm-script.json" "$work/llm.jsonl" <&3 >&4 &
+read -r -t 20 -u 4 line || fail "fake Anthropic server did not start"
+lport=${line#port }
+cat > "$work/llm.yml" <<YAML
+llm:
+  default: claude
+  endpoints:
+    claude:
+      provider: anthropic
+      base_url: http://127.0.0.1:$lport
+      model: claude-loopback
+      api_key: env:OPEX_CLI_TEST_ANTHROPIC_KEY
+      input_cost_per_mtok_usd: 3
+      output_cost_per_mtok_usd: 15
+prolex:
+  mode: llm_with_rules_fallback
+YAML
+llm=$(OPEX_CLI_TEST_ANTHROPIC_KEY=sk-loopback "$tools/opexctl" ask "Crée une tâche pour réviser l'architecture Prolex avant vendredi puis prépare une note de synthèse" \
+        --config "$work/llm.yml" --json --now 2026-11-18T09:00:00+01:00)
+grep -q '"planned_by":"prolex"' <<<"$llm" || fail "Prolex did not plan: $llm"
+grep -q '"step":2,"tool":"DOC_CREATE_NOTE","status":"succeeded"' <<<"$llm" || fail "the model's plan did not run: $llm"
+[[ $(wc -l < "$work/llm.jsonl") == 2 ]] || fail "expected 2 calls to the model: $(cat "$work/llm.jsonl")"
+sed -n 2p "$work/llm.jsonl" | grep -q 'not one bare JSON object' || fail "the second question lacks the validator's error"
+lid=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$llm")
+"$tools/opexctl" journal --request-id "$lid" --agent prolex --json --config "$work/llm.yml" | grep -q '"model":"claude-loopback"' \
+  || fail "the planning entry does not name the model"
+if grep -q 'sk-loopback' "$work/data/opex.db" 2>/dev/null; then fail "the API key reached the database"; fi
+
 echo "cli acceptance: ok"

@@ -278,6 +278,9 @@ struct opex_config {
   struct target_settings {
     std::string mode = "builtin";  ///< builtin | catalogue | webhook
     std::string webhook_base_url;  ///< replaces scheme://host:port of webhook URLs (webhook mode)
+    /// n8n webhook paths: production (/webhook/...) or test (/webhook-test/..., live only while
+    /// the workflow is open for testing in n8n's editor).
+    std::string n8n_webhooks = "production";
     int timeout_ms = 30000;        ///< per HTTP attempt
     std::string ca_file;           ///< extra CA bundle for HTTPS targets
     bool verify_tls = true;
