@@ -358,3 +358,45 @@ TEST_CASE("config llm: endpoints and modes are checked at load", "[llm]") {
   REQUIRE(ok);
   CHECK(ok->llm.find("")->base_url == "https://api.openai.com/v1");
 }
+
+TEST_CASE("engine llm: N8N_WORKFLOW_DESIGN through the model, checked, else templates", "[llm]") {
+  key_env key;
+  std::atomic<int> n{0};
+  test::loopback_server server([&n](const test::recorded_request&) {
+    if (n++ == 0)
+      return test::scripted_response{200, anthropic_body(R"({"name":"x","nodes":[
+        {"id":"1","name":"Webhook","type":"n8n-nodes-base.webhook","typeVersion":2,"position":[0,0],
+         "parameters":{"httpMethod":"POST","path":"invoices","responseMode":"lastNode","options":{}}},
+        {"id":"2","name":"Filter","type":"n8n-nodes-base.filter","typeVersion":2,"position":[220,0],"parameters":{}},
+        {"id":"3","name":"Store","type":"n8n-nodes-base.set","typeVersion":3.4,"position":[440,0],"parameters":{}}],
+        "connections":{"Webhook":{"main":[[{"node":"Filter","type":"main","index":0}]]},
+                       "Filter":{"main":[[{"node":"Store","type":"main","index":0}]]}}})")};
+    // Second call: a design that uses a credential n8n does not have.
+    return test::scripted_response{200, anthropic_body(R"({"name":"y","nodes":[
+        {"id":"1","name":"Start","type":"n8n-nodes-base.manualTrigger","typeVersion":1,"position":[0,0],"parameters":{}},
+        {"id":"2","name":"Mail","type":"n8n-nodes-base.gmail","typeVersion":2,"position":[220,0],"parameters":{},
+         "credentials":{"gmailOAuth2":{"id":"99","name":"Somebody's Gmail"}}}],
+        "connections":{"Start":{"main":[[{"node":"Mail","type":"main","index":0}]]}}})")};
+  });
+  test::temp_dir dir;
+  std::ofstream(dir.file("key")) << "unused\n";
+  auto yaml = llm_config("anthropic", server.base_url(), "rules")
+              + "autonomy_level: 3\nn8n:\n  instances:\n    sandbox: {base_url: 'http://127.0.0.1:9', api_key: 'file:key'}\n";
+  engine eng(options(dir, yaml));
+  const char* plan = R"({"type":"tool_call","tool":"N8N_WORKFLOW_DESIGN","payload":{
+      "goal":"Store filtered invoices","workflow_name":"AUTO_PROLEX_Invoices","constraints":{"max_nodes":4}}})";
+  auto by_model = eng.submit_output(parse_json(plan).value()).get();
+  INFO(json::serialize(to_json(by_model)));
+  REQUIRE(by_model.status == request_status::succeeded);
+  CHECK(by_model.steps[0].data.at("designed_by") == "llm");
+  CHECK(by_model.steps[0].data.at("node_count") == 3);
+  CHECK(by_model.steps[0].data.at("spec").at("name") == "AUTO_PROLEX_Invoices");
+  CHECK(by_model.steps[0].data.at("spec").at("settings").at("executionOrder") == "v1");
+  auto first = parse_json(server.requests()[0].body).value();
+  CHECK(json::serialize(first).find("At most 4 nodes") != std::string::npos);
+
+  auto refused = eng.submit_output(parse_json(plan).value()).get();
+  REQUIRE(refused.status == request_status::succeeded);
+  CHECK(refused.steps[0].data.at("designed_by") == "template");
+  CHECK(json::serialize(refused.steps[0].data.at("notes")).find("credential gmailOAuth2 that does not exist") != std::string::npos);
+}

@@ -16,6 +16,7 @@
 #include <boost/json/value_from.hpp>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <random>
 
@@ -279,6 +280,54 @@ TEST_CASE("n8n: a promotion runs after its test, review and confirmation code", 
   CHECK(step.at("data").at("active") == false);  // allow_activation is off
   auto wf = n8n_workflow(name);
   CHECK(json::serialize(wf.at("tags")).find("production") != std::string::npos);
+}
+
+TEST_CASE("n8n webhooks: response modes, an unregistered webhook, test paths", "[n8n]") {
+  test::temp_dir dir;
+  engine eng(options(dir, n8n_config()));
+  auto id = suffix();
+  auto name = "AUTO_PROLEX_on_received_" + id;
+  auto spec = greeting_spec();
+  auto& hook = spec["nodes"].as_array()[0].as_object();
+  hook["parameters"].as_object()["path"] = "opex-received-" + id;
+  hook["parameters"].as_object()["responseMode"] = "onReceived";
+  hook["webhookId"] = "7a1c0000-0000-4000-8000-" + std::string(12 - id.size(), '0') + id;
+  json::object upsert{{"type", "tool_call"},
+                      {"tool", "N8N_WORKFLOW_UPSERT"},
+                      {"payload", json::object{{"workflow_name", name}, {"spec", spec}, {"tags", json::array{"AUTO_PROLEX"}},
+                                               {"review_required", false}, {"active", true}}}};
+  auto created = run(eng, json::serialize(upsert));
+  INFO(json::serialize(to_json(created)));
+  REQUIRE(created.status == request_status::succeeded);
+  REQUIRE(created.steps[0].data.at("active") == true);
+
+  std::ofstream(dir.file("hooks.yml")) << "- id: HOOK_RECEIVED\n  category: n8n_webhooks\n  auto_allowed_levels: [1, 2, 3]\n"
+                                           "  target: {type: webhook, url: \"" + n8n_url() + "/webhook/opex-received-" + id + "\"}\n"
+                                           "- id: HOOK_MISSING\n  category: n8n_webhooks\n  auto_allowed_levels: [1, 2, 3]\n"
+                                           "  target: {type: webhook, url: \"" + n8n_url() + "/webhook/opex-nowhere-" + id + "\"}\n";
+  test::temp_dir dir2;
+  std::filesystem::copy_file(dir.file("hooks.yml"), dir2.file("hooks.yml"));
+  {
+    engine hooks(options(dir2, n8n_config() + "extra_catalogues: [hooks.yml]\n"));
+    auto received = run(hooks, R"({"type":"tool_call","tool":"HOOK_RECEIVED","payload":{"name":"x"}})");
+    INFO(json::serialize(to_json(received)));
+    REQUIRE(received.status == request_status::succeeded);
+    CHECK(received.steps[0].data.at("message") == "Workflow was started");  // onReceived answers at once
+    auto missing = run(hooks, R"({"type":"tool_call","tool":"HOOK_MISSING","payload":{}})");
+    CHECK(missing.steps[0].error.code == error_code::http_error);
+    CHECK(missing.steps[0].error.details.at("status") == 404);
+    CHECK(missing.steps[0].error.details.at("message").as_string().find("not registered") != json::string::npos);
+    CHECK(missing.steps[0].error.details.contains("hint"));
+  }
+  // targets.n8n_webhooks: test sends to /webhook-test/, where n8n listens only while a person
+  // tests the workflow in its editor.
+  test::temp_dir dir3;
+  std::filesystem::copy_file(dir.file("hooks.yml"), dir3.file("hooks.yml"));
+  engine test_paths(options(dir3, n8n_config() + "extra_catalogues: [hooks.yml]\ntargets:\n  n8n_webhooks: test\n"));
+  CHECK(test_paths.configuration().catalogue.find("HOOK_RECEIVED")->target.url.find("/webhook-test/opex-received-")
+        != std::string::npos);
+  auto not_listening = run(test_paths, R"({"type":"tool_call","tool":"HOOK_RECEIVED","payload":{}})");
+  CHECK(not_listening.steps[0].error.details.at("status") == 404);
 }
 
 TEST_CASE("n8n design: templates respect max_nodes, designs are checked", "[n8n-design]") {
