@@ -75,6 +75,27 @@ supervisor_actor request_registry::find(const std::string& request_id) const {
   return it == running_.end() ? supervisor_actor{} : it->second;
 }
 
+journal_entry breaker_entry(const runtime& rt, const policies::breaker_transition& t, const std::string& request_id,
+                            const std::string& tool) {
+  journal_entry e;
+  e.timestamp = rt.now();
+  e.agent = "system";
+  e.action_type = "alert";
+  e.request_id = request_id;
+  e.user_id = "system";
+  if (!tool.empty())
+    e.tool_used = tool;
+  e.status = t.to == policies::breaker_state::open ? "failure" : "success";
+  e.data = boost::json::object{{"circuit_breaker", t.target},
+                               {"from", policies::breaker_state_name(t.from)},
+                               {"to", policies::breaker_state_name(t.to)},
+                               {"failure_rate", t.failure_rate},
+                               {"slow_call_rate", t.slow_rate},
+                               {"calls", t.calls}};
+  e.tags = {"circuit_breaker", std::string(policies::breaker_state_name(t.to))};
+  return e;
+}
+
 journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, std::string agent,
                                  std::string action_type) {
   journal_entry e;

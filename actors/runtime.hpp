@@ -125,6 +125,12 @@ struct runtime {
 journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, std::string agent,
                                  std::string action_type);
 
+/// The journal entry of a circuit-breaker transition caused by a call of `request_id` (agent
+/// system, action_type alert, data {circuit_breaker, from, to, failure_rate, slow_call_rate,
+/// calls}, tags circuit_breaker and the new state). `tool` may be "".
+journal_entry breaker_entry(const runtime& rt, const policies::breaker_transition& t, const std::string& request_id,
+                            const std::string& tool);
+
 /// A request_result pre-filled from the request (ids, Kimmy payload and decision, output,
 /// planned_by, duration).
 std::shared_ptr<request_result> make_result(const runtime& rt, const request_context& ctx);

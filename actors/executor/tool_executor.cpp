@@ -76,21 +76,7 @@ connectors::call_outcome failure(error_code code, std::string message, json::obj
 void breaker_changed(self_pointer self, const policies::breaker_transition& t, const std::string& request_id,
                      const tool_definition& tool, int step, const std::shared_ptr<const progress_callback>& progress) {
   const auto& rt = *self->state.rt;
-  journal_entry e;
-  e.timestamp = rt.now();
-  e.agent = "system";
-  e.action_type = "alert";
-  e.request_id = request_id;
-  e.user_id = "system";
-  e.tool_used = tool.id;
-  e.status = t.to == policies::breaker_state::open ? "failure" : "success";
-  e.data = json::object{{"circuit_breaker", t.target},
-                        {"from", policies::breaker_state_name(t.from)},
-                        {"to", policies::breaker_state_name(t.to)},
-                        {"failure_rate", t.failure_rate},
-                        {"slow_call_rate", t.slow_rate},
-                        {"calls", t.calls}};
-  e.tags = {"circuit_breaker", std::string(policies::breaker_state_name(t.to))};
+  auto e = breaker_entry(rt, t, request_id, tool.id);
   self->send(rt.store, journal_atom::value, std::move(e));
   if (progress && *progress) {
     progress_event ev;

@@ -44,20 +44,7 @@ using self_pointer = llm_actor::stateful_pointer<gateway_state>;
 
 void journal_breaker(self_pointer self, const policies::breaker_transition& t, const pending_llm_call& c) {
   const auto& rt = *self->state.rt;
-  journal_entry e;
-  e.timestamp = rt.now();
-  e.agent = "system";
-  e.action_type = "alert";
-  e.request_id = c.call.request_id;
-  e.user_id = "system";
-  e.status = t.to == policies::breaker_state::open ? "failure" : "success";
-  e.data = json::object{{"circuit_breaker", t.target},
-                        {"from", policies::breaker_state_name(t.from)},
-                        {"to", policies::breaker_state_name(t.to)},
-                        {"failure_rate", t.failure_rate},
-                        {"calls", t.calls}};
-  e.tags = {"circuit_breaker", std::string(policies::breaker_state_name(t.to))};
-  self->send(rt.store, journal_atom::value, std::move(e));
+  self->send(rt.store, journal_atom::value, breaker_entry(rt, t, c.call.request_id, ""));
 }
 
 void finish(self_pointer self, std::uint64_t id) {

@@ -19,6 +19,25 @@ json::object model_note::to_json() const {
   return o;
 }
 
+journal_entry model_failure_entry(const runtime& rt, const request_context& ctx, std::string agent,
+                                  const model_note& note) {
+  auto entry = make_journal_entry(rt, ctx, std::move(agent), "error");
+  entry.status = "failure";
+  entry.error = note.error.message;
+  entry.error_code = std::string(error_code_name(note.error.code));
+  entry.data = json::object{{"llm", note.to_json()}};
+  entry.metadata["model"] = note.model;
+  entry.metadata["tokens_used"] = note.tokens;
+  entry.metadata["cost_usd"] = note.cost_usd;
+  return entry;
+}
+
+request_outcome model_refusal(const runtime& rt, const request_context& ctx, const model_note& note) {
+  auto err = note.error;
+  err.details["llm"] = note.to_json();
+  return refusal(rt, ctx, std::move(err));
+}
+
 connectors::llm_request retry_request(connectors::llm_request first, const std::string& answer,
                                       const std::vector<std::string>& errors) {
   std::string text = "Your answer was refused by the validator:\n";

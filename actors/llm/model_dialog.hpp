@@ -39,6 +39,14 @@ using answer_checker = std::function<std::vector<std::string>(const std::string&
 /// Called once with the outcome: `accepted` and the note.
 using dialog_done = std::function<void(bool accepted, model_note note)>;
 
+/// The journal entry of a request refused because the model failed in `llm` mode (agent's
+/// action_type error, the note under data.llm, model, tokens and cost in metadata).
+journal_entry model_failure_entry(const runtime& rt, const request_context& ctx, std::string agent,
+                                  const model_note& note);
+
+/// The refusal of that request: the note's error with the note under details.llm.
+request_outcome model_refusal(const runtime& rt, const request_context& ctx, const model_note& note);
+
 /// The question asked again after a refused answer: the conversation so far, then the errors.
 connectors::llm_request retry_request(connectors::llm_request first, const std::string& answer,
                                       const std::vector<std::string>& errors);

@@ -123,19 +123,8 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
               plan_with_rules(self, rt, std::move(ctx), started, &note, pass_on);
               return;
             }
-            // llm mode: no plan without the model.
-            auto entry = make_journal_entry(*rt, ctx, "prolex", "error");
-            entry.status = "failure";
-            entry.error = note.error.message;
-            entry.error_code = std::string(error_code_name(note.error.code));
-            entry.data = json::object{{"llm", note.to_json()}};
-            entry.metadata["model"] = note.model;
-            entry.metadata["tokens_used"] = note.tokens;
-            entry.metadata["cost_usd"] = note.cost_usd;
-            self->send(rt->store, journal_atom::value, std::move(entry));
-            auto err = note.error;
-            err.details["llm"] = note.to_json();
-            rp.deliver(refusal(*rt, ctx, std::move(err)));
+            self->send(rt->store, journal_atom::value, model_failure_entry(*rt, ctx, "prolex", note));
+            rp.deliver(model_refusal(*rt, ctx, note));
           });
       };
       self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))

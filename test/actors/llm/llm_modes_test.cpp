@@ -19,30 +19,29 @@ namespace {
 const char* valid_plan =
   R"({"type":"tool_call","tool":"TASK_CREATE","payload":{"title":"Planned by the model","due_date":"2026-11-20"}})";
 
-std::function<void(opex_config&)> llm_mode(std::string prolex_mode, std::string kimmy_mode = "rules",
-                                           double price = 0.0) {
-  return [=](opex_config& c) {
-    llm_endpoint_settings e;
-    e.name = "test";
-    e.model = "scripted-model";
-    e.max_tokens = 512;
-    e.input_cost_per_mtok_usd = price;
-    e.output_cost_per_mtok_usd = price;
-    c.llm.endpoints["test"] = e;
-    c.prolex.mode = prolex_mode;
-    c.kimmy.mode = kimmy_mode;
-  };
-}
-
-std::shared_ptr<scripted_llm> model(scripted_llm::script s, double price = 0.0) {
-  llm_settings settings;
+llm_endpoint_settings test_endpoint(double price) {
   llm_endpoint_settings e;
   e.name = "test";
   e.model = "scripted-model";
   e.max_tokens = 512;
   e.input_cost_per_mtok_usd = price;
   e.output_cost_per_mtok_usd = price;
-  settings.endpoints["test"] = e;
+  return e;
+}
+
+std::function<void(opex_config&)> llm_mode(std::string prolex_mode, std::string kimmy_mode = "rules",
+                                           double price = 0.0) {
+  return [=](opex_config& c) {
+    c.llm.endpoints["test"] = test_endpoint(price);
+    c.prolex.mode = prolex_mode;
+    c.kimmy.mode = kimmy_mode;
+  };
+}
+
+/// The scripted model; its settings are what the agents read prices from.
+std::shared_ptr<scripted_llm> model(scripted_llm::script s, double price = 0.0) {
+  llm_settings settings;
+  settings.endpoints["test"] = test_endpoint(price);
   return std::make_shared<scripted_llm>(settings, std::move(s));
 }
 
