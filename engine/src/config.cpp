@@ -68,6 +68,9 @@ bool secret_looking(std::string_view name) {
 
 bool is_reference(std::string_view v) { return v.starts_with("env:") || v.starts_with("file:"); }
 
+/// A `file:` reference with a relative path resolves from the configuration's folder.
+std::string anchor_reference(const std::string& base_dir, const std::string& value);
+
 std::map<std::string, std::string> string_map_at(const json::object& obj, std::string_view key) {
   std::map<std::string, std::string> out;
   if (const auto* o = object_at(obj, key))
@@ -276,6 +279,10 @@ result<mcp_server_settings> mcp_server_from_json(std::string name, const json::o
     return config_error(origin, where + ".command", "required for the stdio transport");
   if (s.transport == "streamable_http" && s.url.empty())
     return config_error(origin, where + ".url", "required for the streamable_http transport");
+  for (auto& [var, value] : s.env)
+    value = anchor_reference(base_dir, value);
+  for (auto& [header, value] : s.headers)
+    value = anchor_reference(base_dir, value);
   for (const auto& [header, value] : s.headers)
     if (secret_looking(header) && !is_reference(value))
       return config_error(origin, where + ".headers." + header,
@@ -285,6 +292,12 @@ result<mcp_server_settings> mcp_server_from_json(std::string name, const json::o
       return config_error(origin, where + ".env." + var,
                           "credentials are references (env:NAME or file:PATH), never literals");
   return s;
+}
+
+std::string anchor_reference(const std::string& base_dir, const std::string& value) {
+  if (!value.starts_with("file:") || value.size() == 5 || value[5] == '/')
+    return value;
+  return "file:" + resolve_path(base_dir, value.substr(5));
 }
 
 } // namespace
@@ -630,7 +643,7 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
         while (e.base_url.ends_with('/'))
           e.base_url.pop_back();
         e.model = std::string(get_string(o, "model").value_or(""));
-        e.api_key = std::string(get_string(o, "api_key").value_or(""));
+        e.api_key = anchor_reference(base_dir, std::string(get_string(o, "api_key").value_or("")));
         e.max_tokens = int_at(o, "max_tokens").value_or(e.max_tokens);
         e.temperature = number_at(o, "temperature").value_or(e.temperature);
         e.timeout_ms = int_at(o, "timeout_ms").value_or(e.timeout_ms);
@@ -681,10 +694,9 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
         if (!i.owner_password.empty() && !is_reference(i.owner_password))
           return config_error(origin, where + ".owner_password",
                               "credentials are references (env:NAME or file:PATH), never literals");
-        if (i.api_key.starts_with("file:") && !i.api_key.substr(5).starts_with("/"))
-          i.api_key = "file:" + resolve_path(base_dir, i.api_key.substr(5));
-        if (i.owner_password.starts_with("file:") && !i.owner_password.substr(5).starts_with("/"))
-          i.owner_password = "file:" + resolve_path(base_dir, i.owner_password.substr(5));
+        i.api_key = anchor_reference(base_dir, i.api_key);
+        i.owner_password = anchor_reference(base_dir, i.owner_password);
+        i.owner_email = anchor_reference(base_dir, i.owner_email);
         ns.instances.emplace(i.name, std::move(i));
       }
     if (!ns.default_instance.empty() && !ns.instances.contains(ns.default_instance))

@@ -357,6 +357,9 @@ TEST_CASE("config llm: endpoints and modes are checked at load", "[llm]") {
                              "/tmp", "test");
   REQUIRE(ok);
   CHECK(ok->llm.find("")->base_url == "https://api.openai.com/v1");
+  auto relative = load_config_text("llm:\n  endpoints:\n    m: {model: x, api_key: 'file:keys/claude'}\n", "/etc/opex", "test");
+  REQUIRE(relative);
+  CHECK(relative->llm.find("")->api_key == "file:/etc/opex/keys/claude");  // from the configuration's folder
 }
 
 TEST_CASE("engine llm: N8N_WORKFLOW_DESIGN through the model, checked, else templates", "[llm]") {
