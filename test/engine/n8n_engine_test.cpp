@@ -282,6 +282,79 @@ TEST_CASE("n8n: a promotion runs after its test, review and confirmation code", 
   CHECK(json::serialize(wf.at("tags")).find("production") != std::string::npos);
 }
 
+TEST_CASE("n8n: a promotion to another instance copies, backs up and activates where allowed", "[n8n-production]") {
+  const std::string prod = OPEX_N8N_PROD_DATA;
+  test::temp_dir dir;
+  auto cfg = n8n_config();
+  cfg.insert(cfg.find("n8n:\n") + 5, "  default_instance: sandbox\n");
+  // The production instance, appended under n8n.instances.
+  auto at = cfg.find("execution:");
+  cfg.insert(at, "    production:\n      base_url: " + first_line(prod + "/url") + "\n      api_key: file:" + prod
+                    + "/api_key\n      environment: production\n      allow_activation: true\n");
+  engine eng(options(dir, cfg));
+  auto name = "AUTO_PROLEX_to_production_" + suffix();
+  auto spec = greeting_spec();
+  spec["nodes"].as_array()[0].as_object()["parameters"].as_object()["path"] = "opex-prod-" + name.substr(name.size() - 6);
+  json::object upsert{{"type", "tool_call"},
+                      {"tool", "N8N_WORKFLOW_UPSERT"},
+                      {"payload", json::object{{"workflow_name", name}, {"spec", spec}, {"tags", json::array{"AUTO_PROLEX"}}}}};
+  REQUIRE(run(eng, json::serialize(upsert)).status == request_status::succeeded);
+  REQUIRE(run(eng, json::serialize(json::object{{"type", "tool_call"},
+                                                {"tool", "N8N_WORKFLOW_TEST"},
+                                                {"payload", json::object{{"workflow_name", name},
+                                                                         {"test_data", json::object{{"name", "p"}}}}}}))
+            .status == request_status::succeeded);
+  auto reviews = std::move(eng.approvals("", "pending")).value();
+  for (const auto& a : reviews)
+    if (a.at("kind") == "review" && a.at("subject").as_string() == name) {
+      approval_decision_request d;
+      d.approval_id = std::string(a.at("id").as_string());
+      d.decided_by = "reviewer";
+      REQUIRE(eng.decide(d));
+    }
+  auto promote_once = [&](bool activate) {
+    json::object promote{{"type", "tool_call"},
+                         {"tool", "N8N_WORKFLOW_PROMOTE"},
+                         {"payload", json::object{{"workflow_name", name}, {"activate_immediately", activate}}}};
+    auto parked = run(eng, json::serialize(promote));
+    REQUIRE(parked.status == request_status::awaiting_approval);
+    auto pending = std::move(eng.approvals("", "pending")).value();
+    std::string id;
+    for (const auto& a : pending)
+      if (a.at("request_id").as_string() == parked.request_id)
+        id = std::string(a.at("id").as_string());
+    approval_decision_request d;
+    d.approval_id = id;
+    d.decided_by = "operator";
+    d.confirmation_code = eng.approval_code(id).value();
+    REQUIRE(eng.decide(d));
+    auto final = eng.wait(parked.request_id, 120s);
+    REQUIRE(final);
+    INFO(json::serialize(*final));
+    REQUIRE(final->at("status") == "succeeded");
+    return final->at("result").at("steps").at(0).at("data").as_object();
+  };
+  auto first = promote_once(false);
+  CHECK(first.at("mode") == "copy");
+  CHECK(first.at("target").at("instance") == "production");
+  CHECK(first.at("target").at("action") == "created");
+  CHECK(first.at("active") == false);
+  CHECK_FALSE(first.contains("backup"));
+  auto second = promote_once(true);
+  CHECK(second.at("target").at("action") == "updated");
+  CHECK(second.at("target").at("workflow_id") == first.at("target").at("workflow_id"));
+  CHECK(second.at("active") == true);  // asked for, and allowed on this instance
+  CHECK(second.at("backup").at("workflow_id") == first.at("target").at("workflow_id"));
+  // n8n's own view of the production copy.
+  connectors::http_client client;
+  auto r = test::http_call(client, "GET", first_line(prod + "/url") + "/api/v1/workflows?name=" + name, "",
+                           {{"X-N8N-API-KEY", first_line(prod + "/api_key")}});
+  REQUIRE(r.status == 200);
+  REQUIRE(r.body.at("data").as_array().size() == 1);
+  CHECK(r.body.at("data").at(0).at("active") == true);
+  CHECK(json::serialize(r.body.at("data").at(0).at("tags")).find("production") != std::string::npos);
+}
+
 TEST_CASE("n8n webhooks: response modes, an unregistered webhook, test paths", "[n8n]") {
   test::temp_dir dir;
   engine eng(options(dir, n8n_config()));
