@@ -199,7 +199,9 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
       auto type = target_type_name(call.tool->target.type);
       auto it = st.rt->connectors.find(type);
       if (it == st.rt->connectors.end())
-        return failure(error_code::connector_unavailable, "no connector for target type " + std::string(type) + " yet",
+        return failure(error_code::connector_unavailable,
+                       "no connector for target type " + std::string(type)
+                         + " (mcp_tool needs mcp.servers, n8n_api n8n.instances, llm llm.endpoints)",
                        json::object{{"tool", call.tool->id}, {"target_type", type}});
       const auto capacity = static_cast<std::size_t>(std::max(0, st.rt->config.execution.queue_capacity));
       if (st.queue.size() >= capacity

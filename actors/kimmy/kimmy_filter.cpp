@@ -85,9 +85,6 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
                           });
 
       auto rp = self->make_response_promise<request_outcome>();
-      facts_query q;
-      q.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
-      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
       auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
       auto with_budget = [self, rt, ctx, rp, req, rules, started](double spent_today) mutable {
         const auto& cfg = rt->config;
@@ -124,9 +121,7 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
             rp.deliver(model_refusal(*rt, ctx, note));
           });
       };
-      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
-        .then([with_budget](connectors::usage_facts& f) mutable { with_budget(f.cost_today_usd); },
-              [with_budget](caf::error&) mutable { with_budget(0.0); });
+      with_spent_today(self, *rt, ctx.tenant, std::move(with_budget));
       return rp;
     },
   };

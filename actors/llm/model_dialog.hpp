@@ -51,6 +51,18 @@ request_outcome model_refusal(const runtime& rt, const request_context& ctx, con
 connectors::llm_request retry_request(connectors::llm_request first, const std::string& answer,
                                       const std::vector<std::string>& errors);
 
+/// Asks the store what the tenant spent today (journaled costs, USD) and calls `then` with it,
+/// or with 0 when the store cannot answer: the budget of a model call needs it.
+template <class Self, class Then>
+void with_spent_today(Self* self, const runtime& rt, std::string tenant, Then then) {
+  facts_query q;
+  q.tenant = tenant.empty() ? "default" : std::move(tenant);
+  std::tie(q.day_start, q.month_start) = day_and_month_start(rt);
+  self->request(rt.store, std::chrono::seconds(30), facts_atom::value, std::move(q))
+    .then([then](connectors::usage_facts& f) mutable { then(f.cost_today_usd); },
+          [then](caf::error&) mutable { then(0.0); });
+}
+
 namespace detail {
 
 struct dialog_state {

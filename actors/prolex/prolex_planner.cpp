@@ -88,9 +88,6 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
       // is left of the day's.
       auto rp = self->make_response_promise<request_outcome>();
       auto g = guard_for(*rt, ctx);
-      facts_query q;
-      q.tenant = g.tenant;
-      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
       auto with_budget = [self, rt, ctx, g, rp, started](double spent_today) mutable {
         const auto& cfg = rt->config;
         double budget = cfg.prolex.max_cost_per_call_usd > 0 ? cfg.prolex.max_cost_per_call_usd
@@ -127,9 +124,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
             rp.deliver(model_refusal(*rt, ctx, note));
           });
       };
-      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
-        .then([with_budget](connectors::usage_facts& f) mutable { with_budget(f.cost_today_usd); },
-              [with_budget](caf::error&) mutable { with_budget(0.0); });
+      with_spent_today(self, *rt, g.tenant, std::move(with_budget));
       return rp;
     },
   };

@@ -165,19 +165,12 @@ cancel_handle llm_client::complete(const std::string& name, const llm_request& r
                     json::object{{"endpoint", name}}));
     return {};
   }
-  std::string key;
-  if (!e->api_key.empty()) {
-    auto resolved = resolve_reference(e->api_key);
-    if (!resolved) {
-      auto err = std::move(resolved).error();
-      err.message = "LLM endpoint " + e->name + ": its API key " + e->api_key + " is not set";
-      err.details["endpoint"] = e->name;
-      done(std::move(err));
-      return {};
-    }
-    key = std::move(resolved).value();
+  auto key = key_for(*e);
+  if (!key) {
+    done(std::move(key).error());
+    return {};
   }
-  auto req = llm::build_http_request(*e, request, key);
+  auto req = llm::build_http_request(*e, request, *key);
   if (timeout.count() > 0)
     req.timeout = timeout;
   return http_->send(std::move(req), [e, done = std::move(done)](error_info err, http_response res) {
@@ -188,6 +181,25 @@ cancel_handle llm_client::complete(const std::string& name, const llm_request& r
     }
     done(llm::parse_response(*e, res));
   });
+}
+
+result<std::string> llm_client::key_for(const llm_endpoint_settings& e) const {
+  if (e.api_key.empty())
+    return std::string{};
+  {
+    std::lock_guard lock(keys_m_);
+    if (auto it = keys_.find(e.name); it != keys_.end())
+      return it->second;
+  }
+  auto resolved = resolve_reference(e.api_key);
+  if (!resolved) {
+    auto err = std::move(resolved).error();
+    err.message = "LLM endpoint " + e.name + ": its API key " + e.api_key + " is not set";
+    err.details["endpoint"] = e.name;
+    return err;
+  }
+  std::lock_guard lock(keys_m_);
+  return keys_.emplace(e.name, std::move(resolved).value()).first->second;
 }
 
 llm_connector::llm_connector(std::shared_ptr<const llm_service> client) : client_(std::move(client)) {}

@@ -20,6 +20,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <pthread.h>
@@ -112,16 +113,7 @@ public:
       }
       default: break;
     }
-    auto& p = pending_[id];
-    p.method = std::move(method);
-    p.params = std::move(params);
-    p.done = std::move(done);
-    p.timeout = timeout;
-    p.timer = std::make_unique<asio::steady_timer>(io_, timeout);
-    p.timer->async_wait([weak = weak_from_this(), id](boost::system::error_code ec) {
-      if (auto self = weak.lock(); self && !ec)
-        self->timed_out(id);
-    });
+    auto& p = add_pending(id, std::move(method), std::move(params), timeout, std::move(done), false);
     if (state_ == session_state::idle)
       start();
     else if (state_ == session_state::ready)
@@ -146,7 +138,12 @@ public:
     return status_;
   }
 
-  const std::vector<mcp::tool_info>& tools() const { return tools_; }
+  /// The cached tool list, when the session is ready and no refresh is under way. I/O thread.
+  std::optional<std::vector<mcp::tool_info>> cached_tools() const {
+    if (state_ != session_state::ready || !tools_loaded_ || tools_listing_)
+      return std::nullopt;
+    return tools_;
+  }
 
   const std::string& name() const { return settings_.name; }
 
@@ -177,6 +174,7 @@ private:
   std::string negotiated_;
   json::object server_info_;
   std::vector<mcp::tool_info> tools_;
+  bool tools_loaded_ = false;  ///< a whole list arrived since the session became ready
   std::vector<mcp::tool_info> tools_paging_;
   bool tools_refresh_again_ = false;
   bool tools_listing_ = false;
@@ -209,6 +207,23 @@ private:
                     {"last_error", last_error_json()}};
     std::lock_guard lock(status_m_);
     status_ = std::move(st);
+  }
+
+  /// Registers request `id` with its completion and arms its timeout.
+  pending_request& add_pending(std::int64_t id, std::string method, json::object params, chr::milliseconds timeout,
+                               rpc_completion done, bool internal) {
+    auto& p = pending_[id];
+    p.method = std::move(method);
+    p.params = std::move(params);
+    p.done = std::move(done);
+    p.timeout = timeout;
+    p.internal = internal;
+    p.timer = std::make_unique<asio::steady_timer>(io_, timeout);
+    p.timer->async_wait([weak = weak_from_this(), id](boost::system::error_code ec) {
+      if (auto self = weak.lock(); self && !ec)
+        self->timed_out(id);
+    });
+    return p;
   }
 
   void send_pending(std::int64_t id, pending_request& p) {
@@ -306,20 +321,13 @@ private:
                + ")");
     publish();
     auto id = next_id();
-    auto& p = pending_[id];
-    p.method = "initialize";
-    p.params = mcp::initialize_params(version_);
-    p.internal = true;
-    p.timeout = chr::milliseconds(settings_.startup_timeout_ms);
-    p.done = [weak](error_info err, json::value result) {
-      if (auto self = weak.lock())
-        self->initialized(std::move(err), std::move(result));
-    };
-    p.timer = std::make_unique<asio::steady_timer>(io_, p.timeout);
-    p.timer->async_wait([weak, id](boost::system::error_code ec) {
-      if (auto self = weak.lock(); self && !ec)
-        self->timed_out(id);
-    });
+    auto& p = add_pending(id, "initialize", mcp::initialize_params(version_),
+                          chr::milliseconds(settings_.startup_timeout_ms),
+                          [weak](error_info err, json::value result) {
+                            if (auto self = weak.lock())
+                              self->initialized(std::move(err), std::move(result));
+                          },
+                          true);
     send_pending(id, p);
   }
 
@@ -375,54 +383,47 @@ private:
       tools_listing_ = true;
       tools_paging_.clear();
     }
-    auto id = next_id();
-    auto& p = pending_[id];
-    p.method = "tools/list";
+    json::object params;
     if (!cursor.empty())
-      p.params = json::object{{"cursor", cursor}};
-    p.internal = true;
-    p.timeout = chr::milliseconds(settings_.startup_timeout_ms);
+      params["cursor"] = cursor;
     auto weak = weak_from_this();
-    p.done = [weak](error_info err, json::value result) {
-      auto self = weak.lock();
-      if (!self)
-        return;
-      if (err) {
-        self->tools_listing_ = false;
-        self->log_.write("tools/list failed: " + err.message);
-        return;
-      }
-      std::string next;
-      auto page = mcp::parse_tools(result, next);
-      if (!page) {
-        self->tools_listing_ = false;
-        self->log_.write("tools/list: " + page.error().message);
-        return;
-      }
-      for (auto& t : *page)
-        self->tools_paging_.push_back(std::move(t));
-      if (!next.empty()) {
-        self->refresh_tools_page(next);
-        return;
-      }
-      self->tools_ = std::move(self->tools_paging_);
-      self->tools_paging_.clear();
-      self->tools_listing_ = false;
-      self->publish();
-      if (self->tools_refresh_again_) {
-        self->tools_refresh_again_ = false;
-        self->refresh_tools();
-      }
-    };
-    p.timer = std::make_unique<asio::steady_timer>(io_, p.timeout);
-    p.timer->async_wait([weak, id](boost::system::error_code ec) {
-      if (auto self = weak.lock(); self && !ec)
-        self->timed_out(id);
-    });
+    auto id = next_id();
+    auto& p = add_pending(id, "tools/list", std::move(params), chr::milliseconds(settings_.startup_timeout_ms),
+                          [weak](error_info err, json::value result) {
+                            auto self = weak.lock();
+                            if (!self)
+                              return;
+                            if (err) {
+                              self->tools_listing_ = false;
+                              self->log_.write("tools/list failed: " + err.message);
+                              return;
+                            }
+                            std::string next;
+                            auto page = mcp::parse_tools(result, next);
+                            if (!page) {
+                              self->tools_listing_ = false;
+                              self->log_.write("tools/list: " + page.error().message);
+                              return;
+                            }
+                            for (auto& t : *page)
+                              self->tools_paging_.push_back(std::move(t));
+                            if (!next.empty()) {
+                              self->refresh_tools(next);
+                              return;
+                            }
+                            self->tools_ = std::move(self->tools_paging_);
+                            self->tools_paging_.clear();
+                            self->tools_loaded_ = true;
+                            self->tools_listing_ = false;
+                            self->publish();
+                            if (self->tools_refresh_again_) {
+                              self->tools_refresh_again_ = false;
+                              self->refresh_tools();
+                            }
+                          },
+                          true);
     send_pending(id, p);
   }
-
-  void refresh_tools_page(std::string cursor) { refresh_tools(std::move(cursor)); }
 
   void on_message(json::value message) {
     auto m = mcp::classify(message);
@@ -513,6 +514,7 @@ private:
     close_transport();
     bool crashed = state_ == session_state::ready;
     tools_listing_ = false;
+    tools_loaded_ = false;
     ++failures_;
     if (settings_.restart.maximum_restarts > 0 && failures_ > settings_.restart.maximum_restarts) {
       set_state(session_state::failed);
@@ -667,7 +669,13 @@ void mcp_connector::list_tools(const std::string& server, chr::milliseconds time
   p->s = s;
   p->timeout = timeout;
   p->done = std::move(done);
-  asio::post(impl_->io, [p] { p->next({}); });
+  asio::post(impl_->io, [p] {
+    if (auto cached = p->s->cached_tools()) {  // kept current by list_changed
+      p->done(std::move(*cached));
+      return;
+    }
+    p->next({});
+  });
 }
 
 json::array mcp_connector::status() const {

@@ -457,9 +457,24 @@ void find_workflow(const op_ptr& op, const std::string& id, const std::string& n
   });
 }
 
+/// Creates the tags `missing[i...]`, recording their ids in `known`, then calls `finish`.
+void create_tags(const op_ptr& op, std::shared_ptr<std::map<std::string, std::string>> known,
+                 std::shared_ptr<std::vector<std::string>> missing, std::size_t i, std::function<void()> finish) {
+  if (i == missing->size()) {
+    finish();
+    return;
+  }
+  op->api("POST", "/tags", json::value(json::object{{"name", (*missing)[i]}}),
+          [op, known, missing, i, finish = std::move(finish)](int, json::value t) mutable {
+            if (t.is_object())
+              (*known)[(*missing)[i]] = std::string(get_string(t.get_object(), "id").value_or(""));
+            create_tags(op, known, missing, i + 1, std::move(finish));
+          });
+}
+
 /// Tag ids for names, creating the missing tags.
 void ensure_tags(const op_ptr& op, std::vector<std::string> names, std::function<void(json::array)> cb) {
-  op->api("GET", "/tags?limit=250", std::nullopt, [op, names = std::move(names), cb](int, json::value v) mutable {
+  op->api("GET", "/tags?limit=250", std::nullopt, [op, names = std::move(names), cb](int, json::value v) {
     auto known = std::make_shared<std::map<std::string, std::string>>();
     if (v.is_object())
       if (const auto* data = get_member(v.get_object(), "data"); data && data->is_array())
@@ -471,29 +486,12 @@ void ensure_tags(const op_ptr& op, std::vector<std::string> names, std::function
     for (const auto& n : names)
       if (!known->contains(n))
         missing->push_back(n);
-    auto finish = [known, names, cb]() {
+    create_tags(op, known, missing, 0, [known, names, cb]() {
       json::array ids;
       for (const auto& n : names)
         ids.push_back(json::object{{"id", (*known)[n]}});
       cb(std::move(ids));
-    };
-    auto create = std::make_shared<std::function<void(std::size_t)>>();
-    *create = [op, known, missing, finish, create](std::size_t i) {
-      if (i == missing->size()) {
-        finish();
-        *create = nullptr;
-        return;
-      }
-      op->api("POST", "/tags", json::value(json::object{{"name", (*missing)[i]}}),
-              [known, missing, create, i](int, json::value t) {
-                if (t.is_object())
-                  (*known)[(*missing)[i]] = std::string(get_string(t.get_object(), "id").value_or(""));
-                auto next = *create;
-                next(i + 1);
-              });
-    };
-    auto start = *create;
-    start(0);
+    });
   });
 }
 
@@ -518,6 +516,36 @@ std::vector<std::string> strings_of(const json::object& o, std::string_view key)
 
 // -- list_workflows -------------------------------------------------------------------------------
 
+/// One page of GET /workflows; the next page follows until `limit` workflows or the last page.
+void list_page(const op_ptr& op, std::string query, std::int64_t limit, std::shared_ptr<json::array> out,
+               const std::string& cursor) {
+  op->api("GET", "/workflows" + query + (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)), std::nullopt,
+          [op, query, limit, out](int, json::value v) {
+            std::string next;
+            if (v.is_object()) {
+              if (const auto* data = get_member(v.get_object(), "data"); data && data->is_array())
+                for (const auto& w : data->get_array()) {
+                  if (!w.is_object() || static_cast<std::int64_t>(out->size()) >= limit)
+                    continue;
+                  const auto& wo = w.get_object();
+                  out->push_back(json::object{{"id", get_string(wo, "id").value_or("")},
+                                              {"name", get_string(wo, "name").value_or("")},
+                                              {"active", wo.contains("active") ? wo.at("active") : json::value(false)},
+                                              {"tags", tag_names(w)},
+                                              {"node_count", node_count(w)},
+                                              {"created_at", get_string(wo, "createdAt").value_or("")},
+                                              {"updated_at", get_string(wo, "updatedAt").value_or("")}});
+                }
+              next = std::string(get_string(v.get_object(), "nextCursor").value_or(""));
+            }
+            if (!next.empty() && static_cast<std::int64_t>(out->size()) < limit) {
+              list_page(op, query, limit, out, next);
+              return;
+            }
+            op->succeed(json::object{{"count", static_cast<std::int64_t>(out->size())}, {"workflows", std::move(*out)}});
+          });
+}
+
 void list_workflows(const op_ptr& op) {
   const auto& p = op->payload();
   std::int64_t limit = 100;
@@ -535,39 +563,7 @@ void list_workflows(const op_ptr& op) {
       joined += (joined.empty() ? "" : ",") + t;
     query += "&tags=" + url_encode(joined);
   }
-  auto out = std::make_shared<json::array>();
-  auto page = std::make_shared<std::function<void(std::string)>>();
-  *page = [op, query, limit, out, page](std::string cursor) {
-    op->api("GET", "/workflows" + query + (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)), std::nullopt,
-            [op, limit, out, page](int, json::value v) {
-              std::string next;
-              if (v.is_object()) {
-                if (const auto* data = get_member(v.get_object(), "data"); data && data->is_array())
-                  for (const auto& w : data->get_array()) {
-                    if (!w.is_object() || static_cast<std::int64_t>(out->size()) >= limit)
-                      continue;
-                    const auto& wo = w.get_object();
-                    out->push_back(json::object{{"id", get_string(wo, "id").value_or("")},
-                                                {"name", get_string(wo, "name").value_or("")},
-                                                {"active", wo.contains("active") ? wo.at("active") : json::value(false)},
-                                                {"tags", tag_names(w)},
-                                                {"node_count", node_count(w)},
-                                                {"created_at", get_string(wo, "createdAt").value_or("")},
-                                                {"updated_at", get_string(wo, "updatedAt").value_or("")}});
-                  }
-                next = std::string(get_string(v.get_object(), "nextCursor").value_or(""));
-              }
-              if (!next.empty() && static_cast<std::int64_t>(out->size()) < limit) {
-                auto again = *page;
-                again(next);
-                return;
-              }
-              *page = nullptr;
-              op->succeed(json::object{{"count", static_cast<std::int64_t>(out->size())}, {"workflows", std::move(*out)}});
-            });
-  };
-  auto start = *page;
-  start({});
+  list_page(op, std::move(query), limit, std::make_shared<json::array>(), "");
 }
 
 // -- workflow_upsert ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 #include "opex/policies/retry_policy.hpp"
 
 #include "support/loopback_server.hpp"
-#include "support/temp_dir.hpp"
+#include "support/engine_options.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
@@ -218,12 +218,7 @@ std::string llm_config(const std::string& provider, const std::string& base, con
 }
 
 engine_options options(const test::temp_dir& dir, const std::string& yaml) {
-  std::ofstream(dir.file("opex.yml")) << yaml;
-  engine_options o;
-  o.config_path = dir.file("opex.yml");
-  o.database = dir.file("opex.db");
-  o.time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"));
-  return o;
+  return test::options_with_yaml(dir, yaml, make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00")));
 }
 
 const char* kimmy_payload_json = R"({"request_id":"5b0c5c52-3f5e-4a55-9b1e-0d1c2c3d4e5f","source":"api",

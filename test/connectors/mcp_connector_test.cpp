@@ -122,6 +122,24 @@ std::vector<json::object> recorded(const std::string& file) {
   return out;
 }
 
+/// Waits until the fake server has recorded a message `pred` accepts.
+template <class Pred>
+bool eventually_recorded(const std::string& file, Pred pred) {
+  return eventually([&] {
+    for (const auto& m : recorded(file))
+      if (pred(m))
+        return true;
+    return false;
+  });
+}
+
+/// True for the notification `method` whose params.reason is `reason`.
+auto notification(std::string_view method, std::string_view reason) {
+  return [=](const json::object& m) {
+    return m.contains("method") && m.at("method").as_string() == method && m.at("params").at("reason").as_string() == reason;
+  };
+}
+
 std::string read_all(const std::string& file) {
   std::ifstream in(file);
   std::stringstream ss;
@@ -352,12 +370,7 @@ TEST_CASE("mcp fault: a server that never answers times out and is told to cance
   CHECK(out.error.code == error_code::timeout);
   CHECK(out.error.details.at("timeout_ms") == 300);
   CHECK(out.error.details.at("tool") == "hang");
-  REQUIRE(eventually([&] {
-    for (const auto& m : recorded(record))
-      if (m.contains("method") && m.at("method") == "notifications/cancelled")
-        return m.at("params").at("reason") == "timeout";
-    return false;
-  }));
+  REQUIRE(eventually_recorded(record, notification("notifications/cancelled", "timeout")));
   // The session stays usable.
   CHECK(call(*c, "fake", "echo", json::object{{"message", "still here"}}).ok);
 }
@@ -370,21 +383,13 @@ TEST_CASE("mcp fault: a cancelled call answers CANCELLED and notifies the server
   std::promise<connectors::call_outcome> p;
   auto f = p.get_future();
   auto cancel = c->call_tool("fake", "hang", {}, 20s, [&p](connectors::call_outcome out) { p.set_value(std::move(out)); });
-  REQUIRE(eventually([&] {
-    for (const auto& m : recorded(record))
-      if (m.contains("method") && m.at("method") == "tools/call" && m.at("params").at("name") == "hang")
-        return true;
-    return false;
+  REQUIRE(eventually_recorded(record, [](const json::object& m) {
+    return m.contains("method") && m.at("method") == "tools/call" && m.at("params").at("name") == "hang";
   }));
   cancel();
   REQUIRE(f.wait_for(5s) == std::future_status::ready);
   CHECK(f.get().error.code == error_code::cancelled);
-  CHECK(eventually([&] {
-    for (const auto& m : recorded(record))
-      if (m.contains("method") && m.at("method") == "notifications/cancelled")
-        return m.at("params").at("reason") == "cancelled";
-    return false;
-  }));
+  CHECK(eventually_recorded(record, notification("notifications/cancelled", "cancelled")));
 }
 
 TEST_CASE("mcp fault: a foreign protocol version is refused", "[mcp]") {
@@ -403,11 +408,8 @@ TEST_CASE("mcp fault: garbage on stdout is ignored, server pings are answered", 
   auto out = call(*c, "fake", "sum", json::object{{"a", 1}, {"b", 2}});
   REQUIRE(out.ok);
   CHECK(out.data.at("structured").at("sum") == 3.0);
-  CHECK(eventually([&] {
-    for (const auto& m : recorded(record))
-      if (m.contains("id") && m.at("id") == "ping-1" && m.contains("result"))
-        return true;
-    return false;
+  CHECK(eventually_recorded(record, [](const json::object& m) {
+    return m.contains("id") && m.at("id") == "ping-1" && m.contains("result");
   }));
   CHECK(read_all(dir.file("mcp-fake.log")).find("not JSON-RPC") != std::string::npos);
   // The handshake: initialize, then notifications/initialized before anything else.

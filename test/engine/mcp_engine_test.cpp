@@ -4,7 +4,7 @@
 #include "opex/engine.hpp"
 #include "opex/json_util.hpp"
 
-#include "support/temp_dir.hpp"
+#include "support/engine_options.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
@@ -21,11 +21,7 @@ const std::string peers_bin = OPEX_MCP_PEERS_BIN;
 const std::string source_dir = OPEX_SOURCE_DIR;
 
 engine_options options(const test::temp_dir& dir, const std::string& yaml) {
-  std::ofstream(dir.file("opex.yml")) << yaml;
-  engine_options o;
-  o.config_path = dir.file("opex.yml");
-  o.database = dir.file("opex.db");
-  return o;
+  return test::options_with_yaml(dir, yaml);
 }
 
 std::string everything_config(const std::string& extra = "") {

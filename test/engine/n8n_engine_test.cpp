@@ -10,7 +10,7 @@
 #include "opex/json_util.hpp"
 
 #include "support/http_call.hpp"
-#include "support/temp_dir.hpp"
+#include "support/engine_options.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
@@ -51,11 +51,7 @@ std::string n8n_config(int level = 3) {
 }
 
 engine_options options(const test::temp_dir& dir, const std::string& yaml) {
-  std::ofstream(dir.file("opex.yml")) << yaml;
-  engine_options o;
-  o.config_path = dir.file("opex.yml");
-  o.database = dir.file("opex.db");
-  return o;
+  return test::options_with_yaml(dir, yaml);
 }
 
 request_result run(engine& eng, const std::string& plan) {
@@ -86,6 +82,56 @@ json::value n8n_workflow(const std::string& name) {
     if (w.at("name").as_string() == name)
       return w;
   return nullptr;
+}
+
+/// Creates `name` from `spec` and runs its test once: what a promotion requires first.
+void upsert_and_test(engine& eng, const std::string& name, const json::object& spec) {
+  json::object upsert{{"type", "tool_call"},
+                      {"tool", "N8N_WORKFLOW_UPSERT"},
+                      {"payload", json::object{{"workflow_name", name}, {"spec", spec}, {"tags", json::array{"AUTO_PROLEX"}}}}};
+  REQUIRE(run(eng, json::serialize(upsert)).status == request_status::succeeded);
+  json::object test{{"type", "tool_call"},
+                    {"tool", "N8N_WORKFLOW_TEST"},
+                    {"payload", json::object{{"workflow_name", name}, {"test_data", json::object{{"name", "prod"}}}}}};
+  REQUIRE(run(eng, json::serialize(test)).status == request_status::succeeded);
+}
+
+/// Approves the review the upsert of `name` opened.
+void approve_review(engine& eng, const std::string& name) {
+  auto reviews = std::move(eng.approvals("", "pending")).value();
+  bool found = false;
+  for (const auto& a : reviews)
+    if (a.at("kind") == "review" && a.at("subject").as_string() == name) {
+      approval_decision_request d;
+      d.approval_id = std::string(a.at("id").as_string());
+      d.decided_by = "reviewer";
+      REQUIRE(eng.decide(d));
+      found = true;
+    }
+  REQUIRE(found);
+}
+
+/// Submits N8N_WORKFLOW_PROMOTE with `payload`, which parks for an approval; approves it with
+/// its confirmation code (the operator's console) and returns the request's final result.
+json::object promote(engine& eng, const json::object& payload) {
+  json::object plan{{"type", "tool_call"}, {"tool", "N8N_WORKFLOW_PROMOTE"}, {"payload", payload}};
+  auto parked = run(eng, json::serialize(plan));
+  INFO(json::serialize(to_json(parked)));
+  REQUIRE(parked.status == request_status::awaiting_approval);
+  std::string approval_id;
+  auto pending = std::move(eng.approvals("", "pending")).value();
+  for (const auto& a : pending)
+    if (a.at("request_id").as_string() == parked.request_id)
+      approval_id = std::string(a.at("id").as_string());
+  REQUIRE_FALSE(approval_id.empty());
+  approval_decision_request d;
+  d.approval_id = approval_id;
+  d.decided_by = "operator";
+  d.confirmation_code = eng.approval_code(approval_id).value();
+  REQUIRE(eng.decide(d));
+  auto final = eng.wait(parked.request_id, 120s);
+  REQUIRE(final);
+  return std::move(final).value();
 }
 
 } // namespace
@@ -236,45 +282,12 @@ TEST_CASE("n8n: a promotion runs after its test, review and confirmation code", 
   test::temp_dir dir;
   engine eng(options(dir, n8n_config(3)));
   auto name = "AUTO_PROLEX_promoted_" + suffix();
-  json::object upsert{{"type", "tool_call"},
-                      {"tool", "N8N_WORKFLOW_UPSERT"},
-                      {"payload", json::object{{"workflow_name", name}, {"spec", greeting_spec()}, {"tags", json::array{"AUTO_PROLEX"}}}}};
-  REQUIRE(run(eng, json::serialize(upsert)).status == request_status::succeeded);
-  json::object test{{"type", "tool_call"},
-                    {"tool", "N8N_WORKFLOW_TEST"},
-                    {"payload", json::object{{"workflow_name", name}, {"test_data", json::object{{"name", "prod"}}}}}};
-  REQUIRE(run(eng, json::serialize(test)).status == request_status::succeeded);
-  // The review the upsert opened.
-  auto reviews = std::move(eng.approvals("", "pending")).value();
-  for (const auto& a : reviews)
-    if (a.at("kind") == "review" && a.at("subject").as_string() == name) {
-      approval_decision_request d;
-      d.approval_id = std::string(a.at("id").as_string());
-      d.decided_by = "reviewer";
-      REQUIRE(eng.decide(d));
-    }
-  json::object promote{{"type", "tool_call"},
-                       {"tool", "N8N_WORKFLOW_PROMOTE"},
-                       {"payload", json::object{{"workflow_name", name}, {"from", "sandbox"}, {"to", "production"}}}};
-  auto parked = run(eng, json::serialize(promote));
-  INFO(json::serialize(to_json(parked)));
-  REQUIRE(parked.status == request_status::awaiting_approval);
-  std::string approval_id;
-  auto pending = std::move(eng.approvals("", "pending")).value();
-  for (const auto& a : pending)
-    if (a.at("request_id").as_string() == parked.request_id)
-      approval_id = std::string(a.at("id").as_string());
-  REQUIRE_FALSE(approval_id.empty());
-  approval_decision_request d;
-  d.approval_id = approval_id;
-  d.decided_by = "operator";
-  d.confirmation_code = eng.approval_code(approval_id).value();
-  REQUIRE(eng.decide(d));
-  auto final = eng.wait(parked.request_id, 120s);
-  REQUIRE(final);
-  INFO(json::serialize(*final));
-  CHECK(final->at("status") == "succeeded");
-  const auto& step = final->at("result").at("steps").at(0);
+  upsert_and_test(eng, name, greeting_spec());
+  approve_review(eng, name);
+  auto final = promote(eng, json::object{{"workflow_name", name}, {"from", "sandbox"}, {"to", "production"}});
+  INFO(json::serialize(final));
+  CHECK(final.at("status") == "succeeded");
+  const auto& step = final.at("result").at("steps").at(0);
   CHECK(step.at("data").at("status") == "promoted");
   CHECK(step.at("data").at("mode") == "tag");  // one instance serves both environments
   CHECK(step.at("data").at("active") == false);  // allow_activation is off
@@ -295,44 +308,13 @@ TEST_CASE("n8n: a promotion to another instance copies, backs up and activates w
   auto name = "AUTO_PROLEX_to_production_" + suffix();
   auto spec = greeting_spec();
   spec["nodes"].as_array()[0].as_object()["parameters"].as_object()["path"] = "opex-prod-" + name.substr(name.size() - 6);
-  json::object upsert{{"type", "tool_call"},
-                      {"tool", "N8N_WORKFLOW_UPSERT"},
-                      {"payload", json::object{{"workflow_name", name}, {"spec", spec}, {"tags", json::array{"AUTO_PROLEX"}}}}};
-  REQUIRE(run(eng, json::serialize(upsert)).status == request_status::succeeded);
-  REQUIRE(run(eng, json::serialize(json::object{{"type", "tool_call"},
-                                                {"tool", "N8N_WORKFLOW_TEST"},
-                                                {"payload", json::object{{"workflow_name", name},
-                                                                         {"test_data", json::object{{"name", "p"}}}}}}))
-            .status == request_status::succeeded);
-  auto reviews = std::move(eng.approvals("", "pending")).value();
-  for (const auto& a : reviews)
-    if (a.at("kind") == "review" && a.at("subject").as_string() == name) {
-      approval_decision_request d;
-      d.approval_id = std::string(a.at("id").as_string());
-      d.decided_by = "reviewer";
-      REQUIRE(eng.decide(d));
-    }
+  upsert_and_test(eng, name, spec);
+  approve_review(eng, name);
   auto promote_once = [&](bool activate) {
-    json::object promote{{"type", "tool_call"},
-                         {"tool", "N8N_WORKFLOW_PROMOTE"},
-                         {"payload", json::object{{"workflow_name", name}, {"activate_immediately", activate}}}};
-    auto parked = run(eng, json::serialize(promote));
-    REQUIRE(parked.status == request_status::awaiting_approval);
-    auto pending = std::move(eng.approvals("", "pending")).value();
-    std::string id;
-    for (const auto& a : pending)
-      if (a.at("request_id").as_string() == parked.request_id)
-        id = std::string(a.at("id").as_string());
-    approval_decision_request d;
-    d.approval_id = id;
-    d.decided_by = "operator";
-    d.confirmation_code = eng.approval_code(id).value();
-    REQUIRE(eng.decide(d));
-    auto final = eng.wait(parked.request_id, 120s);
-    REQUIRE(final);
-    INFO(json::serialize(*final));
-    REQUIRE(final->at("status") == "succeeded");
-    return final->at("result").at("steps").at(0).at("data").as_object();
+    auto final = promote(eng, json::object{{"workflow_name", name}, {"activate_immediately", activate}});
+    INFO(json::serialize(final));
+    REQUIRE(final.at("status") == "succeeded");
+    return final.at("result").at("steps").at(0).at("data").as_object();
   };
   auto first = promote_once(false);
   CHECK(first.at("mode") == "copy");

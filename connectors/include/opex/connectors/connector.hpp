@@ -1,6 +1,6 @@
 // The connector interface: how an executor calls the outside world for one tool attempt.
-// One implementation per target type (`webhook`, `builtin`; `mcp_tool`, `n8n_api` and `llm`
-// arrive with the real-connectors work), each registered under that name.
+// One implementation per target type (`webhook`, `builtin`, `mcp_tool`, `n8n_api`, `llm`),
+// each registered under that name; the last three only when opex.yml configures them.
 #pragma once
 
 #include "opex/catalogue.hpp"

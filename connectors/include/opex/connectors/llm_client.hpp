@@ -9,6 +9,8 @@
 #include "opex/connectors/http_client.hpp"
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,8 +85,11 @@ using llm_completion = std::function<void(result<llm_response>)>;
 class llm_service {
 public:
   virtual ~llm_service() = default;
+  /// Starts one attempt on endpoint `name` ("" = the default); `done` is called once, on any
+  /// thread. `timeout` 0 = the endpoint's timeout_ms. Returns a handle that abandons it.
   virtual cancel_handle complete(const std::string& name, const llm_request& request, llm_completion done,
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const = 0;
+  /// The endpoints this service answers for.
   virtual const llm_settings& settings() const noexcept = 0;
 };
 
@@ -93,8 +98,10 @@ class llm_client final : public llm_service {
 public:
   llm_client(llm_settings settings, std::shared_ptr<http_client> http);
 
-  /// Starts one attempt on endpoint `name` ("" = the default). Errors: CONNECTOR_UNAVAILABLE (no
-  /// such endpoint), SECRET_NOT_FOUND (the key reference resolves to nothing), the transport's
+  /// Starts one attempt on endpoint `name` ("" = the default). The key reference is resolved on
+  /// the endpoint's first call and kept (no file read on the callers' threads afterwards).
+  /// Errors: CONNECTOR_UNAVAILABLE (no such endpoint), SECRET_NOT_FOUND (the key reference
+  /// resolves to nothing; asked again on the next call), the transport's
   /// CONNECTION_FAILED / TIMEOUT, parse_response's errors. `timeout` 0 = the endpoint's
   /// timeout_ms. Returns a handle that abandons it.
   cancel_handle complete(const std::string& name, const llm_request& request, llm_completion done,
@@ -105,6 +112,11 @@ public:
 private:
   llm_settings settings_;
   std::shared_ptr<http_client> http_;
+  mutable std::mutex keys_m_;
+  mutable std::map<std::string, std::string, std::less<>> keys_;  ///< endpoint -> resolved key
+
+  /// The endpoint's key ("" when it has none). Errors: SECRET_NOT_FOUND.
+  result<std::string> key_for(const llm_endpoint_settings& endpoint) const;
 };
 
 /// The `llm` target type: a tool whose target is {type: llm, name: ENDPOINT?} sends its payload

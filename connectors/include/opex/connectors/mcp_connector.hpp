@@ -60,8 +60,9 @@ public:
 
   using tools_callback = std::function<void(result<std::vector<mcp::tool_info>>)>;
 
-  /// The tools a server lists now (starting it when needed; every page of tools/list).
-  /// Called once, on the connector's thread. Errors as for calls.
+  /// The tools a server offers: the cached list (refreshed on notifications/tools/list_changed)
+  /// when the session is ready, else a fresh tools/list, every page, starting the server when
+  /// needed. `done` is called once, on the connector's thread. Errors as for calls.
   void list_tools(const std::string& server, std::chrono::milliseconds timeout, tools_callback done);
 
   /// The servers' states: [{"server", "transport", "state": idle|starting|ready|restarting|
