@@ -15,6 +15,7 @@
 # written with mode 600 and referenced by opex as file:DATA/..., never copied into a
 # configuration.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/npm-peer-lib.sh"
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../test/peers/n8n" && pwd)"
 home="${OPEX_N8N_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/opex/n8n-1.123.81}"
@@ -33,14 +34,13 @@ cmd_install() {
     echo "n8n-peer: n8n $("$home/node_modules/.bin/n8n" --version 2>/dev/null | tail -1) already installed in $home"
     return 0
   fi
-  cp "$src/package.json" "$src/package-lock.json" "$home/"
   local t0=$SECONDS
   echo "n8n-peer: installing n8n into $home (a few minutes)"
-  ( cd "$home" && SCARF_ANALYTICS=false PUPPETEER_SKIP_DOWNLOAD=1 JOBS=2 \
-      npm ci --no-audit --no-fund --loglevel=error > "$home/install.log" 2>&1 ) \
-    || { tail -30 "$home/install.log" >&2; die "npm ci failed (log: $home/install.log)"; }
-  [ -f "$home/node_modules/isolated-vm/out/isolated_vm.node" ] || die "isolated-vm was not built"
-  [ -f "$home/node_modules/sqlite3/build/Release/node_sqlite3.node" ] || die "sqlite3 was not built"
+  npm_peer_ci n8n-peer "$src" "$home" SCARF_ANALYTICS=false PUPPETEER_SKIP_DOWNLOAD=1 JOBS=2 || exit 1
+  [ -f "$home/node_modules/isolated-vm/out/isolated_vm.node" ] \
+    || die "the native addon isolated-vm was not built (log: $home/install.log)"
+  [ -f "$home/node_modules/sqlite3/build/Release/node_sqlite3.node" ] \
+    || die "the native addon sqlite3 was not built (log: $home/install.log)"
   echo "n8n-peer: installed n8n $("$home/node_modules/.bin/n8n" --version 2>/dev/null | tail -1) in $((SECONDS - t0)) s"
 }
 
