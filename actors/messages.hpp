@@ -52,6 +52,9 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using llm_atom = caf::atom_constant<caf::atom("llm")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
+using purge_atom = caf::atom_constant<caf::atom("purge")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -75,11 +78,16 @@ struct request_context {
   std::shared_ptr<const prolex_output> output;
   std::string planned_by;                                 ///< kimmy | prolex | client
   std::shared_ptr<const progress_callback> progress;      ///< may be null
+  std::string idempotency_key;                            ///< "" = none (docs/durability.md)
+  std::string body_digest;                                ///< SHA-256 of entry point and body
 };
 
-/// The final answer of the chain for one request.
+/// The final answer of the chain for one request. `stored`: the request's row already holds
+/// this answer (a supervisor committed it), or must stay as it is (an interrupted plan that
+/// resumes); otherwise the engine commits the row before answering.
 struct request_outcome {
   std::shared_ptr<request_result> result;
+  bool stored = false;
 };
 
 /// One attempt of one step, sent by the supervisor to an executor.
@@ -146,6 +154,39 @@ using stored_plans = std::vector<stored_plan>;
 using step_state = connectors::stored_step;
 using request_state = connectors::stored_request;
 
+/// Rows and journal entries written in one transaction (docs/durability.md). Sent with
+/// `state_atom` it is batched and nobody waits; with `commit_atom` the store answers once the
+/// group commit that holds it (and everything it received before) is durable.
+struct write_batch {
+  std::vector<journal_entry> entries;
+  std::vector<step_state> steps;
+  std::vector<request_state> requests;
+
+  bool empty() const noexcept { return entries.empty() && steps.empty() && requests.empty(); }
+};
+
+/// A submission's idempotency key, claimed before anything runs (docs/durability.md,
+/// "Idempotency keys"). `key` is scoped by `tenant`; `digest` is the SHA-256 of the entry point
+/// and the canonical body.
+struct idempotency_claim {
+  std::string tenant = "default";
+  std::string key;
+  std::string request_id;
+  std::string digest;
+};
+
+/// What a claim found. fresh: nobody used the key (the claim holds until the request's row is
+/// written); replay: a request with this key ended or answered (`stored` is its result JSON);
+/// running: it runs now (wait for it); conflict: the key, or the request id, was used with
+/// another body or by another tenant (IDEMPOTENCY_CONFLICT in `error`).
+struct claim_reply {
+  enum class kind { fresh, replay, running, conflict };
+  kind outcome = kind::fresh;
+  std::string request_id;
+  boost::json::value stored;
+  error_info error;
+};
+
 /// One model call for an agent (Kimmy's or Prolex's llm mode), retried and guarded by the
 /// LLM gateway.
 struct llm_call {
@@ -177,10 +218,12 @@ using agent_actor = caf::typed_actor<caf::replies_to<run_atom, request_context>:
 /// One supervisor per plan: runs it and answers with the request's outcome.
 /// `cancel_atom` cancels the plan; `retry_atom` is its own retry timer; `approval_atom`
 /// brings a decided approval (approved, rejected or expired) for one of its steps; `recover_atom`
-/// resumes a plan from its stored state after a restart.
+/// resumes a plan from its stored state after a restart (nobody waits for its answer). An exit
+/// message (engine shutdown) answers a waiting caller with UNAVAILABLE: the plan resumes at the
+/// next start.
 using supervisor_actor =
   caf::typed_actor<caf::replies_to<run_atom, request_context, checked_plan>::with<request_outcome>,
-                   caf::replies_to<recover_atom, request_context, checked_plan, stored_plan>::with<request_outcome>,
+                   caf::reacts_to<recover_atom, request_context, checked_plan, stored_plan>,
                    caf::reacts_to<retry_atom, std::uint64_t>,
                    caf::reacts_to<approval_atom, connectors::approval_record, std::string>,
                    caf::reacts_to<cancel_atom>>;
@@ -205,7 +248,9 @@ using llm_actor = caf::typed_actor<caf::replies_to<llm_atom, llm_call>::with<llm
 
 /// The store: the SystemJournal (batched appends, queries), the plan state (requests and steps,
 /// batched upserts), the approvals (created, decided and expired at once, never batched), and
-/// the guard's usage facts. One SQLite owner, detached in production.
+/// the guard's usage facts. One SQLite owner, detached in production. `commit_atom` answers
+/// after the group commit holding its writes; `claim_atom` claims an idempotency key;
+/// `purge_atom` forgets keys older than the idempotency window (returns how many).
 using store_actor =
   caf::typed_actor<caf::reacts_to<journal_atom, journal_entry>,
                    caf::reacts_to<state_atom, step_state>,
@@ -219,7 +264,11 @@ using store_actor =
                    caf::replies_to<expire_atom>::with<approval_list>,
                    caf::replies_to<facts_atom, facts_query>::with<connectors::usage_facts>,
                    caf::replies_to<get_atom, request_lookup>::with<stored_plan>,
-                   caf::replies_to<recover_atom>::with<stored_plans>>;
+                   caf::replies_to<recover_atom>::with<stored_plans>,
+                   caf::reacts_to<state_atom, write_batch>,
+                   caf::replies_to<commit_atom, write_batch>::with<bool>,
+                   caf::replies_to<claim_atom, idempotency_claim>::with<claim_reply>,
+                   caf::replies_to<purge_atom>::with<std::size_t>>;
 
 } // namespace opex::actors
 
@@ -245,3 +294,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::idempotency_claim)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::claim_reply)

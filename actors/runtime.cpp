@@ -165,4 +165,37 @@ request_outcome refusal(const runtime& rt, const request_context& ctx, error_inf
   return {std::move(r)};
 }
 
+void mask_result(request_result& r, const policies::masking_rules& rules, const std::vector<std::string>& literals) {
+  auto mask_value = [&](boost::json::value& v) {
+    policies::mask_secrets(v, rules);
+    policies::mask_literals(v, literals);
+  };
+  auto mask_object = [&](boost::json::object& o) {
+    boost::json::value v = std::move(o);
+    mask_value(v);
+    o = std::move(v.get_object());
+  };
+  auto mask_error = [&](error_info& e) {
+    if (!e)
+      return;
+    mask_object(e.details);
+    boost::json::value m(boost::json::string(e.message));
+    mask_value(m);
+    e.message = std::string(m.get_string());
+  };
+  if (r.output)
+    for (auto& step : r.output->plan)
+      mask_object(step.payload);
+  if (r.kimmy) {
+    mask_object(r.kimmy->parameters);
+    rules.mask_text(r.kimmy->raw_input);
+    rules.mask_text(r.kimmy->kimmy_summary);
+  }
+  for (auto& s : r.steps) {
+    mask_value(s.data);
+    mask_error(s.error);
+  }
+  mask_error(r.error);
+}
+
 } // namespace opex::actors

@@ -13,6 +13,7 @@
 #include "opex/clock.hpp"
 #include "opex/config.hpp"
 #include "opex/connectors/connector.hpp"
+#include "opex/connectors/secret_store.hpp"
 #include "opex/policies/circuit_breaker.hpp"
 #include "opex/policies/guard_context.hpp"
 #include "opex/policies/masking.hpp"
@@ -104,10 +105,18 @@ struct runtime {
   mutable request_registry requests;
   /// Who waits for which request to end.
   mutable completion_hub completions;
+  /// Who waits for a request's first answer (repeats of its idempotency key).
+  mutable completion_hub answers;
   /// Source of step_call ids.
   mutable std::atomic<std::uint64_t> next_call_id{0};
   /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
   std::string approval_secret;
+  /// Tenants' secrets, for `{{ secrets.NAME }}` in payloads (null: none resolves).
+  std::shared_ptr<const connectors::secret_store> secrets;
+  /// A read-only engine (engine_options::read_only): the store changes nothing when it reads.
+  bool read_only = false;
+  /// Seed of retry jitter when execution.jitter_seed is 0 (drawn once at start-up).
+  std::uint64_t jitter_seed = 0x9e3779b97f4a7c15ULL;
 
   /// Long-lived actors, set by spawn_agents.
   store_actor store;  ///< journal, plan state, approvals
@@ -137,6 +146,10 @@ std::shared_ptr<request_result> make_result(const runtime& rt, const request_con
 
 /// The result of a refusal: status rejected, error set (timestamped).
 request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err);
+
+/// Masks a result in place (policies/masking): the ProlexOutput's payloads, each step's data
+/// and error details, the error's details, and `literals` (secret values a plan resolved).
+void mask_result(request_result& r, const policies::masking_rules& rules, const std::vector<std::string>& literals = {});
 
 /// The guard's view of a request: its tenant, level, environment and Kimmy's constraints.
 policies::guard_context guard_for(const runtime& rt, const request_context& ctx);

@@ -1,9 +1,11 @@
 // The store actor: the only SQLite owner of an engine. Journal entries (masked; digests only for
-// sensitive payloads) and plan state upserts are buffered and committed in batches (at
-// max_batch entries or after flush_interval_ms); approvals are created and decided at once, in
-// their own transaction, because a person is waiting on them. Runs detached in production:
-// SQLite never blocks the scheduler's threads.
+// sensitive payloads) and plan state upserts are buffered and committed together, one
+// transaction per batch (at max_batch writes, after flush_interval_ms, or at once when someone
+// waits for a commit: group commit, docs/durability.md); approvals are created and decided at
+// once, because a person is waiting on them. Idempotency keys are claimed here, in arrival
+// order. Runs detached in production: SQLite never blocks the scheduler's threads.
 #include "../agents.hpp"
+#include "idempotency_book.hpp"
 
 #include "opex/connectors/sqlite_db.hpp"
 
@@ -30,48 +32,60 @@ namespace {
 
 struct store_state {
   std::shared_ptr<const runtime> rt;
+  std::shared_ptr<connectors::sqlite_db> db;
   std::shared_ptr<connectors::sqlite_journal> journal;
   std::shared_ptr<connectors::plan_store> plans;
   std::vector<json::object> entries;
   std::vector<std::variant<step_state, request_state>> states;
+  std::vector<caf::typed_response_promise<bool>> waiters;  ///< answered after the next commit
+  idempotency_book keys;
   bool tick_scheduled = false;
+  bool marker_sent = false;  ///< a flush marker is in the mailbox (group commit)
   std::string secret;  ///< HMAC key of confirmation codes
   static inline const char* name = "store";
 };
 
 using self_pointer = store_actor::stateful_pointer<store_state>;
 
+/// Commits every buffered write in one transaction, then answers those waiting for it. On a
+/// failure nothing is lost: the writes stay buffered (bounded) and the next tick tries again.
 void flush(self_pointer self) {
   auto& st = self->state;
-  if (!st.entries.empty()) {
-    auto written = st.journal->append(st.entries);
-    if (written) {
-      st.entries.clear();
-    } else {
-      // Keep what was accepted; retry on the next tick. Bound the memory if the disk stays broken.
-      std::cerr << "opex: journal write failed: " << written.error().message << " (" << st.entries.size()
-                << " entries kept)\n";
-      constexpr std::size_t max_kept = 100000;
-      if (st.entries.size() > max_kept)
-        st.entries.erase(st.entries.begin(),
-                         st.entries.begin() + static_cast<std::ptrdiff_t>(st.entries.size() - max_kept));
-    }
+  st.marker_sent = false;
+  if (st.entries.empty() && st.states.empty()) {
+    for (auto& w : st.waiters)
+      w.deliver(true);
+    st.waiters.clear();
+    return;
   }
-  if (!st.states.empty()) {
-    try {
-      st.plans->begin();
-      for (const auto& s : st.states) {
-        if (const auto* step = std::get_if<step_state>(&s))
-          st.plans->save_step(*step);
-        else
-          st.plans->save_request(std::get<request_state>(s));
-      }
-      st.plans->commit();
-      st.states.clear();
-    } catch (const std::exception& e) {
-      std::cerr << "opex: plan state write failed: " << e.what() << " (" << st.states.size() << " kept)\n";
+  try {
+    connectors::sqlite_transaction tx(*st.db);
+    st.journal->insert(st.entries);
+    for (const auto& s : st.states) {
+      if (const auto* step = std::get_if<step_state>(&s))
+        st.plans->save_step(*step);
+      else
+        st.plans->save_request(std::get<request_state>(s));
     }
+    tx.commit();
+  } catch (const std::exception& e) {
+    std::cerr << "opex: store commit failed: " << e.what() << " (" << st.entries.size() << " entries, "
+              << st.states.size() << " rows kept)\n";
+    constexpr std::size_t max_kept = 100000;
+    if (st.entries.size() > max_kept)
+      st.entries.erase(st.entries.begin(), st.entries.begin() + static_cast<std::ptrdiff_t>(st.entries.size() - max_kept));
+    if (!st.tick_scheduled) {
+      st.tick_scheduled = true;
+      self->delayed_send(self, std::chrono::milliseconds(200), tick_atom::value);
+    }
+    return;
   }
+  st.entries.clear();
+  st.states.clear();
+  st.keys.committed();
+  for (auto& w : st.waiters)
+    w.deliver(true);
+  st.waiters.clear();
 }
 
 void schedule_flush(self_pointer self) {
@@ -79,9 +93,39 @@ void schedule_flush(self_pointer self) {
   const auto& cfg = st.rt->config.journal;
   if (st.entries.size() + st.states.size() >= static_cast<std::size_t>(cfg.max_batch)) {
     flush(self);
+  } else if (!st.waiters.empty()) {
+    // Someone waits: commit once the messages already queued are in the batch (group commit).
+    if (!st.marker_sent) {
+      st.marker_sent = true;
+      self->send(self, tick_atom::value);
+    }
   } else if (!st.tick_scheduled) {
     st.tick_scheduled = true;
     self->delayed_send(self, std::chrono::milliseconds(cfg.flush_interval_ms), tick_atom::value);
+  }
+}
+
+void buffer_entry(self_pointer self, const journal_entry& entry) {
+  auto& st = self->state;
+  json::value v = to_json(entry);
+  policies::mask_secrets(v, st.rt->masking);
+  if (st.rt->config.journal.validate_entries) {
+    auto errors = st.rt->schemas->validate(schema_ids::journal_entry, v);
+    if (!errors.empty())
+      std::cerr << "opex: journal entry does not match its schema: " << errors.front() << "\n";
+  }
+  st.entries.push_back(std::move(v.get_object()));
+}
+
+void buffer(self_pointer self, write_batch& w) {
+  auto& st = self->state;
+  for (const auto& e : w.entries)
+    buffer_entry(self, e);
+  for (auto& s : w.steps)
+    st.states.emplace_back(std::move(s));
+  for (auto& r : w.requests) {
+    st.keys.buffered(r);
+    st.states.emplace_back(std::move(r));
   }
 }
 
@@ -118,9 +162,11 @@ void journal_decision(self_pointer self, const connectors::approval_record& a) {
 }
 
 store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime> rt,
+                                 std::shared_ptr<connectors::sqlite_db> db,
                                  std::shared_ptr<connectors::sqlite_journal> journal,
                                  std::shared_ptr<connectors::plan_store> plans, std::string secret) {
   self->state.rt = std::move(rt);
+  self->state.db = std::move(db);
   self->state.journal = std::move(journal);
   self->state.plans = std::move(plans);
   self->state.secret = std::move(secret);
@@ -130,15 +176,7 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
   });
   return {
     [self](journal_atom, journal_entry& entry) {
-      auto& st = self->state;
-      json::value v = to_json(entry);
-      policies::mask_secrets(v, st.rt->masking);
-      if (st.rt->config.journal.validate_entries) {
-        auto errors = st.rt->schemas->validate(schema_ids::journal_entry, v);
-        if (!errors.empty())
-          std::cerr << "opex: journal entry does not match its schema: " << errors.front() << "\n";
-      }
-      st.entries.push_back(std::move(v.get_object()));
+      buffer_entry(self, entry);
       schedule_flush(self);
     },
     [self](state_atom, step_state& s) {
@@ -146,8 +184,41 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
       schedule_flush(self);
     },
     [self](state_atom, request_state& r) {
+      self->state.keys.buffered(r);
       self->state.states.emplace_back(std::move(r));
       schedule_flush(self);
+    },
+    [self](state_atom, write_batch& w) {
+      buffer(self, w);
+      schedule_flush(self);
+    },
+    [self](commit_atom, write_batch& w) -> caf::result<bool> {
+      buffer(self, w);
+      auto promise = self->make_response_promise<bool>();
+      self->state.waiters.push_back(promise);
+      schedule_flush(self);
+      return promise;
+    },
+    [self](claim_atom, const idempotency_claim& c) -> claim_reply {
+      auto& st = self->state;
+      try {
+        return st.keys.claim(c, *st.plans);
+      } catch (const std::exception& e) {
+        claim_reply r;
+        r.outcome = claim_reply::kind::conflict;
+        r.error = make_error(error_code::internal_error, "cannot check the idempotency key", {{"reason", e.what()}});
+        return r;
+      }
+    },
+    [self](purge_atom) -> std::size_t {
+      auto& st = self->state;
+      auto before = st.rt->time->now().utc - std::chrono::hours(std::max(1, st.rt->config.idempotency.retention_hours));
+      try {
+        return st.plans->forget_keys_before(format_timestamp(before));
+      } catch (const std::exception& e) {
+        std::cerr << "opex: cannot forget old idempotency keys: " << e.what() << "\n";
+        return 0;
+      }
     },
     [self](tick_atom) {
       self->state.tick_scheduled = false;
@@ -224,8 +295,9 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
     [self](list_atom, const approval_query& q) -> approval_list {
       auto& st = self->state;
       flush(self);
-      for (auto& expired : st.plans->expire_due(st.rt->now()))
-        journal_decision(self, expired);
+      if (!st.rt->read_only)
+        for (auto& expired : st.plans->expire_due(st.rt->now()))
+          journal_decision(self, expired);
       auto all = st.plans->list_approvals(q.tenant, q.status);
       if (q.request_id.empty())
         return all;
@@ -238,6 +310,8 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
     [self](expire_atom) -> approval_list {
       auto& st = self->state;
       flush(self);
+      if (st.rt->read_only)
+        return approval_list{};
       auto expired = st.plans->expire_due(st.rt->now());
       for (const auto& a : expired)
         journal_decision(self, a);
@@ -289,8 +363,8 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
   std::shared_ptr<connectors::sqlite_journal> j(std::move(journal).value());
   std::shared_ptr<connectors::plan_store> p(std::move(plans).value());
   if (detached)
-    return system.spawn<caf::detached>(store, std::move(rt), std::move(j), std::move(p), std::move(secret));
-  return system.spawn(store, std::move(rt), std::move(j), std::move(p), std::move(secret));
+    return system.spawn<caf::detached>(store, std::move(rt), connection, std::move(j), std::move(p), std::move(secret));
+  return system.spawn(store, std::move(rt), connection, std::move(j), std::move(p), std::move(secret));
 }
 
 } // namespace opex::actors

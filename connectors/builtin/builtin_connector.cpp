@@ -184,15 +184,15 @@ cancel_handle builtin_connector::call(const tool_definition& tool, const json::o
     if (store == nullptr) {
       out.error = impl_->store_error;
     } else if (name == "task_create") {
-      out = store->task_create(payload, ctx, impl_->now());
+      out = store->once(name, ctx, impl_->now(), [&] { return store->task_create(payload, ctx, impl_->now()); });
     } else if (name == "task_update") {
-      out = store->task_update(payload, impl_->now());
+      out = store->once(name, ctx, impl_->now(), [&] { return store->task_update(payload, ctx, impl_->now()); });
     } else if (name == "calendar_event_create") {
-      out = store->event_create(payload, ctx, impl_->now());
+      out = store->once(name, ctx, impl_->now(), [&] { return store->event_create(payload, ctx, impl_->now()); });
     } else if (name == "note_create") {
-      out = store->note_create(payload, ctx, impl_->now());
+      out = store->once(name, ctx, impl_->now(), [&] { return store->note_create(payload, ctx, impl_->now()); });
     } else if (name == "doc_update") {
-      out = store->doc_update(payload, impl_->now());
+      out = store->once(name, ctx, impl_->now(), [&] { return store->doc_update(payload, ctx, impl_->now()); });
     } else if (name == "healthcheck") {
       out = store->healthcheck();
     } else if (name == "journal_summary") {

@@ -109,7 +109,23 @@ result<std::unique_ptr<local_store>> local_store::open(const std::string& path, 
       " format TEXT NOT NULL, tags TEXT NOT NULL, request_id TEXT, created_at TEXT NOT NULL,"
       " updated_at TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, summary TEXT NOT NULL, description TEXT,"
-      " start TEXT NOT NULL, end TEXT NOT NULL, location TEXT, request_id TEXT, created_at TEXT NOT NULL);");
+      " start TEXT NOT NULL, end TEXT NOT NULL, location TEXT, request_id TEXT, created_at TEXT NOT NULL);"
+      // One row per effect, written in the effect's own transaction: a step re-run under the same
+      // idempotency key (a plan resumed after a crash) gets the first result back.
+      "CREATE TABLE IF NOT EXISTS effects (tenant TEXT NOT NULL, idempotency_key TEXT NOT NULL,"
+      " tool TEXT NOT NULL, result TEXT NOT NULL, created_at TEXT NOT NULL,"
+      " PRIMARY KEY (tenant, idempotency_key));");
+    // Stores made before tenants get the column (every old row: tenant default).
+    for (const char* table : {"tasks", "notes", "events"}) {
+      bool has_tenant = false;
+      sqlite_statement info((*db)->handle(), std::string("PRAGMA table_info(") + table + ")");
+      while (info.step())
+        has_tenant |= info.column_text(1) == "tenant";
+      if (!has_tenant)
+        (*db)->exec(std::string("ALTER TABLE ") + table + " ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
+    }
+    (*db)->exec("CREATE INDEX IF NOT EXISTS tasks_tenant ON tasks(tenant, created_at);"
+                "CREATE INDEX IF NOT EXISTS notes_tenant ON notes(tenant, created_at);");
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the local store tables",
                       json::object{{"path", path}, {"reason", e.what()}});
@@ -132,8 +148,8 @@ call_outcome local_store::task_create(const json::object& p, const call_context&
     auto priority = str(p, "priority").value_or("medium");
     sqlite_statement st(db_->handle(),
                         "INSERT INTO tasks(id, title, description, due_date, priority, status, tags,"
-                        " client_name, request_id, created_at, updated_at)"
-                        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)");
+                        " client_name, request_id, created_at, updated_at, tenant)"
+                        " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)");
     st.bind(1, std::string_view(id));
     st.bind(2, std::string_view(title));
     st.bind_optional(3, description);
@@ -144,6 +160,7 @@ call_outcome local_store::task_create(const json::object& p, const call_context&
     st.bind(8, std::string_view(ctx.request_id));
     st.bind(9, std::string_view(now));
     st.bind(10, std::string_view(now));
+    st.bind(11, std::string_view(ctx.tenant));
     st.step();
     json::object data{{"task_id", id},       {"status", "created"}, {"title", title},
                       {"priority", priority}, {"url", "opex://tasks/" + id}};
@@ -154,15 +171,16 @@ call_outcome local_store::task_create(const json::object& p, const call_context&
   }
 }
 
-call_outcome local_store::task_update(const json::object& p, const std::string& now) {
+call_outcome local_store::task_update(const json::object& p, const call_context& ctx, const std::string& now) {
   try {
     auto key = str(p, "task_id").value_or("");
     std::string id;
     {
       sqlite_statement find(db_->handle(),
-                            "SELECT id FROM tasks WHERE id = ?1 OR lower(title) = lower(?1)"
+                            "SELECT id FROM tasks WHERE tenant = ?2 AND (id = ?1 OR lower(title) = lower(?1))"
                             " ORDER BY created_at DESC LIMIT 1");
       find.bind(1, std::string_view(key));
+      find.bind(2, std::string_view(ctx.tenant));
       if (find.step())
         id = find.column_text(0);
     }
@@ -236,7 +254,7 @@ call_outcome local_store::event_create(const json::object& p, const call_context
     auto id = new_id("event");
     sqlite_statement st(db_->handle(),
                         "INSERT INTO events(id, summary, description, start, end, location, request_id,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                        " created_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, std::string_view(id));
     st.bind(2, std::string_view(summary.value_or("(untitled)")));
     st.bind_optional(3, str(p, "description"));
@@ -245,6 +263,7 @@ call_outcome local_store::event_create(const json::object& p, const call_context
     st.bind_optional(6, str(p, "location"));
     st.bind(7, std::string_view(ctx.request_id));
     st.bind(8, std::string_view(now));
+    st.bind(9, std::string_view(ctx.tenant));
     st.step();
     return ok(json::object{{"event_id", id},
                            {"status", "created"},
@@ -263,7 +282,7 @@ call_outcome local_store::note_create(const json::object& p, const call_context&
     auto title = str(p, "title").value_or("(untitled)");
     sqlite_statement st(db_->handle(),
                         "INSERT INTO notes(id, title, content, format, tags, request_id, created_at,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                        " updated_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, std::string_view(id));
     st.bind(2, std::string_view(title));
     st.bind(3, std::string_view(str(p, "content").value_or("")));
@@ -272,6 +291,7 @@ call_outcome local_store::note_create(const json::object& p, const call_context&
     st.bind(6, std::string_view(ctx.request_id));
     st.bind(7, std::string_view(now));
     st.bind(8, std::string_view(now));
+    st.bind(9, std::string_view(ctx.tenant));
     st.step();
     return ok(json::object{{"doc_id", id}, {"status", "created"}, {"title", title}, {"url", "opex://notes/" + id}});
   } catch (const std::exception& e) {
@@ -279,15 +299,16 @@ call_outcome local_store::note_create(const json::object& p, const call_context&
   }
 }
 
-call_outcome local_store::doc_update(const json::object& p, const std::string& now) {
+call_outcome local_store::doc_update(const json::object& p, const call_context& ctx, const std::string& now) {
   try {
     auto key = str(p, "doc_id").value_or("");
     std::string id, content;
     {
       sqlite_statement find(db_->handle(),
-                            "SELECT id, content FROM notes WHERE id = ?1 OR lower(title) = lower(?1)"
+                            "SELECT id, content FROM notes WHERE tenant = ?2 AND (id = ?1 OR lower(title) = lower(?1))"
                             " ORDER BY created_at DESC LIMIT 1");
       find.bind(1, std::string_view(key));
+      find.bind(2, std::string_view(ctx.tenant));
       if (find.step()) {
         id = find.column_text(0);
         content = find.column_text(1);
@@ -316,6 +337,40 @@ call_outcome local_store::doc_update(const json::object& p, const std::string& n
     st.bind(4, std::string_view(id));
     st.step();
     return ok(json::object{{"doc_id", id}, {"status", "updated"}, {"operation", op}});
+  } catch (const std::exception& e) {
+    return db_failure(e);
+  }
+}
+
+call_outcome local_store::once(const std::string& tool, const call_context& ctx, const std::string& now,
+                                const std::function<call_outcome()>& effect) {
+  if (ctx.idempotency_key.empty())
+    return effect();
+  try {
+    sqlite_transaction tx(*db_);
+    {
+      sqlite_statement find(db_->handle(), "SELECT result FROM effects WHERE tenant = ?1 AND idempotency_key = ?2");
+      find.bind(1, std::string_view(ctx.tenant));
+      find.bind(2, std::string_view(ctx.idempotency_key));
+      if (find.step()) {
+        auto stored = parse_json(find.column_text(0));
+        if (stored && stored->is_object())
+          return ok(std::move(stored->get_object()));
+      }
+    }
+    auto out = effect();
+    if (!out.ok)
+      return out;  // the transaction rolls back: a failed effect leaves nothing
+    sqlite_statement keep(db_->handle(), "INSERT INTO effects(tenant, idempotency_key, tool, result, created_at)"
+                                         " VALUES (?1, ?2, ?3, ?4, ?5)");
+    keep.bind(1, std::string_view(ctx.tenant));
+    keep.bind(2, std::string_view(ctx.idempotency_key));
+    keep.bind(3, std::string_view(tool));
+    keep.bind(4, std::string_view(json::serialize(out.data)));
+    keep.bind(5, std::string_view(now));
+    keep.step();
+    tx.commit();
+    return out;
   } catch (const std::exception& e) {
     return db_failure(e);
   }

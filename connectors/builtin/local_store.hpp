@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,7 +17,8 @@ namespace opex::connectors {
 
 class sqlite_db;
 
-/// Operations of the local store; each returns the step outcome. Not thread-safe.
+/// Operations of the local store; each returns the step outcome. Rows belong to the calling
+/// tenant: lookups by id or title see only its rows. Not thread-safe.
 class local_store {
 public:
   /// Opens the store at `items_path` (creating tables) and the journal at `journal_path` for
@@ -25,10 +27,16 @@ public:
   ~local_store();
 
   call_outcome task_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
-  call_outcome task_update(const boost::json::object& p, const std::string& now);
+  call_outcome task_update(const boost::json::object& p, const call_context& ctx, const std::string& now);
   call_outcome event_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
   call_outcome note_create(const boost::json::object& p, const call_context& ctx, const std::string& now);
-  call_outcome doc_update(const boost::json::object& p, const std::string& now);
+  call_outcome doc_update(const boost::json::object& p, const call_context& ctx, const std::string& now);
+
+  /// Runs `effect` at most once per (tenant, ctx.idempotency_key) (docs/durability.md,
+  /// "Exactly once"): in one transaction, the stored result of an earlier success is returned,
+  /// or the effect runs and its result is recorded with it. No key: the effect just runs.
+  call_outcome once(const std::string& tool, const call_context& ctx, const std::string& now,
+                    const std::function<call_outcome()>& effect);
   call_outcome healthcheck();
   call_outcome journal_summary(const std::string& since);
 

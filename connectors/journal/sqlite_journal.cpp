@@ -69,6 +69,17 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<
 result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entries) {
   try {
     sqlite_transaction tx(*db_);
+    insert(entries);
+    tx.commit();
+    return entries.size();
+  } catch (const std::exception& e) {
+    return make_error(error_code::internal_error, "journal write failed",
+                      json::object{{"path", db_->path()}, {"reason", e.what()}});
+  }
+}
+
+void sqlite_journal::insert(const std::vector<json::object>& entries) {
+  {
     sqlite_statement st(db_->handle(),
                         "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
                         " status, entry, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -90,11 +101,6 @@ result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entr
       st.step();
       st.reset();
     }
-    tx.commit();
-    return entries.size();
-  } catch (const std::exception& e) {
-    return make_error(error_code::internal_error, "journal write failed",
-                      json::object{{"path", db_->path()}, {"reason", e.what()}});
   }
 }
 

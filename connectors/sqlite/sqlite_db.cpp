@@ -117,6 +117,14 @@ sqlite_db::~sqlite_db() {
   sqlite3_close_v2(db_);
 }
 
+std::int64_t sqlite_db::changes() const noexcept {
+  return sqlite3_changes64(db_);
+}
+
+bool sqlite_db::in_transaction() const noexcept {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 void sqlite_db::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);

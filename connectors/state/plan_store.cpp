@@ -111,6 +111,20 @@ result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_d
       "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL,"
       " request_id TEXT NOT NULL, agent TEXT NOT NULL, action_type TEXT NOT NULL, tool_used TEXT,"
       " status TEXT NOT NULL, entry TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');");
+    // Databases made before idempotency keys get the columns.
+    bool has_key = false;
+    {
+      sqlite_statement info((*db)->handle(), "PRAGMA table_info(requests)");
+      while (info.step())
+        has_key |= info.column_text(1) == "idempotency_key";
+    }
+    if (!has_key)
+      (*db)->exec("ALTER TABLE requests ADD COLUMN idempotency_key TEXT;"
+                  "ALTER TABLE requests ADD COLUMN body_digest TEXT;");
+    (*db)->exec(
+      "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(tenant, idempotency_key)"
+      " WHERE idempotency_key IS NOT NULL;"
+      "CREATE INDEX IF NOT EXISTS requests_keyed ON requests(created_at) WHERE idempotency_key IS NOT NULL;");
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the plan state tables",
                       json::object{{"path", path}, {"reason", e.what()}});
@@ -134,9 +148,12 @@ void plan_store::commit() {
 
 void plan_store::save_request(const stored_request& r) {
   sqlite_statement st(db_->handle(),
-                      "INSERT INTO requests(id, tenant, user_id, status, output, result, created_at, updated_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET status = ?4,"
-                      " output = coalesce(?5, output), result = coalesce(?6, result), updated_at = ?8");
+                      "INSERT INTO requests(id, tenant, user_id, status, output, result, created_at, updated_at,"
+                      " idempotency_key, body_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                      " ON CONFLICT(id) DO UPDATE SET status = ?4, output = coalesce(?5, output),"
+                      " result = coalesce(?6, result), updated_at = ?8,"
+                      " idempotency_key = coalesce(idempotency_key, ?9), body_digest = coalesce(body_digest, ?10)"
+                      " WHERE tenant = ?2");
   st.bind(1, std::string_view(r.id));
   st.bind(2, std::string_view(r.tenant));
   st.bind(3, std::string_view(r.user_id));
@@ -152,6 +169,14 @@ void plan_store::save_request(const stored_request& r) {
     st.bind(6, std::string_view(res));
   st.bind(7, std::string_view(r.created_at.empty() ? r.updated_at : r.created_at));
   st.bind(8, std::string_view(r.updated_at));
+  if (r.idempotency_key.empty())
+    st.bind_null(9);
+  else
+    st.bind(9, std::string_view(r.idempotency_key));
+  if (r.body_digest.empty())
+    st.bind_null(10);
+  else
+    st.bind(10, std::string_view(r.body_digest));
   st.step();
 }
 
@@ -183,14 +208,12 @@ void plan_store::save_step(const stored_step& s) {
   st.step();
 }
 
-std::optional<stored_request> plan_store::find_request(const std::string& id, const std::string& tenant) {
-  sqlite_statement st(db_->handle(),
-                      "SELECT id, tenant, user_id, status, output, result, created_at, updated_at FROM requests"
-                      " WHERE id = ?1 AND (?2 = '' OR tenant = ?2)");
-  st.bind(1, std::string_view(id));
-  st.bind(2, std::string_view(tenant));
-  if (!st.step())
-    return std::nullopt;
+namespace {
+
+constexpr const char* request_columns =
+  "id, tenant, user_id, status, output, result, created_at, updated_at, idempotency_key, body_digest";
+
+stored_request request_from(sqlite_statement& st) {
   stored_request r;
   r.id = st.column_text(0);
   r.tenant = st.column_text(1);
@@ -200,7 +223,39 @@ std::optional<stored_request> plan_store::find_request(const std::string& id, co
   r.result = parse_or_null(st.column_text(5));
   r.created_at = st.column_text(6);
   r.updated_at = st.column_text(7);
+  r.idempotency_key = st.column_text(8);
+  r.body_digest = st.column_text(9);
   return r;
+}
+
+} // namespace
+
+std::optional<stored_request> plan_store::find_request(const std::string& id, const std::string& tenant) {
+  sqlite_statement st(db_->handle(), std::string("SELECT ") + request_columns
+                                       + " FROM requests WHERE id = ?1 AND (?2 = '' OR tenant = ?2)");
+  st.bind(1, std::string_view(id));
+  st.bind(2, std::string_view(tenant));
+  if (!st.step())
+    return std::nullopt;
+  return request_from(st);
+}
+
+std::optional<stored_request> plan_store::find_by_key(const std::string& tenant, const std::string& key) {
+  sqlite_statement st(db_->handle(), std::string("SELECT ") + request_columns
+                                       + " FROM requests WHERE tenant = ?1 AND idempotency_key = ?2");
+  st.bind(1, std::string_view(tenant));
+  st.bind(2, std::string_view(key));
+  if (!st.step())
+    return std::nullopt;
+  return request_from(st);
+}
+
+std::size_t plan_store::forget_keys_before(const std::string& before) {
+  sqlite_statement st(db_->handle(), "UPDATE requests SET idempotency_key = NULL"
+                                     " WHERE idempotency_key IS NOT NULL AND created_at < ?1");
+  st.bind(1, std::string_view(before));
+  st.step();
+  return static_cast<std::size_t>(db_->changes());
 }
 
 std::vector<stored_step> plan_store::steps_of(const std::string& request_id) {

@@ -27,7 +27,8 @@ cancel_handle webhook_connector::call(const tool_definition& tool, const json::o
   req.timeout = ctx.timeout;
   req.body = json::serialize(payload);
   req.headers = {{"X-Request-ID", ctx.request_id},
-                 {"Idempotency-Key", ctx.request_id + ":" + std::to_string(ctx.step)},
+                 {"Idempotency-Key", ctx.idempotency_key.empty() ? ctx.request_id + ":" + std::to_string(ctx.step)
+                                                                  : ctx.idempotency_key},
                  {"X-Opex-Attempt", std::to_string(ctx.attempt)},
                  {"X-Opex-Tool", tool.id}};
   for (const auto& [name, value] : tool.target.headers) {

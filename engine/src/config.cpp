@@ -453,6 +453,7 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   if (const auto* j = object_at(root, "journal")) {
     cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
     cfg.journal.max_batch = int_at(*j, "max_batch").value_or(cfg.journal.max_batch);
+    cfg.journal.max_attempt_entries = int_at(*j, "max_attempt_entries").value_or(cfg.journal.max_attempt_entries);
     if (const auto* v = get_member(*j, "validate_entries"); v && v->is_bool())
       cfg.journal.validate_entries = v->get_bool();
   }
@@ -526,6 +527,10 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     cfg.execution.target_max_concurrency =
       int_at(*e, "target_max_concurrency").value_or(cfg.execution.target_max_concurrency);
     cfg.execution.queue_capacity = int_at(*e, "queue_capacity").value_or(cfg.execution.queue_capacity);
+    cfg.execution.minimum_retry_interval_ms =
+      int_at(*e, "minimum_retry_interval_ms").value_or(cfg.execution.minimum_retry_interval_ms);
+    cfg.execution.maximum_attempts_per_step =
+      int_at(*e, "maximum_attempts_per_step").value_or(cfg.execution.maximum_attempts_per_step);
     if (const auto* v = get_member(*e, "jitter_seed"); v && v->is_int64())
       cfg.execution.jitter_seed = static_cast<std::uint64_t>(v->get_int64());
     if (const auto* r = object_at(*e, "retry"))
@@ -553,9 +558,17 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     if (auto v = int_at(*s, "max_body_bytes"))
       cfg.server.max_body_bytes = static_cast<std::size_t>(*v);
     cfg.server.threads = int_at(*s, "threads").value_or(cfg.server.threads);
+    cfg.server.max_connections = int_at(*s, "max_connections").value_or(cfg.server.max_connections);
+    cfg.server.drain_timeout_s = int_at(*s, "drain_timeout_s").value_or(cfg.server.drain_timeout_s);
   }
-  if (const auto* m = object_at(root, "masking"))
+  if (const auto* i = object_at(root, "idempotency"))
+    cfg.idempotency.retention_hours = int_at(*i, "retention_hours").value_or(cfg.idempotency.retention_hours);
+  if (const auto* m = object_at(root, "masking")) {
     cfg.masked_keys = strings_at(*m, "keys");
+    cfg.masked_patterns = strings_at(*m, "patterns");
+    if (const auto* v = get_member(*m, "value_shapes"); v && v->is_bool())
+      cfg.mask_value_shapes = v->get_bool();
+  }
   if (const auto* t = get_member(root, "tenants"); t && t->is_array())
     for (const auto& item : t->get_array()) {
       const auto& to = item.get_object();

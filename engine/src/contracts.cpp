@@ -267,6 +267,8 @@ json::object to_json(const step_result& r) {
       ao["error_code"] = nullptr;
     else
       ao["error_code"] = a.error_code;
+    if (!a.note.empty())
+      ao["note"] = a.note;
     log.push_back(std::move(ao));
   }
   o["attempt_log"] = std::move(log);

@@ -1,7 +1,6 @@
-// opex::engine: configuration, target resolution, connectors and the actor system.
-#include "opex/engine.hpp"
-
-#include "agents.hpp"
+// opex::engine: configuration, target resolution, connectors, the database lock, the actor
+// system, recovery, queries and shutdown. Submissions are in engine_submit.cpp.
+#include "engine_impl.hpp"
 
 #include "opex/connectors/builtin_connector.hpp"
 #include "opex/connectors/plan_store.hpp"
@@ -25,6 +24,7 @@
 #include <filesystem>
 #include <atomic>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
 namespace opex {
@@ -113,15 +113,6 @@ void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
   }
 }
 
-request_result immediate_error(const std::string& request_id, error_info err, const clock& time) {
-  request_result r;
-  r.request_id = request_id;
-  r.status = request_status::rejected;
-  r.error = std::move(err);
-  r.error_timestamp = format_timestamp(time.now().utc);
-  return r;
-}
-
 } // namespace
 
 /// Approval JSON for the API (connectors::approval_record::to_json).
@@ -129,139 +120,78 @@ json::object approval_json(const connectors::approval_record& a) {
   return a.to_json();
 }
 
-struct engine::impl {
-  std::shared_ptr<actors::runtime> rt;
-  caf::actor sweeper;
-  std::string database;
-  std::shared_ptr<const actors::progress_callback> progress;
-  std::unique_ptr<caf::actor_system_config> system_config;
-  std::unique_ptr<caf::actor_system> system;
-  actors::agent_actor kimmy;
-
-  ~impl() {
-    if (!system)
-      return;
-    if (rt->store) {
-      caf::scoped_actor self{*system};
-      self->request(rt->store, std::chrono::seconds(30), actors::flush_atom::value)
-        .receive([](bool) {}, [](caf::error&) {});
-    }
-    if (kimmy)
-      caf::anon_send_exit(kimmy, caf::exit_reason::user_shutdown);
-    kimmy = nullptr;
-    if (sweeper)
-      caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
-    sweeper = nullptr;
-    // Plans still waiting for approvals stop here; the next engine on this database resumes them.
-    rt->requests.stop_all();
-    actors::stop_agents(*system, *rt);
-    system->await_all_actors_done();
-    rt->connectors.clear();  // joins connector threads while the system still exists
-    system.reset();
-  }
-
-  /// Forwards decided approvals to their plans' supervisors.
-  void notify(const connectors::approval_record& a, const std::string& code) {
-    if (auto sup = rt->requests.find(a.request_id))
-      caf::anon_send(sup, actors::approval_atom::value, a, code);
-  }
-
-  /// Resumes the plans the database holds unfinished (DESIGN.md §5: nothing accepted is lost).
-  void recover() {
+void engine::impl::shutdown() {
+  std::lock_guard lock_guard(stop_m);
+  if (!system || !rt || stopped.exchange(true))
+    return;
+  if (sweeper)
+    caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
+  sweeper = nullptr;
+  // Running plans stop here (callers still waiting get UNAVAILABLE); their committed state
+  // resumes at the next start on this database.
+  rt->requests.stop_all();
+  if (rt->store) {
     caf::scoped_actor self{*system};
-    actors::stored_plans plans;
-    self->request(rt->store, std::chrono::seconds(60), actors::recover_atom::value)
-      .receive([&](actors::stored_plans& p) { plans = std::move(p); }, [](caf::error&) {});
-    for (auto& p : plans) {
-      if (!p.request || !p.request->output.is_object())
-        continue;
-      actors::request_context ctx;
-      ctx.request_id = p.request->id;
-      ctx.tenant = p.request->tenant;
-      ctx.user_id = p.request->user_id;
-      ctx.received = std::chrono::steady_clock::now();
-      ctx.planned_by = "client";
-      auto g = actors::guard_for(*rt, ctx);
-      auto checked = rt->proxy->check_json(p.request->output, g);
-      if (!checked || !checked->dag) {
-        std::cerr << "opex: cannot resume request " << ctx.request_id << ": "
-                  << (checked ? "not a plan" : checked.error().message) << "\n";
-        actors::request_state failed = *p.request;
-        failed.status = "failed";
-        failed.updated_at = format_timestamp(rt->time->now().utc);
-        caf::anon_send(rt->store, actors::state_atom::value, std::move(failed));
-        continue;
-      }
-      auto plan = std::make_shared<const actors::checked_output>(std::move(checked).value());
-      ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
-      auto sup = actors::spawn_plan_supervisor(*system, rt);
-      rt->requests.add(ctx.request_id, sup);
-      auto stored = std::move(p);
-      system->spawn([sup, ctx, plan, stored](caf::event_based_actor* me) {
-        me->request(sup, caf::infinite, actors::recover_atom::value, ctx, actors::checked_plan(plan), stored)
-          .then([](actors::request_outcome&) {}, [](caf::error&) {});
-      });
-    }
+    self->request(rt->store, std::chrono::seconds(30), actors::flush_atom::value)
+      .receive([](bool) {}, [](caf::error&) {});
   }
+}
 
-  /// A request context from the submission options, or nullopt after answering `done` with
-  /// VALIDATION_ERROR when the given request id is not a UUID.
-  std::optional<actors::request_context> start(submit_options& opts, const result_callback& done) {
+void engine::impl::release() {
+  shutdown();
+  if (!system || !rt)
+    return;
+  if (kimmy)
+    caf::anon_send_exit(kimmy, caf::exit_reason::user_shutdown);
+  kimmy = nullptr;
+  actors::stop_agents(*system, *rt);
+  system->await_all_actors_done();
+  rt->connectors.clear();  // joins connector threads while the system still exists
+  // CAF's actor_system waits for every thread that called into it to drop its logger: the
+  // threads of an embedding program (opexd's I/O threads) must have ended before this.
+  system.reset();
+  lock.reset();
+}
+
+void engine::impl::notify(const connectors::approval_record& a, const std::string& code) {
+  if (auto sup = rt->requests.find(a.request_id))
+    caf::anon_send(sup, actors::approval_atom::value, a, code);
+}
+
+void engine::impl::recover() {
+  caf::scoped_actor self{*system};
+  actors::stored_plans plans;
+  self->request(rt->store, std::chrono::seconds(60), actors::recover_atom::value)
+    .receive([&](actors::stored_plans& p) { plans = std::move(p); }, [](caf::error&) {});
+  for (auto& p : plans) {
+    if (!p.request || !p.request->output.is_object())
+      continue;
     actors::request_context ctx;
-    ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
-    if (!is_uuid(ctx.request_id)) {
-      done(immediate_error(ctx.request_id,
-                           make_error(error_code::validation_error, "request_id must be a UUID",
-                                      json::object{{"request_id", ctx.request_id}}),
-                           *rt->time));
-      return std::nullopt;
-    }
-    ctx.user_id = std::move(opts.user_id);
-    ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
-    ctx.tenant = opts.tenant.empty() ? "default" : std::move(opts.tenant);
-    if (ctx.tenant != "default" && !rt->config.find_tenant(ctx.tenant)) {
-      done(immediate_error(ctx.request_id,
-                           make_error(error_code::validation_error, "unknown tenant " + ctx.tenant,
-                                      json::object{{"tenant", ctx.tenant}}),
-                           *rt->time));
-      return std::nullopt;
-    }
-    return ctx;
-  }
-
-  void submit(actors::request_context ctx, actors::entry_point entry, result_callback done) {
-    ctx.entry = entry;
+    ctx.request_id = p.request->id;
+    ctx.tenant = p.request->tenant;
+    ctx.user_id = p.request->user_id;
+    ctx.idempotency_key = p.request->idempotency_key;
+    ctx.body_digest = p.request->body_digest;
     ctx.received = std::chrono::steady_clock::now();
-    ctx.progress = progress;
-    if (ctx.user_id.empty())
-      ctx.user_id = rt->config.default_user_id;
-    actors::agent_actor target = entry == actors::entry_point::kimmy    ? kimmy
-                                 : entry == actors::entry_point::prolex ? rt->prolex
-                                                                        : rt->proxy_master;
-    // The supervisor enforces max_execution_time_minutes itself and answers timed_out; this
-    // bound only catches a chain that never answers.
-    auto timeout = std::chrono::minutes(std::max(1, rt->config.system.max_execution_time_minutes) + 1);
-    auto runtime = rt;
-    system->spawn([ctx = std::move(ctx), target, timeout, runtime, done = std::move(done)](
-                    caf::event_based_actor* self) mutable {
-      auto request_id = ctx.request_id;
-      self->request(target, timeout, actors::run_atom::value, std::move(ctx))
-        .then(
-          [done](actors::request_outcome& outcome) { done(std::move(*outcome.result)); },
-          [done, request_id, runtime, timeout](caf::error& err) {
-            error_info e =
-              err == caf::sec::request_timeout
-                ? make_error(error_code::timeout, "the request exceeded max_execution_time_minutes",
-                             json::object{{"scope", "request"},
-                                          {"max_execution_time_minutes", timeout.count()}})
-                : make_error(error_code::internal_error, "request failed: " + caf::to_string(err));
-            auto r = immediate_error(request_id, std::move(e), *runtime->time);
-            r.status = err == caf::sec::request_timeout ? request_status::timed_out : request_status::failed;
-            done(std::move(r));
-          });
-    });
+    ctx.planned_by = "client";
+    auto g = actors::guard_for(*rt, ctx);
+    auto checked = rt->proxy->check_json(p.request->output, g);
+    if (!checked || !checked->dag) {
+      std::cerr << "opex: cannot resume request " << ctx.request_id << ": "
+                << (checked ? "not a plan" : checked.error().message) << "\n";
+      actors::request_state failed = *p.request;
+      failed.status = "failed";
+      failed.updated_at = format_timestamp(rt->time->now().utc);
+      caf::anon_send(rt->store, actors::state_atom::value, std::move(failed));
+      continue;
+    }
+    auto plan = std::make_shared<const actors::checked_output>(std::move(checked).value());
+    ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
+    auto sup = actors::spawn_plan_supervisor(*system, rt);
+    rt->requests.add(ctx.request_id, sup);
+    caf::anon_send(sup, actors::recover_atom::value, std::move(ctx), actors::checked_plan(plan), std::move(p));
   }
-};
+}
 
 engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   auto& im = *impl_;
@@ -282,7 +212,21 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   rt->schemas = schema_registry::with_embedded();
   load_payload_schemas(rt->config, *rt->schemas);
   rt->time = options.time ? options.time : make_system_clock();
-  rt->masking = policies::masking_rules(rt->config.masked_keys);
+  try {
+    rt->masking = policies::masking_rules(rt->config.masked_keys, rt->config.masked_patterns, rt->config.mask_value_shapes);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  rt->jitter_seed = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  im.read_only = options.read_only;
+  rt->read_only = options.read_only;
+  if (!options.read_only) {
+    // One writer per database: taken before anything runs, held until shutdown.
+    auto lock = connectors::database_lock::acquire(im.database);
+    if (!lock)
+      throw std::runtime_error(lock.error().message);
+    im.lock = std::move(lock).value();
+  }
   rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
   rt->planner = std::make_unique<actors::rule_planner>(rt->config);
   rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
@@ -292,6 +236,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   http_opts.verify_tls = rt->config.targets.verify_tls;
   auto http = std::make_shared<connectors::http_client>(http_opts);
   auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
+  rt->secrets = secrets;
   rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
   connectors::builtin_options builtin;
   builtin.database = im.database;
@@ -357,12 +302,15 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
                              + std::string(get_string(kimmy.error().details, "reason").value_or("")));
   }
   im.kimmy = std::move(kimmy).value();
+  if (options.read_only)
+    return;
   if (options.recover)
     im.recover();
-  // Expires pending approvals once a minute (one timer for the engine).
+  // Once a minute (one timer for the engine): expires pending approvals, forgets idempotency
+  // keys older than idempotency.retention_hours.
   auto* imp = impl_.get();
   im.sweeper = im.system->spawn([imp](caf::event_based_actor* self) -> caf::behavior {
-    self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
+    self->send(self, actors::sweep_atom::value);
     return {
       [self, imp](actors::sweep_atom) {
         self->request(imp->rt->store, std::chrono::seconds(60), actors::expire_atom::value)
@@ -370,6 +318,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
             for (const auto& a : expired)
               imp->notify(a, "");
           });
+        self->request(imp->rt->store, std::chrono::seconds(60), actors::purge_atom::value).then([](std::size_t) {});
         self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
       },
     };
@@ -378,64 +327,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 
 engine::~engine() = default;
 
-void engine::submit_text(std::string text, submit_options opts, result_callback done) {
-  auto ctx = impl_->start(opts, done);
-  if (!ctx)
-    return;
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    done(immediate_error(ctx->request_id,
-                         make_error(error_code::validation_error, "the request text is empty",
-                                    json::object{{"field", "text"}}),
-                         *impl_->rt->time));
-    return;
-  }
-  ctx->text = std::make_shared<const std::string>(std::move(text));
-  impl_->submit(std::move(*ctx), actors::entry_point::kimmy, std::move(done));
-}
-
-void engine::submit_payload(json::value kimmy_payload, submit_options opts, result_callback done) {
-  // The payload's own request_id wins when it is a UUID; the schema check comes in Prolex.
-  if (const auto* obj = kimmy_payload.if_object())
-    if (auto id = get_string(*obj, "request_id"); id && is_uuid(*id))
-      opts.request_id = std::string(*id);
-  auto ctx = impl_->start(opts, done);
-  if (!ctx)
-    return;
-  ctx->raw = std::make_shared<const json::value>(std::move(kimmy_payload));
-  impl_->submit(std::move(*ctx), actors::entry_point::prolex, std::move(done));
-}
-
-void engine::submit_output(json::value prolex_output, submit_options opts, result_callback done) {
-  auto ctx = impl_->start(opts, done);
-  if (!ctx)
-    return;
-  ctx->planned_by = "client";
-  ctx->raw = std::make_shared<const json::value>(std::move(prolex_output));
-  impl_->submit(std::move(*ctx), actors::entry_point::proxy, std::move(done));
-}
-
-namespace {
-
-template <class Submit>
-std::future<request_result> as_future(Submit&& submit) {
-  auto promise = std::make_shared<std::promise<request_result>>();
-  auto future = promise->get_future();
-  submit([promise](request_result r) { promise->set_value(std::move(r)); });
-  return future;
-}
-
-} // namespace
-
-std::future<request_result> engine::submit_text(std::string text, submit_options opts) {
-  return as_future([&](result_callback cb) { submit_text(std::move(text), std::move(opts), std::move(cb)); });
-}
-
-std::future<request_result> engine::submit_payload(json::value payload, submit_options opts) {
-  return as_future([&](result_callback cb) { submit_payload(std::move(payload), std::move(opts), std::move(cb)); });
-}
-
-std::future<request_result> engine::submit_output(json::value output, submit_options opts) {
-  return as_future([&](result_callback cb) { submit_output(std::move(output), std::move(opts), std::move(cb)); });
+void engine::shutdown() {
+  impl_->shutdown();
 }
 
 result<json::array> engine::journal(const journal_query& q) {
@@ -489,6 +382,11 @@ result<json::array> engine::approvals(const std::string& tenant, const std::stri
 }
 
 void engine::decide(approval_decision_request d, std::function<void(result<json::object>)> done) {
+  if (impl_->read_only || impl_->stopped) {
+    done(make_error(error_code::unavailable, "this engine does not execute: it cannot decide approvals",
+                    json::object{{"approval_id", d.approval_id}}));
+    return;
+  }
   actors::approval_decision msg;
   msg.approval_id = std::move(d.approval_id);
   msg.tenant = std::move(d.tenant);

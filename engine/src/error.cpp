@@ -15,7 +15,7 @@ struct code_row {
   bool transient;
 };
 
-constexpr std::array<code_row, 44> code_table{{
+constexpr std::array<code_row, 49> code_table{{
   {error_code::none, "NONE", 200, false},
   {error_code::invalid_json, "INVALID_JSON", 400, false},
   {error_code::validation_error, "VALIDATION_ERROR", 400, false},
@@ -59,6 +59,11 @@ constexpr std::array<code_row, 44> code_table{{
   {error_code::secret_not_found, "SECRET_NOT_FOUND", 500, false},
   {error_code::protocol_error, "PROTOCOL_ERROR", 502, false},
   {error_code::output_invalid, "OUTPUT_INVALID", 502, false},
+  {error_code::idempotency_conflict, "IDEMPOTENCY_CONFLICT", 409, false},
+  {error_code::unsupported_media_type, "UNSUPPORTED_MEDIA_TYPE", 415, false},
+  {error_code::not_implemented, "NOT_IMPLEMENTED", 501, false},
+  {error_code::unavailable, "UNAVAILABLE", 503, false},
+  {error_code::database_locked, "DATABASE_LOCKED", 503, false},
   {error_code::none, "", 500, false},
 }};
 

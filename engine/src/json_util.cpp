@@ -15,21 +15,6 @@ namespace opex {
 
 namespace json = boost::json;
 
-result<json::value> parse_json(std::string_view text) {
-  json::parse_options opts;
-  opts.max_depth = 64;
-  boost::system::error_code ec;
-  json::stream_parser parser({}, opts);
-  std::size_t consumed = parser.write(text.data(), text.size(), ec);
-  if (!ec)
-    parser.finish(ec);
-  if (ec) {
-    return make_error(error_code::invalid_json, "request body is not valid JSON",
-                      json::object{{"position", consumed}, {"reason", ec.message()}});
-  }
-  return parser.release();
-}
-
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)

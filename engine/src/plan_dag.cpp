@@ -146,8 +146,12 @@ result<std::shared_ptr<const plan_dag>> build_plan_dag(std::vector<plan_step> st
     for (const auto& ph : find_placeholders(json::value(s.payload))) {
       auto ref = step_number_of(ph.root);
       std::string why;
-      if (!ref) {
-        why = "placeholders in plans name an earlier step: {{ step_N.result... }}";
+      if (ph.root == "secrets") {
+        // {{ secrets.NAME }}: resolved from the tenant's scope when the attempt is sent.
+        if (ph.path.empty() || ph.path.find('.') != std::string::npos)
+          why = "a secret is named by one segment: {{ secrets.NAME }}";
+      } else if (!ref) {
+        why = "placeholders in plans name an earlier step ({{ step_N.result... }}) or a secret ({{ secrets.NAME }})";
       } else if (auto it = dag->index_of.find(*ref); it == dag->index_of.end()) {
         why = "step " + std::to_string(*ref) + " does not exist";
       } else if (!dag->is_ancestor(it->second, i)) {

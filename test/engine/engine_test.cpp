@@ -187,14 +187,18 @@ TEST_CASE("engine: WEB_SEARCH -> DOC_CREATE_NOTE -> LOG_APPEND with transient fa
   CHECK(details.at("sources").at(0).at("url") == "https://docs.n8n.io");
 }
 
-TEST_CASE("engine: secrets in payloads and results never reach the journal in clear") {
+TEST_CASE("engine: secrets in payloads and results never reach the journal, the rows or the answer in clear") {
   test::temp_dir dir;
   engine eng(options_for(dir));
   auto r = wait(eng.submit_output(json::parse(R"({"type":"tool_call","tool":"NOOP","payload":{
       "echo":{"user":"m","password":"hunter2","nested":{"api_key":"sk-live-123"}}}})")));
   REQUIRE(r.status == request_status::succeeded);
-  // The caller gets its data back unmasked; the journal does not.
-  CHECK(r.steps[0].data.at("echo").at("password") == "hunter2");
+  // Answers are masked like everything stored (docs/durability.md, "Secrets at rest and in answers").
+  CHECK(r.steps[0].data.at("echo").at("password") == "***");
+  CHECK(json::serialize(to_json(r)).find("hunter2") == std::string::npos);
+  auto stored = eng.request_state(r.request_id);
+  REQUIRE(stored.ok());
+  CHECK(json::serialize(*stored).find("hunter2") == std::string::npos);
   journal_query q;
   q.request_id = r.request_id;
   auto rows = eng.journal(q);

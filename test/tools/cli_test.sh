@@ -163,11 +163,15 @@ read -r -t 20 -u 5 line || fail "opexd did not start"
 dport=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' <<<"$line")
 [[ -n $dport ]] || fail "opexd did not print its port: $line"
 H="X-API-Key: cli-test-key"
-ok=$(curl -s -H "$H" -d @"$src/examples/plans/tool_call_task_create.json" "http://127.0.0.1:$dport/webhook/proxy-exec")
+J="Content-Type: application/json"
+ok=$(curl -s -H "$H" -H "$J" -d @"$src/examples/plans/tool_call_task_create.json" "http://127.0.0.1:$dport/webhook/proxy-exec")
 grep -q '"status":"succeeded"' <<<"$ok" || fail "tool_call through opexd: $ok"
-bad=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec")
+bad=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" -H "$J" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec")
 [[ $bad == 400 ]] || fail "malformed JSON should be 400, got $bad"
-curl -s -H "$H" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec" | grep -q '"error_code":"INVALID_JSON"' || fail "no INVALID_JSON"
+curl -s -H "$H" -H "$J" -d '{oops' "http://127.0.0.1:$dport/webhook/proxy-exec" | grep -q '"error_code":"INVALID_JSON"' || fail "no INVALID_JSON"
+# curl -d without a Content-Type sends a form: not JSON, 415.
+form=$(curl -s -o /dev/null -w '%{http_code}' -H "$H" -d @"$src/examples/plans/tool_call_task_create.json" "http://127.0.0.1:$dport/webhook/proxy-exec")
+[[ $form == 415 ]] || fail "a form body should be 415, got $form"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$dport/healthz") == 200 ]] || fail "opexd died"
 kill -TERM $opexd_pid
 wait $opexd_pid || fail "opexd did not stop cleanly"

@@ -73,9 +73,12 @@ void print_progress(const progress_event& ev) {
 
 /// An engine for one command. Only approve/reject resume the plans waiting in the database
 /// (they must run somewhere); other commands leave them to opexd or to the next decision.
-engine make_engine(const common_options& o, bool recover = false) {
+/// Commands that only read open the database without its lock, so they work beside a running
+/// opexd; the others refuse to start while another engine executes on it (DATABASE_LOCKED).
+engine make_engine(const common_options& o, bool recover = false, bool read_only = false) {
   engine_options eo;
   eo.recover = recover;
+  eo.read_only = read_only;
   eo.config_path = o.config;
   eo.database = o.database;
   eo.time = make_clock(o.now);
@@ -353,7 +356,7 @@ int main(int argc, char** argv) {
       return finish(r, o);
     }
     if (*approvals) {
-      auto e = make_engine(o);
+      auto e = make_engine(o, false, true);
       auto list = e.approvals(tenant, status_filter);
       if (!list)
         return print_error(list.error(), o);
@@ -452,7 +455,7 @@ int main(int argc, char** argv) {
       return all_ready ? 0 : 1;
     }
     if (*request_cmd) {
-      auto e = make_engine(o);
+      auto e = make_engine(o, false, true);
       auto state = e.request_state(shown_request);
       if (!state)
         return print_error(state.error(), o) - 1;
@@ -460,7 +463,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*journal) {
-      auto e = make_engine(o);
+      auto e = make_engine(o, false, true);
       journal_query q;
       q.request_id = request_id;
       q.agent = agent;

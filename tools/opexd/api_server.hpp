@@ -1,11 +1,11 @@
 // opexd's HTTP API over Boost.Beast: the intake webhooks of the reference (kimmy-intake,
-// prolex-intake, proxy-exec), health, and journal reads, with API-key auth. Sessions hand
-// requests to the engine asynchronously and write the response when the callback is posted
-// back to their strand (BUILD-NOTES pitfall 7).
+// prolex-intake, proxy-exec), health, journal, approvals and requests, with API-key auth, the
+// edge checks of docs/durability.md ("Edge validation"), a connection limit and a drain.
 #pragma once
 
 #include "opex/engine.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +33,7 @@ struct api_server_options {
   std::size_t max_body_bytes = 1 << 20;
   std::vector<api_key> keys;
   bool require_auth = true;
+  int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
 };
 
 /// Routes (every error in the standard error JSON, DESIGN.md §4):
@@ -58,7 +59,15 @@ struct api_server_options {
 /// TIMEOUT 504. A request that ran (even with failed steps) answers 200 with its result; one
 /// whose plan waits for approvals answers 202 with its partial result (status
 /// awaiting_approval; GET /v1/requests/{id} gives the final one).
-/// `X-Request-ID` (a UUID) sets the request id; every response carries it.
+/// `X-Request-ID` (a UUID) sets the request id; every response carries it. `X-Request-ID` or
+/// `Idempotency-Key` (1-255 printable ASCII) is the request's idempotency key, scoped by the
+/// key's tenant: a repeat answers the stored result with `Idempotent-Replayed: true`; another
+/// body with the same key is 409 IDEMPOTENCY_CONFLICT (docs/durability.md).
+/// Edge checks: bodies must be JSON (`Content-Type: application/json` or none; else 415
+/// UNSUPPORTED_MEDIA_TYPE) and strict JSON (400 INVALID_JSON: duplicate keys, 1e999, invalid
+/// UTF-8); a Transfer-Encoding other than chunked is 501 NOT_IMPLEMENTED and the connection is
+/// closed; unknown, repeated or malformed query parameters are 400 VALIDATION_ERROR; while
+/// draining, or beyond max_connections, 503 UNAVAILABLE with Retry-After.
 class api_server {
 public:
   api_server(engine& eng, api_server_options options);
@@ -76,8 +85,19 @@ public:
   /// Stops accepting, closes sessions and joins the I/O threads. Idempotent.
   void stop();
 
-  /// Blocks until stop() is called or SIGINT/SIGTERM arrives.
-  void wait_for_signal();
+  /// Stops accepting (new requests on open connections get 503 UNAVAILABLE) and waits until
+  /// the requests in flight are answered or `deadline` passes; returns how many are left.
+  int drain(std::chrono::milliseconds deadline);
+
+  /// Waits until every request routed so far is answered, at most `deadline`.
+  bool wait_idle(std::chrono::milliseconds deadline);
+
+  /// Blocks until stop() is called or SIGINT/SIGTERM arrives (returns the signal, 0 after
+  /// stop()). SIGHUP is logged and ignored (configuration reload comes later).
+  int wait_for_signal();
+
+  /// Connections refused at the connection limit so far.
+  std::uint64_t rejected_connections() const;
 
   struct impl;
 

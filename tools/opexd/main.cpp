@@ -1,5 +1,8 @@
 // opexd: the opex daemon. Loads opex.yml, starts the engine and the HTTP API, prints the bound
-// address, and shuts down cleanly on SIGINT/SIGTERM (pending journal entries are flushed).
+// address. SIGINT/SIGTERM: stop accepting, let the requests in flight finish up to
+// server.drain_timeout_s, interrupt what is left (it resumes at the next start), commit, exit 0.
+// SIGHUP is logged and ignored. Exit codes: 0 stopped cleanly, 1 could not start (config,
+// database in use, address in use), 2 usage error.
 #include "api_server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     so.threads = threads > 0 ? threads : cfg.server.threads;
     so.max_body_bytes = cfg.server.max_body_bytes;
     so.require_auth = !no_auth;
+    so.max_connections = cfg.server.max_connections;
     if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
       so.keys = opex::tools::parse_api_keys(keys, "default");
     for (const auto& t : cfg.tenants)  // each tenant's keys act for that tenant only
@@ -55,9 +59,18 @@ int main(int argc, char** argv) {
     server.start();
     std::cout << "opexd listening on " << so.bind << ":" << server.port() << " (database " << eng.database()
               << ")" << std::endl;
-    server.wait_for_signal();
-    std::cout << "opexd stopping" << std::endl;
+    int sig = server.wait_for_signal();
+    auto drain = std::chrono::seconds(std::max(0, cfg.server.drain_timeout_s));
+    std::cout << "opexd stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): draining " << eng.in_flight()
+              << " request(s), up to " << drain.count() << " s" << std::endl;
+    int left = server.drain(drain);
+    if (left > 0)
+      std::cout << "opexd: " << left << " request(s) still running: interrupted, they resume at the next start"
+                << std::endl;
+    eng.shutdown();  // interrupted callers get 503 UNAVAILABLE; everything accepted is committed
+    server.wait_idle(std::chrono::seconds(2));
     server.stop();
+    std::cout << "opexd stopped" << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "opexd: " << e.what() << "\n";
     return 1;

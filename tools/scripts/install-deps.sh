@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ccache git curl ca-certificates pkg-config
   libcaf-dev
-  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libssl-dev catch2 libvalijson-dev libsqlite3-dev
   prometheus-cpp-dev libcli11-dev sqlite3
 )

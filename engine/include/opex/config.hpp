@@ -273,7 +273,15 @@ struct opex_config {
     int flush_interval_ms = 5;  ///< longest wait before a batch is committed
     int max_batch = 512;        ///< entries per transaction
     bool validate_entries = false;
+    /// Attempts of one step journaled one by one (start and retried failure); beyond, the
+    /// step's entry carries a summary (docs/durability.md, "Bounded work").
+    int max_attempt_entries = 20;
   } journal;
+
+  /// Idempotency keys (docs/durability.md, "Idempotency keys").
+  struct idempotency_settings {
+    int retention_hours = 24;  ///< how long a key answers repeats with its stored result
+  } idempotency;
 
   struct target_settings {
     std::string mode = "builtin";  ///< builtin | catalogue | webhook
@@ -311,6 +319,8 @@ struct opex_config {
     int attempt_timeout_ms = 30000;      ///< start_to_close: one attempt (ms)
     int step_timeout_ms = 0;             ///< schedule_to_close: all attempts of a step (ms), 0 = none
     std::uint64_t jitter_seed = 0;       ///< 0 = random; fixed for reproducible jitter
+    int minimum_retry_interval_ms = 10;  ///< floor under every retry delay (ms)
+    int maximum_attempts_per_step = 100; ///< cap on attempts per step, whatever the retry policy says
   } execution;
 
   circuit_breaker_settings circuit_breaker;
@@ -321,10 +331,16 @@ struct opex_config {
     std::string api_keys_env = "OPEX_API_KEYS";
     std::size_t max_body_bytes = 1 << 20;
     int threads = 2;
+    int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
+    int drain_timeout_s = 30;    ///< SIGTERM: how long in-flight requests may finish (s)
   } server;
 
-  /// Secret-looking keys masked in the journal, errors and logs (policies/masking).
+  /// Secret-looking keys masked in everything stored or answered (policies/masking).
   std::vector<std::string> masked_keys;
+  /// Extra regular expressions whose matches are masked (`masking.patterns`).
+  std::vector<std::string> masked_patterns;
+  /// Mask built-in value shapes (API keys, JWTs, Bearer, password=, URL credentials).
+  bool mask_value_shapes = true;
 
   std::vector<tenant_settings> tenants;
   approval_settings approvals;

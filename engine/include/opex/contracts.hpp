@@ -114,6 +114,9 @@ enum class step_status {
 
 std::string_view step_status_name(step_status s) noexcept;
 
+/// The status a name gives back ("succeeded" -> succeeded); nullopt for unknown text.
+std::optional<step_status> parse_step_status(std::string_view name) noexcept;
+
 /// True for statuses a step never leaves.
 bool is_terminal(step_status s) noexcept;
 
@@ -125,6 +128,9 @@ struct attempt_record {
   double duration_ms = 0.0;
   step_status outcome = step_status::succeeded;
   std::string error_code;
+  /// Why this attempt is special, e.g. "re-run after a restart: the previous attempt's outcome
+  /// was not committed" (at-least-once targets; docs/durability.md). "" usually.
+  std::string note;
 };
 
 /// The result of one step.
@@ -155,6 +161,9 @@ enum class request_status { succeeded, partial, failed, rejected, cancelled, tim
 
 std::string_view request_status_name(request_status s) noexcept;
 
+/// The status a name gives back; nullopt for unknown text.
+std::optional<request_status> parse_request_status(std::string_view name) noexcept;
+
 /// What Kimmy decided about a request: escalate to Prolex or handle it directly, and why.
 struct kimmy_decision {
   bool requires_prolex = true;
@@ -181,11 +190,18 @@ struct request_result {
   error_info error;
   std::string error_timestamp;
   double duration_ms = 0.0;
+  /// True when this is the stored result of an earlier request with the same idempotency key
+  /// (not part of the JSON; opexd answers it with `Idempotent-Replayed: true`).
+  bool replayed = false;
 };
 
 /// The request result JSON shape above (schemas/request_result.schema.json); an error result
 /// carries the standard error JSON under result.error.
 boost::json::object to_json(const request_result& r);
+
+/// Reads the JSON of to_json(request_result) back (a stored result, replayed for an
+/// idempotency key). Fields it cannot read keep their defaults.
+request_result request_result_from_json(const boost::json::object& o);
 
 // -- SystemJournal --------------------------------------------------------------------------
 

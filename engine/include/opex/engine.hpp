@@ -64,13 +64,25 @@ struct engine_options {
   /// Actor scheduler worker threads (0 = CAF's default, one per core).
   int worker_threads = 0;
   /// Resume plans the database holds unfinished (awaiting approval, or running when the last
-  /// engine stopped). Run one engine per database at a time.
+  /// engine stopped).
   bool recover = true;
+  /// Only read (journal, requests, approvals, codes): no lock on the database, no recovery, no
+  /// timers, and submissions and decisions are refused with UNAVAILABLE. An engine that
+  /// executes holds an exclusive lock on the database (`<database>.lock`); a second one fails
+  /// to start with DATABASE_LOCKED (docs/durability.md, "One writer per database").
+  bool read_only = false;
 };
 
 /// Optional fields of a submission.
 struct submit_options {
-  std::string request_id;  ///< UUID; generated when empty
+  /// UUID; generated when empty. A request id given here is also the idempotency key unless
+  /// `idempotency_key` is set.
+  std::string request_id;
+  /// Idempotency key, scoped by tenant (docs/durability.md, "Idempotency keys"): a repeat with
+  /// the same body answers the stored result (`replayed`), or waits for the running request, and
+  /// never executes again; a repeat with another body is refused with IDEMPOTENCY_CONFLICT.
+  /// Kept for `idempotency.retention_hours` (24). "" = the client-given request_id, if any.
+  std::string idempotency_key;
   std::string user_id;     ///< default: config default_user_id
   std::string source = "api";
   std::string tenant;      ///< a configured tenant's slug; "" = "default"
@@ -93,10 +105,12 @@ using result_callback = std::function<void(request_result)>;
 /// executor per tool category, the journal writer) and the connectors.
 ///
 /// Thread-safety: every member function may be called from any thread concurrently.
-/// Errors: the constructor throws std::runtime_error when the configuration cannot be loaded
-/// or the database cannot be opened (message: the standard error text); submissions never
-/// throw — refusals come back as a request_result whose `error` is set (standard error JSON via
-/// to_json).
+/// Errors: the constructor throws std::runtime_error when the configuration cannot be loaded,
+/// the database cannot be opened, or another engine executes on it (DATABASE_LOCKED; message:
+/// the standard error text); submissions never throw — refusals come back as a request_result
+/// whose `error` is set (standard error JSON via to_json).
+/// Durability (docs/durability.md): a result is delivered only after the request's final state
+/// and journal entries are committed; results, stored rows and the journal are masked.
 class engine {
 public:
   explicit engine(engine_options options = {});
@@ -172,6 +186,16 @@ public:
 
   /// Writes every pending journal entry to the database. Blocks the caller.
   void flush_journal();
+
+  /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
+  /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),
+  /// pending writes are committed. Idempotent; the destructor calls it, then releases the actor
+  /// system and the database lock. Threads of the caller's that called into the engine (an
+  /// HTTP server's) must end before the destructor runs. Blocks the caller.
+  void shutdown();
+
+  /// Requests submitted and not answered yet.
+  std::size_t in_flight() const noexcept;
 
   /// The MCP servers and their states: [{"server", "transport", "state" (idle | starting |
   /// ready | restarting | failed | stopped), "pid", "restarts", "consecutive_failures",

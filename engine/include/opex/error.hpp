@@ -60,6 +60,11 @@ enum class error_code {
   secret_not_found,       ///< SECRET_NOT_FOUND: a secret the tenant's call needs is not configured.
   protocol_error,         ///< PROTOCOL_ERROR: a peer broke its wire protocol (MCP, LLM API) (HTTP 502).
   output_invalid,         ///< OUTPUT_INVALID: a model's answer is not the JSON asked for (HTTP 502).
+  idempotency_conflict,   ///< IDEMPOTENCY_CONFLICT: the idempotency key (or request id) was used with another body (HTTP 409).
+  unsupported_media_type, ///< UNSUPPORTED_MEDIA_TYPE: the body's Content-Type is not JSON (HTTP 415).
+  not_implemented,        ///< NOT_IMPLEMENTED: an HTTP feature opexd does not support, e.g. a Transfer-Encoding (HTTP 501).
+  unavailable,            ///< UNAVAILABLE: opexd is draining or at its connection limit (HTTP 503).
+  database_locked,        ///< DATABASE_LOCKED: another engine executes on this database (HTTP 503).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".

@@ -16,7 +16,10 @@ class Node;
 
 namespace opex {
 
-/// Parses JSON text. Errors: INVALID_JSON with details {"position", "reason"}.
+/// Parses JSON text strictly (I-JSON, RFC 7493): duplicate member names, numbers beyond a
+/// double's range (`1e999`), invalid or overlong UTF-8, trailing data and nesting deeper than
+/// 64 are refused. Errors: INVALID_JSON with details {"position", "reason"}
+/// (docs/decisions.md, "Edge validation").
 result<boost::json::value> parse_json(std::string_view text);
 
 /// Reads a whole file and parses it. Errors: CONFIG_ERROR when unreadable, INVALID_JSON.

@@ -30,7 +30,7 @@ struct plan_dag {
 /// limit; CONSTRAINT_VIOLATION {max_plan_steps, steps}), unique step numbers (PLAN_INVALID
 /// {reason: duplicate_step}), depends_on naming existing steps (PLAN_INVALID {reason:
 /// unknown_dependency}), no self-dependency and no cycle (PLAN_CYCLE {cycle: [steps]}), and
-/// template placeholders naming only ancestor steps (TEMPLATE_INVALID {step, placeholder,
+/// template placeholders naming only ancestor steps or a secret (`{{ secrets.NAME }}`) (TEMPLATE_INVALID {step, placeholder,
 /// referenced_step}). Source: DESIGN.md §4 decision 5, §5.
 result<std::shared_ptr<const plan_dag>> build_plan_dag(std::vector<plan_step> steps,
                                                        std::size_t max_steps = 0);

@@ -33,11 +33,16 @@ TEST_CASE("plan_supervisor: a diamond runs, passes results as typed values, and 
   CHECK(f.connector->order.front() == 1);
   CHECK(f.connector->order.back() == 4);
   auto rows = f.journal(r.request_id);
-  int step_entries = 0;
+  int step_entries = 0, start_entries = 0;
   for (const auto& row : rows)
-    if (row.at("agent") == "opex" && row.at("tool_used").is_string())
-      ++step_entries;
+    if (row.at("agent") == "opex" && row.at("tool_used").is_string()) {
+      if (row.at("tags").at(0) == "step")
+        ++step_entries;
+      else if (row.at("tags").at(1) == "started" && row.at("result").at("status") == "pending")
+        ++start_entries;
+    }
   CHECK(step_entries == 4);
+  CHECK(start_entries == 4);
 }
 
 TEST_CASE("plan_supervisor: a failing step skips its dependents with the reason") {

@@ -290,7 +290,7 @@ TEST_CASE("resilience: continue_on_failure lets dependents run and see the failu
   CHECK(r.steps[3].status == step_status::skipped);
 }
 
-TEST_CASE("resilience: the journal has one entry per attempt") {
+TEST_CASE("resilience: the journal has one start and one outcome entry per attempt") {
   actor_fixture f([](const tool_definition&, const json::object&, int attempt) {
     if (attempt < 3)
       return std::optional(failed_outcome(error_code::http_error, {{"status", 503}}));
@@ -304,9 +304,12 @@ TEST_CASE("resilience: the journal has one entry per attempt") {
   f.sched->advance_time(2000ms);
   f.sched->run();
   REQUIRE(out->has_value());
-  std::vector<std::int64_t> attempts;
+  std::vector<std::int64_t> attempts, started;
   for (const auto& row : f.journal((*out)->request_id))
-    if (row.at("agent") == "opex" && row.at("tool_used") == "NOOP")
-      attempts.push_back(row.at("metadata").at("attempt").as_int64());
+    if (row.at("agent") == "opex" && row.at("tool_used") == "NOOP") {
+      bool start = row.at("tags").as_array().size() == 2 && row.at("tags").at(1) == "started";
+      (start ? started : attempts).push_back(row.at("metadata").at("attempt").as_int64());
+    }
   CHECK(attempts == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(started == std::vector<std::int64_t>{1, 2, 3});
 }

@@ -33,6 +33,10 @@ struct call_context {
   int step = 0;
   int attempt = 1;
   std::chrono::milliseconds timeout{30000};
+  /// The step's idempotency key, the same for every attempt and after a restart:
+  /// `<request_id>:<step>` (builtin tools run once per key; webhooks and n8n send it as
+  /// `Idempotency-Key`). "" = none.
+  std::string idempotency_key;
 };
 
 /// Invoked exactly once per call, on any thread (a connector's I/O thread or the caller's).

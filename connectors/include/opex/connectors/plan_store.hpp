@@ -31,6 +31,8 @@ struct stored_request {
   boost::json::value result;
   std::string created_at;
   std::string updated_at;
+  std::string idempotency_key;  ///< "" = none; unique per tenant while kept (docs/durability.md)
+  std::string body_digest;      ///< SHA-256 of the entry point and the body that created it
 };
 
 /// A step as stored, written before it is dispatched and after it completes.
@@ -106,6 +108,11 @@ public:
   std::vector<stored_step> steps_of(const std::string& request_id);
   /// Requests whose plan has not ended (running or awaiting_approval): crash/restart recovery.
   std::vector<stored_request> unfinished();
+  /// The request holding idempotency key `key` for `tenant`, or nullopt.
+  std::optional<stored_request> find_by_key(const std::string& tenant, const std::string& key);
+  /// Forgets the idempotency keys of requests created before `before` (ISO 8601 UTC); returns
+  /// how many. The requests stay.
+  std::size_t forget_keys_before(const std::string& before);
 
   /// Records a new pending approval (committed at once). Errors: INTERNAL_ERROR.
   result<approval_record> create_approval(approval_record a);

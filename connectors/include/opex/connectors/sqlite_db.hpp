@@ -60,6 +60,12 @@ public:
   sqlite3* handle() const noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }
 
+  /// Rows changed by the last INSERT, UPDATE or DELETE.
+  std::int64_t changes() const noexcept;
+
+  /// True inside an explicit transaction (BEGIN ... COMMIT).
+  bool in_transaction() const noexcept;
+
 private:
   explicit sqlite_db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;

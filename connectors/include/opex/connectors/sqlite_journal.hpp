@@ -33,6 +33,10 @@ public:
   /// Appends entries (already masked) in one transaction. Errors: INTERNAL_ERROR.
   result<std::size_t> append(const std::vector<boost::json::object>& entries);
 
+  /// Inserts entries (already masked) inside the caller's transaction; throws
+  /// std::runtime_error when SQLite fails.
+  void insert(const std::vector<boost::json::object>& entries);
+
   /// Entries matching `q`, oldest first, each with its row `id`.
   result<std::vector<boost::json::object>> query(const journal_query& q);
 

@@ -1,0 +1,67 @@
+// The engine's private state, shared by engine.cpp (construction, queries, shutdown) and
+// engine_submit.cpp (submissions, idempotency, commit before answer).
+#pragma once
+
+#include "opex/engine.hpp"
+
+#include "agents.hpp"
+
+#include "opex/connectors/database_lock.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace opex {
+
+struct engine::impl {
+  std::shared_ptr<actors::runtime> rt;
+  caf::actor sweeper;
+  std::string database;
+  std::shared_ptr<const actors::progress_callback> progress;
+  std::unique_ptr<caf::actor_system_config> system_config;
+  std::unique_ptr<caf::actor_system> system;
+  actors::agent_actor kimmy;
+  std::unique_ptr<connectors::database_lock> lock;
+  bool read_only = false;
+  std::atomic<bool> stopped{false};
+  std::atomic<std::size_t> in_flight{0};
+  std::mutex stop_m;
+
+  ~impl() { release(); }
+
+  /// engine::shutdown: no new work, running plans interrupted, writes committed.
+  void shutdown();
+
+  /// shutdown, then the agents, connectors, actor system and database lock are released.
+  void release();
+
+  /// Forwards decided approvals to their plans' supervisors.
+  void notify(const connectors::approval_record& a, const std::string& code);
+
+  /// Resumes the plans the database holds unfinished (DESIGN.md §5: nothing accepted is lost).
+  void recover();
+
+  /// A request context from the submission options, or nullopt after answering `done` with
+  /// VALIDATION_ERROR (request id not a UUID, unknown tenant) or UNAVAILABLE (read-only or
+  /// stopped engine).
+  std::optional<actors::request_context> start(submit_options& opts, const result_callback& done);
+
+  /// Claims the idempotency key (if any), then runs the request from `entry`, commits the
+  /// final state of requests that did not reach a supervisor, masks and answers.
+  void submit(actors::request_context ctx, actors::entry_point entry, result_callback done);
+
+private:
+  void run(actors::request_context ctx, actors::entry_point entry, result_callback done);
+  void answer_repeat(const std::string& request_id, result_callback done);
+};
+
+/// A request_result for a refusal before anything ran.
+request_result immediate_error(const std::string& request_id, error_info err, const clock& time);
+
+} // namespace opex

@@ -1,0 +1,88 @@
+// opexd's private state shared by the sessions and the acceptor (api_server.cpp) and the
+// routes (api_routes.cpp). Beast stays in the .cpp files; this header only needs Asio's types.
+#pragma once
+
+#include "api_server.hpp"
+
+#include "opex/schema_registry.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace opex::tools {
+
+/// One answer: status, JSON body, the request id it concerns, extra headers.
+struct http_reply {
+  int status = 200;
+  std::string body;
+  std::string request_id;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;  ///< close the connection after this answer
+};
+
+/// The standard error JSON with its HTTP status.
+http_reply error_reply(const error_info& err, const std::string& request_id);
+
+/// What routing needs of an HTTP request (filled by the session from Beast's message).
+struct http_request_view {
+  std::string method;  ///< GET, POST, DELETE, ...
+  std::string target;  ///< path and query, as sent
+  std::string body;
+  std::string request_id;  ///< a valid X-Request-ID, else ""
+  std::function<std::string(std::string_view)> header;  ///< a header's value, "" when absent
+};
+
+/// Who is calling: the key's tenant and scope, and a fingerprint for "decided_by".
+struct caller {
+  std::string tenant = "default";
+  std::string scope = "all";
+  std::string fingerprint = "anonymous";
+
+  /// The tenant filter for reads: admins see every tenant.
+  std::string tenant_filter() const { return scope == "admin" ? std::string{} : tenant; }
+};
+
+struct api_server::impl {
+  engine& eng;
+  api_server_options options;
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{ioc.get_executor()};
+  boost::asio::ip::tcp::acceptor acceptor{ioc};
+  boost::asio::steady_timer accept_retry{ioc};
+  std::chrono::milliseconds accept_backoff{0};
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> draining{false};
+  std::atomic<int> connections{0};     ///< open sessions
+  std::atomic<int> in_flight{0};       ///< requests routed and not answered yet
+  std::atomic<std::uint64_t> rejected_connections{0};
+  bool signalled = false;
+  std::mutex m;
+  std::condition_variable cv;
+  std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
+
+  impl(engine& e, api_server_options o) : eng(e), options(std::move(o)) {}
+
+  /// Authenticates: the caller, or the error (UNAUTHORIZED, PERMISSION_DENIED for a read-only
+  /// key on a write route).
+  result<caller> authenticate(const http_request_view& req, bool write) const;
+
+  /// Routes one request; calls `reply` exactly once, possibly from another thread.
+  void route(const http_request_view& req, std::function<void(http_reply)> reply);
+
+  /// A request was answered (drain bookkeeping).
+  void answered();
+};
+
+} // namespace opex::tools
