@@ -115,9 +115,13 @@ void plan_run::resume(const stored_plan& stored, run_time now) {
     auto& r = results_[i];
     if (s.payload.is_object())
       steps_[i].payload = std::make_shared<const json::object>(s.payload.get_object());
+    // Attempts made before the restart: only their number is stored.
     r.attempts.resize(static_cast<std::size_t>(std::max(0, s.attempts)));
-    for (std::size_t k = 0; k < r.attempts.size(); ++k)
+    for (std::size_t k = 0; k < r.attempts.size(); ++k) {
       r.attempts[k].number = static_cast<int>(k + 1);
+      r.attempts[k].outcome = step_status::cancelled;
+      r.attempts[k].note = "made before a restart";
+    }
     auto status = parse_step_status(s.status).value_or(step_status::pending);
     if (status == step_status::awaiting_approval) {
       if (s.data.is_object())
@@ -130,7 +134,7 @@ void plan_run::resume(const stored_plan& stored, run_time now) {
     }
     if (!is_terminal(status)) {
       // Running when the engine stopped: it runs again under the same idempotency key.
-      if (status == step_status::running)
+      if (status == step_status::running || s.attempts > 0)
         steps_[i].resume_note = std::string(resume_note);
       continue;
     }

@@ -180,6 +180,7 @@ void plan_run::attempt(std::size_t i, run_time now) {
   rec.note = std::move(s.resume_note);
   s.resume_note.clear();
   r.attempts.push_back(std::move(rec));
+  r.status = step_status::running;
   s.attempt_started = now;
   s.attempt_timeout_ms = timeout_ms;
   // The step row (payload as resolved, secrets as placeholders) and the attempt's start entry:

@@ -146,22 +146,21 @@ call_outcome local_store::task_create(const json::object& p, const call_context&
       if (auto d = str(p, "due"))
         due = d->substr(0, 10);
     auto priority = str(p, "priority").value_or("medium");
-    sqlite_statement st(db_->handle(),
-                        "INSERT INTO tasks(id, title, description, due_date, priority, status, tags,"
+    auto st = db_->prepared("INSERT INTO tasks(id, title, description, due_date, priority, status, tags,"
                         " client_name, request_id, created_at, updated_at, tenant)"
                         " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)");
-    st.bind(1, std::string_view(id));
-    st.bind(2, std::string_view(title));
-    st.bind_optional(3, description);
-    st.bind_optional(4, due);
-    st.bind(5, std::string_view(priority));
-    st.bind(6, std::string_view(tags_json(p)));
-    st.bind_optional(7, str(p, "client_name"));
-    st.bind(8, std::string_view(ctx.request_id));
-    st.bind(9, std::string_view(now));
-    st.bind(10, std::string_view(now));
-    st.bind(11, std::string_view(ctx.tenant));
-    st.step();
+    st->bind(1, std::string_view(id));
+    st->bind(2, std::string_view(title));
+    st->bind_optional(3, description);
+    st->bind_optional(4, due);
+    st->bind(5, std::string_view(priority));
+    st->bind(6, std::string_view(tags_json(p)));
+    st->bind_optional(7, str(p, "client_name"));
+    st->bind(8, std::string_view(ctx.request_id));
+    st->bind(9, std::string_view(now));
+    st->bind(10, std::string_view(now));
+    st->bind(11, std::string_view(ctx.tenant));
+    st->step();
     json::object data{{"task_id", id},       {"status", "created"}, {"title", title},
                       {"priority", priority}, {"url", "opex://tasks/" + id}};
     data["due_date"] = due ? json::value(*due) : json::value(nullptr);
@@ -252,19 +251,18 @@ call_outcome local_store::event_create(const json::object& p, const call_context
                      json::object{{"reason", "missing_start"}});
     }
     auto id = new_id("event");
-    sqlite_statement st(db_->handle(),
-                        "INSERT INTO events(id, summary, description, start, end, location, request_id,"
+    auto st = db_->prepared("INSERT INTO events(id, summary, description, start, end, location, request_id,"
                         " created_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, std::string_view(id));
-    st.bind(2, std::string_view(summary.value_or("(untitled)")));
-    st.bind_optional(3, str(p, "description"));
-    st.bind(4, std::string_view(start_text));
-    st.bind(5, std::string_view(end_text));
-    st.bind_optional(6, str(p, "location"));
-    st.bind(7, std::string_view(ctx.request_id));
-    st.bind(8, std::string_view(now));
-    st.bind(9, std::string_view(ctx.tenant));
-    st.step();
+    st->bind(1, std::string_view(id));
+    st->bind(2, std::string_view(summary.value_or("(untitled)")));
+    st->bind_optional(3, str(p, "description"));
+    st->bind(4, std::string_view(start_text));
+    st->bind(5, std::string_view(end_text));
+    st->bind_optional(6, str(p, "location"));
+    st->bind(7, std::string_view(ctx.request_id));
+    st->bind(8, std::string_view(now));
+    st->bind(9, std::string_view(ctx.tenant));
+    st->step();
     return ok(json::object{{"event_id", id},
                            {"status", "created"},
                            {"summary", summary.value_or("(untitled)")},
@@ -280,19 +278,18 @@ call_outcome local_store::note_create(const json::object& p, const call_context&
   try {
     auto id = new_id("doc");
     auto title = str(p, "title").value_or("(untitled)");
-    sqlite_statement st(db_->handle(),
-                        "INSERT INTO notes(id, title, content, format, tags, request_id, created_at,"
+    auto st = db_->prepared("INSERT INTO notes(id, title, content, format, tags, request_id, created_at,"
                         " updated_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.bind(1, std::string_view(id));
-    st.bind(2, std::string_view(title));
-    st.bind(3, std::string_view(str(p, "content").value_or("")));
-    st.bind(4, std::string_view(str(p, "format").value_or("markdown")));
-    st.bind(5, std::string_view(tags_json(p)));
-    st.bind(6, std::string_view(ctx.request_id));
-    st.bind(7, std::string_view(now));
-    st.bind(8, std::string_view(now));
-    st.bind(9, std::string_view(ctx.tenant));
-    st.step();
+    st->bind(1, std::string_view(id));
+    st->bind(2, std::string_view(title));
+    st->bind(3, std::string_view(str(p, "content").value_or("")));
+    st->bind(4, std::string_view(str(p, "format").value_or("markdown")));
+    st->bind(5, std::string_view(tags_json(p)));
+    st->bind(6, std::string_view(ctx.request_id));
+    st->bind(7, std::string_view(now));
+    st->bind(8, std::string_view(now));
+    st->bind(9, std::string_view(ctx.tenant));
+    st->step();
     return ok(json::object{{"doc_id", id}, {"status", "created"}, {"title", title}, {"url", "opex://notes/" + id}});
   } catch (const std::exception& e) {
     return db_failure(e);
@@ -349,11 +346,11 @@ call_outcome local_store::once(const std::string& tool, const call_context& ctx,
   try {
     sqlite_transaction tx(*db_);
     {
-      sqlite_statement find(db_->handle(), "SELECT result FROM effects WHERE tenant = ?1 AND idempotency_key = ?2");
-      find.bind(1, std::string_view(ctx.tenant));
-      find.bind(2, std::string_view(ctx.idempotency_key));
-      if (find.step()) {
-        auto stored = parse_json(find.column_text(0));
+      auto find = db_->prepared("SELECT result FROM effects WHERE tenant = ?1 AND idempotency_key = ?2");
+      find->bind(1, std::string_view(ctx.tenant));
+      find->bind(2, std::string_view(ctx.idempotency_key));
+      if (find->step()) {
+        auto stored = parse_json(find->column_text(0));
         if (stored && stored->is_object())
           return ok(std::move(stored->get_object()));
       }
@@ -361,14 +358,14 @@ call_outcome local_store::once(const std::string& tool, const call_context& ctx,
     auto out = effect();
     if (!out.ok)
       return out;  // the transaction rolls back: a failed effect leaves nothing
-    sqlite_statement keep(db_->handle(), "INSERT INTO effects(tenant, idempotency_key, tool, result, created_at)"
+    auto keep = db_->prepared("INSERT INTO effects(tenant, idempotency_key, tool, result, created_at)"
                                          " VALUES (?1, ?2, ?3, ?4, ?5)");
-    keep.bind(1, std::string_view(ctx.tenant));
-    keep.bind(2, std::string_view(ctx.idempotency_key));
-    keep.bind(3, std::string_view(tool));
-    keep.bind(4, std::string_view(json::serialize(out.data)));
-    keep.bind(5, std::string_view(now));
-    keep.step();
+    keep->bind(1, std::string_view(ctx.tenant));
+    keep->bind(2, std::string_view(ctx.idempotency_key));
+    keep->bind(3, std::string_view(tool));
+    keep->bind(4, std::string_view(json::serialize(out.data)));
+    keep->bind(5, std::string_view(now));
+    keep->step();
     tx.commit();
     return out;
   } catch (const std::exception& e) {

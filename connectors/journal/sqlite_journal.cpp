@@ -80,26 +80,26 @@ result<std::size_t> sqlite_journal::append(const std::vector<json::object>& entr
 
 void sqlite_journal::insert(const std::vector<json::object>& entries) {
   {
-    sqlite_statement st(db_->handle(),
-                        "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
-                        " status, entry, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    auto st = db_->prepared(
+      "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
+      " status, entry, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& e : entries) {
-      st.bind(1, get_string(e, "timestamp").value_or(""));
-      st.bind(2, get_string(e, "request_id").value_or(""));
-      st.bind(3, get_string(e, "agent").value_or("system"));
-      st.bind(4, get_string(e, "action_type").value_or("execution"));
-      st.bind_optional(5, string_member(e, "tool_used"));
+      st->bind(1, get_string(e, "timestamp").value_or(""));
+      st->bind(2, get_string(e, "request_id").value_or(""));
+      st->bind(3, get_string(e, "agent").value_or("system"));
+      st->bind(4, get_string(e, "action_type").value_or("execution"));
+      st->bind_optional(5, string_member(e, "tool_used"));
       std::string status = "success";
       if (const auto* r = get_member(e, "result"); r && r->is_object())
         status = std::string(get_string(r->get_object(), "status").value_or("success"));
-      st.bind(6, std::string_view(status));
-      st.bind(7, std::string_view(json::serialize(e)));
+      st->bind(6, std::string_view(status));
+      st->bind(7, std::string_view(json::serialize(e)));
       std::string tenant = "default";
       if (const auto* m = get_member(e, "metadata"); m && m->is_object())
         tenant = std::string(get_string(m->get_object(), "tenant").value_or("default"));
-      st.bind(8, std::string_view(tenant));
-      st.step();
-      st.reset();
+      st->bind(8, std::string_view(tenant));
+      st->step();
+      st->reset();
     }
   }
 }

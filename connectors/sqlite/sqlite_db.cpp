@@ -114,7 +114,15 @@ result<std::unique_ptr<sqlite_db>> sqlite_db::open(const std::string& path) {
 }
 
 sqlite_db::~sqlite_db() {
+  cache_.clear();  // finalized before the connection closes
   sqlite3_close_v2(db_);
+}
+
+sqlite_lease sqlite_db::prepared(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end())
+    it = cache_.emplace(sql, std::make_unique<sqlite_statement>(db_, sql)).first;
+  return sqlite_lease(*it->second);
 }
 
 std::int64_t sqlite_db::changes() const noexcept {
@@ -136,20 +144,20 @@ void sqlite_db::exec(std::string_view sql) {
 }
 
 sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db) {
-  db_.exec("BEGIN IMMEDIATE");
+  db_.prepared("BEGIN IMMEDIATE")->step();
 }
 
 sqlite_transaction::~sqlite_transaction() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK");
+      db_.prepared("ROLLBACK")->step();
     } catch (const std::exception&) {
     }
   }
 }
 
 void sqlite_transaction::commit() {
-  db_.exec("COMMIT");
+  db_.prepared("COMMIT")->step();
   done_ = true;
 }
 

@@ -147,65 +147,63 @@ void plan_store::commit() {
 }
 
 void plan_store::save_request(const stored_request& r) {
-  sqlite_statement st(db_->handle(),
-                      "INSERT INTO requests(id, tenant, user_id, status, output, result, created_at, updated_at,"
+  auto st = db_->prepared("INSERT INTO requests(id, tenant, user_id, status, output, result, created_at, updated_at,"
                       " idempotency_key, body_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                       " ON CONFLICT(id) DO UPDATE SET status = ?4, output = coalesce(?5, output),"
                       " result = coalesce(?6, result), updated_at = ?8,"
                       " idempotency_key = coalesce(idempotency_key, ?9), body_digest = coalesce(body_digest, ?10)"
                       " WHERE tenant = ?2");
-  st.bind(1, std::string_view(r.id));
-  st.bind(2, std::string_view(r.tenant));
-  st.bind(3, std::string_view(r.user_id));
-  st.bind(4, std::string_view(r.status));
+  st->bind(1, std::string_view(r.id));
+  st->bind(2, std::string_view(r.tenant));
+  st->bind(3, std::string_view(r.user_id));
+  st->bind(4, std::string_view(r.status));
   auto out = text_of(r.output), res = text_of(r.result);
   if (out.empty())
-    st.bind_null(5);
+    st->bind_null(5);
   else
-    st.bind(5, std::string_view(out));
+    st->bind(5, std::string_view(out));
   if (res.empty())
-    st.bind_null(6);
+    st->bind_null(6);
   else
-    st.bind(6, std::string_view(res));
-  st.bind(7, std::string_view(r.created_at.empty() ? r.updated_at : r.created_at));
-  st.bind(8, std::string_view(r.updated_at));
+    st->bind(6, std::string_view(res));
+  st->bind(7, std::string_view(r.created_at.empty() ? r.updated_at : r.created_at));
+  st->bind(8, std::string_view(r.updated_at));
   if (r.idempotency_key.empty())
-    st.bind_null(9);
+    st->bind_null(9);
   else
-    st.bind(9, std::string_view(r.idempotency_key));
+    st->bind(9, std::string_view(r.idempotency_key));
   if (r.body_digest.empty())
-    st.bind_null(10);
+    st->bind_null(10);
   else
-    st.bind(10, std::string_view(r.body_digest));
-  st.step();
+    st->bind(10, std::string_view(r.body_digest));
+  st->step();
 }
 
 void plan_store::save_step(const stored_step& s) {
-  sqlite_statement st(db_->handle(),
-                      "INSERT INTO steps(request_id, step, tool, status, payload, data, error, attempts, updated_at)"
+  auto st = db_->prepared("INSERT INTO steps(request_id, step, tool, status, payload, data, error, attempts, updated_at)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(request_id, step) DO UPDATE SET"
                       " status = ?4, payload = coalesce(?5, payload), data = ?6, error = ?7, attempts = ?8,"
                       " updated_at = ?9");
-  st.bind(1, std::string_view(s.request_id));
-  st.bind(2, static_cast<std::int64_t>(s.step));
-  st.bind(3, std::string_view(s.tool));
-  st.bind(4, std::string_view(s.status));
+  st->bind(1, std::string_view(s.request_id));
+  st->bind(2, static_cast<std::int64_t>(s.step));
+  st->bind(3, std::string_view(s.tool));
+  st->bind(4, std::string_view(s.status));
   auto payload = text_of(s.payload), data = text_of(s.data), error = text_of(s.error);
   if (payload.empty())
-    st.bind_null(5);
+    st->bind_null(5);
   else
-    st.bind(5, std::string_view(payload));
+    st->bind(5, std::string_view(payload));
   if (data.empty())
-    st.bind_null(6);
+    st->bind_null(6);
   else
-    st.bind(6, std::string_view(data));
+    st->bind(6, std::string_view(data));
   if (error.empty())
-    st.bind_null(7);
+    st->bind_null(7);
   else
-    st.bind(7, std::string_view(error));
-  st.bind(8, static_cast<std::int64_t>(s.attempts));
-  st.bind(9, std::string_view(s.updated_at));
-  st.step();
+    st->bind(7, std::string_view(error));
+  st->bind(8, static_cast<std::int64_t>(s.attempts));
+  st->bind(9, std::string_view(s.updated_at));
+  st->step();
 }
 
 namespace {
@@ -231,23 +229,23 @@ stored_request request_from(sqlite_statement& st) {
 } // namespace
 
 std::optional<stored_request> plan_store::find_request(const std::string& id, const std::string& tenant) {
-  sqlite_statement st(db_->handle(), std::string("SELECT ") + request_columns
+  auto st = db_->prepared(std::string("SELECT ") + request_columns
                                        + " FROM requests WHERE id = ?1 AND (?2 = '' OR tenant = ?2)");
-  st.bind(1, std::string_view(id));
-  st.bind(2, std::string_view(tenant));
-  if (!st.step())
+  st->bind(1, std::string_view(id));
+  st->bind(2, std::string_view(tenant));
+  if (!st->step())
     return std::nullopt;
-  return request_from(st);
+  return request_from(*st);
 }
 
 std::optional<stored_request> plan_store::find_by_key(const std::string& tenant, const std::string& key) {
-  sqlite_statement st(db_->handle(), std::string("SELECT ") + request_columns
+  auto st = db_->prepared(std::string("SELECT ") + request_columns
                                        + " FROM requests WHERE tenant = ?1 AND idempotency_key = ?2");
-  st.bind(1, std::string_view(tenant));
-  st.bind(2, std::string_view(key));
-  if (!st.step())
+  st->bind(1, std::string_view(tenant));
+  st->bind(2, std::string_view(key));
+  if (!st->step())
     return std::nullopt;
-  return request_from(st);
+  return request_from(*st);
 }
 
 std::size_t plan_store::forget_keys_before(const std::string& before) {
@@ -259,22 +257,21 @@ std::size_t plan_store::forget_keys_before(const std::string& before) {
 }
 
 std::vector<stored_step> plan_store::steps_of(const std::string& request_id) {
-  sqlite_statement st(db_->handle(),
-                      "SELECT request_id, step, tool, status, payload, data, error, attempts, updated_at FROM steps"
+  auto st = db_->prepared("SELECT request_id, step, tool, status, payload, data, error, attempts, updated_at FROM steps"
                       " WHERE request_id = ?1 ORDER BY step");
-  st.bind(1, std::string_view(request_id));
+  st->bind(1, std::string_view(request_id));
   std::vector<stored_step> out;
-  while (st.step()) {
+  while (st->step()) {
     stored_step s;
-    s.request_id = st.column_text(0);
-    s.step = static_cast<int>(st.column_int(1));
-    s.tool = st.column_text(2);
-    s.status = st.column_text(3);
-    s.payload = parse_or_null(st.column_text(4));
-    s.data = parse_or_null(st.column_text(5));
-    s.error = parse_or_null(st.column_text(6));
-    s.attempts = static_cast<int>(st.column_int(7));
-    s.updated_at = st.column_text(8);
+    s.request_id = st->column_text(0);
+    s.step = static_cast<int>(st->column_int(1));
+    s.tool = st->column_text(2);
+    s.status = st->column_text(3);
+    s.payload = parse_or_null(st->column_text(4));
+    s.data = parse_or_null(st->column_text(5));
+    s.error = parse_or_null(st->column_text(6));
+    s.attempts = static_cast<int>(st->column_int(7));
+    s.updated_at = st->column_text(8);
     out.push_back(std::move(s));
   }
   return out;

@@ -224,7 +224,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     // One writer per database: taken before anything runs, held until shutdown.
     auto lock = connectors::database_lock::acquire(im.database);
     if (!lock)
-      throw std::runtime_error(lock.error().message);
+      throw engine_error(lock.error());
     im.lock = std::move(lock).value();
   }
   rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);

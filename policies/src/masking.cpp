@@ -55,6 +55,35 @@ constexpr std::array<shape, 14> builtin_shapes{{
   {"", R"(\beyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,})"},
 }};
 
+bool contains_ignoring_case(std::string_view s, std::string_view word) {
+  if (word.size() > s.size())
+    return false;
+  for (std::size_t i = 0; i + word.size() <= s.size(); ++i) {
+    std::size_t k = 0;
+    while (k < word.size() && std::tolower(static_cast<unsigned char>(s[i + k])) == word[k])
+      ++k;
+    if (k == word.size())
+      return true;
+  }
+  return false;
+}
+
+/// A cheap first look: true when `s` holds something a built-in shape starts with, so the
+/// regular expression runs only on strings that may hold a secret (most do not: ids,
+/// timestamps, tool names, prose).
+bool may_hold_secret(std::string_view s) {
+  static constexpr std::string_view exact[] = {"sk-",  "sk_",  "rk_",  "pk_",  "AKIA", "ASIA", "AGPA", "AIDA",
+                                               "AROA", "gh",   "github_pat_", "glpat-", "xox", "AIza", "npm_", "hf_",  "eyJ",
+                                               "://",  "-----BEGIN"};
+  for (auto t : exact)
+    if (s.find(t) != std::string_view::npos)
+      return true;
+  for (auto w : {"bearer", "basic", "pass", "pwd", "secret", "api", "token"})
+    if (contains_ignoring_case(s, w))
+      return true;
+  return false;
+}
+
 } // namespace
 
 struct masking_rules::shapes {
@@ -101,7 +130,7 @@ std::size_t masking_rules::mask_text(std::string& text) const {
   if (text.size() < 8)
     return 0;
   std::size_t count = 0;
-  if (shapes_->builtin) {
+  if (shapes_->builtin && may_hold_secret(text)) {
     std::string out;
     auto format = [&](const boost::smatch& m) -> std::string {
       for (std::size_t k = 1; k + 1 < m.size(); k += 2)

@@ -86,3 +86,41 @@ TEST_CASE("contracts: ids and timestamps") {
   CHECK_FALSE(parse_iso8601("2026-13-01"));
   CHECK_FALSE(parse_iso8601("tomorrow"));
 }
+
+TEST_CASE("json: strict parsing refuses what parsers disagree on, with the reason") {
+  struct row {
+    std::string text;
+    std::string reason;  ///< "" = accepted
+  };
+  const std::vector<row> table{
+    {R"({"a":1,"b":[1,2,{"c":"d"}]})", ""},
+    {"  {\"a\": 1}  \n", ""},
+    {R"({"tool":"RESTORE_BACKUP","tool":"NOOP"})", "duplicate key \"tool\""},
+    {R"({"a":{"x":1,"x":2}})", "duplicate key \"x\""},
+    {R"([{"x":1},{"x":2}])", ""},  // the same key in two objects is fine
+    {R"({"n":1e999})", "number out of range: 1e999"},
+    {R"({"n":-1e400})", "number out of range: -1e400"},
+    {"{\"s\":\"\xc0\xaf\"}", "invalid UTF-8"},
+    {"{\"s\":\"\xed\xa0\x80\"}", "invalid UTF-8"},
+    {"{\"s\":\"\xff\"}", "invalid UTF-8"},
+    {"{\"s\":\"caf\xc3\xa9\"}", ""},
+    {R"({"a":1} {"b":2})", "extra data"},
+    {R"({"a":)", "incomplete"},
+  };
+  for (const auto& r : table) {
+    INFO(r.text);
+    auto parsed = parse_json(r.text);
+    if (r.reason.empty()) {
+      CHECK(parsed.ok());
+      continue;
+    }
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code == error_code::invalid_json);
+    auto reason = std::string(parsed.error().details.at("reason").as_string());
+    CHECK(reason.find(r.reason) != std::string::npos);
+  }
+  // What it builds is the same value boost::json::parse builds.
+  auto v = parse_json(R"({"a":[1,2.5,"x",true,null,{"b":-3}],"u":18446744073709551615})");
+  REQUIRE(v.ok());
+  CHECK(*v == boost::json::parse(R"({"a":[1,2.5,"x",true,null,{"b":-3}],"u":18446744073709551615})"));
+}

@@ -5,6 +5,7 @@
 #include "opex/policies/retry_policy.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 using namespace opex;
@@ -103,4 +104,49 @@ TEST_CASE("retry_policy: exponential delays capped, only transient failures retr
   retry_settings once;
   once.maximum_attempts = 1;
   CHECK_FALSE(next_retry_delay(once, 2, http503));
+}
+
+TEST_CASE("masking: value shapes are masked wherever they appear, the rest of the text is kept") {
+  masking_rules rules;
+  struct row {
+    std::string in, out;
+  };
+  const std::vector<row> table{
+    {"key sk-ant-api03-AbCdEfGhIjKlMnOp here", "key *** here"},
+    {"openai sk-proj-abcdefghijklmnop1234", "openai ***"},
+    {"stripe sk_live_abcdefghijklmnop1234", "stripe ***"},
+    {"aws AKIAIOSFODNN7EXAMPLE done", "aws *** done"},
+    {"gh ghp_abcdefghijklmnopqrstuvwxyz0123456789", "gh ***"},
+    {"pat github_pat_11ABCDEFG0123456789abc", "pat ***"},
+    {"slack xoxb-1234567890-abcdef", "slack ***"},
+    {"google AIzaSyA-1234567890abcdefghijklmnopqrstu", "google ***"},
+    {"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-nature_x ok", "jwt *** ok"},
+    {"Authorization: Bearer abcdefgh.ijkl-mnop", "Authorization: Bearer ***"},
+    {"login password=hunter22 then", "login password=*** then"},
+    {"{\"api_key\": \"k-1234\"}", "{\"api_key\": \"***\"}"},
+    {"token: abc123def", "token: ***"},
+    {"clone https://bob:s3cret@git.example.com/repo.git", "clone https://***@git.example.com/repo.git"},
+    {"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- end", "*** end"},
+    {"nothing secret here, tokens_used: 42", "nothing secret here, tokens_used: 42"},
+    {"https://example.com/path?q=1", "https://example.com/path?q=1"},
+  };
+  for (const auto& r : table) {
+    INFO(r.in);
+    CHECK(masked(r.in, rules) == r.out);
+  }
+  auto v = json::parse(R"({"steps":[{"data":{"log":["ok","Bearer abcdefghijk","AKIAIOSFODNN7EXAMPLE"]}}],
+                           "error":{"details":{"reason":"401 for sk-ant-api03-AbCdEfGhIjKlMnOp"}}})");
+  CHECK(mask_secrets(v, rules) == 3);
+  auto text = json::serialize(v);
+  CHECK(text.find("AKIA") == std::string::npos);
+  CHECK(text.find("sk-ant") == std::string::npos);
+  CHECK(text.find("\"ok\"") != std::string::npos);
+  masking_rules keys_only({}, {}, false);
+  CHECK(masked("aws AKIAIOSFODNN7EXAMPLE", keys_only) == "aws AKIAIOSFODNN7EXAMPLE");
+  masking_rules custom({}, {"IBAN [A-Z]{2}[0-9]{10}"});
+  CHECK(masked("pay IBAN FR7630006000 now", custom) == "pay *** now");
+  CHECK_THROWS_AS(masking_rules({}, {"(unclosed"}), std::invalid_argument);
+  auto lit = json::parse(R"({"echo":"value s3cr3t-value inside","n":1})");
+  CHECK(mask_literals(lit, {"s3cr3t-value"}) == 1);
+  CHECK(lit.at("echo") == "value *** inside");
 }

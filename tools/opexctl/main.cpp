@@ -491,6 +491,8 @@ int main(int argc, char** argv) {
     }
   } catch (const CLI::Error& e) {
     return app.exit(e);
+  } catch (const engine_error& e) {
+    return print_error(e.info, o);
   } catch (const std::exception& e) {
     return print_error(make_error(error_code::config_error, e.what()), o);
   }

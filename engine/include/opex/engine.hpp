@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,14 @@ struct approval_decision_request {
   std::string tenant;             ///< "" = operator (any tenant); else only that tenant's approvals
 };
 
+/// What the engine's constructor throws when it cannot start: the error as data (code,
+/// message, details), e.g. DATABASE_LOCKED with {database, lock_file, pid}.
+class engine_error : public std::runtime_error {
+public:
+  explicit engine_error(error_info e) : std::runtime_error(e.message), info(std::move(e)) {}
+  error_info info;
+};
+
 /// Receives a request's result, on an actor thread.
 using result_callback = std::function<void(request_result)>;
 
@@ -105,9 +114,9 @@ using result_callback = std::function<void(request_result)>;
 /// executor per tool category, the journal writer) and the connectors.
 ///
 /// Thread-safety: every member function may be called from any thread concurrently.
-/// Errors: the constructor throws std::runtime_error when the configuration cannot be loaded,
-/// the database cannot be opened, or another engine executes on it (DATABASE_LOCKED; message:
-/// the standard error text); submissions never throw — refusals come back as a request_result
+/// Errors: the constructor throws std::runtime_error when the configuration cannot be loaded or
+/// the database cannot be opened, and engine_error (a runtime_error) when another engine
+/// executes on the database (DATABASE_LOCKED); submissions never throw — refusals come back as a request_result
 /// whose `error` is set (standard error JSON via to_json).
 /// Durability (docs/durability.md): a result is delivered only after the request's final state
 /// and journal entries are committed; results, stored rows and the journal are masked.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -43,6 +44,25 @@ private:
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+/// A statement borrowed from a connection's cache (sqlite_db::prepared): reset, with its
+/// bindings cleared, when the lease ends, so it never holds a read transaction open.
+class sqlite_lease {
+public:
+  explicit sqlite_lease(sqlite_statement& st) : st_(&st) {}
+  ~sqlite_lease() {
+    if (st_)
+      st_->reset();
+  }
+  sqlite_lease(sqlite_lease&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
+  sqlite_lease(const sqlite_lease&) = delete;
+  sqlite_lease& operator=(const sqlite_lease&) = delete;
+  sqlite_statement* operator->() const noexcept { return st_; }
+  sqlite_statement& operator*() const noexcept { return *st_; }
+
+private:
+  sqlite_statement* st_;
+};
+
 /// One connection. Not thread-safe: each store owns its connection on its own thread.
 class sqlite_db {
 public:
@@ -60,6 +80,10 @@ public:
   sqlite3* handle() const noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }
 
+  /// The prepared statement of `sql`, from this connection's cache (prepared on first use):
+  /// the hot statements of the stores are parsed once, not per row. Throws on SQL errors.
+  sqlite_lease prepared(const std::string& sql);
+
   /// Rows changed by the last INSERT, UPDATE or DELETE.
   std::int64_t changes() const noexcept;
 
@@ -70,6 +94,7 @@ private:
   explicit sqlite_db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<sqlite_statement>> cache_;
 };
 
 /// BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit() was called.

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# opexd as a daemon (docs/durability.md, "The daemon" and "One writer per database"): SIGHUP
+# is ignored; a second engine on the database is refused while read-only commands work beside
+# it; accept recovers after running out of file descriptors; the connection limit answers 503;
+# SIGTERM drains: a short request finishes, a long one is interrupted (503) within the drain
+# deadline, opexd exits 0, and the interrupted plan resumes and ends at the next start.
+# An unknown Transfer-Encoding is refused and the connection closed.
+# Arguments: the build's tools folder, the source folder.
+set -euo pipefail
+tools=$1 src=$2
+work=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export OPEX_DATA_DIR=$work/data OPEX_API_KEYS=daemon-key
+fail() { echo "FAIL: $*" >&2; exit 1; }
+H=(-H "X-API-Key: daemon-key" -H 'Content-Type: application/json')
+
+cat > "$work/opex.yml" <<'YAML'
+server:
+  drain_timeout_s: 1
+  max_connections: 40
+YAML
+
+start_opexd() {  # [ulimit -n]
+  : > "$work/opexd.out"
+  if [[ -n ${1:-} ]]; then
+    (ulimit -n "$1"; exec "$tools/opexd" --port 0 --config "$work/opex.yml") >> "$work/opexd.out" 2>&1 &
+  else
+    "$tools/opexd" --port 0 --config "$work/opex.yml" >> "$work/opexd.out" 2>&1 &
+  fi
+  opexd_pid=$!
+  for _ in $(seq 1 100); do
+    port=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' "$work/opexd.out")
+    [[ -n $port ]] && return 0
+    kill -0 $opexd_pid 2>/dev/null || fail "opexd exited: $(cat "$work/opexd.out")"
+    sleep 0.05
+  done
+  fail "opexd did not start"
+}
+healthy() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$port/healthz") == 200 ]]; }
+
+# 1. SIGHUP is logged and ignored.
+start_opexd
+kill -HUP $opexd_pid
+sleep 0.2
+kill -0 $opexd_pid 2>/dev/null || fail "SIGHUP killed opexd"
+healthy || fail "opexd does not answer after SIGHUP"
+grep -q "SIGHUP" "$work/opexd.out" || fail "SIGHUP not logged"
+
+# 2. One writer per database: a second opexd and an executing opexctl are refused, naming the
+#    lock; opexctl journal (read-only) works beside the running opexd.
+set +e
+"$tools/opexd" --port 0 --config "$work/opex.yml" > "$work/second.out" 2>&1; code=$?
+set -e
+[[ $code == 1 ]] || fail "a second opexd on the database should exit 1, got $code"
+grep -q "in use by another opex engine (pid $opexd_pid)" "$work/second.out" || fail "no clear refusal: $(cat "$work/second.out")"
+set +e
+"$tools/opexctl" run "$src/examples/plans/tool_call_task_create.json" --json > "$work/run.out" 2>&1; code=$?
+set -e
+[[ $code == 2 ]] || fail "opexctl run on a database in use should exit 2, got $code: $(cat "$work/run.out")"
+grep -q "DATABASE_LOCKED" "$work/run.out" || fail "opexctl run: no DATABASE_LOCKED: $(cat "$work/run.out")"
+"$tools/opexctl" journal --limit 5 > /dev/null || fail "opexctl journal should work beside opexd"
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not exit 0"
+
+# 3. Accept recovers after EMFILE: with 48 descriptors, hold 100 connections, let them go,
+#    and opexd serves again (the listening socket was re-armed, not abandoned).
+start_opexd 48
+node -e '
+  const net = require("net"); const port = +process.argv[1]; const socks = [];
+  let opened = 0;
+  for (let i = 0; i < 100; i++) {
+    const s = net.connect(port, "127.0.0.1"); s.on("error", () => {}); s.on("connect", () => opened++); socks.push(s);
+  }
+  setTimeout(() => { socks.forEach(s => s.destroy()); console.log("opened " + opened); }, 1500);
+' "$port" > "$work/emfile.out"
+sleep 0.3
+for _ in $(seq 1 30); do healthy && break; sleep 0.2; done
+healthy || fail "opexd stopped serving after running out of descriptors: $(tail -3 "$work/opexd.out")"
+grep -q "accept failed" "$work/opexd.out" || fail "the descriptor limit was never reached: $(cat "$work/emfile.out")"
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not exit 0 after the EMFILE test"
+
+# 4. Beyond server.max_connections (40), a new connection gets 503 UNAVAILABLE.
+start_opexd
+node -e '
+  const net = require("net"); const port = +process.argv[1]; const socks = []; let refused = 0;
+  for (let i = 0; i < 60; i++) {
+    const s = net.connect(port, "127.0.0.1"); s.on("error", () => {});
+    s.on("data", d => { if (d.toString().includes("503") && d.toString().includes("UNAVAILABLE")) refused++; });
+    socks.push(s);
+  }
+  setTimeout(() => { socks.forEach(s => s.destroy()); console.log(refused); }, 1000);
+' "$port" > "$work/limit.out"
+refused=$(cat "$work/limit.out")
+(( refused >= 15 )) || fail "only $refused of 20 connections beyond the limit got 503"
+healthy || fail "opexd does not serve after the connection limit"
+
+# 5. An unknown Transfer-Encoding is refused before any body is read, and the connection closes:
+#    the bytes after the headers never run as a second request (no smuggling).
+exec 7<>"/dev/tcp/127.0.0.1/$port"
+printf 'POST /webhook/proxy-exec HTTP/1.1\r\nHost: x\r\nX-API-Key: daemon-key\r\nTransfer-Encoding: gzip\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+answer=$(timeout 5 cat <&7 || true)
+exec 7>&-
+grep -q "501 Not Implemented" <<<"$answer" || fail "Transfer-Encoding gzip should be 501: $answer"
+grep -q '"error_code":"NOT_IMPLEMENTED"' <<<"$answer" || fail "no NOT_IMPLEMENTED: $answer"
+[[ $(grep -c "^HTTP/1.1" <<<"$answer") == 1 ]] || fail "a second request ran after the refused one: $answer"
+
+# 6. SIGTERM drains: a 300 ms plan finishes (200), a 5 s plan is interrupted (503 UNAVAILABLE)
+#    within the 1 s drain deadline, opexd exits 0; at the next start the long plan resumes.
+short_id=$(cat /proc/sys/kernel/random/uuid) long_id=$(cat /proc/sys/kernel/random/uuid)
+curl -s "${H[@]}" -H "X-Request-ID: $short_id" -o "$work/short.json" -w '%{http_code}' \
+  -d '{"type":"tool_call","tool":"NOOP","payload":{"delay_ms":300}}' "http://127.0.0.1:$port/webhook/proxy-exec" \
+  > "$work/short.code" &
+curl -s "${H[@]}" -H "X-Request-ID: $long_id" -o "$work/long.json" -w '%{http_code}' \
+  -d '{"type":"tool_call","tool":"NOOP","payload":{"delay_ms":5000}}' "http://127.0.0.1:$port/webhook/proxy-exec" \
+  > "$work/long.code" &
+sleep 0.1
+t0=$(date +%s%N)
+kill -TERM $opexd_pid
+set +e; wait $opexd_pid; code=$?; set -e
+elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[[ $code == 0 ]] || fail "opexd should exit 0 after SIGTERM, got $code"
+(( elapsed_ms < 4000 )) || fail "opexd took $elapsed_ms ms to stop with a 1 s drain deadline"
+wait
+[[ $(cat "$work/short.code") == 200 ]] || fail "the short request should finish during the drain: $(cat "$work/short.json")"
+[[ $(cat "$work/long.code") == 503 ]] || fail "the long request should be interrupted with 503: $(cat "$work/long.json")"
+grep -q '"error_code":"UNAVAILABLE"' "$work/long.json" || fail "no UNAVAILABLE: $(cat "$work/long.json")"
+grep -q "\"request_id\":\"$long_id\"" "$work/long.json" || fail "the 503 does not name the request"
+start_opexd
+state=""
+for _ in $(seq 1 100); do
+  state=$(curl -s -H "X-API-Key: daemon-key" "http://127.0.0.1:$port/v1/requests/$long_id")
+  grep -q '"status":"succeeded"' <<<"$state" && break
+  sleep 0.1
+done
+grep -q '"status":"succeeded"' <<<"$state" || fail "the interrupted plan did not resume: $state"
+grep -q 're-run after a restart' <<<"$state" || fail "the resumed attempt does not say it re-ran: $state"
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not exit 0"
+echo "daemon test: passed (SIGTERM with a request in flight: exit 0 in $elapsed_ms ms; $refused connections over the limit refused)"
