@@ -16,22 +16,14 @@
 namespace opex::actors {
 
 namespace json = boost::json;
+using plan_run_detail::error_json;
+using plan_run_detail::scope_of;
 using std::chrono::milliseconds;
 
 namespace {
 
 double ms_between(run_time from, run_time to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-json::object error_json(const error_info& e) {
-  return json::object{{"error", e.message}, {"error_code", error_code_name(e.code)}, {"details", e.details}};
-}
-
-json::value scope_of(const step_result& r) {
-  return json::object{{"result", r.data},
-                      {"status", step_status_name(r.status)},
-                      {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
 }
 
 constexpr std::string_view resume_note =

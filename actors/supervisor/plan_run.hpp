@@ -94,6 +94,13 @@ using run_command = std::variant<run_cmd::persist, run_cmd::dispatch, run_cmd::a
                                  run_cmd::open_approval, run_cmd::close_approval, run_cmd::report,
                                  run_cmd::deliver, run_cmd::finished>;
 
+namespace plan_run_detail {
+/// The error as templates and results see it: {"error", "error_code", "details"}.
+boost::json::object error_json(const error_info& e);
+/// A step's template scope: {"result", "status", "error"}.
+boost::json::value scope_of(const step_result& r);
+} // namespace plan_run_detail
+
 /// One plan's run. Ordering rules (docs/durability.md, "Commit before acknowledge"):
 /// 1. the request row (output, tenant, idempotency key) is committed before any step is
 ///    dispatched;

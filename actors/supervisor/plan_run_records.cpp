@@ -24,6 +24,20 @@ json::value masked_copy(const json::value& v, const policies::masking_rules& rul
 
 } // namespace
 
+namespace plan_run_detail {
+
+json::object error_json(const error_info& e) {
+  return json::object{{"error", e.message}, {"error_code", error_code_name(e.code)}, {"details", e.details}};
+}
+
+json::value scope_of(const step_result& r) {
+  return json::object{{"result", r.data},
+                      {"status", step_status_name(r.status)},
+                      {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
+}
+
+} // namespace plan_run_detail
+
 void plan_run::mask_outcome(json::value& data, error_info& error) const {
   policies::mask_literals(data, secret_values_);
   if (error) {

@@ -15,19 +15,11 @@
 namespace opex::actors {
 
 namespace json = boost::json;
+using plan_run_detail::error_json;
+using plan_run_detail::scope_of;
 using std::chrono::milliseconds;
 
 namespace {
-
-json::object error_json(const error_info& e) {
-  return json::object{{"error", e.message}, {"error_code", error_code_name(e.code)}, {"details", e.details}};
-}
-
-json::value scope_of(const step_result& r) {
-  return json::object{{"result", r.data},
-                      {"status", step_status_name(r.status)},
-                      {"error", r.error ? json::value(error_json(r.error)) : json::value(nullptr)}};
-}
 
 /// {NAME: "{{ secrets.NAME }}"} for every secrets placeholder: resolving step templates keeps
 /// them as they are (they are resolved into the call only, never stored).

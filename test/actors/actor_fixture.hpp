@@ -120,6 +120,23 @@ inline result_slot slot() {
   return std::make_shared<std::optional<request_result>>();
 }
 
+/// A runtime with the default configuration (per-level plan sizes lifted: plan size has its
+/// own tests), the embedded schemas, a fixed clock and the agents' plain logic; no actors.
+inline std::shared_ptr<actors::runtime> test_runtime(const std::function<void(opex_config&)>& adjust = {}) {
+  auto rt = std::make_shared<actors::runtime>();
+  rt->config = load_config("").value();
+  for (auto& [level, def] : rt->config.autonomy.levels)
+    def.max_tools_per_plan.reset();
+  if (adjust)
+    adjust(rt->config);
+  rt->schemas = schema_registry::with_embedded();
+  rt->time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"), false);
+  rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
+  rt->planner = std::make_unique<actors::rule_planner>(rt->config);
+  rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
+  return rt;
+}
+
 struct actor_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -134,18 +151,7 @@ struct actor_fixture {
     cfg.set("logger.console", caf::atom("none"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    rt = std::make_shared<actors::runtime>();
-    rt->config = load_config("").value();
-    // Large plans in these tests: the per-level plan size has its own policy tests.
-    for (auto& [level, def] : rt->config.autonomy.levels)
-      def.max_tools_per_plan.reset();
-    if (adjust)
-      adjust(rt->config);
-    rt->schemas = schema_registry::with_embedded();
-    rt->time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"), false);
-    rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
-    rt->planner = std::make_unique<actors::rule_planner>(rt->config);
-    rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
+    rt = test_runtime(adjust);
     connector = std::make_shared<scripted_connector>(std::move(s));
     rt->connectors.emplace("builtin", connector);
     rt->connectors.emplace("webhook", connector);

@@ -6,8 +6,7 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
-#include "support/http_call.hpp"
-#include "support/temp_dir.hpp"
+#include "support/opexd_fixture.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -21,47 +20,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct server_fixture {
-  test::temp_dir dir;
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<tools::api_server> server;
-  connectors::http_client client;
-  std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
-
+struct server_fixture : test::opexd_fixture {
   server_fixture() {
-    engine_options o;
-    o.database = dir.file("opex.db");
-    o.time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"));
-    eng = std::make_unique<engine>(std::move(o));
-    tools::api_server_options so;
-    so.port = 0;
-    so.keys = tools::parse_api_keys("k-all, k-read:read");
-    so.max_body_bytes = 4096;
-    server = std::make_unique<tools::api_server>(*eng, so);
-    server->start();
-  }
-
-  ~server_fixture() {
-    server->stop();
+    time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"));
+    add_keys("k-all, k-read:read");
+    adjust_server = [](tools::api_server_options& so) { so.max_body_bytes = 4096; };
+    start();
   }
 
   using reply = test::http_reply;
 
   reply call(std::string method, std::string path, std::string body, std::string key = "k-all",
              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    if (!key.empty())
-      headers.emplace_back("X-API-Key", key);
-    return test::http_call(client, std::move(method), "http://127.0.0.1:" + std::to_string(server->port()) + path,
-                           std::move(body), std::move(headers));
-  }
-
-  /// Checks the standard error JSON and returns its code.
-  std::string error_code_of(const reply& r) {
-    INFO(json::serialize(r.body));
-    CHECK(schemas->validate(schema_ids::error, r.body).empty());
-    return r.body.is_object() && r.body.as_object().contains("error_code")
-             ? std::string(r.body.at("error_code").as_string())
-             : std::string{};
+    return opexd_fixture::call(method, path, body, key, std::move(headers));
   }
 };
 

@@ -14,18 +14,7 @@ db=$work/data/opex.db items=$work/data/opex-items.db
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v sqlite3 >/dev/null || fail "sqlite3 is needed (tools/scripts/install-deps.sh installs it)"
 
-start_opexd() {
-  : > "$work/opexd.out"
-  "$tools/opexd" --port 0 >> "$work/opexd.out" 2>&1 &
-  opexd_pid=$!
-  for _ in $(seq 1 100); do
-    port=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' "$work/opexd.out")
-    [[ -n $port ]] && return 0
-    kill -0 $opexd_pid 2>/dev/null || fail "opexd exited: $(cat "$work/opexd.out")"
-    sleep 0.05
-  done
-  fail "opexd did not start: $(cat "$work/opexd.out")"
-}
+. "$(dirname "$0")/opexd_lib.sh"
 
 client() {  # posts until the stop file exists; logs "request_id http_code" per answer
   local n=$1 cycle=$2

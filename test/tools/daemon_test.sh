@@ -20,26 +20,11 @@ server:
   max_connections: 40
 YAML
 
-start_opexd() {  # [ulimit -n]
-  : > "$work/opexd.out"
-  if [[ -n ${1:-} ]]; then
-    (ulimit -n "$1"; exec "$tools/opexd" --port 0 --config "$work/opex.yml") >> "$work/opexd.out" 2>&1 &
-  else
-    "$tools/opexd" --port 0 --config "$work/opex.yml" >> "$work/opexd.out" 2>&1 &
-  fi
-  opexd_pid=$!
-  for _ in $(seq 1 100); do
-    port=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' "$work/opexd.out")
-    [[ -n $port ]] && return 0
-    kill -0 $opexd_pid 2>/dev/null || fail "opexd exited: $(cat "$work/opexd.out")"
-    sleep 0.05
-  done
-  fail "opexd did not start"
-}
+. "$(dirname "$0")/opexd_lib.sh"
 healthy() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$port/healthz") == 200 ]]; }
 
 # 1. SIGHUP is logged and ignored.
-start_opexd
+start_opexd --config "$work/opex.yml"
 kill -HUP $opexd_pid
 sleep 0.2
 kill -0 $opexd_pid 2>/dev/null || fail "SIGHUP killed opexd"
@@ -64,7 +49,7 @@ wait $opexd_pid || fail "opexd did not exit 0"
 
 # 3. Accept recovers after EMFILE: with 48 descriptors, hold 100 connections, let them go,
 #    and opexd serves again (the listening socket was re-armed, not abandoned).
-start_opexd 48
+OPEXD_ULIMIT_N=48 start_opexd --config "$work/opex.yml"
 node -e '
   const net = require("net"); const port = +process.argv[1]; const socks = [];
   let opened = 0;
@@ -81,7 +66,7 @@ kill -TERM $opexd_pid
 wait $opexd_pid || fail "opexd did not exit 0 after the EMFILE test"
 
 # 4. Beyond server.max_connections (40), a new connection gets 503 UNAVAILABLE.
-start_opexd
+start_opexd --config "$work/opex.yml"
 node -e '
   const net = require("net"); const port = +process.argv[1]; const socks = []; let refused = 0;
   for (let i = 0; i < 60; i++) {
@@ -126,7 +111,7 @@ wait
 [[ $(cat "$work/long.code") == 503 ]] || fail "the long request should be interrupted with 503: $(cat "$work/long.json")"
 grep -q '"error_code":"UNAVAILABLE"' "$work/long.json" || fail "no UNAVAILABLE: $(cat "$work/long.json")"
 grep -q "\"request_id\":\"$long_id\"" "$work/long.json" || fail "the 503 does not name the request"
-start_opexd
+start_opexd --config "$work/opex.yml"
 state=""
 for _ in $(seq 1 100); do
   state=$(curl -s -H "X-API-Key: daemon-key" "http://127.0.0.1:$port/v1/requests/$long_id")

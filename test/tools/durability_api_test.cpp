@@ -10,8 +10,7 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
-#include "support/http_call.hpp"
-#include "support/temp_dir.hpp"
+#include "support/opexd_fixture.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -31,46 +30,12 @@ namespace {
 using reply = test::http_reply;
 
 /// opexd in process over a database in a temporary folder, with two tenants.
-struct durable_fixture {
-  test::temp_dir dir;
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<tools::api_server> server;
-  connectors::http_client client;
-  std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
-
+struct durable_fixture : test::opexd_fixture {
   durable_fixture() {
-    std::ofstream(dir.file("opex.yml")) << "tenants:\n  - {slug: acme}\n  - {slug: globex}\n";
+    write_config("tenants:\n  - {slug: acme}\n  - {slug: globex}\n");
+    add_keys("acme-key, acme-read:read", "acme");
+    add_keys("globex-key", "globex");
     start();
-  }
-  ~durable_fixture() { stop(); }
-
-  void start() {
-    engine_options o;
-    o.config_path = dir.file("opex.yml");
-    o.database = dir.file("opex.db");
-    eng = std::make_unique<engine>(std::move(o));
-    tools::api_server_options so;
-    so.port = 0;
-    so.keys = tools::parse_api_keys("acme-key, acme-read:read", "acme");
-    for (auto& k : tools::parse_api_keys("globex-key", "globex"))
-      so.keys.push_back(k);
-    server = std::make_unique<tools::api_server>(*eng, so);
-    server->start();
-  }
-
-  void stop() {
-    if (server)
-      server->stop();
-    server.reset();
-    eng.reset();
-  }
-
-  reply call(const std::string& method, const std::string& path, const std::string& body, const std::string& key,
-             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    if (!key.empty())
-      headers.emplace_back("X-API-Key", key);
-    return test::http_call(client, method, "http://127.0.0.1:" + std::to_string(server->port()) + path, body,
-                           std::move(headers));
   }
 
   reply post(const std::string& body, const std::string& key, const std::string& request_id) {
@@ -83,13 +48,6 @@ struct durable_fixture {
     connectors::sqlite_statement st((*db)->handle(), sql);
     st.step();
     return st.column_int(0);
-  }
-
-  std::string error_code_of(const reply& r) {
-    INFO(json::serialize(r.body));
-    CHECK(schemas->validate(schema_ids::error, r.body).empty());
-    return r.body.is_object() && r.body.as_object().contains("error_code") ? std::string(r.body.at("error_code").as_string())
-                                                                           : std::string{};
   }
 };
 

@@ -7,9 +7,8 @@
 #include "opex/connectors/http_client.hpp"
 #include "opex/json_util.hpp"
 
-#include "support/http_call.hpp"
 #include "support/loopback_server.hpp"
-#include "support/temp_dir.hpp"
+#include "support/opexd_fixture.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
 
 using namespace opex;
 namespace json = boost::json;
@@ -30,62 +30,36 @@ const std::string ref = OPEX_REFERENCE_DIR;
 using reply = test::http_reply;
 
 /// An engine on the reference files (level 3, two tenants) with opexd in front of it.
-struct guarded_fixture {
-  test::temp_dir dir;
-  std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>(*parse_iso8601("2026-11-18T09:00:00+01:00"));
+struct guarded_fixture : test::opexd_fixture {
+  std::shared_ptr<manual_clock> manual = std::make_shared<manual_clock>(*parse_iso8601("2026-11-18T09:00:00+01:00"));
   test::loopback_server promote_target{[](const test::recorded_request&) {
     return test::scripted_response{200, R"({"promoted":true})"};
   }};
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<tools::api_server> server;
-  connectors::http_client client;
 
   guarded_fixture() {
-    std::ofstream(dir.file("opex.yml"))
-      << "catalogue: " << ref << "/rag/tools/tools.yml\nsystem: " << ref << "/config/system.yml\nautonomy: " << ref
-      << "/config/autonomy.yml\nautonomy_level: 3\n"
-         "targets:\n  mode: builtin\n  overrides:\n"
-         "    BACKUP_RUN: {type: builtin, name: noop}\n"
-         "    WEB_SEARCH: {type: builtin, name: noop}\n"
-         "    N8N_WORKFLOW_UPSERT: {type: builtin, name: noop}\n"
-         "    N8N_WORKFLOW_TEST: {type: builtin, name: noop}\n"
-         "    N8N_WORKFLOW_PROMOTE: {type: webhook, url: \""
-      << promote_target.base_url()
-      << "/webhook/n8n-workflow-promote\"}\n"
-         "tool_costs: {WEB_SEARCH: 0.3}\n"
-         "tenants:\n  - {slug: acme, autonomy_level: 3}\n  - {slug: globex, autonomy_level: 3}\n";
+    std::ostringstream yaml;
+    yaml << "catalogue: " << ref << "/rag/tools/tools.yml\nsystem: " << ref << "/config/system.yml\nautonomy: " << ref
+         << "/config/autonomy.yml\nautonomy_level: 3\n"
+            "targets:\n  mode: builtin\n  overrides:\n"
+            "    BACKUP_RUN: {type: builtin, name: noop}\n"
+            "    WEB_SEARCH: {type: builtin, name: noop}\n"
+            "    N8N_WORKFLOW_UPSERT: {type: builtin, name: noop}\n"
+            "    N8N_WORKFLOW_TEST: {type: builtin, name: noop}\n"
+            "    N8N_WORKFLOW_PROMOTE: {type: webhook, url: \""
+         << promote_target.base_url()
+         << "/webhook/n8n-workflow-promote\"}\n"
+            "tool_costs: {WEB_SEARCH: 0.3}\n"
+            "tenants:\n  - {slug: acme, autonomy_level: 3}\n  - {slug: globex, autonomy_level: 3}\n";
+    write_config(yaml.str());
+    time = manual;
+    add_keys("acme-key", "acme");
+    add_keys("globex-key", "globex");
+    add_keys("ops-key:admin", "default");
     start();
   }
 
-  ~guarded_fixture() { stop(); }
-
-  void start() {
-    engine_options o;
-    o.config_path = dir.file("opex.yml");
-    o.database = dir.file("opex.db");
-    o.time = time;
-    eng = std::make_unique<engine>(std::move(o));
-    tools::api_server_options so;
-    so.port = 0;
-    so.keys = tools::parse_api_keys("acme-key", "acme");
-    for (auto& k : tools::parse_api_keys("globex-key", "globex"))
-      so.keys.push_back(k);
-    for (auto& k : tools::parse_api_keys("ops-key:admin", "default"))
-      so.keys.push_back(k);
-    server = std::make_unique<tools::api_server>(*eng, so);
-    server->start();
-  }
-
-  void stop() {
-    if (server)
-      server->stop();
-    server.reset();
-    eng.reset();
-  }
-
   reply call(const std::string& method, const std::string& path, const std::string& body, const std::string& key) {
-    return test::http_call(client, method, "http://127.0.0.1:" + std::to_string(server->port()) + path, body,
-                           {{"X-API-Key", key}});
+    return opexd_fixture::call(method, path, body, key);
   }
 
   json::array approvals(const std::string& key, const std::string& status = "pending") {
@@ -236,9 +210,9 @@ TEST_CASE("guarded: a pending approval expires on the injected clock and its ste
   guarded_fixture f;
   auto r = f.call("POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"BACKUP_RUN","payload":{}})", "acme-key");
   REQUIRE(r.status == 202);
-  f.time->advance(std::chrono::hours(23) + std::chrono::minutes(59));
+  f.manual->advance(std::chrono::hours(23) + std::chrono::minutes(59));
   CHECK(f.approvals("acme-key").size() == 1);
-  f.time->advance(std::chrono::minutes(2));
+  f.manual->advance(std::chrono::minutes(2));
   CHECK(f.approvals("acme-key").empty());
   auto expired = f.approvals("acme-key", "expired");
   REQUIRE(expired.size() == 1);

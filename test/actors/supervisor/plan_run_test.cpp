@@ -2,6 +2,7 @@
 // before dependents, before the answer), bounded work, resume, secrets, cancellation. Inputs
 // go in by hand, with the time given; the commands that come out are inspected.
 #include "supervisor/plan_run.hpp"
+#include "../actor_fixture.hpp"
 
 #include "opex/ids.hpp"
 
@@ -21,20 +22,13 @@ namespace {
 
 /// A runtime with the default configuration and no actors; a plan checked by the Proxy Master.
 struct harness {
-  std::shared_ptr<runtime> rt = std::make_shared<runtime>();
+  std::shared_ptr<runtime> rt;
   std::unique_ptr<plan_run> run;
   run_time now{};
   std::vector<run_command> last;
 
   explicit harness(const std::string& plan, std::function<void(opex_config&)> adjust = {}) {
-    rt->config = load_config("").value();
-    for (auto& [level, def] : rt->config.autonomy.levels)
-      def.max_tools_per_plan.reset();
-    if (adjust)
-      adjust(rt->config);
-    rt->schemas = schema_registry::with_embedded();
-    rt->time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"), false);
-    rt->proxy = std::make_unique<proxy_checker>(rt->config, *rt->schemas);
+    rt = test::test_runtime(adjust);
     rt->masking = policies::masking_rules();
     rt->secrets = std::make_shared<connectors::secret_store>();
     request_context ctx;
