@@ -115,6 +115,72 @@ void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
 
 } // namespace
 
+/// The connectors the configuration asks for: webhook and builtin always; llm, n8n_api and
+/// mcp_tool when configured.
+void add_connectors(actors::runtime& runtime, const std::string& database) {
+  auto* rt = &runtime;
+  connectors::http_client_options http_opts;
+  http_opts.ca_file = rt->config.targets.ca_file;
+  http_opts.verify_tls = rt->config.targets.verify_tls;
+  auto http = std::make_shared<connectors::http_client>(http_opts);
+  auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
+  rt->secrets = secrets;
+  rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
+  connectors::builtin_options builtin;
+  builtin.database = database;
+  builtin.time = rt->time;
+  actors::runtime* raw_rt = rt;
+  builtin.journal_sink = [raw_rt](journal_entry e) {
+    if (raw_rt->store)
+      caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
+  };
+  rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
+  if (!rt->config.llm.endpoints.empty()) {
+    auto llm = std::make_shared<connectors::llm_client>(rt->config.llm, http);
+    rt->llm = llm;
+    rt->connectors.emplace("llm", std::make_shared<connectors::llm_connector>(llm));
+    rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
+    rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
+  }
+  if (!rt->config.n8n.instances.empty()) {
+    connectors::n8n_connector_options n8n;
+    n8n.settings = rt->config.n8n;
+    if (n8n.settings.session_dir.empty())
+      n8n.settings.session_dir = (fs::path(database).parent_path() / "n8n-sessions").string();
+    n8n.http = http;
+    n8n.llm = rt->llm;
+    n8n.design_llm = rt->config.n8n.design_llm;
+    rt->connectors.emplace("n8n_api", std::make_shared<connectors::n8n_connector>(std::move(n8n)));
+  }
+  if (!rt->config.mcp.servers.empty()) {
+    connectors::mcp_connector_options mcp;
+    mcp.settings = rt->config.mcp;
+    mcp.http = http;
+    mcp.log_dir = rt->config.mcp.log_dir.empty() ? (fs::path(database).parent_path() / "logs").string()
+                                                 : rt->config.mcp.log_dir;
+    rt->connectors.emplace("mcp_tool", std::make_shared<connectors::mcp_connector>(std::move(mcp)));
+  }
+
+}
+
+/// The HMAC key of confirmation codes: env var or file, else a random key kept in the database.
+std::string approval_secret_of(const opex_config& cfg, const std::string& database) {
+  std::string secret;
+  if (const char* env = std::getenv(cfg.approvals.secret_env.c_str()); env && *env) {
+    secret = env;
+  } else if (!cfg.approvals.secret_file.empty()) {
+    std::ifstream in(cfg.approvals.secret_file);
+    std::getline(in, secret);
+  }
+  if (secret.empty()) {
+    auto store = connectors::plan_store::open(database);
+    if (!store)
+      throw std::runtime_error(store.error().message);
+    secret = (*store)->secret("approval_secret");
+  }
+  return secret;
+}
+
 /// Approval JSON for the API (connectors::approval_record::to_json).
 json::object approval_json(const connectors::approval_record& a) {
   return a.to_json();
@@ -151,6 +217,24 @@ void engine::impl::release() {
   // threads of an embedding program (opexd's I/O threads) must have ended before this.
   system.reset();
   lock.reset();
+}
+
+void engine::impl::start_sweeper() {
+  auto* imp = this;
+  sweeper = system->spawn([imp](caf::event_based_actor* self) -> caf::behavior {
+    self->send(self, actors::sweep_atom::value);
+    return {
+      [self, imp](actors::sweep_atom) {
+        self->request(imp->rt->store, std::chrono::seconds(60), actors::expire_atom::value)
+          .then([imp](actors::approval_list& expired) {
+            for (const auto& a : expired)
+              imp->notify(a, "");
+          });
+        self->request(imp->rt->store, std::chrono::seconds(60), actors::purge_atom::value).then([](std::size_t) {});
+        self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
+      },
+    };
+  });
 }
 
 void engine::impl::notify(const connectors::approval_record& a, const std::string& code) {
@@ -231,47 +315,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   rt->planner = std::make_unique<actors::rule_planner>(rt->config);
   rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
 
-  connectors::http_client_options http_opts;
-  http_opts.ca_file = rt->config.targets.ca_file;
-  http_opts.verify_tls = rt->config.targets.verify_tls;
-  auto http = std::make_shared<connectors::http_client>(http_opts);
-  auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
-  rt->secrets = secrets;
-  rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
-  connectors::builtin_options builtin;
-  builtin.database = im.database;
-  builtin.time = rt->time;
-  actors::runtime* raw_rt = rt.get();
-  builtin.journal_sink = [raw_rt](journal_entry e) {
-    if (raw_rt->store)
-      caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
-  };
-  rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
-  if (!rt->config.llm.endpoints.empty()) {
-    auto llm = std::make_shared<connectors::llm_client>(rt->config.llm, http);
-    rt->llm = llm;
-    rt->connectors.emplace("llm", std::make_shared<connectors::llm_connector>(llm));
-    rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
-    rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
-  }
-  if (!rt->config.n8n.instances.empty()) {
-    connectors::n8n_connector_options n8n;
-    n8n.settings = rt->config.n8n;
-    if (n8n.settings.session_dir.empty())
-      n8n.settings.session_dir = (fs::path(im.database).parent_path() / "n8n-sessions").string();
-    n8n.http = http;
-    n8n.llm = rt->llm;
-    n8n.design_llm = rt->config.n8n.design_llm;
-    rt->connectors.emplace("n8n_api", std::make_shared<connectors::n8n_connector>(std::move(n8n)));
-  }
-  if (!rt->config.mcp.servers.empty()) {
-    connectors::mcp_connector_options mcp;
-    mcp.settings = rt->config.mcp;
-    mcp.http = http;
-    mcp.log_dir = rt->config.mcp.log_dir.empty() ? (fs::path(im.database).parent_path() / "logs").string()
-                                                 : rt->config.mcp.log_dir;
-    rt->connectors.emplace("mcp_tool", std::make_shared<connectors::mcp_connector>(std::move(mcp)));
-  }
+  add_connectors(*rt, im.database);
 
   if (options.on_progress)
     im.progress = std::make_shared<const actors::progress_callback>(std::move(options.on_progress));
@@ -280,19 +324,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     im.system_config->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
   im.system_config->set("logger.console", caf::atom("none"));
   im.system = std::make_unique<caf::actor_system>(*im.system_config);
-  // The HMAC key of confirmation codes: env var or file, else a random key kept in the database.
-  if (const char* secret = std::getenv(rt->config.approvals.secret_env.c_str()); secret && *secret) {
-    rt->approval_secret = secret;
-  } else if (!rt->config.approvals.secret_file.empty()) {
-    std::ifstream in(rt->config.approvals.secret_file);
-    std::getline(in, rt->approval_secret);
-  }
-  if (rt->approval_secret.empty()) {
-    auto store = connectors::plan_store::open(im.database);
-    if (!store)
-      throw std::runtime_error(store.error().message);
-    rt->approval_secret = (*store)->secret("approval_secret");
-  }
+  rt->approval_secret = approval_secret_of(rt->config, im.database);
   im.rt = rt;
   auto kimmy = actors::spawn_agents(*im.system, rt, im.database);
   if (!kimmy) {
@@ -306,23 +338,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     return;
   if (options.recover)
     im.recover();
-  // Once a minute (one timer for the engine): expires pending approvals, forgets idempotency
-  // keys older than idempotency.retention_hours.
-  auto* imp = impl_.get();
-  im.sweeper = im.system->spawn([imp](caf::event_based_actor* self) -> caf::behavior {
-    self->send(self, actors::sweep_atom::value);
-    return {
-      [self, imp](actors::sweep_atom) {
-        self->request(imp->rt->store, std::chrono::seconds(60), actors::expire_atom::value)
-          .then([imp](actors::approval_list& expired) {
-            for (const auto& a : expired)
-              imp->notify(a, "");
-          });
-        self->request(imp->rt->store, std::chrono::seconds(60), actors::purge_atom::value).then([](std::size_t) {});
-        self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
-      },
-    };
-  });
+  im.start_sweeper();
 }
 
 engine::~engine() = default;

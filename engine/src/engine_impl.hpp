@@ -41,6 +41,10 @@ struct engine::impl {
   /// shutdown, then the agents, connectors, actor system and database lock are released.
   void release();
 
+  /// Once a minute (one timer for the engine): expires pending approvals, forgets idempotency
+  /// keys older than idempotency.retention_hours.
+  void start_sweeper();
+
   /// Forwards decided approvals to their plans' supervisors.
   void notify(const connectors::approval_record& a, const std::string& code);
 

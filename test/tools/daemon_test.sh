@@ -7,6 +7,7 @@
 # An unknown Transfer-Encoding is refused and the connection closed.
 # Arguments: the build's tools folder, the source folder.
 set -euo pipefail
+trap "" PIPE  # a peer closing a socket we write to is a result to check, not a reason to die
 tools=$1 src=$2
 work=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -83,7 +84,7 @@ healthy || fail "opexd does not serve after the connection limit"
 # 5. An unknown Transfer-Encoding is refused before any body is read, and the connection closes:
 #    the bytes after the headers never run as a second request (no smuggling).
 exec 7<>"/dev/tcp/127.0.0.1/$port"
-printf 'POST /webhook/proxy-exec HTTP/1.1\r\nHost: x\r\nX-API-Key: daemon-key\r\nTransfer-Encoding: gzip\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&7
+printf 'POST /webhook/proxy-exec HTTP/1.1\r\nHost: x\r\nX-API-Key: daemon-key\r\nTransfer-Encoding: gzip\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&7 || true
 answer=$(timeout 5 cat <&7 || true)
 exec 7>&-
 grep -q "501 Not Implemented" <<<"$answer" || fail "Transfer-Encoding gzip should be 501: $answer"
