@@ -262,7 +262,8 @@ void engine::impl::recover() {
     auto checked = rt->proxy->check_json(p.request->output, g);
     if (!checked || !checked->dag) {
       std::cerr << "opex: cannot resume request " << ctx.request_id << ": "
-                << (checked ? "not a plan" : checked.error().message) << "\n";
+                << (checked ? std::string("not a plan") : policies::masked(checked.error().message, rt->masking))
+                << "\n";
       actors::request_state failed = *p.request;
       failed.status = "failed";
       failed.updated_at = format_timestamp(rt->time->now().utc);

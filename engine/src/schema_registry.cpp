@@ -124,7 +124,9 @@ std::vector<std::string> schema_registry::validate(std::string_view id,
   auto it = impl_->schemas.find(resolve(id));
   if (it == impl_->schemas.end())
     return {"unknown schema " + std::string(id)};
-  valijson::Validator validator;
+  // One validator per thread, reused: it keeps the regular expressions of `pattern` compiled
+  // (a validator per call compiled them again every time: BUILD-NOTES pitfall 9).
+  thread_local valijson::Validator validator;
   valijson::ValidationResults results;
   valijson::adapters::BoostJsonAdapter target(value);
   try {
