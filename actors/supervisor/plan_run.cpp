@@ -45,7 +45,6 @@ plan_run::plan_run(std::shared_ptr<const runtime> rt, request_context ctx, check
   rng_.seed((cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : rt_->jitter_seed)
             ^ std::hash<std::string>{}(ctx_.request_id));
   guard_ = guard_for(*rt_, ctx_);
-  started_ = now;
   request_deadline_ = now + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
   for (std::size_t i = 0; i < n; ++i) {
     const auto& step = plan_->dag->steps[i];

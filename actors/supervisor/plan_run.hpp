@@ -232,7 +232,6 @@ private:
   std::size_t max_parallel_ = 16;
   std::mt19937_64 rng_;
   run_time request_deadline_{};
-  run_time started_{};
   std::size_t awaiting_ = 0;
   std::optional<request_status> forced_status_;
   bool early_delivered_ = false;  ///< the caller has (or will have) its answer already
