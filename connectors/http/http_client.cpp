@@ -89,16 +89,27 @@ struct http_client::impl {
     if (!options.ca_file.empty())
       tls.load_verify_file(options.ca_file);
     tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none);
-    int n = std::max(1, options.threads);
-    for (int i = 0; i < n; ++i)
-      threads.emplace_back([this] { ioc.run(); });
   }
 
-  ~impl() {
+  /// Each thread keeps the state alive until its run() returned, so the last owner may let go
+  /// from inside a completion (a handler that held the last reference to the client).
+  static void start_threads(const std::shared_ptr<impl>& self) {
+    int n = std::max(1, self->options.threads);
+    for (int i = 0; i < n; ++i)
+      self->threads.emplace_back([self] { self->ioc.run(); });
+  }
+
+  /// Stops the threads and joins them, except the calling one when it is one of them: that one
+  /// returns from run() after the current handler and releases the state itself.
+  void stop() {
     guard.reset();
     ioc.stop();
-    for (auto& t : threads)
-      t.join();
+    for (auto& t : threads) {
+      if (t.get_id() == std::this_thread::get_id())
+        t.detach();
+      else if (t.joinable())
+        t.join();
+    }
   }
 };
 
@@ -292,9 +303,13 @@ private:
 } // namespace
 
 http_client::http_client(http_client_options options)
-  : impl_(std::make_unique<impl>(std::move(options))) {}
+  : impl_(std::make_shared<impl>(std::move(options))) {
+  impl::start_threads(impl_);
+}
 
-http_client::~http_client() = default;
+http_client::~http_client() {
+  impl_->stop();
+}
 
 std::function<void()> http_client::send(http_request request, http_completion done) {
   auto url = parse_url(request.url);

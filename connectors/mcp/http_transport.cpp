@@ -22,8 +22,8 @@ namespace {
 
 class http_transport final : public transport {
 public:
-  http_transport(asio::io_context& io, const mcp_server_settings& settings, std::shared_ptr<http_client> http)
-    : io_(io), settings_(settings), http_(std::move(http)) {}
+  http_transport(std::shared_ptr<io_gate> gate, const mcp_server_settings& settings, std::shared_ptr<http_client> http)
+    : gate_(std::move(gate)), settings_(settings), http_(std::move(http)) {}
 
   ~http_transport() override { close(); }
 
@@ -64,10 +64,11 @@ public:
     if (!version_.empty())
       req.headers.emplace_back("MCP-Protocol-Version", version_);
     bool had_session = !session_id_.empty();
-    auto self = std::static_pointer_cast<http_transport>(shared_from_this());
-    auto cancel = http_->send(std::move(req), [self, id, had_session](error_info err, http_response res) {
-      asio::post(self->io_, [self, id, had_session, err = std::move(err), res = std::move(res)]() mutable {
-        self->answered(id, had_session, std::move(err), std::move(res));
+    std::weak_ptr<http_transport> weak = std::static_pointer_cast<http_transport>(shared_from_this());
+    auto cancel = http_->send(std::move(req), [weak, gate = gate_, id, had_session](error_info err, http_response res) {
+      gate->post([weak, id, had_session, err = std::move(err), res = std::move(res)]() mutable {
+        if (auto self = weak.lock())
+          self->answered(id, had_session, std::move(err), std::move(res));
       });
     });
     if (id)
@@ -106,7 +107,7 @@ public:
   }
 
 private:
-  asio::io_context& io_;
+  std::shared_ptr<io_gate> gate_;
   const mcp_server_settings settings_;
   std::shared_ptr<http_client> http_;
   transport_handlers handlers_;
@@ -199,9 +200,9 @@ private:
 
 } // namespace
 
-std::shared_ptr<transport> make_http_transport(asio::io_context& io, const mcp_server_settings& settings,
+std::shared_ptr<transport> make_http_transport(std::shared_ptr<io_gate> gate, const mcp_server_settings& settings,
                                                std::shared_ptr<http_client> http) {
-  return std::make_shared<http_transport>(io, settings, std::move(http));
+  return std::make_shared<http_transport>(std::move(gate), settings, std::move(http));
 }
 
 } // namespace opex::connectors::mcp

@@ -78,9 +78,9 @@ std::string_view state_name(session_state s) {
 /// One server: its transport, its lifecycle and its requests in flight.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(asio::io_context& io, mcp_server_settings settings, std::string version, std::shared_ptr<http_client> http,
-          std::string log_dir)
-    : io_(io), settings_(std::move(settings)), version_(std::move(version)), http_(std::move(http)),
+  session(asio::io_context& io, std::shared_ptr<mcp::io_gate> gate, mcp_server_settings settings, std::string version,
+          std::shared_ptr<http_client> http, std::string log_dir)
+    : io_(io), gate_(std::move(gate)), settings_(std::move(settings)), version_(std::move(version)), http_(std::move(http)),
       log_(std::move(log_dir), settings_.name), restart_timer_(io) {}
 
   /// Request ids are taken on the caller's thread so that a cancel handle can name them.
@@ -160,6 +160,7 @@ private:
   };
 
   asio::io_context& io_;
+  std::shared_ptr<mcp::io_gate> gate_;
   mcp_server_settings settings_;
   std::string version_;
   std::shared_ptr<http_client> http_;
@@ -292,7 +293,7 @@ private:
   void start() {
     set_state(session_state::starting);
     auto weak = weak_from_this();
-    transport_ = settings_.transport == "streamable_http" ? mcp::make_http_transport(io_, settings_, http_)
+    transport_ = settings_.transport == "streamable_http" ? mcp::make_http_transport(gate_, settings_, http_)
                                                           : mcp::make_stdio_transport(io_, settings_);
     mcp::transport_handlers h;
     auto* owner = transport_.get();
@@ -547,6 +548,7 @@ private:
 struct mcp_connector::impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::shared_ptr<mcp::io_gate> gate = std::make_shared<mcp::io_gate>(io);
   std::map<std::string, std::shared_ptr<session>, std::less<>> sessions;
   std::thread thread;
 
@@ -564,12 +566,13 @@ struct mcp_connector::impl {
     io.stop();
     if (thread.joinable())
       thread.join();
+    gate->close();  // HTTP answers still in flight are dropped from here on
   }
 };
 
 mcp_connector::mcp_connector(mcp_connector_options options) : impl_(std::make_shared<impl>()) {
   for (auto& [name, s] : options.settings.servers)
-    impl_->sessions.emplace(name, std::make_shared<session>(impl_->io, s, options.settings.protocol_version,
+    impl_->sessions.emplace(name, std::make_shared<session>(impl_->io, impl_->gate, s, options.settings.protocol_version,
                                                             options.http, options.log_dir));
   impl_->thread = std::thread([im = impl_.get()] {
     // A write to a dead server's stdin must fail with EPIPE, not kill the process.

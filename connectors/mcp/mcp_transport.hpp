@@ -6,6 +6,8 @@
 #include "opex/config.hpp"
 #include "opex/error.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -69,9 +72,35 @@ public:
 /// on_log and to the tail kept for error details.
 std::shared_ptr<transport> make_stdio_transport(boost::asio::io_context& io, const mcp_server_settings& settings);
 
+/// The connector's I/O context as other threads (the HTTP client's) reach it. Once the connector
+/// closes the gate, before its context is destroyed, a post is dropped instead of reaching a
+/// destroyed context; what is dropped is destroyed on the posting thread.
+class io_gate {
+public:
+  explicit io_gate(boost::asio::io_context& io) : io_(&io) {}
+
+  template <class Handler>
+  void post(Handler&& handler) {
+    std::lock_guard lock(mutex_);
+    if (io_)
+      boost::asio::post(*io_, std::forward<Handler>(handler));
+  }
+
+  void close() {
+    std::lock_guard lock(mutex_);
+    io_ = nullptr;
+  }
+
+private:
+  std::mutex mutex_;
+  boost::asio::io_context* io_;
+};
+
 /// Streamable HTTP: each message is a POST (Accept: application/json, text/event-stream);
 /// answers come as JSON or as an SSE stream; Mcp-Session-Id is kept from initialize on.
-std::shared_ptr<transport> make_http_transport(boost::asio::io_context& io, const mcp_server_settings& settings,
+/// Answers reach the connector's thread through `gate`; an exchange in flight holds no strong
+/// reference to the transport, so the HTTP client is never released from its own thread.
+std::shared_ptr<transport> make_http_transport(std::shared_ptr<io_gate> gate, const mcp_server_settings& settings,
                                                std::shared_ptr<http_client> http);
 
 } // namespace opex::connectors::mcp

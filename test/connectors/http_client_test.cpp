@@ -101,3 +101,23 @@ TEST_CASE("http_client: refused connection, deadline, invalid URL") {
   CHECK(parse_url("http://[::1]:8080/x")->host == "::1");
   CHECK_FALSE(parse_url("http://user@host/"));
 }
+
+TEST_CASE("http_client: a completion that holds the last reference releases the client") {
+  // An MCP transport's answer handler once held the client's last reference; releasing it on
+  // the client's own I/O thread joined that thread with itself (std::terminate).
+  test::loopback_server server([](const test::recorded_request&) { return test::scripted_response{200, "{}"}; });
+  std::promise<int> released;
+  auto done = released.get_future();
+  {
+    auto client = std::make_shared<http_client>();
+    auto* raw = client.get();
+    http_request req;
+    req.url = server.base_url() + "/";
+    raw->send(std::move(req), [client = std::move(client), &released](error_info, http_response res) mutable {
+      client.reset();  // ~http_client on the client's own thread
+      released.set_value(res.status);
+    });
+  }
+  REQUIRE(done.wait_for(30s) == std::future_status::ready);
+  CHECK(done.get() == 200);
+}
