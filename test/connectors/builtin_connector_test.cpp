@@ -84,7 +84,8 @@ TEST_CASE("builtin_connector: events get an end from their duration, notes and d
   CHECK(upd.data.at("doc_id") == note.data.at("doc_id"));
   auto health = s.call("healthcheck", "{}");
   REQUIRE(health.ok);
-  CHECK(health.data.at("checks").at("database").at("notes") == 1);
+  CHECK(health.data.at("checks").at("database").at("latest_rowid").at("notes") == 1);
+  CHECK(health.data.at("checks").at("journal").at("status").is_string());
 }
 
 TEST_CASE("builtin_connector: log_append writes to the journal sink, noop echoes or fails as asked") {

@@ -105,22 +105,72 @@ std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+
+void usage(std::FILE* to) {
+  std::fputs("usage: opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K]\n"
+             "MCP calls over stdio and Streamable HTTP, alone and as a plan step.\n"
+             "MCP_BIN_DIR: tools/scripts/install-mcp-peers.sh prints it. tools/bench/README.md has the figures.\n",
+             to);
+}
+
+int positive(const std::string& option, const char* text) {
+  char* end = nullptr;
+  long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v <= 0 || v > 10'000'000) {
+    std::fprintf(stderr, "opex_connector_bench: %s needs a positive number, not '%s'\n", option.c_str(), text);
+    std::exit(2);
+  }
+  return static_cast<int>(v);
+}
+
+int run(const std::string& bin, int calls, int in_flight);
+
 } // namespace
 
+/// Exit codes: 0 done, 1 a measure failed (an exception, named on stderr), 2 bad arguments.
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K]\n";
+  std::string bin;
+  int calls = 2000, in_flight = 16;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    }
+    if (a == "--calls" || a == "--in-flight") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "opex_connector_bench: %s needs a value\n", a.c_str());
+        return 2;
+      }
+      (a == "--calls" ? calls : in_flight) = positive(a, argv[++i]);
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "opex_connector_bench: unknown option %s\n", a.c_str());
+      usage(stderr);
+      return 2;
+    } else if (bin.empty()) {
+      bin = a;
+    } else {
+      std::fprintf(stderr, "opex_connector_bench: one MCP_BIN_DIR, not also %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (bin.empty() || !std::filesystem::exists(std::filesystem::path(bin) / "mcp-server-everything")) {
+    std::fprintf(stderr, "opex_connector_bench: MCP_BIN_DIR must hold mcp-server-everything%s\n",
+                 bin.empty() ? "" : (" (" + bin + " does not)").c_str());
+    usage(stderr);
     return 2;
   }
-  std::string bin = argv[1];
-  int calls = 2000, in_flight = 16;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--calls")
-      calls = std::atoi(argv[i + 1]);
-    else if (a == "--in-flight")
-      in_flight = std::atoi(argv[i + 1]);
+  try {
+    return run(bin, calls, in_flight);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "opex_connector_bench: %s\n", e.what());
+    return 1;
   }
+}
+
+namespace {
+
+int run(const std::string& bin, int calls, int in_flight) {
   auto http = std::make_shared<connectors::http_client>();
 
   {  // stdio
@@ -193,3 +243,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+} // namespace

@@ -2,6 +2,19 @@
 // 10,000 steps) through the whole engine (schema check, Proxy Master, supervisor, executor,
 // journal on SQLite), next to a bare CAF request/response round trip measured in the same run.
 // Prints steps/s, µs per step, p50/p99 plan latency, and the ratio to the CAF round trip.
+//
+//   opex_plan_bench [--quick] [--shapes chain,fanout,diamond] [--sizes 10,100,1000,10000]
+//                   [--runs N] [--json]
+//
+//   --quick    a tenth of the runs (a smoke check, not a figure)
+//   --shapes   plan shapes to run (default all three)
+//   --sizes    plan sizes in steps (default 10,100,1000,10000)
+//   --runs N   runs per shape and size (default 300/60/10/3 by size)
+//   --json     one JSON object per line instead of the table:
+//              {"bench":"plan","shape","steps","runs","steps_per_s","us_per_step","p50_ms","p99_ms",
+//               "caf_round_trips_per_step"}, then {"bench":"ask","text","runs","p50_ms","p99_ms"}
+//   -h, --help this text
+// Exit codes: 0 done, 1 a plan failed, 2 bad arguments.
 #include "opex/engine.hpp"
 
 #include <caf/actor_system.hpp>
@@ -11,10 +24,12 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <iostream>
@@ -81,16 +96,96 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
+struct bench_args {
+  bool quick = false;
+  bool json = false;
+  int runs = 0;
+  std::vector<std::string> shapes{"chain", "fanout", "diamond"};
+  std::vector<int> sizes{10, 100, 1000, 10000};
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find(',', start);
+    if (end == std::string::npos)
+      end = text.size();
+    if (end > start)
+      out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+void usage(std::FILE* to) {
+  std::fputs("usage: opex_plan_bench [--quick] [--shapes chain,fanout,diamond] [--sizes 10,100,1000,10000]\n"
+             "                       [--runs N] [--json]\n"
+             "Plans of NOOP steps through the whole engine against a CAF round trip measured in the same run.\n"
+             "tools/bench/README.md describes the output and the published figures.\n",
+             to);
+}
+
+/// Parses the command line; exits 0 for --help, 2 with a message naming the bad argument.
+bench_args parse_args(int argc, char** argv) {
+  bench_args a;
+  auto fail = [](const std::string& why) {
+    std::fprintf(stderr, "opex_plan_bench: %s\n", why.c_str());
+    usage(stderr);
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        fail(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      std::exit(0);
+    } else if (arg == "--quick") {
+      a.quick = true;
+    } else if (arg == "--json") {
+      a.json = true;
+    } else if (arg == "--runs") {
+      a.runs = std::atoi(value().c_str());
+      if (a.runs <= 0)
+        fail("--runs must be a positive number");
+    } else if (arg == "--shapes") {
+      a.shapes = split_list(value());
+      for (const auto& s : a.shapes)
+        if (s != "chain" && s != "fanout" && s != "diamond")
+          fail("unknown shape " + s + " (chain, fanout, diamond)");
+    } else if (arg == "--sizes") {
+      a.sizes.clear();
+      for (const auto& s : split_list(value())) {
+        int n = std::atoi(s.c_str());
+        if (n < 2)
+          fail("a size must be a number of at least 2 steps, not " + s);
+        a.sizes.push_back(n);
+      }
+    } else {
+      fail("unknown argument " + arg);
+    }
+  }
+  return a;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  auto args = parse_args(argc, argv);
+  bool quick = args.quick;
   auto dir = std::filesystem::temp_directory_path() / "opex-bench";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
 
   double rt_us = caf_round_trip_us(quick ? 20000 : 200000);
-  std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
+  if (args.json)
+    std::printf("{\"bench\":\"caf_round_trip\",\"us\":%.3f}\n", rt_us);
+  else
+    std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
 
   auto cfg = opex::load_config("").value();
   cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limits
@@ -102,11 +197,12 @@ int main(int argc, char** argv) {
   eo.database = (dir / "bench.db").string();
   opex::engine engine(std::move(eo));
 
-  std::printf("%-8s %6s %5s %12s %10s %12s %12s %10s\n", "shape", "steps", "runs", "steps/s", "us/step",
-              "p50 plan ms", "p99 plan ms", "x CAF RT");
-  for (const std::string shape : {"chain", "fanout", "diamond"}) {
-    for (int n : {10, 100, 1000, 10000}) {
-      int runs = n <= 10 ? 300 : n <= 100 ? 60 : n <= 1000 ? 10 : 3;
+  if (!args.json)
+    std::printf("%-8s %6s %5s %12s %10s %12s %12s %10s\n", "shape", "steps", "runs", "steps/s", "us/step",
+                "p50 plan ms", "p99 plan ms", "x CAF RT");
+  for (const auto& shape : args.shapes) {
+    for (int n : args.sizes) {
+      int runs = args.runs > 0 ? args.runs : n <= 10 ? 300 : n <= 100 ? 60 : n <= 1000 ? 10 : 3;
       if (quick)
         runs = std::max(1, runs / 10);
       auto plan = make_plan(shape, n);
@@ -125,14 +221,19 @@ int main(int argc, char** argv) {
       double total_s = std::chrono::duration<double>(steady::now() - total_start).count();
       double steps = static_cast<double>(n) * runs;
       double us_per_step = total_s * 1e6 / steps;
-      std::printf("%-8s %6d %5d %12.0f %10.2f %12.2f %12.2f %10.1f\n", shape.c_str(), n, runs, steps / total_s,
-                  us_per_step, percentile(latencies, 0.5), percentile(latencies, 0.99), us_per_step / rt_us);
+      const char* format = args.json
+                             ? "{\"bench\":\"plan\",\"shape\":\"%s\",\"steps\":%d,\"runs\":%d,\"steps_per_s\":%.0f,"
+                               "\"us_per_step\":%.3f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"caf_round_trips_per_step\":%.2f}\n"
+                             : "%-8s %6d %5d %12.0f %10.2f %12.2f %12.2f %10.1f\n";
+      std::printf(format, shape.c_str(), n, runs, steps / total_s, us_per_step, percentile(latencies, 0.5),
+                  percentile(latencies, 0.99), us_per_step / rt_us);
       std::fflush(stdout);
     }
   }
 
   // The full pipeline from text (Kimmy's rules, Prolex's table, Proxy Master, one builtin step).
-  std::printf("\n%-46s %6s %12s %12s\n", "ask (full pipeline, one TASK_CREATE)", "runs", "p50 ms", "p99 ms");
+  if (!args.json)
+    std::printf("\n%-46s %6s %12s %12s\n", "ask (full pipeline, one TASK_CREATE)", "runs", "p50 ms", "p99 ms");
   for (const std::string text : {"Crée une tâche pour acheter du pain demain",
                                  "Créer une tâche pour réviser l'architecture Prolex avant vendredi"}) {
     int runs = quick ? 20 : 300;
@@ -144,8 +245,16 @@ int main(int argc, char** argv) {
       if (res.status != opex::request_status::succeeded)
         return 1;
     }
-    std::printf("%-46.46s %6d %12.3f %12.3f\n", text.c_str(), runs, percentile(latencies, 0.5),
-                percentile(latencies, 0.99));
+    if (args.json)
+      std::printf("%s\n", json::serialize(json::object{{"bench", "ask"},
+                                                        {"text", text},
+                                                        {"runs", runs},
+                                                        {"p50_ms", percentile(latencies, 0.5)},
+                                                        {"p99_ms", percentile(latencies, 0.99)}})
+                              .c_str());
+    else
+      std::printf("%-46.46s %6d %12.3f %12.3f\n", text.c_str(), runs, percentile(latencies, 0.5),
+                  percentile(latencies, 0.99));
   }
   engine.flush_journal();
   std::filesystem::remove_all(dir);
