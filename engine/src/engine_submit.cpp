@@ -82,6 +82,17 @@ std::optional<actors::request_context> engine::impl::start(submit_options& opts,
                          *rt->time));
     return std::nullopt;
   }
+  if (auto limit = static_cast<std::size_t>(std::max(0, rt->config.execution.max_in_flight_requests));
+      limit > 0 && in_flight.load(std::memory_order_relaxed) >= limit) {
+    // Admission control: refusing here keeps the store's backlog, and the memory it takes, bounded.
+    done(immediate_error(ctx.request_id,
+                         make_error(error_code::overloaded,
+                                    "too many requests in flight (" + std::to_string(limit) + "); retry later",
+                                    json::object{{"in_flight", in_flight.load()}, {"limit", limit},
+                                                 {"setting", "execution.max_in_flight_requests"}}),
+                         *rt->time));
+    return std::nullopt;
+  }
   if (!is_uuid(ctx.request_id)) {
     done(immediate_error(ctx.request_id,
                          make_error(error_code::validation_error, "request_id must be a UUID",

@@ -259,3 +259,48 @@ TEST_CASE("durability: edge input gets the standard error, with the client's req
         == 400);
   CHECK(f.call("GET", "/healthz", "", "").status == 200);  // still serving
 }
+
+TEST_CASE("overload: past execution.max_in_flight_requests a request is 503 OVERLOADED with Retry-After") {
+  test::opexd_fixture f;
+  f.write_config("execution:\n  max_in_flight_requests: 1\n");
+  f.add_keys("k");
+  f.start();
+  std::promise<test::http_reply> first;
+  auto first_done = first.get_future();
+  connectors::http_request req;
+  req.url = "http://127.0.0.1:" + std::to_string(f.server->port()) + "/webhook/proxy-exec";
+  req.body = R"({"type":"tool_call","tool":"NOOP","payload":{"delay_ms":60000}})";
+  const std::string slow_id = "3f2c1d8e-6b7a-4c59-9e0d-1a2b3c4d5e6f";
+  req.headers = {{"X-API-Key", "k"}, {"Content-Type", "application/json"}, {"X-Request-ID", slow_id}};
+  req.timeout = 60s;
+  f.client.send(std::move(req), [&first](error_info, connectors::http_response res) {
+    test::http_reply r;
+    r.status = res.status;
+    first.set_value(std::move(r));
+  });
+  // Each wait below polls a condition; the deadline is a bound, not a measurement.
+  auto wait_until = [](auto&& condition) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!condition() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    return condition();
+  };
+  REQUIRE(wait_until([&] { return f.eng->in_flight() == 1; }));  // the slow request is admitted
+
+  auto refused = f.call("POST", "/webhook/proxy-exec", task_plan, "k", {{"Content-Type", "application/json"}});
+  CHECK(refused.status == 503);
+  CHECK(f.error_code_of(refused) == "OVERLOADED");
+  CHECK(refused.body.at("details").at("limit") == 1);
+  CHECK(refused.raw.header("retry-after") == "1");
+
+  // Cancelling the slow one frees the slot; the next request is admitted and runs.
+  REQUIRE(wait_until([&] { return f.eng->cancel(slow_id); }));  // false until the plan is routed
+  REQUIRE(first_done.wait_for(30s) == std::future_status::ready);
+  REQUIRE(wait_until([&] { return f.eng->in_flight() == 0; }));
+  auto admitted = f.call("POST", "/webhook/proxy-exec", task_plan, "k", {{"Content-Type", "application/json"}});
+  CHECK(admitted.status == 200);
+  auto db = connectors::sqlite_db::open(f.dir.file("opex-items.db"));
+  connectors::sqlite_statement st((*db)->handle(), "SELECT COUNT(*) FROM tasks");
+  st.step();
+  CHECK(st.column_int(0) == 1);  // the refused request created nothing
+}

@@ -52,7 +52,7 @@ http_reply error_reply(const error_info& err, const std::string& request_id) {
   r.status = http_status(err.code);
   r.request_id = request_id;
   r.body = json::serialize(to_error_json(err, request_id, format_timestamp(std::chrono::system_clock::now())));
-  if (err.code == error_code::unavailable)
+  if (err.code == error_code::unavailable || err.code == error_code::overloaded)
     r.headers.emplace_back("Retry-After", "1");
   return r;
 }

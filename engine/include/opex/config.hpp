@@ -321,6 +321,10 @@ struct opex_config {
     std::uint64_t jitter_seed = 0;       ///< 0 = random; fixed for reproducible jitter
     int minimum_retry_interval_ms = 10;  ///< floor under every retry delay (ms)
     int maximum_attempts_per_step = 100; ///< cap on attempts per step, whatever the retry policy says
+    /// Requests admitted and not yet answered; one more is refused with OVERLOADED (HTTP 503,
+    /// Retry-After) instead of queueing, which bounds the memory the store's backlog can take.
+    /// 0 = unbounded. docs/performance.md.
+    int max_in_flight_requests = 1024;
   } execution;
 
   circuit_breaker_settings circuit_breaker;

@@ -65,6 +65,7 @@ enum class error_code {
   not_implemented,        ///< NOT_IMPLEMENTED: an HTTP feature opexd does not support, e.g. a Transfer-Encoding (HTTP 501).
   unavailable,            ///< UNAVAILABLE: opexd is draining or at its connection limit (HTTP 503).
   database_locked,        ///< DATABASE_LOCKED: another engine executes on this database (HTTP 503).
+  overloaded,             ///< OVERLOADED: execution.max_in_flight_requests requests are running; retry later (HTTP 503, Retry-After).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".
