@@ -561,7 +561,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   const std::string& f = nt.folded;
   kimmy_analysis out;
   auto& p = out.payload;
-  p.request_id = req.request_id.empty() ? make_uuid_v4() : req.request_id;
+  p.request_id = req.request_id.empty() ? make_uuid_v7() : req.request_id;
   p.source = req.source.empty() ? "api" : req.source;
   p.raw_input = req.text;
   p.user_id = req.user_id;

@@ -72,7 +72,7 @@ actors::request_state final_row(const actors::runtime& rt, const actors::request
 
 std::optional<actors::request_context> engine::impl::start(submit_options& opts, const result_callback& done) {
   actors::request_context ctx;
-  ctx.request_id = opts.request_id.empty() ? make_uuid_v4() : opts.request_id;
+  ctx.request_id = opts.request_id.empty() ? make_uuid_v7() : opts.request_id;
   if (read_only || stopped) {
     done(immediate_error(ctx.request_id,
                          make_error(error_code::unavailable,

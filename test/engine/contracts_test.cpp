@@ -8,6 +8,9 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdlib>
+
 using namespace opex;
 namespace json = boost::json;
 
@@ -76,6 +79,23 @@ TEST_CASE("contracts: ids and timestamps") {
   CHECK(is_uuid(id));
   CHECK(id[14] == '4');
   CHECK_FALSE(is_uuid("1234"));
+  auto v7 = make_uuid_v7();
+  CHECK(is_uuid(v7));
+  CHECK(v7[14] == '7');
+  CHECK(std::string("89ab").find(v7[19]) != std::string::npos);  // RFC 9562 variant
+  // The first 48 bits are the Unix time in ms: within a second of now.
+  auto hex48 = v7.substr(0, 8) + v7.substr(9, 4);
+  auto ms = std::stoll(hex48, nullptr, 16);
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(std::llabs(now_ms - ms) < 1000);
+  CHECK(make_uuid_v7() != v7);
+  // The time prefix sorts as the time: an id of a later millisecond sorts later.
+  CHECK(v7.substr(0, 13) <= make_uuid_v7().substr(0, 13));
+  auto item = make_time_ordered_id("task");
+  CHECK(item.size() == 5 + 20);
+  CHECK(item.rfind("task_", 0) == 0);
+  CHECK((item.substr(5, 12) >= hex48));
   auto t = parse_iso8601("2026-11-18T09:00:00+01:00");
   REQUIRE(t);
   CHECK(format_timestamp(t->utc) == "2026-11-18T08:00:00.000Z");

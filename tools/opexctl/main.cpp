@@ -328,7 +328,7 @@ int main(int argc, char** argv) {
       submit_options so;
       so.source = source;
       so.user_id = user;
-      so.request_id = make_uuid_v4();
+      so.request_id = make_uuid_v7();
       interrupt_watch watch([&e, id = so.request_id] {
         if (e.cancel(id))
           std::cerr << "  ✗ cancelling request " << id << "\n";
@@ -345,7 +345,7 @@ int main(int argc, char** argv) {
       auto e = make_engine(o);
       submit_options so;
       so.user_id = user;
-      so.request_id = make_uuid_v4();
+      so.request_id = make_uuid_v7();
       // Ctrl-C cancels the plan: pending steps become cancelled, calls in flight are abandoned.
       interrupt_watch watch([&e, id = so.request_id] {
         if (e.cancel(id))
