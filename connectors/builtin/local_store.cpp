@@ -4,10 +4,10 @@
 #include "opex/connectors/sqlite_db.hpp"
 
 #include "opex/clock.hpp"
+#include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <openssl/rand.h>
 
 #include <cstdio>
 
@@ -17,17 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
+/// Sorted by creation time, so the primary-key index grows at its end (docs/performance.md).
 std::string new_id(std::string_view prefix) {
-  unsigned char bytes[6];
-  RAND_bytes(bytes, sizeof(bytes));
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(prefix);
-  out.push_back('_');
-  for (auto b : bytes) {
-    out.push_back(hex[b >> 4]);
-    out.push_back(hex[b & 0xF]);
-  }
-  return out;
+  return make_time_ordered_id(prefix);
 }
 
 std::optional<std::string> str(const json::object& p, std::string_view key) {
@@ -370,6 +362,17 @@ call_outcome local_store::once(const std::string& tool, const call_context& ctx,
     return out;
   } catch (const std::exception& e) {
     return db_failure(e);
+  }
+}
+
+error_info local_store::in_one_transaction(const std::function<void()>& body) {
+  try {
+    sqlite_transaction tx(*db_);
+    body();
+    tx.commit();
+    return {};
+  } catch (const std::exception& e) {
+    return db_failure(e).error;
   }
 }
 

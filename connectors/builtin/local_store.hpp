@@ -37,6 +37,10 @@ public:
   /// or the effect runs and its result is recorded with it. No key: the effect just runs.
   call_outcome once(const std::string& tool, const call_context& ctx, const std::string& now,
                     const std::function<call_outcome()>& effect);
+  /// Runs `body` (operations above) in one transaction and commits it: a group commit of
+  /// effects queued together, each in its own savepoint. Returns the commit's failure
+  /// (TOOL_EXECUTION_FAILED, details {reason}); then nothing of `body` was kept.
+  error_info in_one_transaction(const std::function<void()>& body);
   call_outcome healthcheck();
   call_outcome journal_summary(const std::string& since);
 

@@ -143,21 +143,26 @@ void sqlite_db::exec(std::string_view sql) {
   }
 }
 
-sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db) {
-  db_.prepared("BEGIN IMMEDIATE")->step();
+sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db), nested_(db.in_transaction()) {
+  db_.prepared(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE")->step();
 }
 
 sqlite_transaction::~sqlite_transaction() {
-  if (!done_) {
-    try {
+  if (done_)
+    return;
+  try {
+    if (nested_) {
+      db_.prepared("ROLLBACK TO nested")->step();
+      db_.prepared("RELEASE nested")->step();
+    } else {
       db_.prepared("ROLLBACK")->step();
-    } catch (const std::exception&) {
     }
+  } catch (const std::exception&) {
   }
 }
 
 void sqlite_transaction::commit() {
-  db_.prepared("COMMIT")->step();
+  db_.prepared(nested_ ? "RELEASE nested" : "COMMIT")->step();
   done_ = true;
 }
 

@@ -1,5 +1,6 @@
 // Builtin tools on a real SQLite file: tasks, notes, events, errors, noop.
 #include "opex/connectors/builtin_connector.hpp"
+#include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/sqlite_journal.hpp"
 
 #include <boost/json/parse.hpp>
@@ -7,6 +8,8 @@
 
 #include <filesystem>
 #include <future>
+#include <set>
+#include <thread>
 
 using namespace opex;
 using namespace opex::connectors;
@@ -123,4 +126,99 @@ TEST_CASE("sqlite_journal: batched appends and queries by request") {
   REQUIRE(rows->size() == 2);
   CHECK(rows->at(0).at("id").as_int64() < rows->at(1).at("id").as_int64());
   CHECK((*db)->count_tool_since("NOOP", "2026-11-18T00:00:00Z").value() == 3);
+}
+
+TEST_CASE("sqlite_transaction: inside a transaction it is a savepoint, undone alone") {
+  auto opened = sqlite_db::open(":memory:");
+  REQUIRE(opened);
+  auto& db = **opened;
+  db.exec("CREATE TABLE t (v INTEGER NOT NULL)");
+  auto insert = [&](int v) {
+    auto st = db.prepared("INSERT INTO t(v) VALUES (?1)");
+    st->bind(1, static_cast<std::int64_t>(v));
+    st->step();
+  };
+  {
+    sqlite_transaction outer(db);
+    {
+      sqlite_transaction kept(db);
+      insert(1);
+      kept.commit();
+    }
+    {
+      sqlite_transaction undone(db);  // destroyed without commit: rolled back to its start
+      insert(2);
+    }
+    CHECK(db.in_transaction());
+    insert(3);
+    outer.commit();
+  }
+  sqlite_statement st(db.handle(), "SELECT group_concat(v) FROM (SELECT v FROM t ORDER BY v)");
+  REQUIRE(st.step());
+  CHECK(st.column_text(0) == "1,3");
+  CHECK_FALSE(db.in_transaction());
+}
+
+TEST_CASE("builtin_connector: calls queued together commit together, each kept or refused alone") {
+  store_fixture s;
+  tool_definition t;
+  t.id = "TASK_CREATE";
+  t.target.type = target_type::builtin;
+  t.target.name = "task_create";
+  tool_definition update = t;
+  update.id = "TASK_UPDATE";
+  update.target.name = "task_update";
+  constexpr int calls = 40;
+  std::vector<std::promise<call_outcome>> promises(calls);
+  std::vector<std::future<call_outcome>> futures;
+  for (auto& p : promises)
+    futures.push_back(p.get_future());
+  // From two threads at once, so that the worker finds several calls queued at a time; every
+  // fifth one updates a task that does not exist and fails, which must not undo its batch.
+  auto submit = [&](int from) {
+    for (int i = from; i < calls; i += 2) {
+      call_context ctx;
+      ctx.request_id = "r" + std::to_string(i);
+      ctx.tenant = "default";
+      ctx.idempotency_key = "r" + std::to_string(i) + ":1";
+      auto payload = i % 5 == 0 ? json::parse(R"({"task_id":"task_none","status":"done"})").as_object()
+                                : json::parse(R"({"title":"tâche )" + std::to_string(i) + R"("})").as_object();
+      s.c->call(i % 5 == 0 ? update : t, payload, ctx, [&promises, i](call_outcome o) { promises[static_cast<std::size_t>(i)].set_value(std::move(o)); });
+    }
+  };
+  std::thread a(submit, 0), b(submit, 1);
+  a.join();
+  b.join();
+  std::set<std::string> ids;
+  for (int i = 0; i < calls; ++i) {
+    REQUIRE(futures[static_cast<std::size_t>(i)].wait_for(10s) == std::future_status::ready);
+    auto o = futures[static_cast<std::size_t>(i)].get();
+    if (i % 5 == 0) {
+      CHECK_FALSE(o.ok);
+      CHECK(o.error.code == error_code::tool_execution_failed);
+    } else {
+      REQUIRE(o.ok);
+      ids.insert(std::string(o.data.at("task_id").as_string()));
+    }
+  }
+  CHECK(ids.size() == calls - calls / 5);
+  // Every success was committed before it was answered, and a repeat of its key is answered
+  // from the stored effect instead of creating a second task.
+  call_context again;
+  again.request_id = "r1";
+  again.tenant = "default";
+  again.idempotency_key = "r1:1";
+  std::promise<call_outcome> p;
+  auto f = p.get_future();
+  s.c->call(t, json::parse(R"({"title":"tâche 1"})").as_object(), again, [&p](call_outcome o) { p.set_value(std::move(o)); });
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  auto repeat = f.get();
+  REQUIRE(repeat.ok);
+  CHECK(ids.count(std::string(repeat.data.at("task_id").as_string())) == 1);
+  s.c.reset();
+  auto items = sqlite_db::open(s.db.substr(0, s.db.size() - 3) + "-items.db");
+  REQUIRE(items);
+  sqlite_statement count((*items)->handle(), "SELECT COUNT(*) FROM tasks");
+  REQUIRE(count.step());
+  CHECK(count.column_int(0) == calls - calls / 5);
 }

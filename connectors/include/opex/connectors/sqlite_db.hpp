@@ -98,6 +98,9 @@ private:
 };
 
 /// BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit() was called.
+/// Inside a transaction already open on the connection it is a savepoint instead: commit()
+/// releases it into the enclosing transaction, destruction rolls back to it (a batch of
+/// effects committed together, each undone alone when it fails).
 class sqlite_transaction {
 public:
   explicit sqlite_transaction(sqlite_db& db);
@@ -106,6 +109,7 @@ public:
 
 private:
   sqlite_db& db_;
+  bool nested_;
   bool done_ = false;
 };
 
