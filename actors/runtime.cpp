@@ -36,11 +36,13 @@ std::vector<executor_actor> target_limiter::release(const std::string& target) {
 void request_registry::add(const std::string& request_id, supervisor_actor supervisor) {
   std::lock_guard lock(m_);
   running_[request_id] = std::move(supervisor);
+  count_.store(running_.size(), std::memory_order_relaxed);
 }
 
 void request_registry::remove(const std::string& request_id) {
   std::lock_guard lock(m_);
   running_.erase(request_id);
+  count_.store(running_.size(), std::memory_order_relaxed);
 }
 
 void completion_hub::watch(const std::string& request_id, callback cb) {

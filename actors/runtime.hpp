@@ -57,6 +57,8 @@ class request_registry {
 public:
   void add(const std::string& request_id, supervisor_actor supervisor);
   void remove(const std::string& request_id);
+  /// Plans running now (read without the lock: a hint, for group commit).
+  std::size_t running() const noexcept { return count_.load(std::memory_order_relaxed); }
   /// The supervisor of a running request, or an invalid handle.
   supervisor_actor find(const std::string& request_id) const;
   /// Stops every registered supervisor (engine shutdown: their plans resume on the next start).
@@ -65,6 +67,7 @@ public:
 private:
   mutable std::mutex m_;
   std::map<std::string, supervisor_actor, std::less<>> running_;
+  std::atomic<std::size_t> count_{0};
 };
 
 /// Callbacks waiting for requests to end (a plan answered early while waiting for approvals

@@ -453,6 +453,9 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   if (const auto* j = object_at(root, "journal")) {
     cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
     cfg.journal.max_batch = int_at(*j, "max_batch").value_or(cfg.journal.max_batch);
+    cfg.journal.group_commit_delay_us = int_at(*j, "group_commit_delay_us").value_or(cfg.journal.group_commit_delay_us);
+    cfg.journal.group_commit_siblings =
+      int_at(*j, "group_commit_siblings").value_or(cfg.journal.group_commit_siblings);
     cfg.journal.max_attempt_entries = int_at(*j, "max_attempt_entries").value_or(cfg.journal.max_attempt_entries);
     if (const auto* v = get_member(*j, "validate_entries"); v && v->is_bool())
       cfg.journal.validate_entries = v->get_bool();

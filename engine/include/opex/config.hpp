@@ -272,6 +272,10 @@ struct opex_config {
   struct journal_settings {
     int flush_interval_ms = 5;  ///< longest wait before a batch is committed
     int max_batch = 512;        ///< entries per transaction
+    /// Group commit: a commit someone waits for is held this long (µs) for others' writes to
+    /// join it, when at least group_commit_siblings other plans are running (0 = at once).
+    int group_commit_delay_us = 1000;
+    int group_commit_siblings = 2;
     bool validate_entries = false;
     /// Attempts of one step journaled one by one (start and retried failure); beyond, the
     /// step's entry carries a summary (docs/durability.md, "Bounded work").
