@@ -69,6 +69,7 @@ void request_registry::stop_all() {
   for (auto& [_, sup] : running_)
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   running_.clear();
+  count_.store(0, std::memory_order_relaxed);
 }
 
 supervisor_actor request_registry::find(const std::string& request_id) const {

@@ -7,6 +7,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 namespace opex::connectors {
 
 namespace json = boost::json;
@@ -17,6 +20,52 @@ std::optional<std::string> string_member(const json::object& o, std::string_view
   if (auto s = get_string(o, key))
     return std::string(*s);
   return std::nullopt;
+}
+
+/// The columns of a row that the stored JSON does not repeat (docs/performance.md).
+constexpr std::string_view column_keys[] = {"timestamp", "agent", "action_type", "request_id", "tool_used"};
+/// Top-level members kept as null when absent, as the journal entry schema shows them.
+constexpr std::string_view nullable_keys[] = {"intent", "tool_used", "payload_snapshot"};
+
+/// The entry without what its columns hold and without top-level nulls.
+std::string compact_text(const json::object& e) {
+  std::string out = "{";
+  out.reserve(512);
+  for (const auto& [key, value] : e) {
+    if (value.is_null())
+      continue;
+    if (std::find(std::begin(column_keys), std::end(column_keys), key) != std::end(column_keys))
+      continue;
+    if (out.size() > 1)
+      out.push_back(',');
+    out += json::serialize(json::string_view(key));
+    out.push_back(':');
+    out += json::serialize(value);
+  }
+  out.push_back('}');
+  return out;
+}
+
+/// An entry as written: the columns first, the nullable members back, then the rest.
+json::object whole_entry(sqlite_statement& st, json::object stored) {
+  json::object out;
+  out.reserve(stored.size() + 8);
+  out["id"] = st.column_int(0);
+  // Rows written before the columns were left out carry them in the JSON too: the same values.
+  out["timestamp"] = st.column_text(2);
+  out["agent"] = st.column_text(3);
+  out["action_type"] = st.column_text(4);
+  out["request_id"] = st.column_text(5);
+  if (auto* user = stored.if_contains("user_id"))
+    out["user_id"] = std::move(*user);
+  for (auto key : nullable_keys)
+    out[key] = nullptr;
+  if (!st.column_is_null(6))
+    out["tool_used"] = st.column_text(6);
+  for (auto& [key, value] : stored)
+    if (std::find(std::begin(column_keys), std::end(column_keys), key) == std::end(column_keys) && key != "user_id")
+      out[key] = std::move(value);
+  return out;
 }
 
 } // namespace
@@ -93,7 +142,7 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       if (const auto* r = get_member(e, "result"); r && r->is_object())
         status = std::string(get_string(r->get_object(), "status").value_or("success"));
       st->bind(6, std::string_view(status));
-      st->bind(7, std::string_view(json::serialize(e)));
+      st->bind(7, std::string_view(compact_text(e)));
       std::string tenant = "default";
       if (const auto* m = get_member(e, "metadata"); m && m->is_object())
         tenant = std::string(get_string(m->get_object(), "tenant").value_or("default"));
@@ -106,7 +155,7 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
 
 result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) {
   try {
-    std::string sql = "SELECT id, entry FROM journal WHERE 1=1";
+    std::string sql = "SELECT id, entry, timestamp, agent, action_type, request_id, tool_used FROM journal WHERE 1=1";
     if (!q.request_id.empty())
       sql += " AND request_id = ?1";
     if (!q.agent.empty())
@@ -128,9 +177,7 @@ result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) 
       auto parsed = parse_json(st.column_text(1));
       if (!parsed || !parsed->is_object())
         continue;
-      auto obj = std::move(parsed->get_object());
-      obj["id"] = st.column_int(0);
-      out.push_back(std::move(obj));
+      out.push_back(whole_entry(st, std::move(parsed->get_object())));
     }
     std::reverse(out.begin(), out.end());
     return out;

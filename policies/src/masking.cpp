@@ -15,13 +15,18 @@ namespace json = boost::json;
 
 namespace {
 
+/// ASCII lower case without the locale lookup of std::tolower (keys and shapes are ASCII).
+constexpr char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 std::string normalise(std::string_view key) {
   std::string out;
   out.reserve(key.size());
   for (char c : key) {
     if (c == '-' || c == '_' || c == ' ' || c == '.')
       continue;
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    out.push_back(ascii_lower(c));
   }
   return out;
 }
@@ -60,7 +65,7 @@ bool contains_ignoring_case(std::string_view s, std::string_view word) {
     return false;
   for (std::size_t i = 0; i + word.size() <= s.size(); ++i) {
     std::size_t k = 0;
-    while (k < word.size() && std::tolower(static_cast<unsigned char>(s[i + k])) == word[k])
+    while (k < word.size() && ascii_lower(s[i + k]) == word[k])
       ++k;
     if (k == word.size())
       return true;
@@ -119,9 +124,22 @@ masking_rules::masking_rules(const std::vector<std::string>& extra, const std::v
 }
 
 bool masking_rules::is_secret_key(std::string_view key) const {
-  auto n = normalise(key);
+  // Journal keys are short: normalised on the stack, without an allocation per key.
+  char buffer[64];
+  std::size_t n = 0;
+  for (char c : key) {
+    if (c == '-' || c == '_' || c == ' ' || c == '.')
+      continue;
+    if (n == sizeof(buffer))
+      return is_secret_normalised(normalise(key));
+    buffer[n++] = ascii_lower(c);
+  }
+  return is_secret_normalised(std::string_view(buffer, n));
+}
+
+bool masking_rules::is_secret_normalised(std::string_view n) const {
   for (const auto& p : patterns_)
-    if (n.find(p) != std::string::npos)
+    if (n.find(p) != std::string_view::npos)
       return true;
   return false;
 }

@@ -45,6 +45,7 @@ public:
   struct shapes;
 
 private:
+  bool is_secret_normalised(std::string_view normalised_key) const;
   std::vector<std::string> patterns_;
   std::shared_ptr<const shapes> shapes_;
 };
