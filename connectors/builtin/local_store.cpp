@@ -333,9 +333,14 @@ call_outcome local_store::doc_update(const json::object& p, const call_context& 
 
 call_outcome local_store::once(const std::string& tool, const call_context& ctx, const std::string& now,
                                 const std::function<call_outcome()>& effect) {
-  if (ctx.idempotency_key.empty())
-    return effect();
   try {
+    if (ctx.idempotency_key.empty()) {  // no key: nothing to remember, but a failure still leaves nothing
+      sqlite_transaction tx(*db_);
+      auto out = effect();
+      if (out.ok)
+        tx.commit();
+      return out;
+    }
     sqlite_transaction tx(*db_);
     {
       auto find = db_->prepared("SELECT result FROM effects WHERE tenant = ?1 AND idempotency_key = ?2");

@@ -34,7 +34,8 @@ public:
 
   /// Runs `effect` at most once per (tenant, ctx.idempotency_key) (docs/durability.md,
   /// "Exactly once"): in one transaction, the stored result of an earlier success is returned,
-  /// or the effect runs and its result is recorded with it. No key: the effect just runs.
+  /// or the effect runs and its result is recorded with it. No key: the effect runs in its own
+  /// transaction (a savepoint inside a batch), kept only when it succeeds.
   call_outcome once(const std::string& tool, const call_context& ctx, const std::string& now,
                     const std::function<call_outcome()>& effect);
   /// Runs `body` (operations above) in one transaction and commits it: a group commit of

@@ -126,6 +126,45 @@ TEST_CASE("sqlite_journal: batched appends and queries by request") {
   REQUIRE(rows->size() == 2);
   CHECK(rows->at(0).at("id").as_int64() < rows->at(1).at("id").as_int64());
   CHECK((*db)->count_tool_since("NOOP", "2026-11-18T00:00:00Z").value() == 3);
+  // Read back whole, though the row's JSON leaves out what its columns hold.
+  const auto& first = rows->at(0);
+  CHECK(first.at("timestamp") == "2026-11-18T08:00:00.000Z");
+  CHECK(first.at("agent") == "opex");
+  CHECK(first.at("action_type") == "execution");
+  CHECK(first.at("request_id") == "a");
+  CHECK(first.at("user_id") == "u");
+  CHECK(first.at("tool_used") == "NOOP");
+  CHECK(first.at("intent").is_null());
+  CHECK(first.at("payload_snapshot").is_null());
+  CHECK(first.at("result").at("status") == "success");
+}
+
+TEST_CASE("sqlite_journal: a row stores in JSON only what its columns do not hold") {
+  auto path = (std::filesystem::temp_directory_path() / ("opex-journal-row-" + std::to_string(::getpid()) + ".db")).string();
+  std::filesystem::remove(path);
+  {
+    auto db = sqlite_journal::open(path);
+    REQUIRE(db.ok());
+    std::vector<json::object> one{json::parse(R"({"timestamp":"2026-11-18T08:00:00.000Z","agent":"opex",
+      "action_type":"execution","request_id":"0190b7c2-0000-7000-8000-000000000001","user_id":"u",
+      "intent":null,"tool_used":"NOOP","payload_snapshot":{"x":1},"result":{"status":"success","error":null}})").as_object()};
+    REQUIRE((*db)->append(one).ok());
+  }
+  auto raw = sqlite_db::open(path);
+  REQUIRE(raw);
+  sqlite_statement st((*raw)->handle(), "SELECT entry, request_id, tool_used FROM journal");
+  REQUIRE(st.step());
+  auto entry = json::parse(st.column_text(0)).as_object();
+  for (const char* key : {"timestamp", "agent", "action_type", "request_id", "tool_used", "intent"})
+    CHECK_FALSE(entry.contains(key));
+  CHECK(entry.at("user_id") == "u");
+  CHECK(entry.at("payload_snapshot").at("x") == 1);
+  CHECK(entry.at("result").at("error").is_null());  // nested nulls stay
+  CHECK(st.column_text(1) == "0190b7c2-0000-7000-8000-000000000001");
+  CHECK(st.column_text(2) == "NOOP");
+  raw->reset();
+  for (const auto* suffix : {"", "-wal", "-shm"})
+    std::filesystem::remove(path + suffix);
 }
 
 TEST_CASE("sqlite_transaction: inside a transaction it is a savepoint, undone alone") {
