@@ -115,7 +115,7 @@ struct builtin_connector::impl {
   }
 
   call_outcome run(local_store& items, const store_call& c) {
-    const auto& [name, payload, ctx, done] = c;
+    const auto& [name, payload, ctx, _] = c;
     if (name == "task_create")
       return items.once(name, ctx, now(), [&] { return items.task_create(payload, ctx, now()); });
     if (name == "task_update")
@@ -147,12 +147,10 @@ struct builtin_connector::impl {
     }
     std::vector<call_outcome> outs(calls.size());
     auto* items = open_store();
-    error_info failed = items ? error_info{} : store_error;
-    if (items)
-      failed = items->in_one_transaction([&] {
-        for (std::size_t i = 0; i < calls.size(); ++i)
-          outs[i] = run(*items, calls[i]);
-      });
+    const error_info failed = !items ? store_error : items->in_one_transaction([&] {
+      for (std::size_t i = 0; i < calls.size(); ++i)
+        outs[i] = run(*items, calls[i]);
+    });
     for (std::size_t i = 0; i < calls.size(); ++i) {
       if (failed) {
         outs[i] = call_outcome{};

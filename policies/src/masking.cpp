@@ -20,11 +20,16 @@ constexpr char ascii_lower(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+/// Separators a key name may use anywhere ("api-key", "api_key", "api.key"): not compared.
+constexpr bool is_key_separator(char c) noexcept {
+  return c == '-' || c == '_' || c == ' ' || c == '.';
+}
+
 std::string normalise(std::string_view key) {
   std::string out;
   out.reserve(key.size());
   for (char c : key) {
-    if (c == '-' || c == '_' || c == ' ' || c == '.')
+    if (is_key_separator(c))
       continue;
     out.push_back(ascii_lower(c));
   }
@@ -128,7 +133,7 @@ bool masking_rules::is_secret_key(std::string_view key) const {
   char buffer[64];
   std::size_t n = 0;
   for (char c : key) {
-    if (c == '-' || c == '_' || c == ' ' || c == '.')
+    if (is_key_separator(c))
       continue;
     if (n == sizeof(buffer))
       return is_secret_normalised(normalise(key));

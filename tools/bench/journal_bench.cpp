@@ -15,6 +15,7 @@
 //                  "bytes_per_request"}
 //   -h, --help    this text
 // Exit codes: 0 done, 1 the journal failed, 2 bad arguments.
+#include "bench_cli.hpp"
 #include "opex/connectors/sqlite_journal.hpp"
 #include "opex/ids.hpp"
 #include "opex/policies/masking.hpp"
@@ -51,43 +52,31 @@ void usage(std::FILE* to) {
 
 bench_args parse_args(int argc, char** argv) {
   bench_args a;
-  auto fail = [](const std::string& why) {
-    std::fprintf(stderr, "opex_journal_bench: %s\n", why.c_str());
-    usage(stderr);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        fail(arg + " needs a value");
-      return argv[++i];
-    };
+  opex::bench::arg_reader r(argc, argv, "opex_journal_bench", usage);
+  while (r.next()) {
+    const auto& arg = r.arg();
     if (arg == "-h" || arg == "--help") {
-      usage(stdout);
-      std::exit(0);
+      r.help();
     } else if (arg == "--json") {
       a.json = true;
     } else if (arg == "--entries") {
-      a.entries = std::atoi(value().c_str());
+      a.entries = std::atoi(r.value().c_str());
       if (a.entries <= 0)
-        fail("--entries must be a positive number");
+        r.fail("--entries must be a positive number");
     } else if (arg == "--batches") {
       a.batches.clear();
-      std::string list = value();
-      std::size_t start = 0;
-      while (start <= list.size()) {
-        auto end = std::min(list.find(',', start), list.size());
-        int n = std::atoi(list.substr(start, end - start).c_str());
+      for (const auto& item : opex::bench::split_list(r.value())) {
+        int n = std::atoi(item.c_str());
         if (n <= 0)
-          fail("a batch must be a positive number, not '" + list.substr(start, end - start) + "'");
+          r.fail("a batch must be a positive number, not '" + item + "'");
         a.batches.push_back(n);
-        start = end + 1;
       }
+      if (a.batches.empty())
+        r.fail("--batches needs at least one number");
     } else if (arg == "--dir") {
-      a.dir = value();
+      a.dir = r.value();
     } else {
-      fail("unknown argument " + arg);
+      r.fail("unknown argument " + arg);
     }
   }
   return a;

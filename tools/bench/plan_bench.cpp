@@ -15,6 +15,7 @@
 //               "caf_round_trips_per_step"}, then {"bench":"ask","text","runs","p50_ms","p99_ms"}
 //   -h, --help this text
 // Exit codes: 0 done, 1 a plan failed, 2 bad arguments.
+#include "bench_cli.hpp"
 #include "opex/engine.hpp"
 
 #include <caf/actor_system.hpp>
@@ -104,20 +105,6 @@ struct bench_args {
   std::vector<int> sizes{10, 100, 1000, 10000};
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string::npos)
-      end = text.size();
-    if (end > start)
-      out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 void usage(std::FILE* to) {
   std::fputs("usage: opex_plan_bench [--quick] [--shapes chain,fanout,diamond] [--sizes 10,100,1000,10000]\n"
              "                       [--runs N] [--json]\n"
@@ -129,44 +116,34 @@ void usage(std::FILE* to) {
 /// Parses the command line; exits 0 for --help, 2 with a message naming the bad argument.
 bench_args parse_args(int argc, char** argv) {
   bench_args a;
-  auto fail = [](const std::string& why) {
-    std::fprintf(stderr, "opex_plan_bench: %s\n", why.c_str());
-    usage(stderr);
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc)
-        fail(arg + " needs a value");
-      return argv[++i];
-    };
+  opex::bench::arg_reader r(argc, argv, "opex_plan_bench", usage);
+  while (r.next()) {
+    const auto& arg = r.arg();
     if (arg == "-h" || arg == "--help") {
-      usage(stdout);
-      std::exit(0);
+      r.help();
     } else if (arg == "--quick") {
       a.quick = true;
     } else if (arg == "--json") {
       a.json = true;
     } else if (arg == "--runs") {
-      a.runs = std::atoi(value().c_str());
+      a.runs = std::atoi(r.value().c_str());
       if (a.runs <= 0)
-        fail("--runs must be a positive number");
+        r.fail("--runs must be a positive number");
     } else if (arg == "--shapes") {
-      a.shapes = split_list(value());
+      a.shapes = opex::bench::split_list(r.value());
       for (const auto& s : a.shapes)
         if (s != "chain" && s != "fanout" && s != "diamond")
-          fail("unknown shape " + s + " (chain, fanout, diamond)");
+          r.fail("unknown shape " + s + " (chain, fanout, diamond)");
     } else if (arg == "--sizes") {
       a.sizes.clear();
-      for (const auto& s : split_list(value())) {
+      for (const auto& s : opex::bench::split_list(r.value())) {
         int n = std::atoi(s.c_str());
         if (n < 2)
-          fail("a size must be a number of at least 2 steps, not " + s);
+          r.fail("a size must be a number of at least 2 steps, not " + s);
         a.sizes.push_back(n);
       }
     } else {
-      fail("unknown argument " + arg);
+      r.fail("unknown argument " + arg);
     }
   }
   return a;

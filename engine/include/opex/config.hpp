@@ -274,7 +274,9 @@ struct opex_config {
     int max_batch = 512;        ///< entries per transaction
     /// Group commit: a commit someone waits for is held this long (µs) for others' writes to
     /// join it, when at least group_commit_siblings other plans are running (0 = at once).
+    /// docs/durability.md.
     int group_commit_delay_us = 1000;
+    /// Other running plans (besides the committing one) that make the delay worth it.
     int group_commit_siblings = 2;
     bool validate_entries = false;
     /// Attempts of one step journaled one by one (start and retried failure); beyond, the
