@@ -1,7 +1,12 @@
-// Beast HTTP/HTTPS client: one session per request (resolve -> connect -> [TLS] -> write ->
-// read), a strand per session, and one deadline timer bounding the whole exchange.
+// Beast HTTP/HTTPS client over a connection pool (connection_pool.hpp): each exchange takes
+// a kept-alive connection to its origin or opens one (resolve -> connect -> [TLS]), writes,
+// reads, and gives the connection back. Its handlers run on its own strand, and one deadline
+// timer bounds the whole exchange, the wait for a connection included.
 #include "opex/connectors/http_client.hpp"
 
+#include "connection_pool.hpp"
+
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +21,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <optional>
 #include <thread>
 
 namespace opex::connectors {
@@ -82,6 +88,8 @@ struct http_client::impl {
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};
   ssl::context tls{ssl::context::tls_client};
+  std::unique_ptr<http_pool::connection_pool<false>> plain;
+  std::unique_ptr<http_pool::connection_pool<true>> secure;
   std::vector<std::thread> threads;
 
   explicit impl(http_client_options opts) : options(std::move(opts)) {
@@ -89,6 +97,9 @@ struct http_client::impl {
     if (!options.ca_file.empty())
       tls.load_verify_file(options.ca_file);
     tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none);
+    http_pool::pool_limits limits{std::max<std::size_t>(1, options.max_connections_per_origin), options.idle_timeout};
+    plain = std::make_unique<http_pool::connection_pool<false>>(ioc, tls, limits);
+    secure = std::make_unique<http_pool::connection_pool<true>>(ioc, tls, limits);
   }
 
   /// Each thread keeps the state alive until its run() returned, so the last owner may let go
@@ -115,22 +126,41 @@ struct http_client::impl {
 
 namespace {
 
+/// A request may be sent again on a new connection when a kept-alive one turned out closed
+/// before any byte of the answer came: when its method is idempotent (RFC 9110 9.2.2) or it
+/// carries an idempotency key.
+bool may_resend(const http_request& req) {
+  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+    if (req.method == m)
+      return true;
+  for (const auto& [k, v] : req.headers) {
+    std::string lower(k);
+    for (auto& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "idempotency-key" || lower == "x-idempotency-key")
+      return true;
+  }
+  return false;
+}
+
 /// One exchange. `Tls` selects beast::ssl_stream over the TCP stream.
 template <bool Tls>
 class session : public std::enable_shared_from_this<session<Tls>> {
 public:
-  using stream_type =
-    std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using pool_type = http_pool::connection_pool<Tls>;
+  using conn_ptr = typename pool_type::conn_ptr;
 
-  session(asio::io_context& ioc, ssl::context& tls, parsed_url url, http_request req,
-          std::size_t max_body, http_completion done)
+  session(asio::io_context& ioc, pool_type& pool, parsed_url url, http_request req, std::size_t max_body,
+          http_completion done)
     : strand_(asio::make_strand(ioc)),
       resolver_(strand_),
       timer_(strand_),
-      stream_(make_stream(tls)),
+      pool_(pool),
       url_(std::move(url)),
+      origin_(url_.host + ":" + url_.port),
       timeout_(req.timeout),
       max_body_(max_body),
+      may_resend_(may_resend(req)),
       done_(std::move(done)) {
     request_.version(11);
     request_.method(http::string_to_verb(req.method));
@@ -149,16 +179,14 @@ public:
     }
   }
 
-  /// Abandons the exchange from any thread: closes the socket on the session's strand.
+  /// Abandons the exchange from any thread.
   void cancel() {
     auto self = this->shared_from_this();
     asio::post(strand_, [self] {
       if (!self->done_)
         return;
       self->cancelled_ = true;
-      self->resolver_.cancel();
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+      self->abort();
     });
   }
 
@@ -167,49 +195,83 @@ public:
     asio::dispatch(strand_, [self] {
       self->timer_.expires_after(self->timeout_);
       self->timer_.async_wait([self](beast::error_code ec) {
-        if (ec)
+        if (ec || !self->done_)
           return;  // cancelled: the exchange ended first
         self->timed_out_ = true;
-        self->resolver_.cancel();
-        beast::error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().close(ignored);
+        self->abort();
       });
-      if constexpr (Tls) {
-        if (!SSL_set_tlsext_host_name(self->stream_.native_handle(), self->url_.host.c_str()))
-          return self->fail("tls", beast::error_code(static_cast<int>(::ERR_get_error()),
-                                                     asio::error::get_ssl_category()));
-        self->stream_.set_verify_callback(ssl::host_name_verification(self->url_.host));
-      }
-      self->stage_ = "resolve";
-      self->resolver_.async_resolve(self->url_.host, self->url_.port,
-                                    beast::bind_front_handler(&session::on_resolve, self));
+      self->acquire();
     });
   }
 
 private:
-  stream_type make_stream(ssl::context& tls) {
-    if constexpr (Tls)
-      return stream_type(strand_, tls);
-    else
-      return stream_type(strand_);
+  template <class F>
+  auto on_strand(F f) {
+    return asio::bind_executor(strand_, beast::bind_front_handler(f, this->shared_from_this()));
+  }
+
+  /// Deadline or cancellation: stops whatever the exchange waits for; its handler then fails.
+  void abort() {
+    if (waiting_) {
+      if (pool_.withdraw(origin_, ticket_)) {
+        waiting_ = false;
+        fail("pool", asio::error::operation_aborted);
+      }
+      return;  // else a connection is on its way to on_granted, which sees the flag
+    }
+    resolver_.cancel();
+    beast::error_code ignored;
+    if (conn_)
+      conn_->socket().close(ignored);
+  }
+
+  void acquire() {
+    stage_ = "pool";
+    waiting_ = true;
+    auto self = this->shared_from_this();
+    auto ticket = pool_.acquire(origin_, [self](conn_ptr c) {
+      asio::dispatch(self->strand_, [self, c = std::move(c)]() mutable { self->on_granted(std::move(c)); });
+    });
+    if (waiting_)
+      ticket_ = ticket;
+  }
+
+  void on_granted(conn_ptr c) {
+    waiting_ = false;
+    if (timed_out_ || cancelled_) {
+      pool_.release(origin_, std::move(c), true);  // untouched: kept if it was kept-alive
+      return fail("pool", asio::error::operation_aborted);
+    }
+    conn_ = std::move(c);
+    reused_ = conn_->connected;
+    if (reused_)
+      return write();
+    if constexpr (Tls) {
+      if (!SSL_set_tlsext_host_name(conn_->stream.native_handle(), url_.host.c_str()))
+        return fail("tls", beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()));
+      conn_->stream.set_verify_callback(ssl::host_name_verification(url_.host));
+    }
+    stage_ = "resolve";
+    resolver_.async_resolve(url_.host, url_.port, beast::bind_front_handler(&session::on_resolve, this->shared_from_this()));
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec)
       return fail("resolve", ec);
     stage_ = "connect";
-    beast::get_lowest_layer(stream_).async_connect(
-      results, beast::bind_front_handler(&session::on_connect, this->shared_from_this()));
+    beast::get_lowest_layer(conn_->stream).async_connect(results, on_strand(&session::on_connect));
   }
 
   void on_connect(beast::error_code ec, tcp::resolver::results_type::endpoint_type) {
     if (ec)
       return fail("connect", ec);
+    beast::error_code ignored;
+    conn_->socket().set_option(tcp::no_delay(true), ignored);
     if constexpr (Tls) {
       stage_ = "tls";
-      stream_.async_handshake(ssl::stream_base::client,
-                              beast::bind_front_handler(&session::on_handshake, this->shared_from_this()));
+      conn_->stream.async_handshake(ssl::stream_base::client, on_strand(&session::on_handshake));
     } else {
+      conn_->connected = true;
       write();
     }
   }
@@ -217,29 +279,31 @@ private:
   void on_handshake(beast::error_code ec) {
     if (ec)
       return fail("tls", ec);
+    conn_->connected = true;
     write();
   }
 
   void write() {
     stage_ = "write";
-    http::async_write(stream_, request_,
-                      beast::bind_front_handler(&session::on_write, this->shared_from_this()));
+    http::async_write(conn_->stream, request_, on_strand(&session::on_write));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
     if (ec)
       return fail("write", ec);
     stage_ = "read";
-    parser_.body_limit(max_body_);
-    http::async_read(stream_, buffer_, parser_,
-                     beast::bind_front_handler(&session::on_read, this->shared_from_this()));
+    parser_.emplace();
+    parser_->body_limit(max_body_);
+    buffer_.clear();
+    http::async_read(conn_->stream, buffer_, *parser_, on_strand(&session::on_read));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec)
       return fail("read", ec);
     timer_.cancel();
-    auto& res = parser_.get();
+    bool reusable = parser_->keep_alive() && buffer_.size() == 0 && !timed_out_ && !cancelled_;
+    auto& res = parser_->get();
     http_response out;
     out.status = static_cast<int>(res.result_int());
     for (const auto& field : res) {
@@ -249,12 +313,25 @@ private:
       out.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     out.body = std::move(res.body());
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    if (++conn_->exchanges == 1)
+      pool_.remember_tls_session(origin_, *conn_);
+    pool_.release(origin_, std::move(conn_), reusable);
     finish({}, std::move(out));
   }
 
   void fail(const char* stage, beast::error_code ec) {
+    // A kept-alive connection the server closed meanwhile: once more on another connection,
+    // when sending again cannot do the work twice.
+    bool quiet_close = std::string_view(stage) == "write"
+                       || (std::string_view(stage) == "read" && parser_ && !parser_->got_some());
+    bool resend = reused_ && quiet_close && may_resend_ && !resent_ && !timed_out_ && !cancelled_;
+    if (conn_)
+      pool_.release(origin_, std::move(conn_), false);
+    if (resend) {
+      resent_ = true;
+      reused_ = false;
+      return acquire();
+    }
     timer_.cancel();
     if (cancelled_) {
       finish(make_error(error_code::cancelled, "the call was cancelled",
@@ -287,18 +364,36 @@ private:
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
-  stream_type stream_;
+  pool_type& pool_;
   parsed_url url_;
+  std::string origin_;
   std::chrono::milliseconds timeout_;
   std::size_t max_body_;
+  bool may_resend_;
   http_completion done_;
+  conn_ptr conn_;
+  std::uint64_t ticket_ = 0;
   http::request<http::string_body> request_;
-  http::response_parser<http::string_body> parser_;
+  std::optional<http::response_parser<http::string_body>> parser_;
   beast::flat_buffer buffer_;
   const char* stage_ = "start";
+  bool waiting_ = false;
+  bool reused_ = false;
+  bool resent_ = false;
   bool timed_out_ = false;
   bool cancelled_ = false;
 };
+
+template <bool Tls>
+std::function<void()> start_session(asio::io_context& ioc, http_pool::connection_pool<Tls>& pool, parsed_url url,
+                                    http_request request, std::size_t max_body, http_completion done) {
+  auto s = std::make_shared<session<Tls>>(ioc, pool, std::move(url), std::move(request), max_body, std::move(done));
+  s->start();
+  return [w = std::weak_ptr(s)] {
+    if (auto p = w.lock())
+      p->cancel();
+  };
+}
 
 } // namespace
 
@@ -319,22 +414,21 @@ std::function<void()> http_client::send(http_request request, http_completion do
     asio::post(impl_->ioc, [done = std::move(done), err = std::move(err)] { done(err, {}); });
     return {};
   }
-  if (url->scheme == "https") {
-    auto s = std::make_shared<session<true>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
-                                             impl_->options.max_response_bytes, std::move(done));
-    s->start();
-    return [w = std::weak_ptr(s)] {
-      if (auto p = w.lock())
-        p->cancel();
-    };
+  auto max_body = impl_->options.max_response_bytes;
+  if (url->scheme == "https")
+    return start_session<true>(impl_->ioc, *impl_->secure, std::move(*url), std::move(request), max_body, std::move(done));
+  return start_session<false>(impl_->ioc, *impl_->plain, std::move(*url), std::move(request), max_body, std::move(done));
+}
+
+http_connection_stats http_client::connection_stats() const {
+  http_connection_stats out;
+  for (auto c : {impl_->plain->counters(), impl_->secure->counters()}) {
+    out.opened += c.opened;
+    out.reused += c.reused;
+    out.open += c.open;
+    out.idle += c.idle;
   }
-  auto s = std::make_shared<session<false>>(impl_->ioc, impl_->tls, std::move(*url), std::move(request),
-                                            impl_->options.max_response_bytes, std::move(done));
-  s->start();
-  return [w = std::weak_ptr(s)] {
-    if (auto p = w.lock())
-      p->cancel();
-  };
+  return out;
 }
 
 } // namespace opex::connectors

@@ -471,6 +471,10 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       cfg.targets.ca_file = resolve_path(base_dir, *ca);
     if (const auto* v = get_member(*t, "verify_tls"); v && v->is_bool())
       cfg.targets.verify_tls = v->get_bool();
+    cfg.targets.max_connections_per_origin =
+      int_at(*t, "max_connections_per_origin").value_or(cfg.targets.max_connections_per_origin);
+    cfg.targets.idle_connection_timeout_ms =
+      int_at(*t, "idle_connection_timeout_ms").value_or(cfg.targets.idle_connection_timeout_ms);
     if (const auto* o = object_at(*t, "overrides"))
       for (const auto& kv : *o) {
         auto target = target_from_json(kv.value().get_object());

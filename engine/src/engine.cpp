@@ -122,6 +122,8 @@ void add_connectors(actors::runtime& runtime, const std::string& database) {
   connectors::http_client_options http_opts;
   http_opts.ca_file = rt->config.targets.ca_file;
   http_opts.verify_tls = rt->config.targets.verify_tls;
+  http_opts.max_connections_per_origin = static_cast<std::size_t>(rt->config.targets.max_connections_per_origin);
+  http_opts.idle_timeout = std::chrono::milliseconds(rt->config.targets.idle_connection_timeout_ms);
   auto http = std::make_shared<connectors::http_client>(http_opts);
   auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
   rt->secrets = secrets;

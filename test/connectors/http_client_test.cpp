@@ -121,3 +121,157 @@ TEST_CASE("http_client: a completion that holds the last reference releases the 
   REQUIRE(done.wait_for(30s) == std::future_status::ready);
   CHECK(done.get() == 200);
 }
+
+namespace {
+std::vector<std::size_t> connections_of(const test::loopback_server& s) {
+  std::vector<std::size_t> out;
+  for (const auto& r : s.requests())
+    out.push_back(r.connection);
+  return out;
+}
+} // namespace
+
+TEST_CASE("http_client pool: requests in sequence share one kept-alive connection") {
+  test::loopback_server server([](const test::recorded_request&) { return test::scripted_response{200, "{}"}; });
+  http_client client;
+  http_request req;
+  req.url = server.base_url() + "/again";
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(send(client, req).response.status == 200);
+  CHECK(server.connections_accepted() == 1);
+  CHECK(connections_of(server) == std::vector<std::size_t>(20, 1));
+  auto stats = client.connection_stats();
+  CHECK(stats.opened == 1);
+  CHECK(stats.reused == 19);
+  CHECK(stats.idle == 1);
+}
+
+TEST_CASE("http_client pool: Connection: close and idle_timeout 0 open a connection per request") {
+  test::loopback_server closing([](const test::recorded_request&) {
+    return test::scripted_response{200, "{}", {{"Connection", "close"}}};
+  });
+  http_client client;
+  http_request req;
+  req.url = closing.base_url() + "/";
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(send(client, req).response.status == 200);
+  CHECK(connections_of(closing) == std::vector<std::size_t>{1, 2, 3});
+  CHECK(client.connection_stats().open == 0);
+
+  test::loopback_server server([](const test::recorded_request&) { return test::scripted_response{200, "{}"}; });
+  http_client_options no_reuse;
+  no_reuse.idle_timeout = 0ms;
+  http_client once(no_reuse);
+  req.url = server.base_url() + "/";
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(send(once, req).response.status == 200);
+  CHECK(connections_of(server) == std::vector<std::size_t>{1, 2, 3});
+}
+
+TEST_CASE("http_client pool: a connection the server closed while idle is not used again") {
+  test::loopback_server server([](const test::recorded_request& r) {
+    test::scripted_response res{200, "{}"};
+    res.close_after = r.target == "/then-close";
+    return res;
+  });
+  http_client client;
+  http_request req;
+  req.url = server.base_url() + "/then-close";
+  REQUIRE(send(client, req).response.status == 200);
+  REQUIRE(server.wait_closed(1, 10s));  // the server closed it after answering
+  req.url = server.base_url() + "/next";  // a POST: it must not be sent on the dead connection
+  auto o = send(client, req);
+  REQUIRE_FALSE(o.error);
+  CHECK(o.response.status == 200);
+  CHECK(connections_of(server) == std::vector<std::size_t>{1, 2});
+}
+
+TEST_CASE("http_client pool: an idle connection is closed after idle_timeout") {
+  test::loopback_server server([](const test::recorded_request&) { return test::scripted_response{200, "{}"}; });
+  http_client_options opts;
+  opts.idle_timeout = 50ms;
+  http_client client(opts);
+  http_request req;
+  req.url = server.base_url() + "/";
+  REQUIRE(send(client, req).response.status == 200);
+  CHECK(server.wait_closed(1, 10s));  // closed by the client, the server only answered
+  CHECK(client.connection_stats().open == 0);
+  REQUIRE(send(client, req).response.status == 200);
+  CHECK(connections_of(server) == std::vector<std::size_t>{1, 2});
+}
+
+TEST_CASE("http_client pool: at most max_connections_per_origin open, the others wait their turn") {
+  test::loopback_server server([](const test::recorded_request&) {
+    test::scripted_response r{200, "{}"};
+    r.delay = 20ms;
+    return r;
+  });
+  http_client_options opts;
+  opts.max_connections_per_origin = 2;
+  http_client client(opts);
+  constexpr int n = 12;
+  std::vector<std::promise<outcome>> promises(n);
+  for (int i = 0; i < n; ++i) {
+    http_request req;
+    req.url = server.base_url() + "/" + std::to_string(i);
+    client.send(std::move(req), [&promises, i](error_info e, http_response r) {
+      promises[static_cast<std::size_t>(i)].set_value({std::move(e), std::move(r)});
+    });
+  }
+  for (auto& p : promises) {
+    auto f = p.get_future();
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    auto o = f.get();
+    CHECK_FALSE(o.error);
+    CHECK(o.response.status == 200);
+  }
+  CHECK(server.connections_accepted() == 2);
+  CHECK(client.connection_stats().opened == 2);
+
+  // One connection, busy for a second: the next request times out waiting for it.
+  test::loopback_server slow([](const test::recorded_request&) {
+    test::scripted_response r{200, "{}"};
+    r.delay = 1000ms;
+    return r;
+  });
+  opts.max_connections_per_origin = 1;
+  http_client single(opts);
+  http_request busy;
+  busy.url = slow.base_url() + "/busy";
+  std::promise<outcome> first;
+  single.send(busy, [&first](error_info e, http_response r) { first.set_value({std::move(e), std::move(r)}); });
+  busy.timeout = 100ms;
+  auto waited = send(single, busy);
+  REQUIRE(waited.error);
+  CHECK(waited.error.code == error_code::timeout);
+  CHECK(waited.error.details.at("stage") == "pool");
+  auto f = first.get_future();
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  CHECK(f.get().response.status == 200);
+  CHECK(slow.requests().size() == 1);  // the one that timed out in the queue never left
+}
+
+TEST_CASE("http_client pool: HTTPS keeps its connection, and a new one resumes the TLS session") {
+  test::loopback_server server([](const test::recorded_request& r) {
+    test::scripted_response res{200, "{}"};
+    if (r.target == "/close")
+      res.headers = {{"Connection", "close"}};
+    return res;
+  }, true);
+  http_client_options trusted;
+  trusted.ca_file = server.ca_pem_path();
+  http_client client(trusted);
+  http_request req;
+  req.url = server.base_url() + "/keep";
+  REQUIRE(send(client, req).response.status == 200);
+  REQUIRE(send(client, req).response.status == 200);
+  req.url = server.base_url() + "/close";
+  REQUIRE(send(client, req).response.status == 200);
+  req.url = server.base_url() + "/after";
+  REQUIRE(send(client, req).response.status == 200);
+  auto reqs = server.requests();
+  REQUIRE(reqs.size() == 4);
+  CHECK(connections_of(server) == std::vector<std::size_t>{1, 1, 1, 2});
+  CHECK_FALSE(reqs[0].tls_resumed);
+  CHECK(reqs[3].tls_resumed);  // no full handshake for the second connection
+}

@@ -114,13 +114,20 @@ TEST_CASE("config: opex.yml pointing at the reference files") {
   auto path = write_temp("ref.yml", "catalogue: " + ref + "/rag/tools/tools.yml\nsystem: " + ref
                                       + "/config/system.yml\nautonomy: " + ref
                                       + "/config/autonomy.yml\nautonomy_level: 3\ntargets:\n  mode: webhook\n"
-                                        "  webhook_base_url: http://127.0.0.1:9\n");
+                                        "  webhook_base_url: http://127.0.0.1:9\n  max_connections_per_origin: 8\n"
+                                        "  idle_connection_timeout_ms: 0\n");
   auto cfg = load_config(path);
   REQUIRE(cfg.ok());
   CHECK(cfg->catalogue.tools().size() == 27);
   CHECK(cfg->autonomy_level == 3);
   CHECK(cfg->targets.mode == "webhook");
   CHECK(cfg->targets.webhook_base_url == "http://127.0.0.1:9");
+  CHECK(cfg->targets.max_connections_per_origin == 8);
+  CHECK(cfg->targets.idle_connection_timeout_ms == 0);
+  CHECK(load_config("")->targets.max_connections_per_origin == 64);
+  auto zero = load_config(write_temp("pool.yml", "targets:\n  max_connections_per_origin: 0\n"));
+  REQUIRE_FALSE(zero.ok());
+  CHECK(json::serialize(zero.error().details).find("max_connections_per_origin") != std::string::npos);
 }
 
 TEST_CASE("config: unknown keys are refused with their path") {

@@ -15,6 +15,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,12 +78,28 @@ struct loopback_server::impl : std::enable_shared_from_this<impl> {
   bool tls = false;
   std::string ca_path;
   mutable std::mutex m;
+  mutable std::condition_variable closed_cv;
   handler h;
   std::vector<recorded_request> log;
+  std::size_t accepted = 0;
+  std::size_t closed = 0;
+
+  std::size_t on_accept() {
+    std::lock_guard lock(m);
+    return ++accepted;
+  }
+
+  void on_closed() {
+    std::lock_guard lock(m);
+    ++closed;
+    closed_cv.notify_all();
+  }
   std::thread thread;
 
-  recorded_request record(const http::request<http::string_body>& req) {
+  recorded_request record(const http::request<http::string_body>& req, std::size_t connection, bool resumed) {
     recorded_request r;
+    r.connection = connection;
+    r.tls_resumed = resumed;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     r.body = req.body();
@@ -114,7 +131,10 @@ template <class Stream>
 class server_session : public std::enable_shared_from_this<server_session<Stream>> {
 public:
   server_session(Stream stream, std::shared_ptr<loopback_server::impl> server)
-    : stream_(std::move(stream)), timer_(stream_.get_executor()), server_(std::move(server)) {}
+    : stream_(std::move(stream)), timer_(stream_.get_executor()), server_(std::move(server)),
+      connection_(server_->on_accept()) {}
+
+  ~server_session() { server_->on_closed(); }
 
   void start() {
     if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
@@ -133,7 +153,10 @@ private:
     http::async_read(stream_, buffer_, req_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec)
         return;
-      auto rec = self->server_->record(self->req_);
+      bool resumed = false;
+      if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>)
+        resumed = SSL_session_reused(self->stream_.native_handle()) == 1;
+      auto rec = self->server_->record(self->req_, self->connection_, resumed);
       auto reply = self->server_->respond(rec);
       if (reply.delay.count() > 0) {
         self->timer_.expires_after(reply.delay);
@@ -152,14 +175,20 @@ private:
     }
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), 11);
     res->set(http::field::content_type, "application/json");
-    for (const auto& [k, v] : reply.headers)
+    res->keep_alive(req_.keep_alive());
+    for (const auto& [k, v] : reply.headers)  // a scripted Connection: close wins
       res->set(k, v);
     res->body() = reply.body;
-    res->keep_alive(req_.keep_alive());
     res->prepare_payload();
-    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+    bool close_after = reply.close_after;
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
       if (ec || !res->keep_alive())
         return;
+      if (close_after) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().close(ignored);
+        return;
+      }
       self->read();
     });
   }
@@ -169,6 +198,7 @@ private:
   std::shared_ptr<loopback_server::impl> server_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> req_;
+  std::size_t connection_;
 };
 
 void do_accept(std::shared_ptr<loopback_server::impl> s) {
@@ -237,6 +267,20 @@ std::vector<recorded_request> loopback_server::requests() const {
 void loopback_server::set_handler(handler h) {
   std::lock_guard lock(impl_->m);
   impl_->h = std::move(h);
+}
+
+} // namespace opex::test
+
+namespace opex::test {
+
+std::size_t loopback_server::connections_accepted() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->accepted;
+}
+
+bool loopback_server::wait_closed(std::size_t n, std::chrono::milliseconds limit) const {
+  std::unique_lock lock(impl_->m);
+  return impl_->closed_cv.wait_for(lock, limit, [&] { return impl_->closed >= n; });
 }
 
 } // namespace opex::test

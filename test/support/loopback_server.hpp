@@ -21,6 +21,8 @@ struct recorded_request {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::chrono::steady_clock::time_point received;
+  std::size_t connection = 0;  ///< which accepted connection carried it (1 = the first)
+  bool tls_resumed = false;    ///< TLS mode: that connection resumed an earlier session
 };
 
 /// What to answer. `drop` closes the connection without answering; `delay` waits first
@@ -35,6 +37,7 @@ struct scripted_response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds delay{0};
   bool drop = false;
+  bool close_after = false;  ///< answers with keep-alive, then closes the connection anyway
 };
 
 /// The server. Thread-safe: the handler runs on the server's I/O thread.
@@ -57,6 +60,12 @@ public:
   std::vector<recorded_request> requests() const;
 
   void set_handler(handler h);
+
+  /// Connections accepted so far.
+  std::size_t connections_accepted() const;
+  /// Waits (bounded by `limit`) until at least `n` connections were closed by either side;
+  /// false when the limit passed first.
+  bool wait_closed(std::size_t n, std::chrono::milliseconds limit) const;
 
   struct impl;
 

@@ -1,19 +1,30 @@
 // opex_connector_bench: the cost of one tool call through each real connector, against real
 // peers on this machine.
 //
-//   opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K]
+//   opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K] [--json] [--no-reuse]
 //
-// MCP_BIN_DIR holds mcp-server-everything (tools/scripts/install-mcp-peers.sh prints it). For
-// the stdio and Streamable HTTP transports: N sequential `echo` calls (p50/p99 latency, µs), then
-// N calls with K in flight (calls/s); then the same echo as a one-step plan through the whole
-// engine (Proxy Master, supervisor, executor, journal) for the engine's share. Prints one line
-// per measure; nothing is asserted.
+// MCP_BIN_DIR holds mcp-server-everything (tools/scripts/install-mcp-peers.sh prints it). Over
+// stdio and Streamable HTTP to the reference `everything` server, then over Streamable HTTP to
+// an echo server made with the official MCP SDK (tools/bench/mcp_echo_server.mjs, which answers
+// faster than `everything`, so the client's own rate shows): N sequential `echo` calls (p50/p99
+// latency, µs), then N calls with K in flight (calls/s, and this process's CPU per call, µs, which
+// bounds the client's own rate when the server is the slower side) and the HTTP connections
+// they opened;
+// then the same echo as a one-step plan through the whole engine (Proxy Master, supervisor,
+// executor, journal). One line per measure, or with --json one JSON object per line:
+//   {"bench":"connector","measure":"...","p50_us":..,"p99_us":..,"in_flight":K,
+//    "calls_per_s":..,"cpu_us_per_call":..,"connections_opened":..}
+// --no-reuse opens a connection per HTTP call, as the client did before its connection pool,
+// for a before/after in one run. Nothing is asserted.
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/mcp_connector.hpp"
 #include "opex/engine.hpp"
 #include "opex/json_util.hpp"
 
+#include "bench_cli.hpp"
+
 #include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
@@ -21,6 +32,9 @@
 #include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/io.hpp>
+#include <boost/process/search_path.hpp>
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,11 +74,53 @@ bool one_call(connectors::mcp_connector& c, const std::string& server) {
   return f.get();
 }
 
-void measure(const std::string& label, connectors::mcp_connector& c, const std::string& server, int calls, int in_flight) {
-  if (!one_call(c, server)) {  // starts the server, and is not counted
-    std::cout << label << ": the server did not answer\n";
+/// One measure's figures.
+struct figures {
+  std::string measure;
+  double p50_us = 0, p99_us = 0, calls_per_s = 0;
+  int in_flight = 0;
+  long long connections_opened = -1;  ///< HTTP only
+  double cpu_us_per_call = 0;         ///< this process's CPU (user + system) per call in flight
+};
+
+/// CPU time (user + system) this process has used, in µs.
+double process_cpu_us() {
+  ::rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto us = [](const ::timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+  return us(u.ru_utime) + us(u.ru_stime);
+}
+
+bool json_output = false;
+bool no_reuse = false;  ///< --no-reuse: a connection per HTTP call (how the client worked before its pool)
+
+void report(const figures& f) {
+  if (json_output) {
+    json::object o{{"bench", "connector"}, {"measure", f.measure}, {"p50_us", f.p50_us}, {"p99_us", f.p99_us}};
+    if (f.in_flight > 0) {
+      o["in_flight"] = f.in_flight;
+      o["calls_per_s"] = f.calls_per_s;
+      o["cpu_us_per_call"] = f.cpu_us_per_call;
+    }
+    if (f.connections_opened >= 0)
+      o["connections_opened"] = f.connections_opened;
+    std::cout << json::serialize(o) << std::endl;
     return;
   }
+  std::printf("%-32s p50 %8.1f us  p99 %8.1f us", f.measure.c_str(), f.p50_us, f.p99_us);
+  if (f.in_flight > 0)
+    std::printf(" | %d in flight: %6.0f calls/s, %5.1f us CPU/call", f.in_flight, f.calls_per_s, f.cpu_us_per_call);
+  if (f.connections_opened >= 0)
+    std::printf(" | %lld connections", f.connections_opened);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+figures measure(const std::string& label, connectors::mcp_connector& c, const std::string& server, int calls, int in_flight) {
+  figures f;
+  f.measure = label;
+  if (!one_call(c, server))  // starts the server, and is not counted
+    throw std::runtime_error(label + ": the server did not answer");
   std::vector<double> lat;
   lat.reserve(static_cast<std::size_t>(calls));
   for (int i = 0; i < calls; ++i) {
@@ -76,6 +132,7 @@ void measure(const std::string& label, connectors::mcp_connector& c, const std::
   std::condition_variable cv;
   int started = 0, finished = 0, running = 0;
   auto t0 = clock_type::now();
+  auto cpu0 = process_cpu_us();
   std::function<void()> launch = [&] {
     ++started;
     ++running;
@@ -94,9 +151,12 @@ void measure(const std::string& label, connectors::mcp_connector& c, const std::
       cv.wait(lock);
     }
   }
-  double secs = us_since(t0) / 1e6;
-  std::printf("%-28s sequential p50 %8.1f us  p99 %8.1f us | %d in flight: %8.0f calls/s\n", label.c_str(),
-              percentile(lat, 0.5), percentile(lat, 0.99), in_flight, calls / secs);
+  f.p50_us = percentile(lat, 0.5);
+  f.p99_us = percentile(lat, 0.99);
+  f.in_flight = in_flight;
+  f.calls_per_s = calls / (us_since(t0) / 1e6);
+  f.cpu_us_per_call = (process_cpu_us() - cpu0) / calls;
+  return f;
 }
 
 std::uint16_t free_port() {
@@ -107,19 +167,22 @@ std::uint16_t free_port() {
 
 
 void usage(std::FILE* to) {
-  std::fputs("usage: opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K]\n"
+  std::fputs("usage: opex_connector_bench MCP_BIN_DIR [--calls N] [--in-flight K] [--json] [--no-reuse]\n"
              "MCP calls over stdio and Streamable HTTP, alone and as a plan step.\n"
-             "MCP_BIN_DIR: tools/scripts/install-mcp-peers.sh prints it. tools/bench/README.md has the figures.\n",
+             "  MCP_BIN_DIR    tools/scripts/install-mcp-peers.sh prints it\n"
+             "  --calls N      calls per measure (default 2000)\n"
+             "  --in-flight K  calls in flight for the rate (default 16)\n"
+             "  --json         one JSON object per measure instead of the table\n"
+             "  --no-reuse     open a connection per HTTP call (the client before its pool)\n"
+             "Exit codes: 0 done, 1 a measure failed, 2 bad arguments. tools/bench/README.md has the figures.\n",
              to);
 }
 
-int positive(const std::string& option, const char* text) {
+int positive(const opex::bench::arg_reader& r, const std::string& option, const std::string& text) {
   char* end = nullptr;
-  long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v <= 0 || v > 10'000'000) {
-    std::fprintf(stderr, "opex_connector_bench: %s needs a positive number, not '%s'\n", option.c_str(), text);
-    std::exit(2);
-  }
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || v <= 0 || v > 10'000'000)
+    r.fail(option + " needs a positive number, not '" + text + "'");
   return static_cast<int>(v);
 }
 
@@ -131,37 +194,28 @@ int run(const std::string& bin, int calls, int in_flight);
 int main(int argc, char** argv) {
   std::string bin;
   int calls = 2000, in_flight = 16;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    }
-    if (a == "--calls" || a == "--in-flight") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "opex_connector_bench: %s needs a value\n", a.c_str());
-        return 2;
-      }
-      (a == "--calls" ? calls : in_flight) = positive(a, argv[++i]);
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "opex_connector_bench: unknown option %s\n", a.c_str());
-      usage(stderr);
-      return 2;
-    } else if (bin.empty()) {
+  opex::bench::arg_reader r(argc, argv, "opex_connector_bench", usage);
+  while (r.next()) {
+    const auto& a = r.arg();
+    if (a == "-h" || a == "--help")
+      r.help();
+    else if (a == "--calls" || a == "--in-flight")
+      (a == "--calls" ? calls : in_flight) = positive(r, a, r.value());
+    else if (a == "--json")
+      json_output = true;
+    else if (a == "--no-reuse")
+      no_reuse = true;
+    else if (!a.empty() && a[0] == '-')
+      r.fail("unknown option " + a);
+    else if (bin.empty())
       bin = a;
-    } else {
-      std::fprintf(stderr, "opex_connector_bench: one MCP_BIN_DIR, not also %s\n", a.c_str());
-      return 2;
-    }
+    else
+      r.fail("one MCP_BIN_DIR, not also " + a);
   }
-  if (bin.empty() || !std::filesystem::exists(std::filesystem::path(bin) / "mcp-server-everything")) {
-    std::fprintf(stderr, "opex_connector_bench: MCP_BIN_DIR must hold mcp-server-everything%s\n",
-                 bin.empty() ? "" : (" (" + bin + " does not)").c_str());
-    usage(stderr);
-    return 2;
-  }
+  if (bin.empty() || !std::filesystem::exists(std::filesystem::path(bin) / "mcp-server-everything"))
+    r.fail("MCP_BIN_DIR must hold mcp-server-everything" + (bin.empty() ? std::string() : " (" + bin + " does not)"));
   try {
-    return run(bin, calls, in_flight);
+    return run(std::filesystem::absolute(bin).string(), calls, in_flight);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "opex_connector_bench: %s\n", e.what());
     return 1;
@@ -170,9 +224,43 @@ int main(int argc, char** argv) {
 
 namespace {
 
-int run(const std::string& bin, int calls, int in_flight) {
-  auto http = std::make_shared<connectors::http_client>();
+void wait_listening(std::uint16_t port) {
+  for (int i = 0; i < 200; ++i) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket sock(io);
+    boost::system::error_code ec;
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a peer to listen
+  }
+  throw std::runtime_error("no MCP server listening on port " + std::to_string(port));
+}
 
+/// Calls over Streamable HTTP to a server already listening on `port`, with a client of its own
+/// so the connections it opened can be counted.
+figures measure_http(const std::string& label, std::uint16_t port, int calls, int in_flight) {
+  connectors::http_client_options ho;
+  if (no_reuse)
+    ho.idle_timeout = std::chrono::milliseconds(0);
+  auto http = std::make_shared<connectors::http_client>(ho);
+  connectors::mcp_connector_options o;
+  mcp_server_settings s;
+  s.name = "http-peer";
+  s.transport = "streamable_http";
+  s.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  o.settings.servers["http-peer"] = s;
+  o.http = http;
+  figures f;
+  {
+    connectors::mcp_connector c(std::move(o));
+    f = measure(label, c, "http-peer", calls, in_flight);
+  }
+  f.connections_opened = static_cast<long long>(http->connection_stats().opened);
+  return f;
+}
+
+int run(const std::string& bin, int calls, int in_flight) {
   {  // stdio
     connectors::mcp_connector_options o;
     mcp_server_settings s;
@@ -180,36 +268,27 @@ int run(const std::string& bin, int calls, int in_flight) {
     s.command = bin + "/mcp-server-everything";
     s.args = {"stdio"};
     o.settings.servers["everything"] = s;
-    o.http = http;
+    o.http = std::make_shared<connectors::http_client>();
     connectors::mcp_connector c(std::move(o));
-    measure("mcp stdio echo", c, "everything", calls, in_flight);
+    report(measure("mcp stdio everything", c, "everything", calls, in_flight));
   }
-  {  // Streamable HTTP
+  {  // Streamable HTTP, the reference server
     auto port = free_port();
     auto env = boost::this_process::environment();
     env["PORT"] = std::to_string(port);
     bp::child server(bp::exe = bin + "/mcp-server-everything", bp::args = {"streamableHttp"}, env,
                      bp::std_out > bp::null, bp::std_err > bp::null, bp::std_in < bp::null);
-    for (int i = 0; i < 200; ++i) {
-      boost::asio::io_context io;
-      boost::asio::ip::tcp::socket sock(io);
-      boost::system::error_code ec;
-      sock.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
-      if (!ec)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // waiting for a peer to listen
-    }
-    connectors::mcp_connector_options o;
-    mcp_server_settings s;
-    s.name = "everything-http";
-    s.transport = "streamable_http";
-    s.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
-    o.settings.servers["everything-http"] = s;
-    o.http = http;
-    {
-      connectors::mcp_connector c(std::move(o));
-      measure("mcp streamable_http echo", c, "everything-http", calls, in_flight);
-    }
+    wait_listening(port);
+    report(measure_http("mcp streamable_http everything", port, calls, in_flight));
+    server.terminate();
+  }
+  {  // Streamable HTTP, the SDK's own server with one echo tool
+    auto port = free_port();
+    auto modules = std::filesystem::path(bin).parent_path().string();
+    bp::child server(bp::search_path("node"), bp::args = {OPEX_BENCH_DIR "/mcp_echo_server.mjs", modules, std::to_string(port)},
+                     bp::std_out > bp::null, bp::std_err > bp::null, bp::std_in < bp::null);
+    wait_listening(port);
+    report(measure_http("mcp streamable_http sdk-echo", port, calls, in_flight));
     server.terminate();
   }
   {  // the same echo as a plan step through the engine
@@ -232,12 +311,14 @@ int run(const std::string& bin, int calls, int in_flight) {
       auto r = eng.submit_output(plan).get();
       lat.push_back(us_since(t));
       if (r.status != request_status::succeeded) {
-        std::cout << "engine: request failed\n";
-        break;
+        throw std::runtime_error("engine: request failed: " + json::serialize(to_json(r)));
       }
     }
-    std::printf("%-28s one-step plan p50 %8.1f us  p99 %8.1f us (%d requests)\n", "engine + mcp stdio echo",
-                percentile(lat, 0.5), percentile(lat, 0.99), requests);
+    figures f;
+    f.measure = "engine + mcp stdio everything";
+    f.p50_us = percentile(lat, 0.5);
+    f.p99_us = percentile(lat, 0.99);
+    report(f);
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }

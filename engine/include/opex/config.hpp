@@ -298,6 +298,11 @@ struct opex_config {
     int timeout_ms = 30000;        ///< per HTTP attempt
     std::string ca_file;           ///< extra CA bundle for HTTPS targets
     bool verify_tls = true;
+    /// The HTTP connection pool (docs/performance.md, "Connection pool"): connections open at
+    /// once per scheme://host:port (more requests wait for one within their timeout), and how
+    /// long an idle kept-alive connection is kept (ms; 0 = a connection per request).
+    int max_connections_per_origin = 64;
+    int idle_connection_timeout_ms = 4000;
     std::map<std::string, tool_target> overrides;  ///< tool id -> target
   } targets;
 
