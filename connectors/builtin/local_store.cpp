@@ -1,6 +1,7 @@
 // Local tasks, notes and events on SQLite.
 #include "local_store.hpp"
 
+#include "opex/connectors/journal_marks.hpp"
 #include "opex/connectors/sqlite_db.hpp"
 
 #include "opex/clock.hpp"
@@ -411,17 +412,22 @@ call_outcome local_store::healthcheck() {
 call_outcome local_store::journal_summary(const std::string& since) {
   try {
     json::object data{{"since", since}};
+    // The window as an id range (journal_marks.hpp): rows from its first mark on, not the
+    // whole journal.
+    auto first = journal_marks::first_id_since(*journal_, since);
     {
-      sqlite_statement st(journal_->handle(), "SELECT COUNT(DISTINCT request_id) FROM journal WHERE timestamp >= ?1");
+      sqlite_statement st(journal_->handle(), "SELECT COUNT(DISTINCT request_id) FROM journal WHERE id >= ?2 AND timestamp >= ?1");
       st.bind(1, std::string_view(since));
+      st.bind(2, first);
       st.step();
       data["requests"] = st.column_int(0);
     }
     auto grouped = [&](const char* column) {
       json::object out;
       sqlite_statement st(journal_->handle(), std::string("SELECT ") + column + ", COUNT(*) FROM journal"
-                                           " WHERE timestamp >= ?1 GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
+                                           " WHERE id >= ?2 AND timestamp >= ?1 GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
       st.bind(1, std::string_view(since));
+      st.bind(2, first);
       while (st.step())
         out[st.column_is_null(0) ? "(none)" : st.column_text(0)] = st.column_int(1);
       return out;
@@ -430,17 +436,19 @@ call_outcome local_store::journal_summary(const std::string& since) {
     data["by_status"] = grouped("status");
     {
       json::object tools;
-      sqlite_statement st(journal_->handle(), "SELECT tool_used, COUNT(*) FROM journal WHERE timestamp >= ?1"
+      sqlite_statement st(journal_->handle(), "SELECT tool_used, COUNT(*) FROM journal WHERE id >= ?2 AND timestamp >= ?1"
                                          " AND agent = 'opex' AND tool_used IS NOT NULL"
                                          " GROUP BY 1 ORDER BY 2 DESC LIMIT 10");
       st.bind(1, std::string_view(since));
+      st.bind(2, first);
       while (st.step())
         tools[st.column_text(0)] = st.column_int(1);
       data["top_tools"] = std::move(tools);
     }
     {
-      sqlite_statement st(journal_->handle(), "SELECT COUNT(*) FROM journal WHERE timestamp >= ?1 AND status = 'failure'");
+      sqlite_statement st(journal_->handle(), "SELECT COUNT(*) FROM journal WHERE id >= ?2 AND timestamp >= ?1 AND status = 'failure'");
       st.bind(1, std::string_view(since));
+      st.bind(2, first);
       st.step();
       data["failures"] = st.column_int(0);
     }

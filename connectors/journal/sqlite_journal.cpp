@@ -1,7 +1,9 @@
 // SQLite journal sink.
 #include "opex/connectors/sqlite_journal.hpp"
 
+#include "opex/connectors/journal_marks.hpp"
 #include "opex/connectors/sqlite_db.hpp"
+#include "opex/connectors/usage_counters.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -96,8 +98,10 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<
       " status TEXT NOT NULL,"
       " entry TEXT NOT NULL);"
       "CREATE INDEX IF NOT EXISTS journal_request ON journal(request_id);"
-      "CREATE INDEX IF NOT EXISTS journal_time ON journal(timestamp);"
-      "CREATE INDEX IF NOT EXISTS journal_tool ON journal(tool_used, timestamp);");
+      // Time windows go through journal_marks, tool usage through usage_counters: these two
+      // indexes cost every insert and no query needs them any more (docs/performance.md).
+      "DROP INDEX IF EXISTS journal_time;"
+      "DROP INDEX IF EXISTS journal_tool;");
     // Databases made before tenants existed get the column (every old entry: tenant default).
     bool has_tenant = false;
     {
@@ -107,7 +111,12 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<
     }
     if (!has_tenant)
       (*db)->exec("ALTER TABLE journal ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
-    (*db)->exec("CREATE INDEX IF NOT EXISTS journal_tenant ON journal(tenant, timestamp)");
+    // A tenant's entries in id order (its key is tenant then rowid): what a tenant's journal
+    // query reads, newest first. It replaces journal_tenant(tenant, timestamp).
+    (*db)->exec("DROP INDEX IF EXISTS journal_tenant;"
+                "CREATE INDEX IF NOT EXISTS journal_by_tenant ON journal(tenant)");
+    usage_counters::ensure_schema(**db);
+    journal_marks::ensure_schema(**db);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the journal table",
                       json::object{{"path", path}, {"reason", e.what()}});
@@ -133,21 +142,27 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       "INSERT INTO journal(timestamp, request_id, agent, action_type, tool_used,"
       " status, entry, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& e : entries) {
-      st->bind(1, get_string(e, "timestamp").value_or(""));
-      st->bind(2, get_string(e, "request_id").value_or(""));
-      st->bind(3, get_string(e, "agent").value_or("system"));
-      st->bind(4, get_string(e, "action_type").value_or("execution"));
-      st->bind_optional(5, string_member(e, "tool_used"));
-      std::string status = "success";
+      auto timestamp = get_string(e, "timestamp").value_or("");
+      auto agent = get_string(e, "agent").value_or("system");
+      auto tool = string_member(e, "tool_used");
+      std::string_view status = "success";
       if (const auto* r = get_member(e, "result"); r && r->is_object())
-        status = std::string(get_string(r->get_object(), "status").value_or("success"));
-      st->bind(6, std::string_view(status));
-      st->bind(7, std::string_view(compact_text(e)));
-      std::string tenant = "default";
+        status = get_string(r->get_object(), "status").value_or("success");
+      std::string_view tenant = "default";
       if (const auto* m = get_member(e, "metadata"); m && m->is_object())
-        tenant = std::string(get_string(m->get_object(), "tenant").value_or("default"));
-      st->bind(8, std::string_view(tenant));
+        tenant = get_string(m->get_object(), "tenant").value_or("default");
+      usage_counters::count(*db_, e, timestamp, agent, tool ? std::string_view(*tool) : std::string_view(), status,
+                            tenant);
+      st->bind(1, timestamp);
+      st->bind(2, get_string(e, "request_id").value_or(""));
+      st->bind(3, agent);
+      st->bind(4, get_string(e, "action_type").value_or("execution"));
+      st->bind_optional(5, tool);
+      st->bind(6, status);
+      st->bind(7, std::string_view(compact_text(e)));
+      st->bind(8, tenant);
       st->step();
+      journal_marks::mark(*db_, timestamp);
       st->reset();
     }
   }
@@ -190,11 +205,13 @@ result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) 
 result<std::size_t> sqlite_journal::count_tool_since(const std::string& tool,
                                                      const std::string& since_timestamp) {
   try {
+    auto first = journal_marks::first_id_since(*db_, since_timestamp);
     sqlite_statement st(db_->handle(),
-                        "SELECT COUNT(*) FROM journal WHERE tool_used = ?1 AND agent = 'opex'"
+                        "SELECT COUNT(*) FROM journal WHERE id >= ?3 AND tool_used = ?1 AND agent = 'opex'"
                         " AND status = 'success' AND timestamp >= ?2");
     st.bind(1, std::string_view(tool));
     st.bind(2, std::string_view(since_timestamp));
+    st.bind(3, first);
     st.step();
     return static_cast<std::size_t>(st.column_int(0));
   } catch (const std::exception& e) {

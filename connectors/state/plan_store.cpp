@@ -2,6 +2,7 @@
 #include "opex/connectors/plan_store.hpp"
 
 #include "opex/connectors/sqlite_db.hpp"
+#include "opex/connectors/usage_counters.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -125,6 +126,7 @@ result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_d
       "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(tenant, idempotency_key)"
       " WHERE idempotency_key IS NOT NULL;"
       "CREATE INDEX IF NOT EXISTS requests_keyed ON requests(created_at) WHERE idempotency_key IS NOT NULL;");
+    usage_counters::ensure_schema(**db);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the plan state tables",
                       json::object{{"path", path}, {"reason", e.what()}});
@@ -413,51 +415,49 @@ std::string plan_store::secret(const std::string& name) {
 usage_facts plan_store::facts(const std::string& tenant, const std::vector<std::string>& tools,
                               const std::vector<std::string>& workflows, const std::string& day_start,
                               const std::string& month_start) {
+  // Read from the usage counters the journal keeps (usage_counters.hpp): a few rows per tool,
+  // tenant and 15-minute bucket, however long the journal.
   usage_facts f;
+  auto day = usage_counters::bucket_of(day_start);
   for (const auto& tool : tools) {
-    sqlite_statement st(db_->handle(),
-                        "SELECT COUNT(*), SUM(CASE WHEN tenant = ?3 THEN 1 ELSE 0 END) FROM journal"
-                        " WHERE agent = 'opex' AND tool_used = ?1 AND status = 'success' AND timestamp >= ?2"
-                        " AND json_extract(entry, '$.tags[0]') = 'step'");
-    st.bind(1, std::string_view(tool));
-    st.bind(2, std::string_view(day_start));
-    st.bind(3, std::string_view(tenant));
-    st.step();
-    f.tool_executions_today[tool] = static_cast<int>(st.column_int(0));
-    f.tenant_tool_executions_today[tool] = static_cast<int>(st.column_int(1));
+    auto st = db_->prepared(
+      "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(CASE WHEN tenant = ?3 THEN count ELSE 0 END), 0)"
+      " FROM usage_counters WHERE kind = 'tool_success' AND subject = ?1 AND bucket >= ?2");
+    st->bind(1, std::string_view(tool));
+    st->bind(2, std::string_view(day));
+    st->bind(3, std::string_view(tenant));
+    st->step();
+    f.tool_executions_today[tool] = static_cast<int>(st->column_int(0));
+    f.tenant_tool_executions_today[tool] = static_cast<int>(st->column_int(1));
   }
   auto cost_since = [&](const std::string& since, bool tenant_only) {
-    sqlite_statement st(db_->handle(),
-                        "SELECT COALESCE(SUM(json_extract(entry, '$.metadata.cost_usd')), 0) FROM journal"
-                        " WHERE ((agent = 'opex' AND tool_used IS NOT NULL) OR agent IN ('kimmy', 'prolex'))"
-                        " AND timestamp >= ?1"
-                        " AND (?2 = '' OR tenant = ?2)");
-    st.bind(1, std::string_view(since));
-    st.bind(2, std::string_view(tenant_only ? tenant : std::string{}));
-    st.step();
-    return std::stod(st.column_text(0).empty() ? "0" : st.column_text(0));
+    auto st = db_->prepared(
+      "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_counters WHERE kind = 'cost' AND subject = ''"
+      " AND bucket >= ?1 AND (?2 = '' OR tenant = ?2)");
+    st->bind(1, std::string_view(usage_counters::bucket_of(since)));
+    st->bind(2, std::string_view(tenant_only ? tenant : std::string{}));
+    st->step();
+    auto text = st->column_text(0);
+    return std::stod(text.empty() ? "0" : text);
   };
   f.cost_today_usd = cost_since(day_start, false);
   f.cost_month_usd = cost_since(month_start, false);
   f.tenant_cost_today_usd = cost_since(day_start, true);
   {
-    sqlite_statement st(db_->handle(),
-                        "SELECT COUNT(DISTINCT request_id) FROM journal WHERE agent = 'proxy' AND tenant = ?1"
-                        " AND timestamp >= ?2");
-    st.bind(1, std::string_view(tenant));
-    st.bind(2, std::string_view(day_start));
-    st.step();
-    f.tenant_requests_today = static_cast<int>(st.column_int(0));
+    auto st = db_->prepared(
+      "SELECT COALESCE(SUM(count), 0) FROM usage_counters WHERE kind = 'request' AND subject = ''"
+      " AND tenant = ?1 AND bucket >= ?2");
+    st->bind(1, std::string_view(tenant));
+    st->bind(2, std::string_view(day));
+    st->step();
+    f.tenant_requests_today = static_cast<int>(st->column_int(0));
   }
   for (const auto& w : workflows) {
     {
-      sqlite_statement st(db_->handle(),
-                          "SELECT 1 FROM journal WHERE agent = 'opex' AND tool_used = 'N8N_WORKFLOW_TEST'"
-                          " AND status = 'success' AND json_extract(entry, '$.tags[0]') = 'step'"
-                          " AND (json_extract(entry, '$.payload_snapshot.workflow_name') = ?1"
-                          " OR json_extract(entry, '$.payload_snapshot.workflow_id') = ?1) LIMIT 1");
-      st.bind(1, std::string_view(w));
-      f.workflow_tested[w] = st.step();
+      auto st = db_->prepared(
+        "SELECT 1 FROM usage_counters WHERE kind = 'workflow_tested' AND subject = ?1 AND tenant = '' AND bucket = ''");
+      st->bind(1, std::string_view(w));
+      f.workflow_tested[w] = st->step();
     }
     {
       sqlite_statement st(db_->handle(),

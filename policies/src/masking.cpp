@@ -82,13 +82,16 @@ bool contains_ignoring_case(std::string_view s, std::string_view word) {
 /// regular expression runs only on strings that may hold a secret (most do not: ids,
 /// timestamps, tool names, prose).
 bool may_hold_secret(std::string_view s) {
-  static constexpr std::string_view exact[] = {"sk-",  "sk_",  "rk_",  "pk_",  "AKIA", "ASIA", "AGPA", "AIDA",
-                                               "AROA", "gh",   "github_pat_", "glpat-", "xox", "AIza", "npm_", "hf_",  "eyJ",
-                                               "://",  "-----BEGIN"};
+  static constexpr std::string_view exact[] = {"sk-",  "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_", "AKIA", "ASIA", "AGPA", "AIDA",
+                                               "AROA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+                                               "glpat-", "xox", "AIza", "npm_", "hf_",  "eyJ", "-----BEGIN"};
   for (auto t : exact)
     if (s.find(t) != std::string_view::npos)
       return true;
-  for (auto w : {"bearer", "basic", "pass", "pwd", "secret", "api", "token"})
+  // user:password@ in a URL: only after "://" and before an '@'.
+  if (auto scheme = s.find("://"); scheme != std::string_view::npos && s.find('@', scheme) != std::string_view::npos)
+    return true;
+  for (auto w : {"bearer", "basic", "pass", "pwd", "secret", "api_key", "apikey", "api-key", "token"})
     if (contains_ignoring_case(s, w))
       return true;
   return false;

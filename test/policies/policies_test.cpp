@@ -129,6 +129,9 @@ TEST_CASE("masking: value shapes are masked wherever they appear, the rest of th
     {"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- end", "*** end"},
     {"nothing secret here, tokens_used: 42", "nothing secret here, tokens_used: 42"},
     {"https://example.com/path?q=1", "https://example.com/path?q=1"},
+    {"stripe rk_test_abcdefghijklmnop1234", "stripe ***"},
+    {"X-Api-Key: abcdef123456", "X-Api-Key: ***"},
+    {"priority high, task_019ada3e4f2b5c6d at opex://tasks/x", "priority high, task_019ada3e4f2b5c6d at opex://tasks/x"},
   };
   for (const auto& r : table) {
     INFO(r.in);
