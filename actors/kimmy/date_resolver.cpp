@@ -1,8 +1,9 @@
 // Relative and absolute date expressions in French and English.
 #include "date_resolver.hpp"
 
+#include "text_regex.hpp"
+
 #include <array>
-#include <regex>
 #include <string>
 
 namespace opex::actors {
@@ -96,7 +97,7 @@ std::optional<chr::year_month_day> upcoming(chr::year_month_day today, int month
 }
 
 struct rule {
-  std::regex re;
+  boost::regex re;
   int kind;
 };
 
@@ -132,7 +133,7 @@ const std::vector<rule>& rules() {
                               "september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
                               "sept|sep|oct|nov|dec)";
     const std::string lead = "(?:(?:avant|pour|d'ici|jusqu'a|by|before|for|on|due|le|ce|cette|this|until) )*";
-    auto re = [](const std::string& s) { return std::regex(s, std::regex::ECMAScript | std::regex::optimize); };
+    auto re = [](const std::string& s) { return text_regex(s); };
     return std::vector<rule>{
       {re("\\b" + lead + "(\\d{4})-(\\d{2})-(\\d{2})\\b"), k_iso},
       {re("\\b" + lead + "(?:apres-demain|apres demain|(?:the )?day after tomorrow)\\b"), k_day_after_tomorrow},
@@ -162,8 +163,8 @@ std::optional<date_mention> find_date(std::string_view folded, chr::year_month_d
   std::string text(folded);
   std::optional<date_mention> best;
   for (const auto& r : rules()) {
-    std::smatch m;
-    if (!std::regex_search(text, m, r.re))
+    boost::smatch m;
+    if (!boost::regex_search(text, m, r.re))
       continue;
     std::optional<chr::year_month_day> d;
     auto g = [&](int i) { return m[i].str(); };
@@ -230,7 +231,7 @@ std::optional<date_mention> find_date(std::string_view folded, chr::year_month_d
     }
     if (!d)
       continue;
-    auto begin = static_cast<std::size_t>(m.position(0));
+    auto begin = static_cast<std::size_t>(m.position(std::size_t{0}));
     date_mention found{*d, begin, begin + static_cast<std::size_t>(m.length(0))};
     // The first rule that matches wins, except that a more specific rule later in the list
     // never overrides; rules are ordered from most to least specific.
@@ -241,13 +242,13 @@ std::optional<date_mention> find_date(std::string_view folded, chr::year_month_d
 }
 
 std::optional<time_mention> find_time(std::string_view folded) {
-  static const std::regex fr(R"(\b(?:a |vers |at |from |de )?(\d{1,2})(?:h|:)(\d{2})?\b)",
-                             std::regex::ECMAScript | std::regex::optimize);
-  static const std::regex en(R"(\b(?:at |around |from )?(\d{1,2})(?::(\d{2}))? ?(am|pm)\b)",
-                             std::regex::ECMAScript | std::regex::optimize);
+  static const boost::regex fr(R"(\b(?:a |vers |at |from |de )?(\d{1,2})(?:h|:)(\d{2})?\b)",
+                             text_regex_flags);
+  static const boost::regex en(R"(\b(?:at |around |from )?(\d{1,2})(?::(\d{2}))? ?(am|pm)\b)",
+                             text_regex_flags);
   std::string text(folded);
-  std::smatch m;
-  if (std::regex_search(text, m, en)) {
+  boost::smatch m;
+  if (boost::regex_search(text, m, en)) {
     int h = std::stoi(m[1].str());
     int min = m[2].matched ? std::stoi(m[2].str()) : 0;
     if (h >= 1 && h <= 12 && min < 60) {
@@ -255,17 +256,17 @@ std::optional<time_mention> find_time(std::string_view folded) {
         h += 12;
       if (m[3].str() == "am" && h == 12)
         h = 0;
-      auto b = static_cast<std::size_t>(m.position(0));
+      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
       return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
     }
   }
-  if (std::regex_search(text, m, fr)) {
+  if (boost::regex_search(text, m, fr)) {
     int h = std::stoi(m[1].str());
     int min = m[2].matched ? std::stoi(m[2].str()) : 0;
     // "15:00" needs minutes; "14h" does not.
-    bool colon = text[static_cast<std::size_t>(m.position(1) + m.length(1))] == ':';
+    bool colon = text[static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1))] == ':';
     if (h < 24 && min < 60 && (!colon || m[2].matched)) {
-      auto b = static_cast<std::size_t>(m.position(0));
+      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
       return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
     }
   }
@@ -273,12 +274,12 @@ std::optional<time_mention> find_time(std::string_view folded) {
 }
 
 std::optional<int> find_duration_minutes(std::string_view folded) {
-  static const std::regex re(
+  static const boost::regex re(
     R"(\b(?:pendant |for |de |of )?(\d{1,3}|une|un|an|one|deux|two) ?(minutes?|min|mn|heures?|hours?|h)\b(?!\d))",
-    std::regex::ECMAScript | std::regex::optimize);
+    text_regex_flags);
   std::string text(folded);
-  std::smatch m;
-  if (!std::regex_search(text, m, re))
+  boost::smatch m;
+  if (!boost::regex_search(text, m, re))
     return std::nullopt;
   int n = number_word(m[1].str());
   if (n <= 0)

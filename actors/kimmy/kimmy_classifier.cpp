@@ -1,6 +1,8 @@
 // Kimmy's rules: intents, parameters, complexity, confidence and the escalation decision.
 #include "kimmy_classifier.hpp"
 
+#include "text_regex.hpp"
+
 #include "date_resolver.hpp"
 #include "text_normalizer.hpp"
 
@@ -12,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <regex>
 #include <set>
 
 namespace opex::actors {
@@ -25,13 +26,13 @@ namespace {
 
 struct intent_rule {
   std::string_view intent;
-  std::regex re;
+  boost::regex re;
   int weight;
   bool trigger;  ///< marks where the action phrase ends (parameters follow it)
 };
 
-std::regex rx(const std::string& s) {
-  return std::regex(s, std::regex::ECMAScript | std::regex::optimize);
+boost::regex rx(const std::string& s) {
+  return text_regex(s);
 }
 
 std::vector<intent_rule> build_rules() {
@@ -424,7 +425,7 @@ std::optional<found_span> find_priority(std::string_view folded) {
     const char* re;
     const char* value;
   };
-  static const std::vector<std::pair<std::regex, std::string>> rules = [] {
+  static const std::vector<std::pair<boost::regex, std::string>> rules = [] {
     std::vector<p> raw{
       {"\\b(?:pas urgent|pas urgente|non urgent|not urgent|no rush|sans urgence|pas presse|"
        "basse priorite|priorite basse|faible priorite|low priority|low-priority|quand tu as le temps|"
@@ -440,16 +441,16 @@ std::optional<found_span> find_priority(std::string_view folded) {
        "medium-priority)\\b",
        "medium"},
     };
-    std::vector<std::pair<std::regex, std::string>> out;
+    std::vector<std::pair<boost::regex, std::string>> out;
     for (const auto& r : raw)
       out.emplace_back(rx(r.re), r.value);
     return out;
   }();
   std::string text(folded);
   for (const auto& [re, value] : rules) {
-    std::smatch m;
-    if (std::regex_search(text, m, re)) {
-      auto b = static_cast<std::size_t>(m.position(0));
+    boost::smatch m;
+    if (boost::regex_search(text, m, re)) {
+      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
       // Include a leading "c'est"/"," so "…, c'est important" disappears from titles.
       return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, value};
     }
@@ -473,11 +474,11 @@ bool is_upper_start(std::string_view original_word) {
 /// "client Dupont", "pour le client Acme Corp", "for customer Globex": the capitalised words
 /// after the keyword, from the original text.
 std::optional<std::string> find_client_name(const normalized_text& nt) {
-  static const std::regex re = rx(
+  static const boost::regex re = rx(
     "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))? ");
   std::string text(nt.folded);
-  for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
-    auto pos = static_cast<std::size_t>(it->position(0) + it->length(0));
+  for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
+    auto pos = static_cast<std::size_t>(it->position(std::size_t{0}) + it->length(0));
     std::vector<std::string> words;
     while (pos < text.size() && words.size() < 3) {
       auto next = text.find(' ', pos);
@@ -574,18 +575,18 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   std::map<std::string_view, std::size_t> trigger_begin;
   std::map<std::string_view, std::size_t> first_strong;  // earliest position of a strong rule
   for (const auto& r : rules) {
-    std::smatch m;
-    if (!std::regex_search(f, m, r.re))
+    boost::smatch m;
+    if (!boost::regex_search(f, m, r.re))
       continue;
     score[r.intent] += r.weight;
     if (r.weight >= 5) {
-      auto b = static_cast<std::size_t>(m.position(0));
+      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
       if (!first_strong.contains(r.intent) || b < first_strong[r.intent])
         first_strong[r.intent] = b;
     }
     if (r.trigger) {
-      auto e = static_cast<std::size_t>(m.position(0) + m.length(0));
-      auto b = static_cast<std::size_t>(m.position(0));
+      auto e = static_cast<std::size_t>(m.position(std::size_t{0}) + m.length(0));
+      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
       if (!trigger_end.contains(r.intent) || r.weight >= 5) {
         if (!trigger_end.contains(r.intent) || e > trigger_end[r.intent]) {
           trigger_end[r.intent] = e;
@@ -601,11 +602,11 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     score["calendar_event"] += 1;
   // A question about something is not an action on it: interrogatives weaken action intents,
   // except polite requests ("peux-tu ...", "can you ...") which are actions.
-  static const std::regex polite = rx(
+  static const boost::regex polite = rx(
     "^(?:can you|could you|would you|will you|can u|peux-tu|peux tu|pourrais-tu|pourrais tu|"
     "tu peux|tu pourrais|est-ce que tu peux|est-ce que tu pourrais|please|merci de|svp|stp|"
     "pouvez-vous|pourriez-vous)\\b");
-  bool question_form = score.contains("question_simple") && !std::regex_search(f, polite);
+  bool question_form = score.contains("question_simple") && !boost::regex_search(f, polite);
   std::string_view intent = "other";
   int top = 0, second = 0;
   static constexpr std::array<std::string_view, 13> precedence{
@@ -710,14 +711,14 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       title = phrase(from, f.size());
       if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
         // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
-        static const std::regex noun = rx(
+        static const boost::regex noun = rx(
           "\\b(?:reunions?|rendez-vous|rdv|meetings?|appointments?|calls?|visio|entretien|dejeuner|"
           "diner|lunch|dinner|standup|stand-up|demo|atelier|workshop|seance|session|sync|point|"
           "evenement|event|conference)\\b");
-        std::smatch m;
+        boost::smatch m;
         std::string tail = f.substr(trigger_begin["calendar_event"]);
-        if (std::regex_search(tail, m, noun))
-          title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position(0)), f.size());
+        if (boost::regex_search(tail, m, noun))
+          title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position(std::size_t{0})), f.size());
       }
     }
     if (!title.empty())
@@ -762,23 +763,23 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     if (q) {
       params["task_id"] = nt.original(q->begin, q->end);
     } else {
-      static const std::regex ref = rx("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
-      std::smatch m;
-      if (std::regex_search(f, m, ref))
-        params["task_id"] = nt.original(static_cast<std::size_t>(m.position(1)),
-                                        static_cast<std::size_t>(m.position(1) + m.length(1)));
+      static const boost::regex ref = rx("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+      boost::smatch m;
+      if (boost::regex_search(f, m, ref))
+        params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
+                                        static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
       else
         params["task_id"] = nullptr;
     }
-    static const std::regex done = rx("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
-    if (std::regex_search(f, done))
+    static const boost::regex done = rx("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
+    if (boost::regex_search(f, done))
       params["status"] = "completed";
   } else if (intent == "client_workflow" || intent == "reporting") {
-    static const std::regex wf = rx("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
-    std::smatch m;
-    if (std::regex_search(f, m, wf))
-      params["workflow_id"] = nt.original(static_cast<std::size_t>(m.position(1)),
-                                          static_cast<std::size_t>(m.position(1) + m.length(1)));
+    static const boost::regex wf = rx("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+    boost::smatch m;
+    if (boost::regex_search(f, m, wf))
+      params["workflow_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
+                                          static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
   }
   p.parameters = std::move(params);
 
@@ -803,18 +804,18 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     sensitivity = "medium";
   json::object constraints;
   constraints["sensitivity"] = sensitivity;
-  static const std::regex no_web = rx("\\b(?:sans internet|sans recherche web|hors ligne|offline|without (?:the )?web|no web search|without searching)\\b");
-  constraints["can_use_web"] = !std::regex_search(f, no_web);
+  static const boost::regex no_web = rx("\\b(?:sans internet|sans recherche web|hors ligne|offline|without (?:the )?web|no web search|without searching)\\b");
+  constraints["can_use_web"] = !boost::regex_search(f, no_web);
   p.constraints = std::move(constraints);
   out.sensitive_matches = sensitive_found;
 
   // -- complexity --
-  static const std::regex multi = rx("\\b(?:puis|ensuite|et apres|et aussi|apres ca|and then|then|after that|also|et enfin|finally)\\b|;");
+  static const boost::regex multi = rx("\\b(?:puis|ensuite|et apres|et aussi|apres ca|and then|then|after that|also|et enfin|finally)\\b|;");
   int strong_intents = 0;
   for (const auto& [name, s] : score)
     if (s >= 5 && name != "question_simple" && name != "other")
       ++strong_intents;
-  bool multi_action = std::regex_search(f, multi) || strong_intents >= 2;
+  bool multi_action = boost::regex_search(f, multi) || strong_intents >= 2;
   static const std::set<std::string_view> simple_intents{"task_create", "task_update", "calendar_event",
                                                          "doc_note", "question_simple"};
   auto has = [&](std::string_view key) {

@@ -2,6 +2,8 @@
 // llm_classifier.hpp).
 #include "kimmy/llm_classifier.hpp"
 
+#include "text_regex.hpp"
+
 #include "kimmy/text_normalizer.hpp"
 #include "prolex/llm_planner.hpp"
 
@@ -11,7 +13,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -62,8 +63,8 @@ bool grounded(std::string_view value, const std::string& folded_text) {
 }
 
 bool valid_date(std::string_view s) {
-  static const std::regex re("^\\d{4}-\\d{2}-\\d{2}$");
-  if (!std::regex_match(s.begin(), s.end(), re))
+  static const boost::regex re("^\\d{4}-\\d{2}-\\d{2}$", text_regex_flags);
+  if (!boost::regex_match(s.begin(), s.end(), re))
     return false;
   int y = std::stoi(std::string(s.substr(0, 4)));
   unsigned m = static_cast<unsigned>(std::stoi(std::string(s.substr(5, 2))));

@@ -144,3 +144,31 @@ TEST_CASE("json: strict parsing refuses what parsers disagree on, with the reaso
   REQUIRE(v.ok());
   CHECK(*v == boost::json::parse(R"({"a":[1,2.5,"x",true,null,{"b":-3}],"u":18446744073709551615})"));
 }
+
+TEST_CASE("schema_registry: format date, time and date-time are checked as valijson checks them") {
+  auto reg = schema_registry::with_embedded();
+  auto schema = parse_json(R"({"type":"object","properties":{
+      "day":{"type":"string","format":"date"},
+      "at":{"type":"string","format":"date-time"},
+      "clock":{"type":"string","format":"time"},
+      "format":{"type":"string","format":"date","pattern":"^2026-"},
+      "items":{"type":"array","items":{"type":"string","format":"date"}}}})");
+  REQUIRE(schema);
+  REQUIRE(reg->add("test/formats", *schema));
+  auto ok = [&](const char* doc) { return reg->validate("test/formats", *parse_json(doc)).empty(); };
+  CHECK(ok(R"({"day":"2026-12-31","at":"2026-12-02T07:44:10.123Z","clock":"16:52:45+02:00"})"));
+  CHECK(ok(R"({"day":"2028-02-29","at":"2026-12-02t07:44:10Z"})"));
+  CHECK_FALSE(ok(R"({"day":"2026-02-30"})"));
+  CHECK_FALSE(ok(R"({"day":"2026-04-31"})"));
+  CHECK_FALSE(ok(R"({"day":"2026-13-01"})"));
+  CHECK_FALSE(ok(R"({"day":"2026-12-02T00:00:00Z"})"));
+  CHECK_FALSE(ok(R"({"at":"2026-12-02 07:44:10Z"})"));
+  CHECK_FALSE(ok(R"({"at":"2026-12-02T24:00:00Z"})"));
+  CHECK_FALSE(ok(R"({"clock":"16:52"})"));
+  CHECK(ok(R"({"format":"2026-06-30"})"));       // a property named format is a schema too
+  CHECK_FALSE(ok(R"({"format":"2027-06-30"})"));  // its own pattern still applies
+  CHECK_FALSE(ok(R"({"format":"2026-06-31"})"));
+  CHECK_FALSE(ok(R"({"items":["2026-01-01","2026-02-31"]})"));
+  // What the registry hands out (MCP inputSchema, docs) is the schema as written.
+  CHECK(reg->document("test/formats")->at("properties").at("day").at("format") == "date");
+}
