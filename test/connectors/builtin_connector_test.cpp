@@ -261,3 +261,27 @@ TEST_CASE("builtin_connector: calls queued together commit together, each kept o
   REQUIRE(count.step());
   CHECK(count.column_int(0) == calls - calls / 5);
 }
+
+TEST_CASE("builtin_connector: the weekly summary counts the last 7 days of the journal only") {
+  store_fixture s;  // its clock: 2026-11-18T08:00:00Z, so the window starts 2026-11-11T08:00:00Z
+  auto journal = sqlite_journal::open(s.db);
+  REQUIRE(journal.ok());
+  auto entry = [](std::string ts, std::string request, std::string agent, std::string status) {
+    return json::parse(R"({"timestamp":")" + ts + R"(","agent":")" + agent + R"(","action_type":"execution",
+      "request_id":")" + request + R"(","user_id":"u","tool_used":"NOOP","result":{"status":")" + status + R"("}})")
+      .as_object();
+  };
+  REQUIRE((*journal)->append({entry("2026-11-01T10:00:00.000Z", "old", "opex", "failure"),
+                              entry("2026-11-11T07:59:59.999Z", "edge", "opex", "failure"),
+                              entry("2026-11-15T10:00:00.000Z", "a", "proxy", "success"),
+                              entry("2026-11-15T10:00:01.000Z", "a", "opex", "success"),
+                              entry("2026-11-11T08:00:00.000Z", "b", "opex", "failure")})  // late, in the window
+            .ok());
+  auto summary = s.call("journal_summary", "{}");
+  REQUIRE(summary.ok);
+  CHECK(summary.data.at("requests") == 2);  // a and b
+  CHECK(summary.data.at("failures") == 1);
+  CHECK(summary.data.at("by_agent").at("opex") == 2);
+  CHECK(summary.data.at("by_agent").at("proxy") == 1);
+  CHECK(summary.data.at("top_tools").at("NOOP") == 2);
+}
