@@ -21,6 +21,13 @@ expect 0 "usage: opex_connector_bench" "$conn" --help
 expect 2 "needs a positive number" "$conn" --calls x /tmp
 expect 2 "must hold mcp-server-everything" "$conn" /nonexistent
 expect 2 "unknown option --nope" "$conn" --nope
+scripts="$(cd "$(dirname "$0")/../../tools/bench" && pwd)"
+expect 0 "vs_n8n.sh — opexd and n8n side by side" "$scripts/vs_n8n.sh" --help
+expect 2 "unknown option --nope" "$scripts/vs_n8n.sh" --nope
+expect 2 "OPEXD must be an opexd binary" "$scripts/vs_n8n.sh"
+expect 2 "'x' is not a number" "$scripts/vs_n8n.sh" --runs x /bin/true
+expect 0 "opexd_throughput.sh — opexd's requests/s" "$scripts/opexd_throughput.sh" --help
+expect 2 "unknown option --nope" "$scripts/opexd_throughput.sh" --nope
 expect 0 "usage: opex_journal_bench" "$journal" --help
 expect 2 "a batch must be a positive number, not 'x'" "$journal" --batches 8,x
 expect 2 "--entries must be a positive number" "$journal" --entries 0
