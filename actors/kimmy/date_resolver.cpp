@@ -133,24 +133,23 @@ const std::vector<rule>& rules() {
                               "september|october|november|december|jan|feb|mar|apr|jun|jul|aug|"
                               "sept|sep|oct|nov|dec)";
     const std::string lead = "(?:(?:avant|pour|d'ici|jusqu'a|by|before|for|on|due|le|ce|cette|this|until) )*";
-    auto re = [](const std::string& s) { return text_regex(s); };
     return std::vector<rule>{
-      {re("\\b" + lead + "(\\d{4})-(\\d{2})-(\\d{2})\\b"), k_iso},
-      {re("\\b" + lead + "(?:apres-demain|apres demain|(?:the )?day after tomorrow)\\b"), k_day_after_tomorrow},
-      {re("\\b" + lead + "(?:demain|tomorrow)\\b"), k_tomorrow},
-      {re("\\b" + lead + "(?:aujourd'hui|aujourdhui|today|ce soir|tonight|dans la journee)\\b"), k_today},
-      {re("\\b(?:dans|in|d'ici) " + num + " (?:jours?|days?)\\b"), k_in_n_days},
-      {re("\\b(?:dans|in|d'ici) " + num + " (?:semaines?|weeks?)\\b"), k_in_n_weeks},
-      {re("\\b" + lead + wd + " prochain\\b"), k_next_week_weekday_fr},
-      {re("\\b" + lead + "next " + wd + "\\b"), k_next_week_weekday_en},
-      {re("\\b" + lead + "(?:la semaine prochaine|next week)\\b"), k_next_week},
-      {re("\\b" + lead + "(?:(?:la )?fin du mois|(?:the )?end of (?:the )?month)\\b"), k_end_of_month},
-      {re("\\b" + lead + "(?:(?:la )?fin de (?:la )?semaine|(?:the )?end of (?:the )?week)\\b"), k_end_of_week},
-      {re("\\b" + lead + "(?:" + wd_nc + " )?(\\d{1,2})(?:er)? " + month + "(?: (\\d{4}))?\\b"), k_day_month_fr},
-      {re("\\b" + lead + month + "\\.? (\\d{1,2})(?:st|nd|rd|th)?(?:,? (\\d{4}))?\\b"), k_month_day_en},
-      {re("\\b" + lead + "(?:the )?(\\d{1,2})(?:st|nd|rd|th) (?:of )?" + month + "(?:,? (\\d{4}))?\\b"), k_day_month_en},
-      {re("\\b" + lead + "(\\d{1,2})/(\\d{1,2})(?:/(\\d{2,4}))?\\b"), k_numeric},
-      {re("\\b" + lead + wd + "\\b"), k_weekday},
+      {text_regex("\\b" + lead + "(\\d{4})-(\\d{2})-(\\d{2})\\b"), k_iso},
+      {text_regex("\\b" + lead + "(?:apres-demain|apres demain|(?:the )?day after tomorrow)\\b"), k_day_after_tomorrow},
+      {text_regex("\\b" + lead + "(?:demain|tomorrow)\\b"), k_tomorrow},
+      {text_regex("\\b" + lead + "(?:aujourd'hui|aujourdhui|today|ce soir|tonight|dans la journee)\\b"), k_today},
+      {text_regex("\\b(?:dans|in|d'ici) " + num + " (?:jours?|days?)\\b"), k_in_n_days},
+      {text_regex("\\b(?:dans|in|d'ici) " + num + " (?:semaines?|weeks?)\\b"), k_in_n_weeks},
+      {text_regex("\\b" + lead + wd + " prochain\\b"), k_next_week_weekday_fr},
+      {text_regex("\\b" + lead + "next " + wd + "\\b"), k_next_week_weekday_en},
+      {text_regex("\\b" + lead + "(?:la semaine prochaine|next week)\\b"), k_next_week},
+      {text_regex("\\b" + lead + "(?:(?:la )?fin du mois|(?:the )?end of (?:the )?month)\\b"), k_end_of_month},
+      {text_regex("\\b" + lead + "(?:(?:la )?fin de (?:la )?semaine|(?:the )?end of (?:the )?week)\\b"), k_end_of_week},
+      {text_regex("\\b" + lead + "(?:" + wd_nc + " )?(\\d{1,2})(?:er)? " + month + "(?: (\\d{4}))?\\b"), k_day_month_fr},
+      {text_regex("\\b" + lead + month + "\\.? (\\d{1,2})(?:st|nd|rd|th)?(?:,? (\\d{4}))?\\b"), k_month_day_en},
+      {text_regex("\\b" + lead + "(?:the )?(\\d{1,2})(?:st|nd|rd|th) (?:of )?" + month + "(?:,? (\\d{4}))?\\b"), k_day_month_en},
+      {text_regex("\\b" + lead + "(\\d{1,2})/(\\d{1,2})(?:/(\\d{2,4}))?\\b"), k_numeric},
+      {text_regex("\\b" + lead + wd + "\\b"), k_weekday},
     };
   }();
   return r;
@@ -231,7 +230,7 @@ std::optional<date_mention> find_date(std::string_view folded, chr::year_month_d
     }
     if (!d)
       continue;
-    auto begin = static_cast<std::size_t>(m.position(std::size_t{0}));
+    auto begin = static_cast<std::size_t>(m.position());
     date_mention found{*d, begin, begin + static_cast<std::size_t>(m.length(0))};
     // The first rule that matches wins, except that a more specific rule later in the list
     // never overrides; rules are ordered from most to least specific.
@@ -256,7 +255,7 @@ std::optional<time_mention> find_time(std::string_view folded) {
         h += 12;
       if (m[3].str() == "am" && h == 12)
         h = 0;
-      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
+      auto b = static_cast<std::size_t>(m.position());
       return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
     }
   }
@@ -266,7 +265,7 @@ std::optional<time_mention> find_time(std::string_view folded) {
     // "15:00" needs minutes; "14h" does not.
     bool colon = text[static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1))] == ':';
     if (h < 24 && min < 60 && (!colon || m[2].matched)) {
-      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
+      auto b = static_cast<std::size_t>(m.position());
       return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
     }
   }

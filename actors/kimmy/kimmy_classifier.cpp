@@ -31,10 +31,6 @@ struct intent_rule {
   bool trigger;  ///< marks where the action phrase ends (parameters follow it)
 };
 
-boost::regex rx(const std::string& s) {
-  return text_regex(s);
-}
-
 std::vector<intent_rule> build_rules() {
   const std::string create_verb =
     "(?:cree|creer|creez|cree-moi|ajoute|ajouter|ajoutez|ajoute-moi|rajoute|nouvelle|nouveau|"
@@ -92,7 +88,7 @@ std::vector<intent_rule> build_rules() {
 
   std::vector<intent_rule> r;
   auto add = [&](std::string_view intent, const std::string& re, int w, bool trigger = false) {
-    r.push_back({intent, rx(re), w, trigger});
+    r.push_back({intent, text_regex(re), w, trigger});
   };
   // task_update first: "marque la tâche X comme faite" also contains a task noun.
   add("task_update",
@@ -443,14 +439,14 @@ std::optional<found_span> find_priority(std::string_view folded) {
     };
     std::vector<std::pair<boost::regex, std::string>> out;
     for (const auto& r : raw)
-      out.emplace_back(rx(r.re), r.value);
+      out.emplace_back(text_regex(r.re), r.value);
     return out;
   }();
   std::string text(folded);
   for (const auto& [re, value] : rules) {
     boost::smatch m;
     if (boost::regex_search(text, m, re)) {
-      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
+      auto b = static_cast<std::size_t>(m.position());
       // Include a leading "c'est"/"," so "…, c'est important" disappears from titles.
       return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, value};
     }
@@ -474,11 +470,11 @@ bool is_upper_start(std::string_view original_word) {
 /// "client Dupont", "pour le client Acme Corp", "for customer Globex": the capitalised words
 /// after the keyword, from the original text.
 std::optional<std::string> find_client_name(const normalized_text& nt) {
-  static const boost::regex re = rx(
+  static const boost::regex re = text_regex(
     "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))? ");
   std::string text(nt.folded);
   for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
-    auto pos = static_cast<std::size_t>(it->position(std::size_t{0}) + it->length(0));
+    auto pos = static_cast<std::size_t>(it->position() + it->length(0));
     std::vector<std::string> words;
     while (pos < text.size() && words.size() < 3) {
       auto next = text.find(' ', pos);
@@ -580,13 +576,13 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       continue;
     score[r.intent] += r.weight;
     if (r.weight >= 5) {
-      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
+      auto b = static_cast<std::size_t>(m.position());
       if (!first_strong.contains(r.intent) || b < first_strong[r.intent])
         first_strong[r.intent] = b;
     }
     if (r.trigger) {
-      auto e = static_cast<std::size_t>(m.position(std::size_t{0}) + m.length(0));
-      auto b = static_cast<std::size_t>(m.position(std::size_t{0}));
+      auto e = static_cast<std::size_t>(m.position() + m.length(0));
+      auto b = static_cast<std::size_t>(m.position());
       if (!trigger_end.contains(r.intent) || r.weight >= 5) {
         if (!trigger_end.contains(r.intent) || e > trigger_end[r.intent]) {
           trigger_end[r.intent] = e;
@@ -602,7 +598,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     score["calendar_event"] += 1;
   // A question about something is not an action on it: interrogatives weaken action intents,
   // except polite requests ("peux-tu ...", "can you ...") which are actions.
-  static const boost::regex polite = rx(
+  static const boost::regex polite = text_regex(
     "^(?:can you|could you|would you|will you|can u|peux-tu|peux tu|pourrais-tu|pourrais tu|"
     "tu peux|tu pourrais|est-ce que tu peux|est-ce que tu pourrais|please|merci de|svp|stp|"
     "pouvez-vous|pourriez-vous)\\b");
@@ -711,14 +707,14 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       title = phrase(from, f.size());
       if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
         // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
-        static const boost::regex noun = rx(
+        static const boost::regex noun = text_regex(
           "\\b(?:reunions?|rendez-vous|rdv|meetings?|appointments?|calls?|visio|entretien|dejeuner|"
           "diner|lunch|dinner|standup|stand-up|demo|atelier|workshop|seance|session|sync|point|"
           "evenement|event|conference)\\b");
         boost::smatch m;
         std::string tail = f.substr(trigger_begin["calendar_event"]);
         if (boost::regex_search(tail, m, noun))
-          title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position(std::size_t{0})), f.size());
+          title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position()), f.size());
       }
     }
     if (!title.empty())
@@ -763,7 +759,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     if (q) {
       params["task_id"] = nt.original(q->begin, q->end);
     } else {
-      static const boost::regex ref = rx("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+      static const boost::regex ref = text_regex("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
       boost::smatch m;
       if (boost::regex_search(f, m, ref))
         params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
@@ -771,11 +767,11 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       else
         params["task_id"] = nullptr;
     }
-    static const boost::regex done = rx("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
+    static const boost::regex done = text_regex("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
     if (boost::regex_search(f, done))
       params["status"] = "completed";
   } else if (intent == "client_workflow" || intent == "reporting") {
-    static const boost::regex wf = rx("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+    static const boost::regex wf = text_regex("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
     boost::smatch m;
     if (boost::regex_search(f, m, wf))
       params["workflow_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
@@ -804,13 +800,13 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     sensitivity = "medium";
   json::object constraints;
   constraints["sensitivity"] = sensitivity;
-  static const boost::regex no_web = rx("\\b(?:sans internet|sans recherche web|hors ligne|offline|without (?:the )?web|no web search|without searching)\\b");
+  static const boost::regex no_web = text_regex("\\b(?:sans internet|sans recherche web|hors ligne|offline|without (?:the )?web|no web search|without searching)\\b");
   constraints["can_use_web"] = !boost::regex_search(f, no_web);
   p.constraints = std::move(constraints);
   out.sensitive_matches = sensitive_found;
 
   // -- complexity --
-  static const boost::regex multi = rx("\\b(?:puis|ensuite|et apres|et aussi|apres ca|and then|then|after that|also|et enfin|finally)\\b|;");
+  static const boost::regex multi = text_regex("\\b(?:puis|ensuite|et apres|et aussi|apres ca|and then|then|after that|also|et enfin|finally)\\b|;");
   int strong_intents = 0;
   for (const auto& [name, s] : score)
     if (s >= 5 && name != "question_simple" && name != "other")

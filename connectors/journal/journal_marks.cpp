@@ -9,23 +9,19 @@
 namespace opex::connectors::journal_marks {
 
 void ensure_schema(sqlite_db& db) {
-  {
-    sqlite_statement st(db.handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_marks'");
-    if (st.step())
-      return;
-  }
+  if (db.has_table("journal_marks"))
+    return;
   sqlite_transaction tx(db);
-  db.exec(
-    "CREATE TABLE journal_marks (bucket TEXT PRIMARY KEY, first_id INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO journal_marks(bucket, first_id)"
-    " SELECT substr(timestamp, 1, 14) || printf('%02d', (CAST(substr(timestamp, 15, 2) AS INTEGER) / 15) * 15),"
-    " MIN(id) FROM journal GROUP BY 1;");
+  db.exec("CREATE TABLE journal_marks (bucket TEXT PRIMARY KEY, first_id INTEGER NOT NULL) WITHOUT ROWID");
+  if (db.has_table("journal"))
+    db.exec("INSERT INTO journal_marks(bucket, first_id) SELECT " + std::string(usage_counters::timestamp_bucket_sql)
+            + ", MIN(id) FROM journal GROUP BY 1");
   tx.commit();
 }
 
-void mark(sqlite_db& db, std::string_view timestamp) {
+void mark(sqlite_db& db, std::string_view bucket) {
   auto st = db.prepared("INSERT OR IGNORE INTO journal_marks(bucket, first_id) VALUES (?1, last_insert_rowid())");
-  st->bind(1, std::string_view(usage_counters::bucket_of(timestamp)));
+  st->bind(1, bucket);
   st->step();
 }
 

@@ -151,8 +151,8 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       std::string_view tenant = "default";
       if (const auto* m = get_member(e, "metadata"); m && m->is_object())
         tenant = get_string(m->get_object(), "tenant").value_or("default");
-      usage_counters::count(*db_, e, timestamp, agent, tool ? std::string_view(*tool) : std::string_view(), status,
-                            tenant);
+      const auto bucket = usage_counters::bucket_of(timestamp);
+      usage_counters::count(*db_, e, bucket, agent, tool ? std::string_view(*tool) : std::string_view(), status, tenant);
       st->bind(1, timestamp);
       st->bind(2, get_string(e, "request_id").value_or(""));
       st->bind(3, agent);
@@ -162,7 +162,7 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       st->bind(7, std::string_view(compact_text(e)));
       st->bind(8, tenant);
       st->step();
-      journal_marks::mark(*db_, timestamp);
+      journal_marks::mark(*db_, bucket);
       st->reset();
     }
   }

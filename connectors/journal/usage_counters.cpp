@@ -12,10 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-/// The bucket of a `timestamp` column, in SQL (the same as bucket_of()).
-constexpr const char* bucket_sql =
-  "substr(timestamp, 1, 14) || printf('%02d', (CAST(substr(timestamp, 15, 2) AS INTEGER) / 15) * 15)";
-
 void add(sqlite_db& db, std::string_view kind, std::string_view subject, std::string_view tenant,
          std::string_view bucket, std::int64_t count, double cost_usd) {
   auto st = db.prepared(
@@ -60,7 +56,7 @@ bool proxy_entry_exists(sqlite_db& db, std::string_view request_id) {
 }
 
 void fill_from_journal(sqlite_db& db) {
-  const std::string b = bucket_sql;
+  const std::string b(timestamp_bucket_sql);
   db.exec(
     "INSERT INTO usage_counters(kind, subject, tenant, bucket, count, cost_usd)"
     " SELECT 'tool_success', tool_used, tenant, " + b + ", COUNT(*), 0 FROM journal"
@@ -96,34 +92,23 @@ std::string bucket_of(std::string_view ts) {
 }
 
 void ensure_schema(sqlite_db& db) {
-  bool exists = false;
-  {
-    sqlite_statement st(db.handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_counters'");
-    exists = st.step();
-  }
-  if (exists)
+  if (db.has_table("usage_counters"))
     return;
   sqlite_transaction tx(db);
   db.exec(
     "CREATE TABLE usage_counters (kind TEXT NOT NULL, subject TEXT NOT NULL, tenant TEXT NOT NULL,"
     " bucket TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0,"
     " PRIMARY KEY (kind, subject, tenant, bucket)) WITHOUT ROWID");
-  bool has_journal = false;
-  {
-    sqlite_statement st(db.handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal'");
-    has_journal = st.step();
-  }
-  if (has_journal)
+  if (db.has_table("journal"))
     fill_from_journal(db);
   tx.commit();
 }
 
-void count(sqlite_db& db, const json::object& entry, std::string_view timestamp, std::string_view agent,
+void count(sqlite_db& db, const json::object& entry, std::string_view bucket, std::string_view agent,
            std::string_view tool, std::string_view status, std::string_view tenant) {
   bool opex_tool = agent == "opex" && !tool.empty();
   if (!opex_tool && agent != "kimmy" && agent != "prolex" && agent != "proxy")
     return;
-  auto bucket = bucket_of(timestamp);
   if (opex_tool && status == "success" && first_tag_is_step(entry)) {
     add(db, "tool_success", tool, tenant, bucket, 1, 0.0);
     if (tool == "N8N_WORKFLOW_TEST")

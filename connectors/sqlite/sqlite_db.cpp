@@ -143,6 +143,12 @@ void sqlite_db::exec(std::string_view sql) {
   }
 }
 
+bool sqlite_db::has_table(std::string_view name) {
+  auto st = prepared("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  st->bind(1, name);
+  return st->step();
+}
+
 sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db), nested_(db.in_transaction()) {
   db_.prepared(nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE")->step();
 }

@@ -82,9 +82,10 @@ bool contains_ignoring_case(std::string_view s, std::string_view word) {
 /// regular expression runs only on strings that may hold a secret (most do not: ids,
 /// timestamps, tool names, prose).
 bool may_hold_secret(std::string_view s) {
-  static constexpr std::string_view exact[] = {"sk-",  "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_", "AKIA", "ASIA", "AGPA", "AIDA",
-                                               "AROA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
-                                               "glpat-", "xox", "AIza", "npm_", "hf_",  "eyJ", "-----BEGIN"};
+  static constexpr std::string_view exact[] = {
+    "sk-",  "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_", "AKIA",   "ASIA",
+    "AGPA", "AIDA",     "AROA",     "ghp_",     "gho_",     "ghu_",     "ghs_",     "ghr_",   "github_pat_",
+    "glpat-", "xox",    "AIza",     "npm_",     "hf_",      "eyJ",      "-----BEGIN"};
   for (auto t : exact)
     if (s.find(t) != std::string_view::npos)
       return true;

@@ -16,11 +16,13 @@ class sqlite_db;
 /// the smallest mark of the buckets from bucket(T) on bounds every entry at or after T.
 namespace journal_marks {
 
-/// Creates the table; when it is new, fills it from the journal's rows. Throws std::runtime_error.
+/// Creates the table; when it is new and the journal has rows, fills it from them. Throws
+/// std::runtime_error.
 void ensure_schema(sqlite_db& db);
 
-/// Records the entry just inserted (last_insert_rowid) when it is the first of its bucket.
-void mark(sqlite_db& db, std::string_view timestamp);
+/// Records the entry just inserted (last_insert_rowid) when it is the first of its bucket
+/// (usage_counters::bucket_of of its timestamp).
+void mark(sqlite_db& db, std::string_view bucket);
 
 /// The lowest id an entry with a timestamp at or after `since` may have (1 + the last id when
 /// there is none). Use as `WHERE id >= ?first AND timestamp >= ?since`. Throws std::runtime_error.

@@ -90,6 +90,9 @@ public:
   /// True inside an explicit transaction (BEGIN ... COMMIT).
   bool in_transaction() const noexcept;
 
+  /// True when the database has a table of that name (sqlite_schema). Throws on SQL errors.
+  bool has_table(std::string_view name);
+
 private:
   explicit sqlite_db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;

@@ -28,14 +28,20 @@ namespace usage_counters {
 void ensure_schema(sqlite_db& db);
 
 /// Counts one journal entry, in the caller's transaction, before the entry is inserted (a
-/// request is counted when no proxy entry of it is in the journal yet). `agent`, `tool`
-/// (empty when none), `status` and `tenant` are the entry's columns. Throws std::runtime_error.
-void count(sqlite_db& db, const boost::json::object& entry, std::string_view timestamp, std::string_view agent,
+/// request is counted when no proxy entry of it is in the journal yet). `bucket` is
+/// bucket_of(the entry's timestamp); `agent`, `tool` (empty when none), `status` and `tenant`
+/// are the entry's columns. Throws std::runtime_error.
+void count(sqlite_db& db, const boost::json::object& entry, std::string_view bucket, std::string_view agent,
            std::string_view tool, std::string_view status, std::string_view tenant);
 
 /// "YYYY-MM-DDTHH:MM" of the 15-minute bucket holding an RFC 3339 UTC timestamp
 /// ("2026-12-02T07:44:10.123Z" -> "2026-12-02T07:30"); the text unchanged when it is shorter.
 std::string bucket_of(std::string_view timestamp);
+
+/// bucket_of() of the column `timestamp`, as an SQL expression (for statements over the
+/// journal's rows: filling counters or marks from an older database).
+inline constexpr std::string_view timestamp_bucket_sql =
+  "substr(timestamp, 1, 14) || printf('%02d', (CAST(substr(timestamp, 15, 2) AS INTEGER) / 15) * 15)";
 
 } // namespace usage_counters
 } // namespace opex::connectors
