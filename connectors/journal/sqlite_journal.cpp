@@ -89,7 +89,7 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<
   try {
     (*db)->exec(
       "CREATE TABLE IF NOT EXISTS journal ("
-      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " id INTEGER PRIMARY KEY,"
       " timestamp TEXT NOT NULL,"
       " request_id TEXT NOT NULL,"
       " agent TEXT NOT NULL,"

@@ -109,7 +109,7 @@ result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_d
       " decided_at TEXT NOT NULL DEFAULT '', comment TEXT NOT NULL DEFAULT '');"
       "CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, expires_at);"
       "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, timestamp TEXT NOT NULL,"
+      "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL,"
       " request_id TEXT NOT NULL, agent TEXT NOT NULL, action_type TEXT NOT NULL, tool_used TEXT,"
       " status TEXT NOT NULL, entry TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');");
     // Databases made before idempotency keys get the columns.

@@ -538,6 +538,8 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       int_at(*e, "minimum_retry_interval_ms").value_or(cfg.execution.minimum_retry_interval_ms);
     cfg.execution.maximum_attempts_per_step =
       int_at(*e, "maximum_attempts_per_step").value_or(cfg.execution.maximum_attempts_per_step);
+    cfg.execution.scheduler_moderate_poll_attempts =
+      int_at(*e, "scheduler_moderate_poll_attempts").value_or(cfg.execution.scheduler_moderate_poll_attempts);
     cfg.execution.max_in_flight_requests =
       int_at(*e, "max_in_flight_requests").value_or(cfg.execution.max_in_flight_requests);
     if (const auto* v = get_member(*e, "jitter_seed"); v && v->is_int64())

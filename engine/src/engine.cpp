@@ -326,6 +326,10 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   if (options.worker_threads > 0)
     im.system_config->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));
   im.system_config->set("logger.console", caf::atom("none"));
+  // An idle worker's sleeping polls delay every message sent to it from another thread
+  // (store, HTTP, connectors) by up to one sleep: docs/performance.md, "Scheduler polling".
+  im.system_config->set("work-stealing.moderate-poll-attempts",
+                        static_cast<size_t>(std::max(0, rt->config.execution.scheduler_moderate_poll_attempts)));
   im.system = std::make_unique<caf::actor_system>(*im.system_config);
   rt->approval_secret = approval_secret_of(rt->config, im.database);
   im.rt = rt;

@@ -148,3 +148,13 @@ TEST_CASE("config: unknown keys are refused with their path") {
   REQUIRE_FALSE(yaml.ok());
   CHECK(yaml.error().details.contains("line"));
 }
+
+TEST_CASE("config: execution.scheduler_moderate_poll_attempts, 0 unless set, never negative") {
+  CHECK(load_config("")->execution.scheduler_moderate_poll_attempts == 0);
+  auto set = load_config(write_temp("poll.yml", "execution:\n  scheduler_moderate_poll_attempts: 500\n"));
+  REQUIRE(set.ok());
+  CHECK(set->execution.scheduler_moderate_poll_attempts == 500);
+  auto negative = load_config(write_temp("poll-bad.yml", "execution:\n  scheduler_moderate_poll_attempts: -1\n"));
+  REQUIRE_FALSE(negative.ok());
+  CHECK(json::serialize(negative.error().details).find("scheduler_moderate_poll_attempts") != std::string::npos);
+}

@@ -17,6 +17,7 @@ expect 0 "usage: opex_plan_bench" "$plan" --help
 expect 2 "unknown shape ring" "$plan" --shapes ring
 expect 2 "at least 2 steps" "$plan" --sizes 1
 expect 2 "unknown argument --fast" "$plan" --fast
+expect 2 "cannot read the configuration file" "$plan" --config /nonexistent/opex.yml
 expect 0 "usage: opex_connector_bench" "$conn" --help
 expect 2 "needs a positive number" "$conn" --calls x /tmp
 expect 2 "must hold mcp-server-everything" "$conn" /nonexistent

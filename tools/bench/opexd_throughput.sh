@@ -13,11 +13,12 @@
 #   -h, --help        this text
 #
 # Prints one line per measurement and a JSON line per build: {"binary", "rps": [..],
-# "p50_ms": [..], "p99_ms": [..]}. Needs wrk (tools/scripts/install-deps.sh installs it).
+# "p50_ms": [..], "p99_ms": [..], "db_bytes_per_request": [..]} (the data directory's files
+# after a clean stop over the requests they hold). Needs wrk (tools/scripts/install-deps.sh installs it).
 # tools/bench/README.md says how the published figures were taken.
 set -euo pipefail
 duration=10 connections=16 runs=2 ids=0 bins=()
-usage() { sed -n '2,17p' "$0"; }
+usage() { sed -n '2,18p' "$0"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --duration) duration=$2; shift 2 ;;
@@ -76,17 +77,24 @@ measure() {  # binary label -> "rps p50 p99 requests errors"
     | sed -n 's/^RESULT //p'
   kill -TERM $pid
   wait $pid || true
+  # Database per request: every file of the data directory after a clean stop (the WAL is
+  # checkpointed into the database), over the requests it holds (warm-up included).
+  local bytes count
+  bytes=$(find "$data" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+  count=$(sqlite3 "$data/opex.db" "SELECT count(*) FROM requests" 2>/dev/null || echo 0)
+  echo " $( [[ $count -gt 0 ]] && echo $((bytes / count)) || echo 0)"
   rm -rf "$data"
 }
 
-declare -A rps p50 p99
+declare -A rps p50 p99 dbr
 for run in $(seq 1 "$runs"); do
   for i in "${!bins[@]}"; do
-    read -r r a b n e < <(measure "${bins[$i]}")
-    echo "run $run  ${bins[$i]}: $r req/s, p50 $a ms, p99 $b ms ($n requests, $e errors, $connections connections)"
-    rps[$i]+="${rps[$i]:+,}$r" p50[$i]+="${p50[$i]:+,}$a" p99[$i]+="${p99[$i]:+,}$b"
+    read -r r a b n e db < <(measure "${bins[$i]}" | tr '\n' ' '; echo)
+    echo "run $run  ${bins[$i]}: $r req/s, p50 $a ms, p99 $b ms ($n requests, $e errors, $connections connections," \
+      "$db bytes of database per request)"
+    rps[$i]+="${rps[$i]:+,}$r" p50[$i]+="${p50[$i]:+,}$a" p99[$i]+="${p99[$i]:+,}$b" dbr[$i]+="${dbr[$i]:+,}$db"
   done
 done
 for i in "${!bins[@]}"; do
-  echo "{\"binary\":\"${bins[$i]}\",\"connections\":$connections,\"duration_s\":$duration,\"ids\":$ids,\"rps\":[${rps[$i]}],\"p50_ms\":[${p50[$i]}],\"p99_ms\":[${p99[$i]}]}"
+  echo "{\"binary\":\"${bins[$i]}\",\"connections\":$connections,\"duration_s\":$duration,\"ids\":$ids,\"rps\":[${rps[$i]}],\"p50_ms\":[${p50[$i]}],\"p99_ms\":[${p99[$i]}],\"db_bytes_per_request\":[${dbr[$i]}]}"
 done

@@ -101,13 +101,14 @@ struct bench_args {
   bool quick = false;
   bool json = false;
   int runs = 0;
+  std::string config;  ///< opex.yml, "" = the built-in configuration
   std::vector<std::string> shapes{"chain", "fanout", "diamond"};
   std::vector<int> sizes{10, 100, 1000, 10000};
 };
 
 void usage(std::FILE* to) {
   std::fputs("usage: opex_plan_bench [--quick] [--shapes chain,fanout,diamond] [--sizes 10,100,1000,10000]\n"
-             "                       [--runs N] [--json]\n"
+             "                       [--runs N] [--config opex.yml] [--json]\n"
              "Plans of NOOP steps through the whole engine against a CAF round trip measured in the same run.\n"
              "tools/bench/README.md describes the output and the published figures.\n",
              to);
@@ -129,6 +130,8 @@ bench_args parse_args(int argc, char** argv) {
       a.runs = std::atoi(r.value().c_str());
       if (a.runs <= 0)
         r.fail("--runs must be a positive number");
+    } else if (arg == "--config") {
+      a.config = r.value();
     } else if (arg == "--shapes") {
       a.shapes = opex::bench::split_list(r.value());
       for (const auto& s : a.shapes)
@@ -153,6 +156,11 @@ bench_args parse_args(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   auto args = parse_args(argc, argv);
+  auto loaded = opex::load_config(args.config);
+  if (!loaded) {
+    std::cerr << "opex_plan_bench: " << loaded.error().message << "\n";
+    return 2;
+  }
   bool quick = args.quick;
   auto dir = std::filesystem::temp_directory_path() / "opex-bench";
   std::filesystem::remove_all(dir);
@@ -164,7 +172,7 @@ int main(int argc, char** argv) {
   else
     std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
 
-  auto cfg = opex::load_config("").value();
+  auto cfg = std::move(loaded).value();
   cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limits
   for (auto& [level, def] : cfg.autonomy.levels)
     def.max_tools_per_plan.reset();

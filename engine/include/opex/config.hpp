@@ -336,6 +336,11 @@ struct opex_config {
     /// Retry-After) instead of queueing, which bounds the memory the store's backlog can take.
     /// 0 = unbounded. docs/performance.md.
     int max_in_flight_requests = 1024;
+    /// Polls 50 µs apart an idle CAF worker makes before it waits on its condition variable
+    /// (CAF's `work-stealing.moderate-poll-attempts`; CAF's own default is 500). A message sent
+    /// from another thread to a worker in those polls waits for the sleep to end; a waiting
+    /// worker is woken at once. 0 = no sleeping polls. docs/performance.md, "Scheduler polling".
+    int scheduler_moderate_poll_attempts = 0;
   } execution;
 
   circuit_breaker_settings circuit_breaker;
