@@ -29,7 +29,34 @@ constexpr std::string_view column_keys[] = {"timestamp", "agent", "action_type",
 /// Top-level members kept as null when absent, as the journal entry schema shows them.
 constexpr std::string_view nullable_keys[] = {"intent", "tool_used", "payload_snapshot"};
 
-/// The entry without what its columns hold and without top-level nulls.
+/// Members of `result` kept as null when absent, as the journal entry schema shows them.
+constexpr std::string_view nullable_result_keys[] = {"error", "error_code"};
+
+/// `o` serialized without the members `leave_out` says to leave out.
+template <typename Predicate>
+void append_object(std::string& out, const json::object& o, Predicate leave_out) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [key, value] : o) {
+    if (leave_out(key, value))
+      continue;
+    if (!first)
+      out.push_back(',');
+    first = false;
+    out += json::serialize(json::string_view(key));
+    out.push_back(':');
+    out += json::serialize(value);
+  }
+  out.push_back('}');
+}
+
+bool is_nullable_result_key(std::string_view key) {
+  return std::find(std::begin(nullable_result_keys), std::end(nullable_result_keys), key)
+         != std::end(nullable_result_keys);
+}
+
+/// The entry without what its columns hold (the tenant too, in metadata) and without nulls at
+/// the top level and in `result` (docs/performance.md, "A smaller journal row").
 std::string compact_text(const json::object& e) {
   std::string out = "{";
   out.reserve(512);
@@ -42,7 +69,13 @@ std::string compact_text(const json::object& e) {
       out.push_back(',');
     out += json::serialize(json::string_view(key));
     out.push_back(':');
-    out += json::serialize(value);
+    if (key == "result" && value.is_object())
+      append_object(out, value.get_object(),
+                    [](std::string_view k, const json::value& v) { return v.is_null() && is_nullable_result_key(k); });
+    else if (key == "metadata" && value.is_object())
+      append_object(out, value.get_object(), [](std::string_view k, const json::value&) { return k == "tenant"; });
+    else
+      out += json::serialize(value);
   }
   out.push_back('}');
   return out;
@@ -67,6 +100,13 @@ json::object whole_entry(sqlite_statement& st, json::object stored) {
   for (auto& [key, value] : stored)
     if (std::find(std::begin(column_keys), std::end(column_keys), key) == std::end(column_keys) && key != "user_id")
       out[key] = std::move(value);
+  if (auto* result = out.if_contains("result"); result && result->is_object())
+    for (auto key : nullable_result_keys)
+      if (!result->get_object().contains(key))
+        result->get_object()[key] = nullptr;
+  if (auto* metadata = out.if_contains("metadata"); metadata && metadata->is_object()
+                                                     && !metadata->get_object().contains("tenant"))
+    metadata->get_object()["tenant"] = st.column_text(7);
   return out;
 }
 
@@ -170,7 +210,7 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
 
 result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) {
   try {
-    std::string sql = "SELECT id, entry, timestamp, agent, action_type, request_id, tool_used FROM journal WHERE 1=1";
+    std::string sql = "SELECT id, entry, timestamp, agent, action_type, request_id, tool_used, tenant FROM journal WHERE 1=1";
     if (!q.request_id.empty())
       sql += " AND request_id = ?1";
     if (!q.agent.empty())

@@ -147,21 +147,41 @@ TEST_CASE("sqlite_journal: a row stores in JSON only what its columns do not hol
     REQUIRE(db.ok());
     std::vector<json::object> one{json::parse(R"({"timestamp":"2026-11-18T08:00:00.000Z","agent":"opex",
       "action_type":"execution","request_id":"0190b7c2-0000-7000-8000-000000000001","user_id":"u",
-      "intent":null,"tool_used":"NOOP","payload_snapshot":{"x":1},"result":{"status":"success","error":null}})").as_object()};
+      "intent":null,"tool_used":"NOOP","payload_snapshot":{"x":1},"result":{"status":"success","error":null,
+      "error_code":null,"data":{"kept":null}},"metadata":{"tenant":"acme","step":1}})").as_object()};
     REQUIRE((*db)->append(one).ok());
+    // Read back, the entry is whole again: columns, nulls and the tenant in its place.
+    journal_query q;
+    auto rows = (*db)->query(q);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    const auto& whole = rows->at(0);
+    CHECK(whole.at("tool_used") == "NOOP");
+    CHECK(whole.at("intent").is_null());
+    CHECK(whole.at("result").at("error").is_null());
+    CHECK(whole.at("result").at("error_code").is_null());
+    CHECK(whole.at("result").at("data").at("kept").is_null());
+    CHECK(whole.at("metadata").at("tenant") == "acme");
+    CHECK(whole.at("metadata").at("step") == 1);
   }
   auto raw = sqlite_db::open(path);
   REQUIRE(raw);
-  sqlite_statement st((*raw)->handle(), "SELECT entry, request_id, tool_used FROM journal");
+  sqlite_statement st((*raw)->handle(), "SELECT entry, request_id, tool_used, tenant FROM journal");
   REQUIRE(st.step());
   auto entry = json::parse(st.column_text(0)).as_object();
   for (const char* key : {"timestamp", "agent", "action_type", "request_id", "tool_used", "intent"})
     CHECK_FALSE(entry.contains(key));
   CHECK(entry.at("user_id") == "u");
   CHECK(entry.at("payload_snapshot").at("x") == 1);
-  CHECK(entry.at("result").at("error").is_null());  // nested nulls stay
+  // Nulls the schema shows in result are left out, deeper ones stay; the tenant is a column.
+  CHECK_FALSE(entry.at("result").as_object().contains("error"));
+  CHECK_FALSE(entry.at("result").as_object().contains("error_code"));
+  CHECK(entry.at("result").at("data").at("kept").is_null());
+  CHECK_FALSE(entry.at("metadata").as_object().contains("tenant"));
+  CHECK(entry.at("metadata").at("step") == 1);
   CHECK(st.column_text(1) == "0190b7c2-0000-7000-8000-000000000001");
   CHECK(st.column_text(2) == "NOOP");
+  CHECK(st.column_text(3) == "acme");
   raw->reset();
   for (const auto* suffix : {"", "-wal", "-shm"})
     std::filesystem::remove(path + suffix);
