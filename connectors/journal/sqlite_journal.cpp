@@ -32,9 +32,14 @@ constexpr std::string_view nullable_keys[] = {"intent", "tool_used", "payload_sn
 /// Members of `result` kept as null when absent, as the journal entry schema shows them.
 constexpr std::string_view nullable_result_keys[] = {"error", "error_code"};
 
-/// `o` serialized without the members `leave_out` says to leave out.
-template <typename Predicate>
-void append_object(std::string& out, const json::object& o, Predicate leave_out) {
+template <std::size_t N>
+bool listed(const std::string_view (&keys)[N], std::string_view key) {
+  return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
+}
+
+/// `o` serialized without the members `leave_out` names; `write` appends each kept value.
+template <typename LeaveOut, typename Write>
+void append_object(std::string& out, const json::object& o, LeaveOut leave_out, Write write) {
   out.push_back('{');
   bool first = true;
   for (const auto& [key, value] : o) {
@@ -45,43 +50,39 @@ void append_object(std::string& out, const json::object& o, Predicate leave_out)
     first = false;
     out += json::serialize(json::string_view(key));
     out.push_back(':');
-    out += json::serialize(value);
+    write(out, key, value);
   }
   out.push_back('}');
 }
 
-bool is_nullable_result_key(std::string_view key) {
-  return std::find(std::begin(nullable_result_keys), std::end(nullable_result_keys), key)
-         != std::end(nullable_result_keys);
+void append_value(std::string& out, std::string_view, const json::value& value) {
+  out += json::serialize(value);
 }
 
 /// The entry without what its columns hold (the tenant too, in metadata) and without nulls at
 /// the top level and in `result` (docs/performance.md, "A smaller journal row").
 std::string compact_text(const json::object& e) {
-  std::string out = "{";
+  std::string out;
   out.reserve(512);
-  for (const auto& [key, value] : e) {
-    if (value.is_null())
-      continue;
-    if (std::find(std::begin(column_keys), std::end(column_keys), key) != std::end(column_keys))
-      continue;
-    if (out.size() > 1)
-      out.push_back(',');
-    out += json::serialize(json::string_view(key));
-    out.push_back(':');
-    if (key == "result" && value.is_object())
-      append_object(out, value.get_object(),
-                    [](std::string_view k, const json::value& v) { return v.is_null() && is_nullable_result_key(k); });
-    else if (key == "metadata" && value.is_object())
-      append_object(out, value.get_object(), [](std::string_view k, const json::value&) { return k == "tenant"; });
-    else
-      out += json::serialize(value);
-  }
-  out.push_back('}');
+  append_object(
+    out, e, [](std::string_view key, const json::value& value) { return value.is_null() || listed(column_keys, key); },
+    [](std::string& to, std::string_view key, const json::value& value) {
+      if (key == "result" && value.is_object())
+        append_object(
+          to, value.get_object(),
+          [](std::string_view k, const json::value& v) { return v.is_null() && listed(nullable_result_keys, k); },
+          append_value);
+      else if (key == "metadata" && value.is_object())
+        append_object(
+          to, value.get_object(), [](std::string_view k, const json::value&) { return k == "tenant"; }, append_value);
+      else
+        append_value(to, key, value);
+    });
   return out;
 }
 
-/// An entry as written: the columns first, the nullable members back, then the rest.
+/// An entry as written: the columns first, the nullable members back (top level and in
+/// `result`), then the rest, with the tenant column back in `metadata`.
 json::object whole_entry(sqlite_statement& st, json::object stored) {
   json::object out;
   out.reserve(stored.size() + 8);
@@ -98,7 +99,7 @@ json::object whole_entry(sqlite_statement& st, json::object stored) {
   if (!st.column_is_null(6))
     out["tool_used"] = st.column_text(6);
   for (auto& [key, value] : stored)
-    if (std::find(std::begin(column_keys), std::end(column_keys), key) == std::end(column_keys) && key != "user_id")
+    if (!listed(column_keys, key) && key != "user_id")
       out[key] = std::move(value);
   if (auto* result = out.if_contains("result"); result && result->is_object())
     for (auto key : nullable_result_keys)
