@@ -10,9 +10,6 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-#include <fstream>
-
 using namespace opex;
 using namespace opex::policies;
 namespace json = boost::json;
@@ -23,11 +20,10 @@ const std::string ref = OPEX_REFERENCE_DIR;
 
 /// opex.yml on the reference files, plus `extra` YAML.
 opex_config reference_config(const std::string& extra = "") {
-  auto path = std::filesystem::temp_directory_path() / "opex-guard-test.yml";
-  std::ofstream(path) << "catalogue: " << ref << "/rag/tools/tools.yml\nsystem: " << ref << "/config/system.yml\nautonomy: "
-                      << ref << "/config/autonomy.yml\n"
-                      << extra;
-  auto cfg = load_config(path.string());
+  // From text, not a shared temporary file: ctest runs these cases in parallel processes.
+  auto yaml = "catalogue: " + ref + "/rag/tools/tools.yml\nsystem: " + ref + "/config/system.yml\nautonomy: " + ref +
+              "/config/autonomy.yml\n" + extra;
+  auto cfg = load_config_text(yaml, ref, "opex-guard-test.yml");
   REQUIRE(cfg.ok());
   return std::move(cfg).value();
 }
