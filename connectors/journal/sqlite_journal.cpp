@@ -124,43 +124,45 @@ result<std::unique_ptr<sqlite_journal>> sqlite_journal::open(const std::string& 
   return open_on(std::shared_ptr<sqlite_db>(std::move(db).value()));
 }
 
+void sqlite_journal::ensure_schema(sqlite_db& db) {
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS journal ("
+    " id INTEGER PRIMARY KEY,"
+    " timestamp TEXT NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " agent TEXT NOT NULL,"
+    " action_type TEXT NOT NULL,"
+    " tool_used TEXT,"
+    " status TEXT NOT NULL,"
+    " entry TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS journal_request ON journal(request_id);"
+    // Time windows go through journal_marks, tool usage through usage_counters: these two
+    // indexes cost every insert and no query needs them any more (docs/performance.md).
+    "DROP INDEX IF EXISTS journal_time;"
+    "DROP INDEX IF EXISTS journal_tool;");
+  // Databases made before tenants existed get the column (every old entry: tenant default).
+  bool has_tenant = false;
+  {
+    sqlite_statement info(db.handle(), "PRAGMA table_info(journal)");
+    while (info.step())
+      has_tenant |= info.column_text(1) == "tenant";
+  }
+  if (!has_tenant)
+    db.exec("ALTER TABLE journal ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
+  // A tenant's entries in id order (its key is tenant then rowid): what a tenant's journal
+  // query reads, newest first. It replaces journal_tenant(tenant, timestamp).
+  db.exec("DROP INDEX IF EXISTS journal_tenant;"
+          "CREATE INDEX IF NOT EXISTS journal_by_tenant ON journal(tenant)");
+  usage_counters::ensure_schema(db);
+  journal_marks::ensure_schema(db);
+}
+
 result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<sqlite_db> shared) {
-  auto* db = &shared;
-  const std::string path = shared->path();
   try {
-    (*db)->exec(
-      "CREATE TABLE IF NOT EXISTS journal ("
-      " id INTEGER PRIMARY KEY,"
-      " timestamp TEXT NOT NULL,"
-      " request_id TEXT NOT NULL,"
-      " agent TEXT NOT NULL,"
-      " action_type TEXT NOT NULL,"
-      " tool_used TEXT,"
-      " status TEXT NOT NULL,"
-      " entry TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS journal_request ON journal(request_id);"
-      // Time windows go through journal_marks, tool usage through usage_counters: these two
-      // indexes cost every insert and no query needs them any more (docs/performance.md).
-      "DROP INDEX IF EXISTS journal_time;"
-      "DROP INDEX IF EXISTS journal_tool;");
-    // Databases made before tenants existed get the column (every old entry: tenant default).
-    bool has_tenant = false;
-    {
-      sqlite_statement info((*db)->handle(), "PRAGMA table_info(journal)");
-      while (info.step())
-        has_tenant |= info.column_text(1) == "tenant";
-    }
-    if (!has_tenant)
-      (*db)->exec("ALTER TABLE journal ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
-    // A tenant's entries in id order (its key is tenant then rowid): what a tenant's journal
-    // query reads, newest first. It replaces journal_tenant(tenant, timestamp).
-    (*db)->exec("DROP INDEX IF EXISTS journal_tenant;"
-                "CREATE INDEX IF NOT EXISTS journal_by_tenant ON journal(tenant)");
-    usage_counters::ensure_schema(**db);
-    journal_marks::ensure_schema(**db);
+    ensure_schema(*shared);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the journal table",
-                      json::object{{"path", path}, {"reason", e.what()}});
+                      json::object{{"path", shared->path()}, {"reason", e.what()}});
   }
   return std::unique_ptr<sqlite_journal>(new sqlite_journal(std::move(shared)));
 }

@@ -2,6 +2,7 @@
 #include "opex/connectors/plan_store.hpp"
 
 #include "opex/connectors/sqlite_db.hpp"
+#include "opex/connectors/sqlite_journal.hpp"
 #include "opex/connectors/usage_counters.hpp"
 
 #include "opex/json_util.hpp"
@@ -108,10 +109,8 @@ result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_d
       " created_at TEXT NOT NULL, expires_at TEXT NOT NULL, decided_by TEXT NOT NULL DEFAULT '',"
       " decided_at TEXT NOT NULL DEFAULT '', comment TEXT NOT NULL DEFAULT '');"
       "CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, expires_at);"
-      "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, timestamp TEXT NOT NULL,"
-      " request_id TEXT NOT NULL, agent TEXT NOT NULL, action_type TEXT NOT NULL, tool_used TEXT,"
-      " status TEXT NOT NULL, entry TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT 'default');");
+      "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);");
+    sqlite_journal::ensure_schema(**db);  // usage counters are filled from an older journal
     // Databases made before idempotency keys get the columns.
     bool has_key = false;
     {
@@ -126,7 +125,6 @@ result<std::unique_ptr<plan_store>> plan_store::open_on(std::shared_ptr<sqlite_d
       "CREATE UNIQUE INDEX IF NOT EXISTS requests_key ON requests(tenant, idempotency_key)"
       " WHERE idempotency_key IS NOT NULL;"
       "CREATE INDEX IF NOT EXISTS requests_keyed ON requests(created_at) WHERE idempotency_key IS NOT NULL;");
-    usage_counters::ensure_schema(**db);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the plan state tables",
                       json::object{{"path", path}, {"reason", e.what()}});

@@ -28,6 +28,11 @@ public:
   /// thread for all of them).
   static result<std::unique_ptr<sqlite_journal>> open_on(std::shared_ptr<sqlite_db> db);
 
+  /// Creates the journal table, its indexes, usage counters and marks where missing, and
+  /// brings an older database's table up to date (the one definition of the journal's schema;
+  /// the plan store calls it too). Throws std::runtime_error when SQLite fails.
+  static void ensure_schema(sqlite_db& db);
+
   ~sqlite_journal();
 
   /// Appends entries (already masked) in one transaction. Errors: INTERNAL_ERROR.
