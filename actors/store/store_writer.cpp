@@ -19,6 +19,7 @@
 #include <caf/spawn_options.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <iostream>
@@ -357,6 +358,14 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
   if (!db)
     return db.error();
   std::shared_ptr<connectors::sqlite_db> connection(std::move(db).value());
+  if (auto pages = rt->config.storage.background_checkpoint_pages(); pages > 0) {
+    try {
+      connection->checkpoint_in_background(pages, 4 * pages);
+    } catch (const std::exception& e) {
+      return make_error(error_code::internal_error, "cannot start the checkpoint thread",
+                        boost::json::object{{"path", database}, {"reason", e.what()}});
+    }
+  }
   auto journal = connectors::sqlite_journal::open_on(connection);
   if (!journal)
     return journal.error();

@@ -101,7 +101,7 @@ struct builtin_connector::impl {
 
   local_store* open_store() {
     if (!store && !store_error) {
-      auto s = local_store::open(items_database(options.database), options.database);
+      auto s = local_store::open(items_database(options.database), options.database, options.checkpoint_pages);
       if (s)
         store = std::move(s).value();
       else

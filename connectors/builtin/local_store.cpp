@@ -86,7 +86,8 @@ local_store::local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_d
 
 local_store::~local_store() = default;
 
-result<std::unique_ptr<local_store>> local_store::open(const std::string& path, const std::string& journal_path) {
+result<std::unique_ptr<local_store>> local_store::open(const std::string& path, const std::string& journal_path,
+                                                       std::int64_t checkpoint_pages) {
   auto db = sqlite_db::open(path);
   if (!db)
     return db.error();
@@ -119,6 +120,8 @@ result<std::unique_ptr<local_store>> local_store::open(const std::string& path, 
     }
     (*db)->exec("CREATE INDEX IF NOT EXISTS tasks_tenant ON tasks(tenant, created_at);"
                 "CREATE INDEX IF NOT EXISTS notes_tenant ON notes(tenant, created_at);");
+    if (checkpoint_pages > 0)
+      (*db)->checkpoint_in_background(checkpoint_pages, 4 * checkpoint_pages);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the local store tables",
                       json::object{{"path", path}, {"reason", e.what()}});

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,8 +23,10 @@ class sqlite_db;
 class local_store {
 public:
   /// Opens the store at `items_path` (creating tables) and the journal at `journal_path` for
-  /// reading. Errors: INTERNAL_ERROR.
-  static result<std::unique_ptr<local_store>> open(const std::string& items_path, const std::string& journal_path);
+  /// reading; `checkpoint_pages` > 0 moves the items database's WAL checkpoints to a thread
+  /// (sqlite_db::checkpoint_in_background). Errors: INTERNAL_ERROR.
+  static result<std::unique_ptr<local_store>> open(const std::string& items_path, const std::string& journal_path,
+                                                   std::int64_t checkpoint_pages = 0);
   ~local_store();
 
   call_outcome task_create(const boost::json::object& p, const call_context& ctx, const std::string& now);

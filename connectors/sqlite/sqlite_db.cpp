@@ -1,6 +1,8 @@
 // SQLite RAII helpers.
 #include "opex/connectors/sqlite_db.hpp"
 
+#include "opex/connectors/wal_checkpointer.hpp"
+
 #include <sqlite3.h>
 
 #include <boost/json/object.hpp>
@@ -113,7 +115,10 @@ result<std::unique_ptr<sqlite_db>> sqlite_db::open(const std::string& path) {
   return out;
 }
 
+sqlite_db::sqlite_db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
 sqlite_db::~sqlite_db() {
+  checkpointer_.reset();  // its connection closes first: this one, the last, checkpoints at close
   cache_.clear();  // finalized before the connection closes
   sqlite3_close_v2(db_);
 }
@@ -147,6 +152,12 @@ bool sqlite_db::has_table(std::string_view name) {
   auto st = prepared("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
   st->bind(1, name);
   return st->step();
+}
+
+void sqlite_db::checkpoint_in_background(std::int64_t wal_pages, std::int64_t wal_limit_pages) {
+  if (checkpointer_ || path_.empty() || path_ == ":memory:")
+    return;
+  checkpointer_ = std::make_unique<wal_checkpointer>(db_, path_, wal_pages, wal_limit_pages);
 }
 
 sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db), nested_(db.in_transaction()) {

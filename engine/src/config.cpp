@@ -447,9 +447,14 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   cfg.environment = std::string(get_string(root, "environment").value_or(cfg.system.current_environment));
   cfg.default_user_id = std::string(get_string(root, "default_user_id").value_or("system"));
 
-  if (const auto* s = object_at(root, "storage"))
+  if (const auto* s = object_at(root, "storage")) {
     if (auto db = get_string(*s, "database"))
       cfg.storage.database = resolve_path(base_dir, *db);
+    if (auto mode = get_string(*s, "checkpoint"))
+      cfg.storage.checkpoint = *mode == "on_commit" ? opex_config::checkpoint_mode::on_commit
+                                                    : opex_config::checkpoint_mode::background;
+    cfg.storage.checkpoint_pages = int_at(*s, "checkpoint_pages").value_or(cfg.storage.checkpoint_pages);
+  }
   if (const auto* j = object_at(root, "journal")) {
     cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
     cfg.journal.max_batch = int_at(*j, "max_batch").value_or(cfg.journal.max_batch);

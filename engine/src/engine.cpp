@@ -130,6 +130,7 @@ void add_connectors(actors::runtime& runtime, const std::string& database) {
   rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
   connectors::builtin_options builtin;
   builtin.database = database;
+  builtin.checkpoint_pages = rt->config.storage.background_checkpoint_pages();
   builtin.time = rt->time;
   actors::runtime* raw_rt = rt;
   builtin.journal_sink = [raw_rt](journal_entry e) {

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 using namespace opex;
 namespace json = boost::json;
 
@@ -17,7 +19,7 @@ namespace {
 const std::string ref = OPEX_REFERENCE_DIR;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() / ("opex-config-test-" + name);
+  auto path = std::filesystem::temp_directory_path() / ("opex-config-test-" + std::to_string(::getpid()) + "-" + name);
   std::ofstream(path) << text;
   return path.string();
 }
@@ -157,4 +159,18 @@ TEST_CASE("config: execution.scheduler_moderate_poll_attempts, 0 unless set, nev
   auto negative = load_config(write_temp("poll-bad.yml", "execution:\n  scheduler_moderate_poll_attempts: -1\n"));
   REQUIRE_FALSE(negative.ok());
   CHECK(json::serialize(negative.error().details).find("scheduler_moderate_poll_attempts") != std::string::npos);
+}
+
+TEST_CASE("config: storage.checkpoint, background unless set to on_commit, other values refused") {
+  auto none = load_config("");
+  CHECK(none->storage.checkpoint == opex_config::checkpoint_mode::background);
+  CHECK(none->storage.background_checkpoint_pages() == 1000);
+  auto set = load_config(write_temp("ckpt.yml", "storage:\n  checkpoint: on_commit\n  checkpoint_pages: 200\n"));
+  REQUIRE(set.ok());
+  CHECK(set->storage.checkpoint == opex_config::checkpoint_mode::on_commit);
+  CHECK(set->storage.checkpoint_pages == 200);
+  CHECK(set->storage.background_checkpoint_pages() == 0);
+  auto bad = load_config(write_temp("ckpt-bad.yml", "storage:\n  checkpoint: sometimes\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(json::serialize(bad.error().details).find("checkpoint") != std::string::npos);
 }

@@ -265,8 +265,21 @@ struct opex_config {
   std::string environment = "development";
   std::string default_user_id = "system";
 
+  /// Where WAL checkpoints run (storage.checkpoint; docs/durability.md, "Checkpoints off the
+  /// commit path").
+  enum class checkpoint_mode {
+    background,  ///< a thread of their own; a commit never waits for a checkpoint's fsyncs
+    on_commit,   ///< SQLite's automatic checkpoint, after the commit that fills the WAL
+  };
+
   struct storage_settings {
     std::string database;  ///< SQLite file; "" = ${OPEX_DATA_DIR:-~/.local/share/opex}/opex.db
+    checkpoint_mode checkpoint = checkpoint_mode::background;
+    int checkpoint_pages = 1000;  ///< WAL frames (pages) that start a checkpoint; the WAL is held under 4x
+    /// The pages a store passes to sqlite_db::checkpoint_in_background, 0 when on_commit.
+    std::int64_t background_checkpoint_pages() const noexcept {
+      return checkpoint == checkpoint_mode::background ? checkpoint_pages : 0;
+    }
   } storage;
 
   struct journal_settings {

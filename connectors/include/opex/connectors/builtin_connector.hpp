@@ -7,6 +7,7 @@
 #include "opex/connectors/connector.hpp"
 #include "opex/contracts.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,7 @@ namespace opex::connectors {
 ///   `delay_ms` answers after that delay (timer, not a sleep)
 struct builtin_options {
   std::string database;  ///< the journal's SQLite file; items go to <name>-items.db beside it
+  std::int64_t checkpoint_pages = 0;  ///< > 0: the items database checkpoints in the background
   std::shared_ptr<const clock> time;              ///< timestamps of created items
   std::function<void(journal_entry)> journal_sink;  ///< where log_append writes
 };
