@@ -104,7 +104,7 @@ result<std::unique_ptr<sqlite_db>> sqlite_db::open(const std::string& path) {
   }
   std::unique_ptr<sqlite_db> out(new sqlite_db(db, path));
   try {
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
     out->exec("PRAGMA journal_mode=WAL");
     out->exec("PRAGMA synchronous=NORMAL");
     out->exec("PRAGMA foreign_keys=ON");

@@ -72,9 +72,13 @@ int wal_checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int
     }
     int log = 0;
     int copied = 0;
-    // RESTART: waits (busy timeout) for the thread's copy to end, copies what is left, and makes
-    // the next transaction start the WAL from its beginning.
-    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied) == SQLITE_OK) {
+    // RESTART copies what is left and makes the next transaction start the WAL from its
+    // beginning. Without a busy timeout: a long reader (opexctl journal) must not hold every
+    // commit for seconds; the copy goes as far as it can and the next commit tries again.
+    sqlite3_busy_timeout(db, 0);
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, &log, &copied);
+    sqlite3_busy_timeout(db, sqlite_db::busy_timeout_ms);
+    if (rc == SQLITE_OK) {
       std::lock_guard lock(c->mutex_);
       ++c->stats_.writer_runs;
       c->copied_ = copied;

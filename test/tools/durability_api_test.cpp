@@ -278,12 +278,16 @@ TEST_CASE("overload: past execution.max_in_flight_requests a request is 503 OVER
     r.status = res.status;
     first.set_value(std::move(r));
   });
-  // Each wait below polls a condition; the deadline is a bound, not a measurement.
+  // Each wait below polls a condition; the deadline is a bound, not a measurement. The
+  // condition's last answer is returned, not asked again: cancel() is true only once.
   auto wait_until = [](auto&& condition) {
     auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!condition() && std::chrono::steady_clock::now() < deadline)
+    bool met = condition();
+    while (!met && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::yield();
-    return condition();
+      met = condition();
+    }
+    return met;
   };
   REQUIRE(wait_until([&] { return f.eng->in_flight() == 1; }));  // the slow request is admitted
 

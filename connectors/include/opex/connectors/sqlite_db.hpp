@@ -79,6 +79,9 @@ public:
   /// busy_timeout=5000 ms. Errors: INTERNAL_ERROR with details {path, reason}.
   static result<std::unique_ptr<sqlite_db>> open(const std::string& path);
 
+  /// How long a statement waits for another connection's lock before SQLITE_BUSY (ms).
+  static constexpr int busy_timeout_ms = 5000;
+
   ~sqlite_db();
   sqlite_db(const sqlite_db&) = delete;
   sqlite_db& operator=(const sqlite_db&) = delete;
