@@ -360,7 +360,7 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
   std::shared_ptr<connectors::sqlite_db> connection(std::move(db).value());
   if (auto pages = rt->config.storage.background_checkpoint_pages(); pages > 0) {
     try {
-      connection->checkpoint_in_background(pages, 4 * pages);
+      connection->checkpoint_in_background(pages);
     } catch (const std::exception& e) {
       return make_error(error_code::internal_error, "cannot start the checkpoint thread",
                         boost::json::object{{"path", database}, {"reason", e.what()}});

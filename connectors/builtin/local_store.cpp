@@ -121,7 +121,7 @@ result<std::unique_ptr<local_store>> local_store::open(const std::string& path, 
     (*db)->exec("CREATE INDEX IF NOT EXISTS tasks_tenant ON tasks(tenant, created_at);"
                 "CREATE INDEX IF NOT EXISTS notes_tenant ON notes(tenant, created_at);");
     if (checkpoint_pages > 0)
-      (*db)->checkpoint_in_background(checkpoint_pages, 4 * checkpoint_pages);
+      (*db)->checkpoint_in_background(checkpoint_pages);
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the local store tables",
                       json::object{{"path", path}, {"reason", e.what()}});

@@ -154,10 +154,10 @@ bool sqlite_db::has_table(std::string_view name) {
   return st->step();
 }
 
-void sqlite_db::checkpoint_in_background(std::int64_t wal_pages, std::int64_t wal_limit_pages) {
+void sqlite_db::checkpoint_in_background(std::int64_t wal_pages) {
   if (checkpointer_ || path_.empty() || path_ == ":memory:")
     return;
-  checkpointer_ = std::make_unique<wal_checkpointer>(db_, path_, wal_pages, wal_limit_pages);
+  checkpointer_ = std::make_unique<wal_checkpointer>(db_, path_, wal_pages, 4 * wal_pages);
 }
 
 sqlite_transaction::sqlite_transaction(sqlite_db& db) : db_(db), nested_(db.in_transaction()) {

@@ -2,6 +2,8 @@
 // PASSIVE checkpoints on a connection of its own.
 #include "opex/connectors/wal_checkpointer.hpp"
 
+#include "opex/connectors/sqlite_db.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>

@@ -63,13 +63,6 @@ private:
   sqlite_statement* st_;
 };
 
-/// The counters of a connection's background checkpointer (sqlite_db::checkpoint_in_background).
-struct wal_checkpoint_stats {
-  std::int64_t background_runs = 0;  ///< PASSIVE checkpoints of the background thread that copied frames
-  std::int64_t writer_runs = 0;      ///< RESTART checkpoints the writer ran itself at the WAL limit
-  std::int64_t wal_frames = 0;       ///< frames in the WAL after the writer's last commit
-};
-
 class wal_checkpointer;
 
 /// One connection. Not thread-safe: each store owns its connection on its own thread.
@@ -107,11 +100,11 @@ public:
 
   /// Moves this connection's WAL checkpoints to a thread of its own (wal_checkpointer): commits
   /// stop waiting for a checkpoint's fsyncs. The thread copies the WAL once `wal_pages` frames
-  /// are uncopied; at `wal_limit_pages` frames this connection finishes the copy itself so the
-  /// WAL restarts and stays bounded. Nothing for ":memory:". Throws std::runtime_error when the
+  /// are uncopied; at 4 x `wal_pages` frames this connection finishes the copy itself so the WAL
+  /// restarts and stays bounded. Nothing for ":memory:". Throws std::runtime_error when the
   /// checkpointer's connection cannot be opened. Source: docs/durability.md, "Checkpoints off
   /// the commit path".
-  void checkpoint_in_background(std::int64_t wal_pages = 1000, std::int64_t wal_limit_pages = 4000);
+  void checkpoint_in_background(std::int64_t wal_pages = 1000);
 
   /// The background checkpointer, or nullptr when checkpoints run on this connection.
   const wal_checkpointer* checkpointer() const noexcept { return checkpointer_.get(); }

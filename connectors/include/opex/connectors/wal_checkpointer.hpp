@@ -2,8 +2,6 @@
 // for the checkpoint's fsyncs (docs/durability.md, "Checkpoints off the commit path").
 #pragma once
 
-#include "opex/connectors/sqlite_db.hpp"
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -14,6 +12,13 @@
 struct sqlite3;
 
 namespace opex::connectors {
+
+/// The counters of a background checkpointer, for tests and benches.
+struct wal_checkpoint_stats {
+  std::int64_t background_runs = 0;  ///< PASSIVE checkpoints of the background thread that copied frames
+  std::int64_t writer_runs = 0;      ///< RESTART checkpoints the writer ran itself at the WAL limit
+  std::int64_t wal_frames = 0;       ///< frames in the WAL after the writer's last commit
+};
 
 /// Installed on the writing connection: its automatic checkpoint is turned off and its commit
 /// hook (sqlite3_wal_hook) wakes a thread with a connection of its own, which copies the WAL
