@@ -196,13 +196,13 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
   return {
     [self](exec_atom, step_call& call) -> caf::result<connectors::call_outcome> {
       auto& st = self->state;
-      auto type = target_type_name(call.tool->target.type);
+      const std::string& type = call.tool->target.type;
       auto it = st.rt->connectors.find(type);
       if (it == st.rt->connectors.end())
         return failure(error_code::connector_unavailable,
-                       "no connector for target type " + std::string(type)
-                         + " (mcp_tool needs mcp.servers, n8n_api n8n.instances, llm llm.endpoints)",
-                       json::object{{"tool", call.tool->id}, {"target_type", type}});
+                       "no connector for target type " + (type.empty() ? std::string("none") : type)
+                         + ": opex.yml does not configure it (docs/connectors.md)",
+                       json::object{{"tool", call.tool->id}, {"target_type", type.empty() ? "none" : type}});
       const auto capacity = static_cast<std::size_t>(std::max(0, st.rt->config.execution.queue_capacity));
       if (st.queue.size() >= capacity
           && st.running.size() >= static_cast<std::size_t>(std::max(1, st.rt->config.execution.executor_max_concurrency)))

@@ -117,7 +117,7 @@ std::vector<const tool_definition*> llm_planner::offered_tools(const policies::g
       continue;
     if (policies::check_autonomy(t, g.level, cfg_.autonomy))
       continue;
-    if (t.target.type == target_type::none)
+    if (t.target.type.empty())
       continue;
     out.push_back(&t);
   }

@@ -195,7 +195,7 @@ std::string_view builtin_connector::builtin_for_tool(std::string_view tool_id) n
 
 cancel_handle builtin_connector::call(const tool_definition& tool, const json::object& payload,
                                       const call_context& ctx, call_completion done) {
-  const std::string& name = tool.target.name;
+  const std::string name = tool.target.text("name");
   if (name == "noop" || name == "echo") {
     auto delay = get_member(payload, "delay_ms");
     if (delay && delay->is_int64() && delay->get_int64() > 0) {

@@ -205,8 +205,9 @@ result<std::string> llm_client::key_for(const llm_endpoint_settings& e) const {
 llm_connector::llm_connector(std::shared_ptr<const llm_service> client) : client_(std::move(client)) {}
 
 std::string llm_connector::breaker_key(const tool_definition& tool) const {
-  const auto* e = client_->settings().find(tool.target.name);
-  return "llm:" + (e ? e->name : tool.target.name);
+  const auto endpoint = tool.target.text("name");
+  const auto* e = client_->settings().find(endpoint);
+  return "llm:" + (e ? e->name : endpoint);
 }
 
 cancel_handle llm_connector::call(const tool_definition& tool, const json::object& payload, const call_context& ctx,
@@ -231,7 +232,7 @@ cancel_handle llm_connector::call(const tool_definition& tool, const json::objec
     done(std::move(out));
     return {};
   }
-  return client_->complete(tool.target.name, req, [done = std::move(done)](result<llm_response> r) {
+  return client_->complete(tool.target.text("name"), req, [done = std::move(done)](result<llm_response> r) {
     call_outcome out;
     if (!r) {
       out.error = std::move(r).error();

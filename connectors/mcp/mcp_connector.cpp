@@ -587,12 +587,12 @@ mcp_connector::mcp_connector(mcp_connector_options options) : impl_(std::make_sh
 mcp_connector::~mcp_connector() = default;
 
 std::string mcp_connector::breaker_key(const tool_definition& tool) const {
-  return "mcp:" + tool.target.server;
+  return "mcp:" + tool.target.text("server");
 }
 
 cancel_handle mcp_connector::call(const tool_definition& tool, const json::object& payload, const call_context& ctx,
                                   call_completion done) {
-  return call_tool(tool.target.server, tool.target.tool_name, payload, ctx.timeout, std::move(done));
+  return call_tool(tool.target.text("server"), tool.target.text("tool_name"), payload, ctx.timeout, std::move(done));
 }
 
 cancel_handle mcp_connector::call_tool(const std::string& server, const std::string& tool_name,

@@ -15,6 +15,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -61,20 +62,6 @@ std::string slug(std::string_view s) {
   while (!out.empty() && out.back() == '-')
     out.pop_back();
   return out.empty() ? "workflow" : out;
-}
-
-std::string operation_for(std::string_view tool_id) {
-  if (tool_id == "N8N_LIST_WORKFLOWS")
-    return "list_workflows";
-  if (tool_id == "N8N_WORKFLOW_UPSERT")
-    return "workflow_upsert";
-  if (tool_id == "N8N_WORKFLOW_TEST")
-    return "workflow_test";
-  if (tool_id == "N8N_WORKFLOW_PROMOTE")
-    return "workflow_promote";
-  if (tool_id == "N8N_WORKFLOW_DESIGN")
-    return "workflow_design";
-  return {};
 }
 
 /// The environment an operation's payload names (upsert: target/environment; promote: from).
@@ -145,6 +132,17 @@ double iso_ms(std::string_view iso) {
 }
 
 } // namespace
+
+std::string_view n8n_operation_for(std::string_view tool_id) noexcept {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> operations{{
+    {"N8N_LIST_WORKFLOWS", "list_workflows"}, {"N8N_WORKFLOW_UPSERT", "workflow_upsert"},
+    {"N8N_WORKFLOW_TEST", "workflow_test"},   {"N8N_WORKFLOW_PROMOTE", "workflow_promote"},
+    {"N8N_WORKFLOW_DESIGN", "workflow_design"}}};
+  for (const auto& [tool, operation] : operations)
+    if (tool == tool_id)
+      return operation;
+  return {};
+}
 
 // -- the connector's state ---------------------------------------------------------------------
 
@@ -1312,7 +1310,7 @@ std::string n8n_connector::breaker_key(const tool_definition& /*tool*/) const {
 
 cancel_handle n8n_connector::call(const tool_definition& tool, const json::object& payload, const call_context& ctx,
                                   call_completion done) {
-  std::string operation = tool.target.name.empty() ? operation_for(tool.id) : tool.target.name;
+  std::string operation = tool.target.text("operation", n8n_operation_for(tool.id));
   static const std::set<std::string, std::less<>> known{"list_workflows", "workflow_upsert", "workflow_test",
                                                          "workflow_promote", "workflow_design"};
   if (!known.contains(operation)) {

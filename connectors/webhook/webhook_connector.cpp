@@ -13,17 +13,18 @@ webhook_connector::webhook_connector(std::shared_ptr<http_client> client, std::s
   : client_(std::move(client)), secrets_(std::move(secrets)) {}
 
 std::string webhook_connector::breaker_key(const tool_definition& tool) const {
-  auto url = parse_url(tool.target.url);
+  const auto target = tool.target.text("url");
+  auto url = parse_url(target);
   if (!url)
-    return "webhook:" + tool.target.url;
+    return "webhook:" + target;
   return "webhook:" + url->host + ":" + url->port + url->target.substr(0, url->target.find('?'));
 }
 
 cancel_handle webhook_connector::call(const tool_definition& tool, const json::object& payload,
                                       const call_context& ctx, call_completion done) {
   http_request req;
-  req.method = tool.target.method.empty() ? "POST" : tool.target.method;
-  req.url = tool.target.url;
+  req.method = tool.target.text("method", "POST");
+  req.url = tool.target.text("url");
   req.timeout = ctx.timeout;
   req.body = json::serialize(payload);
   req.headers = {{"X-Request-ID", ctx.request_id},
@@ -31,7 +32,10 @@ cancel_handle webhook_connector::call(const tool_definition& tool, const json::o
                                                                   : ctx.idempotency_key},
                  {"X-Opex-Attempt", std::to_string(ctx.attempt)},
                  {"X-Opex-Tool", tool.id}};
-  for (const auto& [name, value] : tool.target.headers) {
+  const auto* headers = tool.target.spec.if_contains("headers");
+  for (const auto& kv : headers && headers->is_object() ? headers->get_object() : json::object{}) {
+    const std::string name(kv.key());
+    const std::string value(kv.value().is_string() ? std::string_view(kv.value().get_string()) : "");
     if (!value.starts_with("secret:")) {
       req.headers.emplace_back(name, value);
       continue;

@@ -12,16 +12,15 @@ namespace opex {
 
 namespace json = boost::json;
 
-std::string_view target_type_name(target_type t) noexcept {
-  switch (t) {
-    case target_type::webhook: return "webhook";
-    case target_type::mcp_tool: return "mcp_tool";
-    case target_type::n8n_api: return "n8n_api";
-    case target_type::builtin: return "builtin";
-    case target_type::llm: return "llm";
-    case target_type::none: return "none";
-  }
-  return "none";
+tool_target tool_target::of(std::string type, json::object spec) {
+  tool_target t;
+  t.type = std::move(type);
+  t.spec = std::move(spec);
+  return t;
+}
+
+std::string tool_target::text(std::string_view key, std::string_view fallback) const {
+  return std::string(get_string(spec, key).value_or(fallback));
 }
 
 bool tool_definition::allowed_at(int level) const noexcept {
@@ -58,58 +57,21 @@ std::optional<std::vector<std::string>> string_list(const json::value& v) {
   return out;
 }
 
-result<tool_target> parse_target(const json::value& v, std::string_view origin,
-                                 const std::string& where) {
-  static constexpr std::array<std::string_view, 9> keys{
-    "type", "url", "method", "mcp_server", "server", "tool_name", "name", "operation", "headers"};
+} // namespace
+
+result<tool_target> parse_tool_target(const json::value& v, std::string_view origin, const std::string& where) {
   if (!v.is_object())
     return catalogue_error(origin, where, "must be a mapping");
   const auto& obj = v.get_object();
-  if (auto k = unknown_key(obj, keys))
-    return catalogue_error(origin, where + "." + *k, "unknown key");
   auto type = get_string(obj, "type");
-  if (!type)
+  if (!type || type->empty())
     return catalogue_error(origin, where + ".type", "missing");
-  tool_target t;
-  if (const auto* h = get_member(obj, "headers"); h && h->is_object())
-    for (const auto& kv : h->get_object())
-      if (kv.value().is_string())
-        t.headers[std::string(kv.key())] = std::string(kv.value().get_string());
-  if (*type == "webhook") {
-    t.type = target_type::webhook;
-    auto url = get_string(obj, "url");
-    if (!url || !(url->starts_with("http://") || url->starts_with("https://")))
-      return catalogue_error(origin, where + ".url", "webhook targets need an http(s) url");
-    t.url = std::string(*url);
-    if (auto m = get_string(obj, "method"))
-      t.method = std::string(*m);
-  } else if (*type == "mcp_tool") {
-    t.type = target_type::mcp_tool;
-    auto server = get_string(obj, "mcp_server");
-    if (!server)
-      server = get_string(obj, "server");
-    auto tool = get_string(obj, "tool_name");
-    if (!server || !tool)
-      return catalogue_error(origin, where, "mcp_tool targets need mcp_server and tool_name");
-    t.server = std::string(*server);
-    t.tool_name = std::string(*tool);
-  } else if (*type == "builtin") {
-    t.type = target_type::builtin;
-    auto name = get_string(obj, "name");
-    if (!name)
-      return catalogue_error(origin, where + ".name", "builtin targets need a name");
-    t.name = std::string(*name);
-  } else if (*type == "n8n_api") {
-    t.type = target_type::n8n_api;
-    if (auto op = get_string(obj, "operation"))
-      t.name = std::string(*op);
-  } else if (*type == "llm") {
-    t.type = target_type::llm;
-  } else {
-    return catalogue_error(origin, where + ".type", "unknown target type '" + std::string(*type) + "'");
-  }
-  return t;
+  json::object spec = obj;
+  spec.erase("type");
+  return tool_target::of(std::string(*type), std::move(spec));
 }
+
+namespace {
 
 result<tool_definition> parse_tool(const json::value& v, std::string_view origin,
                                    const std::string& where) {
@@ -153,7 +115,7 @@ result<tool_definition> parse_tool(const json::value& v, std::string_view origin
   const auto* target = get_member(obj, "target");
   if (!target)
     return catalogue_error(origin, where + ".target", "missing");
-  auto parsed_target = parse_target(*target, origin, where + ".target");
+  auto parsed_target = parse_tool_target(*target, origin, where + ".target");
   if (!parsed_target)
     return parsed_target.error();
   t.target = std::move(parsed_target).value();

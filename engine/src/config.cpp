@@ -220,33 +220,6 @@ std::string resolve_path(const std::string& base_dir, std::string_view p) {
   return path.lexically_normal().string();
 }
 
-result<tool_target> target_from_json(const json::object& o) {
-  tool_target t;
-  if (const auto* h = get_member(o, "headers"); h && h->is_object())
-    for (const auto& kv : h->get_object())
-      if (kv.value().is_string())
-        t.headers[std::string(kv.key())] = std::string(kv.value().get_string());
-  auto type = get_string(o, "type").value_or("");
-  if (type == "webhook") {
-    t.type = target_type::webhook;
-    t.url = std::string(get_string(o, "url").value_or(""));
-    t.method = std::string(get_string(o, "method").value_or("POST"));
-  } else if (type == "mcp_tool") {
-    t.type = target_type::mcp_tool;
-    t.server = std::string(get_string(o, "server").value_or(get_string(o, "mcp_server").value_or("")));
-    t.tool_name = std::string(get_string(o, "tool_name").value_or(""));
-  } else if (type == "builtin") {
-    t.type = target_type::builtin;
-    t.name = std::string(get_string(o, "name").value_or(""));
-  } else if (type == "n8n_api") {
-    t.type = target_type::n8n_api;
-    t.name = std::string(get_string(o, "operation").value_or(""));
-  } else {
-    t.type = target_type::llm;
-  }
-  return t;
-}
-
 } // namespace
 
 namespace {
@@ -482,7 +455,9 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       int_at(*t, "idle_connection_timeout_ms").value_or(cfg.targets.idle_connection_timeout_ms);
     if (const auto* o = object_at(*t, "overrides"))
       for (const auto& kv : *o) {
-        auto target = target_from_json(kv.value().get_object());
+        auto target = parse_tool_target(kv.value(), origin, "targets.overrides." + std::string(kv.key()));
+        if (!target)
+          return target.error();
         cfg.targets.overrides[std::string(kv.key())] = std::move(target).value();
       }
     if (cfg.targets.mode == "webhook" && cfg.targets.webhook_base_url.empty())
@@ -744,9 +719,10 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
   // Catalogue tools may name MCP servers opex does not have (the reference names github and
   // n8n): they fail with CONNECTOR_UNAVAILABLE when called. Overrides are the user's own.
   for (const auto& [id, target] : cfg.targets.overrides)
-    if (target.type == target_type::mcp_tool && !cfg.mcp.servers.contains(target.server))
+    if (auto server = target.text("server", target.text("mcp_server"));
+        target.type == "mcp_tool" && !cfg.mcp.servers.contains(server))
       return config_error(origin, "targets.overrides." + id + ".server",
-                          "no MCP server named " + target.server + " under mcp.servers");
+                          "no MCP server named " + server + " under mcp.servers");
   return cfg;
 }
 

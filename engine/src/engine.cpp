@@ -3,13 +3,13 @@
 #include "engine_impl.hpp"
 
 #include "opex/connectors/builtin_connector.hpp"
+#include "opex/connectors/connector_factory.hpp"
 #include "opex/connectors/plan_store.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/llm_client.hpp"
 #include "opex/connectors/mcp_connector.hpp"
 #include "opex/connectors/n8n_connector.hpp"
-#include "opex/connectors/webhook_connector.hpp"
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 #include "opex/policies/confirmation_code.hpp"
@@ -42,46 +42,35 @@ std::string kebab(std::string_view id) {
   return out;
 }
 
-/// Applies `targets:` of opex.yml to every tool (DESIGN.md §7; docs/configuration.md).
+/// Applies `targets:` of opex.yml to every tool (docs/connectors.md, "Targets").
 void resolve_targets(opex_config& cfg) {
   const auto& t = cfg.targets;
-  static const std::map<std::string, std::string, std::less<>> n8n_operations{
-    {"N8N_LIST_WORKFLOWS", "list_workflows"},   {"N8N_WORKFLOW_UPSERT", "workflow_upsert"},
-    {"N8N_WORKFLOW_TEST", "workflow_test"},     {"N8N_WORKFLOW_PROMOTE", "workflow_promote"},
-    {"N8N_WORKFLOW_DESIGN", "workflow_design"}};
   for (auto& tool : cfg.catalogue.mutable_tools()) {
     if (auto o = t.overrides.find(tool.id); o != t.overrides.end()) {
       tool.target = o->second;
       continue;
     }
-    if (auto op = n8n_operations.find(tool.id);
-        op != n8n_operations.end() && !cfg.n8n.instances.empty() && cfg.n8n.route_tools) {
-      tool.target = tool_target{};
-      tool.target.type = target_type::n8n_api;
-      tool.target.name = op->second;
+    if (auto op = connectors::n8n_operation_for(tool.id);
+        !op.empty() && !cfg.n8n.instances.empty() && cfg.n8n.route_tools) {
+      tool.target = tool_target::of("n8n_api", json::object{{"operation", op}});
       continue;
     }
-    if (t.n8n_webhooks == "test" && tool.target.type == target_type::webhook) {
+    if (t.n8n_webhooks == "test" && tool.target.type == "webhook") {
       // n8n serves a workflow under test at /webhook-test/<path> instead of /webhook/<path>.
-      auto at = tool.target.url.find("/webhook/");
-      if (at != std::string::npos)
-        tool.target.url.replace(at, 9, "/webhook-test/");
+      auto url = tool.target.text("url");
+      if (auto at = url.find("/webhook/"); at != std::string::npos)
+        tool.target.spec["url"] = url.replace(at, 9, "/webhook-test/");
     }
     if (t.mode == "builtin") {
       auto name = connectors::builtin_connector::builtin_for_tool(tool.id);
-      if (!name.empty() && tool.target.type != target_type::builtin) {
-        tool.target = tool_target{};
-        tool.target.type = target_type::builtin;
-        tool.target.name = std::string(name);
-      }
+      if (!name.empty() && tool.target.type != "builtin")
+        tool.target = tool_target::of("builtin", json::object{{"name", name}});
     } else if (t.mode == "webhook") {
-      if (tool.target.type == target_type::webhook) {
-        auto url = connectors::parse_url(tool.target.url);
-        tool.target.url = t.webhook_base_url + (url ? url->target : "/webhook/" + kebab(tool.id));
-      } else if (tool.target.type == target_type::builtin && tool.target.name != "noop") {
-        tool.target = tool_target{};
-        tool.target.type = target_type::webhook;
-        tool.target.url = t.webhook_base_url + "/webhook/" + kebab(tool.id);
+      if (tool.target.type == "webhook") {
+        auto url = connectors::parse_url(tool.target.text("url"));
+        tool.target.spec["url"] = t.webhook_base_url + (url ? url->target : "/webhook/" + kebab(tool.id));
+      } else if (tool.target.type == "builtin" && tool.target.text("name") != "noop") {
+        tool.target = tool_target::of("webhook", json::object{{"url", t.webhook_base_url + "/webhook/" + kebab(tool.id)}});
       }
     }
   }
@@ -115,8 +104,9 @@ void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
 
 } // namespace
 
-/// The connectors the configuration asks for: webhook and builtin always; llm, n8n_api and
-/// mcp_tool when configured.
+/// The connectors the configuration asks for, built by their factories in registry order
+/// (connectors/connector_registry.cpp): webhook and builtin always; llm, n8n_api and mcp_tool
+/// when configured.
 void add_connectors(actors::runtime& runtime, const std::string& database) {
   auto* rt = &runtime;
   connectors::http_client_options http_opts;
@@ -124,46 +114,25 @@ void add_connectors(actors::runtime& runtime, const std::string& database) {
   http_opts.verify_tls = rt->config.targets.verify_tls;
   http_opts.max_connections_per_origin = static_cast<std::size_t>(rt->config.targets.max_connections_per_origin);
   http_opts.idle_timeout = std::chrono::milliseconds(rt->config.targets.idle_connection_timeout_ms);
-  auto http = std::make_shared<connectors::http_client>(http_opts);
-  auto secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
-  rt->secrets = secrets;
-  rt->connectors.emplace("webhook", std::make_shared<connectors::webhook_connector>(http, secrets));
-  connectors::builtin_options builtin;
-  builtin.database = database;
-  builtin.checkpoint_pages = rt->config.storage.background_checkpoint_pages();
-  builtin.time = rt->time;
-  actors::runtime* raw_rt = rt;
-  builtin.journal_sink = [raw_rt](journal_entry e) {
-    if (raw_rt->store)
-      caf::anon_send(raw_rt->store, actors::journal_atom::value, std::move(e));
+  connectors::connector_environment env;
+  env.config = &rt->config;
+  env.database = database;
+  env.http = std::make_shared<connectors::http_client>(http_opts);
+  env.secrets = std::make_shared<connectors::secret_store>(rt->config.secrets_dir);
+  env.time = rt->time;
+  env.journal = [rt](journal_entry e) {
+    if (rt->store)
+      caf::anon_send(rt->store, actors::journal_atom::value, std::move(e));
   };
-  rt->connectors.emplace("builtin", std::make_shared<connectors::builtin_connector>(std::move(builtin)));
-  if (!rt->config.llm.endpoints.empty()) {
-    auto llm = std::make_shared<connectors::llm_client>(rt->config.llm, http);
-    rt->llm = llm;
-    rt->connectors.emplace("llm", std::make_shared<connectors::llm_connector>(llm));
+  rt->secrets = env.secrets;
+  for (const auto* factory : connectors::connector_factories())
+    if (factory->configured(rt->config))
+      rt->connectors.emplace(std::string(factory->type()), factory->create(env));
+  rt->llm = env.llm;
+  if (rt->llm) {
     rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
     rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
   }
-  if (!rt->config.n8n.instances.empty()) {
-    connectors::n8n_connector_options n8n;
-    n8n.settings = rt->config.n8n;
-    if (n8n.settings.session_dir.empty())
-      n8n.settings.session_dir = (fs::path(database).parent_path() / "n8n-sessions").string();
-    n8n.http = http;
-    n8n.llm = rt->llm;
-    n8n.design_llm = rt->config.n8n.design_llm;
-    rt->connectors.emplace("n8n_api", std::make_shared<connectors::n8n_connector>(std::move(n8n)));
-  }
-  if (!rt->config.mcp.servers.empty()) {
-    connectors::mcp_connector_options mcp;
-    mcp.settings = rt->config.mcp;
-    mcp.http = http;
-    mcp.log_dir = rt->config.mcp.log_dir.empty() ? (fs::path(database).parent_path() / "logs").string()
-                                                 : rt->config.mcp.log_dir;
-    rt->connectors.emplace("mcp_tool", std::make_shared<connectors::mcp_connector>(std::move(mcp)));
-  }
-
 }
 
 /// The HMAC key of confirmation codes: env var or file, else a random key kept in the database.
@@ -291,6 +260,12 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     if (!loaded)
       throw std::runtime_error(loaded.error().message);
     cfg = std::move(loaded).value();
+  }
+  {
+    schema_registry target_schemas;
+    connectors::add_target_schemas(target_schemas);
+    if (auto bad = connectors::check_targets(cfg, target_schemas))
+      throw engine_error(bad);
   }
   resolve_targets(cfg);
   im.database = options.database.empty() ? database_path(cfg) : options.database;

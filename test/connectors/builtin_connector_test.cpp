@@ -42,8 +42,7 @@ struct store_fixture {
   call_outcome call(const std::string& builtin, const std::string& payload) {
     tool_definition t;
     t.id = "T";
-    t.target.type = target_type::builtin;
-    t.target.name = builtin;
+    t.target = tool_target::of("builtin", boost::json::object{{"name", builtin}});
     call_context ctx;
     ctx.request_id = "r";
     std::promise<call_outcome> p;
@@ -222,11 +221,10 @@ TEST_CASE("builtin_connector: calls queued together commit together, each kept o
   store_fixture s;
   tool_definition t;
   t.id = "TASK_CREATE";
-  t.target.type = target_type::builtin;
-  t.target.name = "task_create";
+  t.target = tool_target::of("builtin", boost::json::object{{"name", "task_create"}});
   tool_definition update = t;
   update.id = "TASK_UPDATE";
-  update.target.name = "task_update";
+  update.target.spec["name"] = "task_update";
   constexpr int calls = 40;
   std::vector<std::promise<call_outcome>> promises(calls);
   std::vector<std::future<call_outcome>> futures;

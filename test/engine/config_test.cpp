@@ -32,14 +32,14 @@ TEST_CASE("config: the reference tools.yml loads unchanged with its 27 tools") {
   const auto* task = cat->find("TASK_CREATE");
   REQUIRE(task);
   CHECK(task->category == "productivity");
-  CHECK(task->target.type == target_type::webhook);
-  CHECK(task->target.url == "https://n8n.automatt.ai/webhook/task-create");
+  CHECK(task->target.type == "webhook");
+  CHECK(task->target.text("url") == "https://n8n.automatt.ai/webhook/task-create");
   CHECK(task->auto_allowed_levels == std::vector<int>{1, 2, 3});
   const auto* list = cat->find("N8N_LIST_WORKFLOWS");
   REQUIRE(list);
-  CHECK(list->target.type == target_type::mcp_tool);
-  CHECK(list->target.server == "n8n");
-  CHECK(list->target.tool_name == "list_workflows");
+  CHECK(list->target.type == "mcp_tool");
+  CHECK(list->target.text("mcp_server") == "n8n");  // as the reference writes it
+  CHECK(list->target.text("tool_name") == "list_workflows");
   const auto* restore = cat->find("RESTORE_BACKUP");
   REQUIRE(restore);
   CHECK(restore->auto_allowed_levels.empty());
@@ -104,7 +104,7 @@ TEST_CASE("config: the 13 canonical intents are the reference schema's, aliases 
 TEST_CASE("config: the built-in default configuration loads") {
   auto cfg = load_config("");
   REQUIRE(cfg.ok());
-  CHECK(cfg->catalogue.find("TASK_CREATE")->target.type == target_type::builtin);
+  CHECK(cfg->catalogue.find("TASK_CREATE")->target.type == "builtin");
   CHECK(cfg->catalogue.find("NOOP") != nullptr);
   CHECK(cfg->autonomy_level == 2);
   CHECK(cfg->prolex.planning.at("task_create").tool == "TASK_CREATE");

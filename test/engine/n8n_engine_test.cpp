@@ -379,7 +379,7 @@ TEST_CASE("n8n webhooks: response modes, an unregistered webhook, test paths", "
   test::temp_dir dir3;
   std::filesystem::copy_file(dir.file("hooks.yml"), dir3.file("hooks.yml"));
   engine test_paths(options(dir3, n8n_config() + "extra_catalogues: [hooks.yml]\ntargets:\n  n8n_webhooks: test\n"));
-  CHECK(test_paths.configuration().catalogue.find("HOOK_RECEIVED")->target.url.find("/webhook-test/opex-received-")
+  CHECK(test_paths.configuration().catalogue.find("HOOK_RECEIVED")->target.text("url").find("/webhook-test/opex-received-")
         != std::string::npos);
   auto not_listening = run(test_paths, R"({"type":"tool_call","tool":"HOOK_RECEIVED","payload":{}})");
   CHECK(not_listening.steps[0].error.details.at("status") == 404);

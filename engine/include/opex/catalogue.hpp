@@ -15,26 +15,29 @@
 
 namespace opex {
 
-/// Connector kinds a tool may target (DESIGN.md §7). `none` marks a tool that cannot run
-/// (no builtin and no reachable target).
-enum class target_type { webhook, mcp_tool, n8n_api, builtin, llm, none };
-
-std::string_view target_type_name(target_type t) noexcept;
-
-/// Where a tool runs.
-/// YAML: webhook `{type: webhook, url, method}`; MCP `{type: mcp_tool, mcp_server|server,
-/// tool_name}`; `{type: builtin, name}`; `{type: n8n_api, operation}`; `{type: llm}`.
+/// Where a tool runs: the connector type named by `target.type` and that connector's own keys.
+/// YAML (tools.yml, `targets.overrides`): `{type: webhook, url, method, headers}`,
+/// `{type: mcp_tool, mcp_server|server, tool_name}`, `{type: builtin, name}`,
+/// `{type: n8n_api, operation}`, `{type: llm, name}`; any other type a registered connector
+/// factory knows. The catalogue only reads the envelope; each connector's factory checks its
+/// own keys at start-up (docs/architecture.md, "Adding a connector").
 struct tool_target {
-  target_type type = target_type::none;
-  std::string url;             ///< webhook
-  std::string method = "POST"; ///< webhook
-  std::string server;          ///< mcp_tool
-  std::string tool_name;       ///< mcp_tool
-  std::string name;            ///< builtin implementation name; n8n_api operation
-  /// webhook: extra request headers; a value "secret:NAME" is the calling tenant's secret NAME
-  /// (scope tenant/<slug>/NAME), resolved per call and never journaled (opex extension key).
-  std::map<std::string, std::string> headers;
+  /// The connector type ("webhook", "mcp_tool", ...); "" = the tool cannot run (no builtin and
+  /// no reachable target).
+  std::string type;
+  /// The mapping's other keys, as written (strings, numbers, objects).
+  boost::json::object spec;
+
+  /// The target of `type` with `spec`.
+  static tool_target of(std::string type, boost::json::object spec = {});
+  /// `spec[key]` when it is a string, else `fallback`.
+  std::string text(std::string_view key, std::string_view fallback = {}) const;
 };
+
+/// Reads a target mapping (`{type: ..., ...}`): `type` must be a non-empty string, the other keys
+/// become the spec unchecked. Errors: CONFIG_ERROR {path: origin, key: where, reason}.
+result<tool_target> parse_tool_target(const boost::json::value& v, std::string_view origin,
+                                      const std::string& where);
 
 /// `constraints:` of a tool (reference tools.yml).
 struct tool_constraints {

@@ -21,6 +21,10 @@ namespace opex::connectors {
 class http_client;
 class llm_service;
 
+/// The operation an N8N_* tool runs by default ("N8N_WORKFLOW_TEST" -> "workflow_test"), "" for
+/// any other tool: the one map of the engine's routing and the connector.
+std::string_view n8n_operation_for(std::string_view tool_id) noexcept;
+
 struct n8n_connector_options {
   n8n_settings settings;
   std::shared_ptr<http_client> http;
