@@ -1,6 +1,7 @@
 // Builtin tools: a worker thread (Asio io_context) owns the SQLite local store; noops run inline.
 #include "opex/connectors/builtin_connector.hpp"
 
+#include "builtin_tool.hpp"
 #include "local_store.hpp"
 
 #include "opex/json_util.hpp"
@@ -23,42 +24,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 9> tool_builtins{{
-  {"TASK_CREATE", "task_create"},
-  {"TODO_CREATE", "task_create"},
-  {"TASK_UPDATE", "task_update"},
-  {"CAL_EVENT_CREATE", "calendar_event_create"},
-  {"DOC_CREATE_NOTE", "note_create"},
-  {"DOC_UPDATE", "doc_update"},
-  {"LOG_APPEND", "log_append"},
-  {"HEALTHCHECK_RUN", "healthcheck"},
-  {"WEEKLY_SUMMARY", "journal_summary"},
-}};
-
-constexpr std::array<std::string_view, 10> builtin_names{
-  "task_create", "task_update", "calendar_event_create", "note_create",     "doc_update",
-  "log_append",  "healthcheck", "journal_summary",       "noop",            "echo"};
-
-call_outcome noop_outcome(const json::object& payload) {
-  call_outcome out;
-  if (auto code = get_string(payload, "fail_with")) {
-    auto parsed = parse_error_code(*code);
-    json::object details{{"requested", *code}};
-    if (*code == "HTTP_ERROR" || !parsed)
-      details["status"] = 500;
-    out.error = make_error(parsed.value_or(error_code::tool_execution_failed),
-                           "NOOP failed as asked (fail_with " + std::string(*code) + ")",
-                           std::move(details));
-    return out;
-  }
-  out.ok = true;
-  json::object data;
-  if (const auto* echo = get_member(payload, "echo"))
-    data["echo"] = *echo;
-  out.data = std::move(data);
-  return out;
-}
-
 } // namespace
 
 /// The local store's own file next to the journal's: opex.db -> opex-items.db.
@@ -72,7 +37,8 @@ std::string items_database(const std::string& database) {
 
 /// A local store operation waiting for the worker.
 struct store_call {
-  std::string name;
+  const builtin_tool* builtin;
+  const tool_definition* tool;  ///< the catalogue's, which outlives the call
   json::object payload;
   call_context ctx;
   call_completion done;
@@ -110,30 +76,11 @@ struct builtin_connector::impl {
     return store.get();
   }
 
-  std::string now() const {
-    return format_timestamp(options.time->now().utc);
-  }
-
   call_outcome run(local_store& items, const store_call& c) {
-    const auto& [name, payload, ctx, _] = c;
-    if (name == "task_create")
-      return items.once(name, ctx, now(), [&] { return items.task_create(payload, ctx, now()); });
-    if (name == "task_update")
-      return items.once(name, ctx, now(), [&] { return items.task_update(payload, ctx, now()); });
-    if (name == "calendar_event_create")
-      return items.once(name, ctx, now(), [&] { return items.event_create(payload, ctx, now()); });
-    if (name == "note_create")
-      return items.once(name, ctx, now(), [&] { return items.note_create(payload, ctx, now()); });
-    if (name == "doc_update")
-      return items.once(name, ctx, now(), [&] { return items.doc_update(payload, ctx, now()); });
-    if (name == "healthcheck")
-      return items.healthcheck();
-    if (name == "journal_summary")
-      return items.journal_summary(format_timestamp(options.time->now().utc - std::chrono::hours{24 * 7}));
-    call_outcome out;
-    out.error = make_error(error_code::connector_unavailable, "no local store operation named '" + name + "'",
-                           json::object{{"builtin", name}});
-    return out;
+    const builtin_call call{*c.tool, c.payload, c.ctx, options, &items};
+    if (c.builtin->runs == builtin_runs::store_once)
+      return items.once(std::string(c.builtin->name), c.ctx, call.now(), [&] { return c.builtin->run(call); });
+    return c.builtin->run(call);
   }
 
   /// Every call queued so far in one transaction (group commit: one WAL write and one commit
@@ -170,6 +117,30 @@ struct builtin_connector::impl {
     if (post)
       asio::post(worker, [this] { drain(); });
   }
+
+  /// Runs an inline builtin after `delay` on the worker's timer (not a sleep); the handle
+  /// cancels it (CANCELLED).
+  cancel_handle after(std::chrono::milliseconds delay, const builtin_tool* builtin, const tool_definition* tool,
+                      json::object payload, call_context ctx, call_completion done) {
+    auto timer = std::make_shared<asio::steady_timer>(worker);
+    timer->expires_after(delay);
+    timer->async_wait([this, timer, builtin, tool, payload = std::move(payload),
+                       ctx = std::move(ctx), done = std::move(done)](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) {
+        call_outcome out;
+        out.error = make_error(error_code::cancelled, "the call was cancelled");
+        done(std::move(out));
+        return;
+      }
+      done(builtin->run(builtin_call{*tool, payload, ctx, options}));
+    });
+    return [this, w = std::weak_ptr(timer)] {
+      asio::post(worker, [w] {
+        if (auto t = w.lock())
+          t->cancel();
+      });
+    };
+  }
 };
 
 builtin_connector::builtin_connector(builtin_options options)
@@ -178,79 +149,37 @@ builtin_connector::builtin_connector(builtin_options options)
 builtin_connector::~builtin_connector() = default;
 
 bool builtin_connector::has_builtin(std::string_view name) noexcept {
-  for (auto n : builtin_names)
-    if (n == name)
-      return true;
-  return false;
+  return find_builtin(name) != nullptr;
 }
 
 std::string_view builtin_connector::builtin_for_tool(std::string_view tool_id) noexcept {
-  if (tool_id == "NOOP")
-    return "noop";
-  for (const auto& [tool, name] : tool_builtins)
-    if (tool == tool_id)
-      return name;
+  for (const auto& b : builtin_tools())
+    for (auto id : b.tools)
+      if (!id.empty() && id == tool_id)
+        return b.name;
   return {};
 }
 
 cancel_handle builtin_connector::call(const tool_definition& tool, const json::object& payload,
                                       const call_context& ctx, call_completion done) {
   const std::string name = tool.target.text("name");
-  if (name == "noop" || name == "echo") {
-    auto delay = get_member(payload, "delay_ms");
-    if (delay && delay->is_int64() && delay->get_int64() > 0) {
-      auto timer = std::make_shared<asio::steady_timer>(impl_->worker);
-      timer->expires_after(std::chrono::milliseconds(delay->get_int64()));
-      timer->async_wait([timer, payload, done = std::move(done)](boost::system::error_code ec) {
-        if (ec == asio::error::operation_aborted) {
-          call_outcome out;
-          out.error = make_error(error_code::cancelled, "the call was cancelled");
-          done(std::move(out));
-          return;
-        }
-        done(noop_outcome(payload));
-      });
-      return [this, w = std::weak_ptr(timer)] {
-        asio::post(impl_->worker, [w] {
-          if (auto t = w.lock())
-            t->cancel();
-        });
-      };
-    }
-    done(noop_outcome(payload));
-    return {};
-  }
-  if (name == "log_append") {
-    journal_entry e;
-    e.timestamp = impl_->now();
-    e.agent = "system";
-    e.action_type = "reporting";
-    e.request_id = ctx.request_id;
-    e.user_id = ctx.user_id.empty() ? "system" : ctx.user_id;
-    e.tool_used = tool.id;
-    e.notes = std::string(get_string(payload, "message").value_or(""));
-    auto level = std::string(get_string(payload, "level").value_or("info"));
-    e.tags = {"log_append", level};
-    if (const auto* details = get_member(payload, "details"))
-      e.data = details->is_object() ? *details : json::value(json::object{{"value", *details}});
-    e.metadata["step"] = ctx.step;
-    if (impl_->options.journal_sink)
-      impl_->options.journal_sink(std::move(e));
-    call_outcome out;
-    out.ok = true;
-    out.data = json::object{{"logged", true}, {"level", level}};
-    done(std::move(out));
-    return {};
-  }
-  if (!has_builtin(name)) {
+  const auto* builtin = find_builtin(name);
+  if (!builtin) {
     call_outcome out;
     out.error = make_error(error_code::connector_unavailable, "no builtin named '" + name + "'",
                            json::object{{"tool", tool.id}, {"builtin", name}});
     done(std::move(out));
     return {};
   }
-  impl_->enqueue(store_call{name, payload, ctx, std::move(done)});
-  return {};  // local store operations are short: not cancellable
+  if (builtin->runs != builtin_runs::inline_call) {
+    impl_->enqueue(store_call{builtin, &tool, payload, ctx, std::move(done)});
+    return {};  // local store operations are short: not cancellable
+  }
+  auto delay = builtin->honours_delay_ms ? get_member(payload, "delay_ms") : nullptr;
+  if (delay && delay->is_int64() && delay->get_int64() > 0)
+    return impl_->after(std::chrono::milliseconds(delay->get_int64()), builtin, &tool, payload, ctx, std::move(done));
+  done(builtin->run(builtin_call{tool, payload, ctx, impl_->options}));
+  return {};
 }
 
 } // namespace opex::connectors

@@ -47,6 +47,8 @@ public:
   error_info in_one_transaction(const std::function<void()>& body);
   call_outcome healthcheck();
   call_outcome journal_summary(const std::string& since);
+  /// The journal's database, for builtins that read it (reports).
+  sqlite_db& journal_db() noexcept { return *journal_; }
 
 private:
   local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_db> journal);

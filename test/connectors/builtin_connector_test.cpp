@@ -39,12 +39,13 @@ struct store_fixture {
       for (const auto* suffix : {"", "-wal", "-shm"})
         std::filesystem::remove(f + suffix);
   }
-  call_outcome call(const std::string& builtin, const std::string& payload) {
+  call_outcome call(const std::string& builtin, const std::string& payload, const std::string& tenant = "default") {
     tool_definition t;
     t.id = "T";
     t.target = tool_target::of("builtin", boost::json::object{{"name", builtin}});
     call_context ctx;
     ctx.request_id = "r";
+    ctx.tenant = tenant;
     std::promise<call_outcome> p;
     auto f = p.get_future();
     c->call(t, json::parse(payload).as_object(), ctx, [&p](call_outcome o) { p.set_value(std::move(o)); });
@@ -302,4 +303,46 @@ TEST_CASE("builtin_connector: the weekly summary counts the last 7 days of the j
   CHECK(summary.data.at("by_agent").at("opex") == 2);
   CHECK(summary.data.at("by_agent").at("proxy") == 1);
   CHECK(summary.data.at("top_tools").at("NOOP") == 2);
+}
+
+TEST_CASE("builtin_connector: the cost report sums the tenant's journaled costs and requests by day, in its window") {
+  store_fixture s;  // its clock: 2026-11-18T08:00:00Z
+  auto journal = sqlite_journal::open(s.db);
+  REQUIRE(journal.ok());
+  auto entry = [](std::string ts, std::string request, std::string agent, double cost, std::string tenant) {
+    auto e = json::parse(R"({"timestamp":")" + ts + R"(","agent":")" + agent + R"(","action_type":"execution",
+      "request_id":")" + request + R"(","user_id":"u","tool_used":"LLM_CALL","result":{"status":"success"},
+      "tags":["step"]})").as_object();
+    e["metadata"] = json::object{{"cost_usd", cost}, {"tenant", tenant}};
+    return e;
+  };
+  REQUIRE((*journal)->append({entry("2026-11-01T10:00:00.000Z", "old", "proxy", 0, "default"),
+                              entry("2026-11-01T10:00:01.000Z", "old", "opex", 0.5, "default"),
+                              entry("2026-11-16T10:00:00.000Z", "a", "proxy", 0, "default"),
+                              entry("2026-11-16T10:00:01.000Z", "a", "opex", 0.25, "default"),
+                              entry("2026-11-18T07:59:00.000Z", "b", "proxy", 0, "default"),
+                              entry("2026-11-18T07:59:01.000Z", "b", "opex", 0.125, "default"),
+                              entry("2026-11-17T10:00:00.000Z", "c", "proxy", 0, "acme"),
+                              entry("2026-11-17T10:00:01.000Z", "c", "opex", 4.0, "acme")})
+            .ok());
+  auto weekly = s.call("cost_report", R"({"period":"weekly"})");
+  REQUIRE(weekly.ok);
+  CHECK(weekly.data.at("total_cost_usd").as_double() == Approx(0.375));  // not November 1st, not acme's
+  CHECK(weekly.data.at("requests") == 2);
+  const auto& days = weekly.data.at("by_day").as_array();
+  REQUIRE(days.size() == 2);
+  CHECK(days[0].at("day") == "2026-11-16");
+  CHECK(days[0].at("cost_usd").as_double() == Approx(0.25));
+  CHECK(days[1].at("day") == "2026-11-18");
+  CHECK(days[1].at("requests") == 1);
+
+  auto month = s.call("cost_report", R"({"period":"custom","start_date":"2026-11-01","end_date":"2026-11-16"})");
+  REQUIRE(month.ok);
+  CHECK(month.data.at("total_cost_usd").as_double() == Approx(0.75));
+  CHECK(month.data.at("requests") == 2);
+
+  auto acme = s.call("cost_report", R"({"period":"weekly"})", "acme");
+  REQUIRE(acme.ok);
+  CHECK(acme.data.at("tenant") == "acme");
+  CHECK(acme.data.at("total_cost_usd").as_double() == Approx(4.0));
 }

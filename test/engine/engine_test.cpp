@@ -226,3 +226,35 @@ TEST_CASE("engine: bad input is refused with the standard error, never a crash")
   auto still = wait(eng.submit_text("Crée une tâche pour ranger le bureau"));
   CHECK(still.status == request_status::succeeded);
 }
+
+TEST_CASE("engine: COST_REPORT_RUN runs on the builtin cost report, periods and formats checked") {
+  test::temp_dir dir;
+  engine eng(options_for(dir));
+  auto report = [&](const std::string& payload) {
+    return wait(eng.submit_output(json::parse(R"({"type":"tool_call","tool":"COST_REPORT_RUN","payload":)" + payload + "}")));
+  };
+  REQUIRE(report(R"({"period":"monthly"})").status == request_status::succeeded);
+  auto r = report(R"({"period":"weekly"})");
+  REQUIRE(r.status == request_status::succeeded);
+  const auto& data = r.steps[0].data.as_object();
+  CHECK(data.at("tenant") == "default");
+  CHECK(data.at("currency") == "USD");
+  CHECK(data.at("until").as_string().starts_with("2026-11-18T08:00"));
+  CHECK(data.at("since").as_string().starts_with("2026-11-11T08:00"));
+  CHECK(data.at("requests").as_int64() >= 1);  // the first report, journaled before the second ran
+  CHECK(data.at("total_cost_usd").as_double() == 0.0);  // builtins cost nothing
+  REQUIRE(data.at("by_day").as_array().size() == 1);
+  CHECK(data.at("by_day").at(0).at("day") == "2026-11-18");
+
+  auto before = report(R"({"period":"custom","start_date":"2026-10-01","end_date":"2026-10-31"})");
+  REQUIRE(before.status == request_status::succeeded);
+  CHECK(before.steps[0].data.at("total_cost_usd").as_double() == 0.0);
+  CHECK(before.steps[0].data.at("until") == "2026-11-01T00:00:00.000Z");
+
+  auto pdf = report(R"({"format":"pdf"})");
+  REQUIRE(pdf.status == request_status::failed);
+  CHECK(pdf.steps[0].error.details.at("reason") == "unsupported_format");
+  auto bad = report(R"({"period":"custom"})");
+  REQUIRE(bad.status == request_status::failed);
+  CHECK(bad.steps[0].error.details.at("reason") == "bad_period");
+}

@@ -15,7 +15,7 @@
 
 namespace opex::connectors {
 
-/// Builtin implementations, by `target.name`:
+/// Builtin implementations, by `target.name` (registered in connectors/builtin/builtin_registry.cpp):
 /// - `task_create`: payload task_create.schema.json -> {task_id, status: "created", title,
 ///   due_date, priority, url}
 /// - `task_update`: finds the task by task_id, else by exact title (case-insensitive) ->
@@ -31,6 +31,10 @@ namespace opex::connectors {
 /// - `healthcheck`: -> {status: "ok"|"degraded", checks: {database, journal}}
 /// - `journal_summary`: the last 7 days of the journal -> {since, requests, by_agent,
 ///   by_status, top_tools, failures}
+/// - `cost_report` (COST_REPORT_RUN): the calling tenant's costs opex journaled over `period`
+///   (daily|weekly|monthly = the last 1|7|30 days, custom = start_date..end_date) -> {period,
+///   since, until, tenant, currency: "USD", total_cost_usd, requests, by_day: [{day, cost_usd,
+///   requests}], source}; format csv|pdf -> TOOL_EXECUTION_FAILED {reason: "unsupported_format"}
 /// - `noop`: -> {echo: payload.echo}; `fail_with: CODE` fails with that error code;
 ///   `delay_ms` answers after that delay (timer, not a sleep)
 struct builtin_options {
