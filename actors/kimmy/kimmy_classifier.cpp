@@ -897,7 +897,7 @@ void kimmy_classifier::decide(kimmy_analysis& out) const {
   std::string sensitivity(get_string(p.constraints, "sensitivity").value_or("low"));
   out.decision = kimmy_decision{};
   out.quick_action_tool.clear();
-  // DIGEST.md §1, spec §2.2 step 4
+  // docs/kimmy.md, the escalation rule
   auto& d = out.decision;
   const auto& sens_intents = cfg.system.sensitive_intents;
   bool sensitive_intent = std::find(sens_intents.begin(), sens_intents.end(), p.intent) != sens_intents.end();

@@ -1,4 +1,4 @@
-// Kimmy's rule-based pipeline (DIGEST.md §1): normalise, detect the language, classify one of
+// Kimmy's rule-based pipeline (docs/kimmy.md): normalise, detect the language, classify one of
 // the 13 intents with complexity and confidence, extract parameters without inventing any,
 // and apply the exact escalate/direct decision rule. Plain logic: the kimmy_filter actor and
 // the tests call it.
@@ -46,7 +46,7 @@ public:
   /// "unclear" and a low confidence, which escalates.
   kimmy_analysis analyze(const kimmy_request& req) const;
 
-  /// The escalate/direct decision rule (DIGEST.md §1) over an analysis' payload (intent,
+  /// The escalate/direct decision rule (docs/kimmy.md) over an analysis' payload (intent,
   /// complexity, confidence, constraints.sensitivity) and sensitive_matches; sets decision,
   /// quick_action_tool and payload.requires_prolex. Kimmy's LLM mode applies it to the model's
   /// classification.

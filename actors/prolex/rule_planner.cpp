@@ -114,7 +114,7 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level) cons
   if (!entry.clarification.empty())
     return {clarification(entry.clarification), {"planning_table", "clarification for " + payload.intent}};
 
-  // Required parameters first: never guess (DIGEST.md §1 golden rule).
+  // Required parameters first: never guess (docs/kimmy.md: parameters are never invented).
   std::vector<std::string> missing;
   for (const auto& r : entry.required)
     if (!present(payload.parameters, r))
@@ -164,7 +164,7 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level) cons
     }
   }
 
-  // Autonomy, approval and context, per planned tool (DIGEST.md §2, autonomy check a-c).
+  // Autonomy, approval and context, per planned tool (docs/guarded-execution.md, "Order of the checks").
   for (const auto& s : steps) {
     const auto* tool = cfg_.catalogue.find(s.tool);
     if (tool == nullptr)

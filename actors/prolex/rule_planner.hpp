@@ -1,4 +1,4 @@
-// Prolex's rule planner (DIGEST.md §2): turns a KimmyPayload into a ProlexOutput from the
+// Prolex's rule planner (docs/architecture.md, "Prolex"): turns a KimmyPayload into a ProlexOutput from the
 // planning table of opex.yml (intent -> tool, plan, answer or clarification). Plain logic,
 // called by the prolex_planner actor and by Kimmy for its quick actions.
 #pragma once

@@ -1,4 +1,4 @@
-// The Proxy Master's checks (DESIGN.md §6, DIGEST.md §3, docs/guarded-execution.md) as plain
+// The Proxy Master's checks (docs/guarded-execution.md, docs/guarded-execution.md, docs/guarded-execution.md) as plain
 // logic: a ProlexOutput in, either a refusal (the standard error, one distinct code per rule)
 // or a plan ready for the supervisor, with the steps that need a person's approval marked.
 #pragma once

@@ -98,7 +98,7 @@ std::optional<std::string_view> canonical_intent(std::string_view id) {
   for (auto i : canonical_intents())
     if (i == id)
       return i;
-  // kimmy_intents.yml vocabulary (DIGEST.md §1), accepted as aliases only.
+  // kimmy_intents.yml vocabulary (docs/kimmy.md), accepted as aliases only.
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> aliases{{
     {"TASK_HELP", "task_create"},
     {"DOC_QUESTION", "question_simple"},

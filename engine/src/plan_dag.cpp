@@ -1,4 +1,4 @@
-// Plan validation and DAG construction (DESIGN.md §5).
+// Plan validation and DAG construction (docs/resilience.md).
 #include "opex/plan_dag.hpp"
 
 #include "opex/template_resolver.hpp"
@@ -140,7 +140,7 @@ result<std::shared_ptr<const plan_dag>> build_plan_dag(std::vector<plan_step> st
     return make_error(error_code::plan_cycle, "the plan's depends_on edges form a cycle: " + text,
                       json::object{{"reason", "cycle"}, {"cycle", std::move(c)}});
   }
-  // Templates may only name ancestors (DESIGN.md §4 decision 5).
+  // Templates may only name ancestors (docs/decisions.md, decision 5).
   for (std::size_t i = 0; i < n; ++i) {
     const auto& s = dag->steps[i];
     for (const auto& ph : find_placeholders(json::value(s.payload))) {

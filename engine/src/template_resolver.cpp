@@ -1,4 +1,4 @@
-// Value-level template resolution ("{{ step_1.result.spec }}"), DESIGN.md §4 decision 5.
+// Value-level template resolution ("{{ step_1.result.spec }}"), docs/decisions.md, decision 5.
 #include "opex/template_resolver.hpp"
 
 #include "opex/json_util.hpp"

@@ -1,4 +1,4 @@
-// Plan validation: structure, cycles, template ancestry (DESIGN.md §5).
+// Plan validation: structure, cycles, template ancestry (docs/resilience.md).
 #include "opex/plan_dag.hpp"
 
 #include <boost/json/parse.hpp>

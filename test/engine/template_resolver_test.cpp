@@ -1,4 +1,4 @@
-// Value-level templates (DESIGN.md §4 decision 5).
+// Value-level templates (docs/decisions.md, decision 5).
 #include "opex/template_resolver.hpp"
 
 #include <boost/json/parse.hpp>

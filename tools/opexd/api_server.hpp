@@ -36,7 +36,7 @@ struct api_server_options {
   int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
 };
 
-/// Routes (every error in the standard error JSON, DESIGN.md §4):
+/// Routes (every error in the standard error JSON, docs/decisions.md):
 /// - `POST /webhook/kimmy-intake` body {"text"|"message", "source"?, "user_id"?} -> 200
 ///   request_result JSON
 /// - `POST /webhook/prolex-intake` body KimmyPayload -> 200 request_result

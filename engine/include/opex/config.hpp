@@ -17,7 +17,7 @@
 
 namespace opex {
 
-/// The parts of a reference system.yml the engine uses (DIGEST.md §1-3). Other sections are
+/// The parts of a reference system.yml the engine uses (docs/kimmy.md, docs/guarded-execution.md). Other sections are
 /// accepted and ignored.
 struct system_config {
   std::string current_environment = "development";
@@ -58,7 +58,7 @@ struct autonomy_level_def {
   bool sandbox_only_for_n8n = false;
 };
 
-/// The reference autonomy.yml (levels 0-3, a level 4 may be defined; DESIGN.md §4 decision 3).
+/// The reference autonomy.yml (levels 0-3, a level 4 may be defined; docs/decisions.md, decision 3).
 struct autonomy_config {
   int current_level = 2;
   std::map<int, autonomy_level_def> levels;
@@ -76,7 +76,7 @@ struct autonomy_config {
   const autonomy_level_def* find(int level) const noexcept;
 };
 
-/// Retry policy settings (DESIGN.md §5; defaults from DIGEST.md §7: 3 attempts, 1 s, x2,
+/// Retry policy settings (docs/resilience.md; defaults from docs/resilience.md: 3 attempts, 1 s, x2,
 /// cap 10 s). Units: milliseconds.
 struct retry_settings {
   double initial_interval_ms = 1000.0;
@@ -127,8 +127,8 @@ struct approval_settings {
   std::string secret_file;                          ///< alternative to the env var
 };
 
-/// Protected ("cash") workflows: names, prefixes and keywords exactly as configured (DESIGN.md
-/// §4 decision 8), read from a file in the reference cash_workflows_forbidden.yml format and/or
+/// Protected ("cash") workflows: names, prefixes and keywords exactly as configured
+/// (docs/decisions.md, decision 8), read from a file in the reference cash_workflows_forbidden.yml format and/or
 /// listed inline.
 struct protected_workflow_settings {
   std::vector<std::string> names;

@@ -22,7 +22,7 @@ class schema_registry;
 // -- KimmyPayload ---------------------------------------------------------------------------
 
 /// Kimmy's structured view of a request (schemas/kimmy_payload.schema.json; reference
-/// schemas/kimmy_payload.schema.json, DIGEST.md §1).
+/// schemas/kimmy_payload.schema.json, docs/kimmy.md).
 /// JSON: {"request_id": uuid, "source": "chat|whatsapp|telegram|email|api|other",
 ///        "raw_input": str, "language": "fr", "kimmy_summary": str (10-500),
 ///        "intent": one of the 13 intents, "complexity": "simple|complex|unclear",
@@ -47,7 +47,7 @@ struct kimmy_payload {
   std::string user_id;
 };
 
-/// The 13 canonical intents, in schema order (DESIGN.md §4 decision 2).
+/// The 13 canonical intents, in schema order (docs/decisions.md, decision 2).
 const std::vector<std::string_view>& canonical_intents();
 
 /// Maps an upper-case kimmy_intents.yml id (TASK_HELP, DEV_HELP...) or a canonical id to the
@@ -83,7 +83,7 @@ struct plan_step {
   std::optional<int> schedule_to_close_ms;  ///< all attempts (ms), overrides the default
 };
 
-/// Prolex's decision (DIGEST.md §2): an answer, one tool call, a multi-tool plan (a DAG over
+/// Prolex's decision (docs/architecture.md, "Prolex"): an answer, one tool call, a multi-tool plan (a DAG over
 /// depends_on) or clarification questions (1-3, each >= 10 characters).
 struct prolex_output {
   output_type type = output_type::answer;
@@ -100,7 +100,7 @@ prolex_output prolex_output_from_json(const boost::json::object& obj);
 
 // -- Results --------------------------------------------------------------------------------
 
-/// Status of a plan step (DESIGN.md §4). `pending` and `running` only appear in progress events.
+/// Status of a plan step (docs/decisions.md). `pending` and `running` only appear in progress events.
 enum class step_status {
   pending,
   running,

@@ -1,5 +1,5 @@
 // The embedding API: load a configuration, submit a request (text, KimmyPayload or
-// ProlexOutput), get its result as a future or a callback, read the journal (DESIGN.md §8).
+// ProlexOutput), get its result as a future or a callback, read the journal (docs/architecture.md).
 #pragma once
 
 #include "opex/clock.hpp"

@@ -1,5 +1,5 @@
 // Errors that leave the engine: the stable error codes and the standard error JSON
-// (DESIGN.md §4: {"error", "error_code", "details", "timestamp", "request_id"}).
+// (docs/decisions.md: {"error", "error_code", "details", "timestamp", "request_id"}).
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -1,5 +1,5 @@
 // The plan DAG: a multi_tool_plan validated as a directed acyclic graph over depends_on
-// (DESIGN.md §5), with the step indices the supervisor schedules from.
+// (docs/resilience.md), with the step indices the supervisor schedules from.
 #pragma once
 
 #include "opex/contracts.hpp"
@@ -31,7 +31,7 @@ struct plan_dag {
 /// {reason: duplicate_step}), depends_on naming existing steps (PLAN_INVALID {reason:
 /// unknown_dependency}), no self-dependency and no cycle (PLAN_CYCLE {cycle: [steps]}), and
 /// template placeholders naming only ancestor steps or a secret (`{{ secrets.NAME }}`) (TEMPLATE_INVALID {step, placeholder,
-/// referenced_step}). Source: DESIGN.md §4 decision 5, §5.
+/// referenced_step}). Source: docs/decisions.md, decision 5, §5.
 result<std::shared_ptr<const plan_dag>> build_plan_dag(std::vector<plan_step> steps,
                                                        std::size_t max_steps = 0);
 

@@ -1,5 +1,5 @@
 // Template placeholders in payloads ("{{ step_1.result.spec }}"), resolved on parsed JSON values,
-// never on serialised text (DESIGN.md §4 decision 5).
+// never on serialised text (docs/decisions.md, decision 5).
 #pragma once
 
 #include "opex/error.hpp"

@@ -1,5 +1,5 @@
 // Kimmy's classifier on the labelled corpus (test/fixtures/kimmy_corpus.jsonl) and on the
-// decision rule of DIGEST.md §1.
+// decision rule of docs/kimmy.md.
 #include "kimmy/kimmy_classifier.hpp"
 
 #include "opex/config.hpp"

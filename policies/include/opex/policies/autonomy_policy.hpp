@@ -1,6 +1,6 @@
 // Autonomy levels and the high-risk (approval) rule: may a tool run automatically at a level?
 // Sources: reference tools.yml auto_allowed_levels, autonomy.yml, system.yml high_risk_tools;
-// DESIGN.md §4 decisions 3 and 4; docs/decisions.md "autonomy".
+// docs/decisions.md, decisions 3 and 4; docs/decisions.md "autonomy".
 #pragma once
 
 #include "opex/catalogue.hpp"
@@ -27,7 +27,7 @@ enum class tool_permission {
 /// required_levels: [..], current_level, reason}.
 error_info check_autonomy(const tool_definition& tool, int level, const autonomy_config& autonomy);
 
-/// The one high-risk rule (DESIGN.md §4 decision 4): the tool is in system.yml
+/// The one high-risk rule (docs/decisions.md, decision 4): the tool is in system.yml
 /// high_risk_tools or autonomy.yml always_require_confirmation, has requires_confirmation:
 /// true, or has no auto_allowed_levels.
 bool is_high_risk(const tool_definition& tool, const system_config& system,

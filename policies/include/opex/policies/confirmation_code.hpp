@@ -1,4 +1,4 @@
-// Confirmation codes issued by opex (DESIGN.md §4 decision 7): HMAC-SHA256 over the approval's
+// Confirmation codes issued by opex (docs/decisions.md, decision 7): HMAC-SHA256 over the approval's
 // identity with a server secret; single-use because an approval is decided once; compared in
 // constant time.
 #pragma once

@@ -1,4 +1,4 @@
-// Constraint checks of the Proxy Master (DESIGN.md §6): cost against budgets, web access,
+// Constraint checks of the Proxy Master (docs/guarded-execution.md): cost against budgets, web access,
 // required context, allowed environments, plan size, the tenant's allowed tools, and
 // sensitivity. Each refusal has its own error code and details {tool, rule, required,
 // current}.

@@ -1,5 +1,5 @@
 // Masking of secrets in anything opex stores or answers: the journal, request and step rows,
-// API answers, errors and logs (DESIGN.md §6; docs/guarded-execution.md, "Masking"). Secrets are
+// API answers, errors and logs (docs/guarded-execution.md; docs/guarded-execution.md, "Masking"). Secrets are
 // found by key name and by value shape.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Quotas counted from the journal (DESIGN.md §6): max_executions_per_day per tool (catalogue,
+// Quotas counted from the journal (docs/guarded-execution.md): max_executions_per_day per tool (catalogue,
 // autonomy.yml daily_limits, tenant quotas) and per-tenant daily request limits.
 #pragma once
 

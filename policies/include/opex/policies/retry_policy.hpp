@@ -1,5 +1,5 @@
 // Retry policy: which failures retry and after which delay (docs/resilience.md; defaults from
-// DIGEST.md §7: 3 attempts, 1000 ms initial interval, coefficient 2, cap 10000 ms, no jitter).
+// docs/resilience.md: 3 attempts, 1000 ms initial interval, coefficient 2, cap 10000 ms, no jitter).
 #pragma once
 
 #include "opex/config.hpp"

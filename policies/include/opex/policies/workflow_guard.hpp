@@ -1,4 +1,4 @@
-// Protected ("cash") workflows (DESIGN.md §4 decision 8) and the n8n guardrails (DIGEST.md §3)
+// Protected ("cash") workflows (docs/decisions.md, decision 8) and the n8n guardrails (docs/guarded-execution.md)
 // for N8N_WORKFLOW_UPSERT / TEST / PROMOTE payloads, independent of the connector that will
 // call n8n.
 #pragma once

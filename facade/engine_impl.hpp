@@ -48,7 +48,7 @@ struct engine::impl {
   /// Forwards decided approvals to their plans' supervisors.
   void notify(const connectors::approval_record& a, const std::string& code);
 
-  /// Resumes the plans the database holds unfinished (DESIGN.md §5: nothing accepted is lost).
+  /// Resumes the plans the database holds unfinished (docs/resilience.md: nothing accepted is lost).
   void recover();
 
   /// A request context from the submission options, or nullopt after answering `done` with

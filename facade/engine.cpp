@@ -1,4 +1,4 @@
-// opex::engine: configuration, target resolution, connectors, the database lock, the actor
+// The composition root behind opex::engine: configuration, target resolution, connectors, the database lock, the actor
 // system, recovery, queries and shutdown. Submissions are in engine_submit.cpp.
 #include "engine_impl.hpp"
 
