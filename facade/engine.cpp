@@ -363,7 +363,7 @@ void engine::approvals(const std::string& tenant, const std::string& status,
         [done, imp](actors::approval_list& list) {
           json::array out;
           for (const auto& a : list) {
-            if (a.status == "expired")
+            if (a.status == approval_status::expired)
               imp->notify(a, "");  // expired by this listing: the step is skipped
             out.push_back(approval_json(a));
           }
@@ -400,7 +400,7 @@ void engine::decide(approval_decision_request d, std::function<void(result<json:
       .then(
         [done, imp](actors::approval_reply& reply) {
           if (reply.error) {
-            if (reply.approval && reply.approval->status == "expired")
+            if (reply.approval && reply.approval->status == approval_status::expired)
               imp->notify(*reply.approval, "");
             done(std::move(reply.error));
             return;

@@ -7,7 +7,7 @@
 // connection and answer CANCELLED.
 #include "../agents.hpp"
 
-#include "opex/engine.hpp"
+#include "opex/progress.hpp"
 #include "opex/policies/retry_policy.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -80,7 +80,7 @@ void breaker_changed(self_pointer self, const policies::breaker_transition& t, c
   self->send(rt.store, journal_atom::value, std::move(e));
   if (progress && *progress) {
     progress_event ev;
-    ev.kind = "breaker";
+    ev.kind = progress_kind::breaker;
     ev.request_id = request_id;
     ev.step = step;
     ev.tool = tool.id;

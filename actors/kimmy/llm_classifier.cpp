@@ -5,7 +5,7 @@
 #include "text_regex.hpp"
 
 #include "kimmy/text_normalizer.hpp"
-#include "prolex/llm_planner.hpp"
+#include "llm/model_answer.hpp"
 
 #include "opex/json_util.hpp"
 

@@ -86,24 +86,6 @@ void collect_errors(const error_info& err, std::vector<std::string>& out) {
 
 } // namespace
 
-result<json::value> parse_bare_json(std::string_view text) {
-  auto invalid = [](std::string reason) {
-    return make_error(error_code::output_invalid, reason, json::object{{"errors", json::array{json::value(reason)}}});
-  };
-  auto b = text.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos)
-    return invalid("the answer is empty; expected one bare JSON object");
-  auto e = text.find_last_not_of(" \t\r\n");
-  auto body = text.substr(b, e - b + 1);
-  if (body.starts_with("```"))
-    return invalid("the answer is wrapped in a Markdown code fence; expected the bare JSON object alone");
-  if (body.front() != '{' || body.back() != '}')
-    return invalid("the answer is not one bare JSON object (it must start with '{' and end with '}', with no prose)");
-  auto parsed = parse_json(body);
-  if (!parsed)
-    return invalid("the answer is not valid JSON: " + parsed.error().message);
-  return std::move(parsed).value();
-}
 
 llm_planner::llm_planner(const opex_config& cfg, const schema_registry& schemas, const proxy_checker& proxy)
   : cfg_(cfg), schemas_(schemas), proxy_(proxy) {}

@@ -17,11 +17,9 @@
 #include <string_view>
 #include <vector>
 
-namespace opex::actors {
+#include "llm/model_answer.hpp"  // parse_bare_json, for callers of the planner
 
-/// Reads a model's answer as one bare JSON object: surrounding whitespace is allowed, prose,
-/// Markdown or a code fence are not. Errors: OUTPUT_INVALID {errors: [reason]}.
-result<boost::json::value> parse_bare_json(std::string_view text);
+namespace opex::actors {
 
 /// The planner. Holds references to the configuration, schemas and proxy checks (which outlive
 /// it); const and thread-safe.

@@ -150,18 +150,19 @@ void journal_decision(self_pointer self, const connectors::approval_record& a) {
   e.user_id = a.decided_by.empty() ? "opex" : a.decided_by;
   e.tool_used = a.tool;
   e.tenant = a.tenant;
-  e.status = a.status == "approved" ? "success" : "failure";
+  const std::string decision(approval_status_name(a.status));
+  e.status = a.status == approval_status::approved ? "success" : "failure";
   e.data = json::object{{"approval_id", a.id},
-                        {"kind", a.kind},
-                        {"decision", a.status},
+                        {"kind", approval_kind_name(a.kind)},
+                        {"decision", decision},
                         {"decided_by", a.decided_by},
                         {"step", a.step},
                         {"comment", a.comment}};
-  if (a.status != "approved") {
-    e.error_code = a.status == "expired" ? "APPROVAL_EXPIRED" : "APPROVAL_REJECTED";
-    e.error = "approval " + a.status;
+  if (a.status != approval_status::approved) {
+    e.error_code = a.status == approval_status::expired ? "APPROVAL_EXPIRED" : "APPROVAL_REJECTED";
+    e.error = "approval " + decision;
   }
-  e.tags = {"approval", a.status};
+  e.tags = {"approval", decision};
   json::value v = to_json(e);
   policies::mask_secrets(v, self->state.rt->masking);
   self->state.entries.push_back(std::move(v.get_object()));
@@ -273,10 +274,11 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
                                  json::object{{"approval_id", d.approval_id}});
         return reply;
       }
-      if (a->status != "pending") {
-        reply.error = make_error(a->status == "expired" ? error_code::approval_expired : error_code::conflict,
-                                 "approval " + a->id + " is already " + a->status,
-                                 json::object{{"approval_id", a->id}, {"status", a->status}});
+      if (a->status != approval_status::pending) {
+        const std::string status(approval_status_name(a->status));
+        reply.error = make_error(a->status == approval_status::expired ? error_code::approval_expired : error_code::conflict,
+                                 "approval " + a->id + " is already " + status,
+                                 json::object{{"approval_id", a->id}, {"status", status}});
         reply.approval = *a;
         return reply;
       }
@@ -287,7 +289,7 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
                                  json::object{{"approval_id", a->id}, {"rule", "confirmation_code"}});
         return reply;
       }
-      auto decided = st.plans->decide(a->id, d.approve ? "approved" : "rejected",
+      auto decided = st.plans->decide(a->id, d.approve ? approval_status::approved : approval_status::rejected,
                                       d.decided_by.empty() ? "unknown" : d.decided_by, d.comment, now);
       if (!decided) {
         reply.error = decided.error();

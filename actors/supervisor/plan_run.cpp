@@ -225,7 +225,7 @@ void plan_run::outcome(std::size_t i, std::uint64_t call_id, connectors::call_ou
       rec.request_id = ctx_.request_id;
       rec.step = r.step;
       rec.tool = tool->id;
-      rec.kind = "review";
+      rec.kind = approval_kind::review;
       rec.subject = std::string(*name);
       rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
       rec.reason = "review_required: review workflow " + std::string(*name) + " before it is promoted";
@@ -294,14 +294,14 @@ void plan_run::approval_recorded(std::size_t i, approval_reply reply, run_time n
 
 void plan_run::decision(const connectors::approval_record& a, const std::string& code, run_time now) {
   auto it = plan_->dag->index_of.find(a.step);
-  if (it == plan_->dag->index_of.end() || a.kind != "step" || forced_status_)
+  if (it == plan_->dag->index_of.end() || a.kind != approval_kind::step || forced_status_)
     return;
   auto i = it->second;
   auto& r = results_[i];
   auto& s = steps_[i];
   if (r.status != step_status::awaiting_approval || (!s.approval_id.empty() && s.approval_id != a.id))
     return;
-  if (a.status == "approved") {
+  if (a.status == approval_status::approved) {
     --awaiting_;
     s.approved = true;
     r.status = step_status::running;
@@ -321,7 +321,7 @@ void plan_run::decision(const connectors::approval_record& a, const std::string&
     attempt(i, now);
     return;
   }
-  bool expired = a.status == "expired";
+  bool expired = a.status == approval_status::expired;
   finish_step(i, step_status::skipped, nullptr,
               make_error(expired ? error_code::approval_expired : error_code::approval_rejected,
                          expired ? "the approval expired before anyone decided" : "a person rejected the step",

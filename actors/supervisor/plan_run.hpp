@@ -9,7 +9,7 @@
 #include "../runtime.hpp"
 #include "dag_scheduler.hpp"
 
-#include "opex/engine.hpp"
+#include "opex/progress.hpp"
 
 #include <chrono>
 #include <cstdint>

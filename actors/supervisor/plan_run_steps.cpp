@@ -115,7 +115,7 @@ void plan_run::request_approval(std::size_t i) {
   rec.request_id = ctx_.request_id;
   rec.step = r.step;
   rec.tool = r.tool;
-  rec.kind = "step";
+  rec.kind = approval_kind::step;
   rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
   rec.reason = plan_->approval_reasons[i];
   rec.requires_code = plan_->requires_code[i];

@@ -34,11 +34,11 @@ approval_record approval_from(sqlite_statement& st) {
   a.request_id = st.column_text(2);
   a.step = static_cast<int>(st.column_int(3));
   a.tool = st.column_text(4);
-  a.kind = st.column_text(5);
+  a.kind = parse_approval_kind(st.column_text(5)).value_or(approval_kind::step);
   a.subject = st.column_text(6);
   a.payload_digest = st.column_text(7);
   a.reason = st.column_text(8);
-  a.status = st.column_text(9);
+  a.status = parse_approval_status(st.column_text(9)).value_or(approval_status::pending);
   a.requires_code = st.column_int(10) != 0;
   a.created_at = st.column_text(11);
   a.expires_at = st.column_text(12);
@@ -60,10 +60,10 @@ json::object approval_record::to_json() const {
                  {"request_id", request_id},
                  {"step", step},
                  {"tool", tool},
-                 {"kind", kind},
+                 {"kind", approval_kind_name(kind)},
                  {"payload_digest", payload_digest},
                  {"reason", reason},
-                 {"status", status},
+                 {"status", approval_status_name(status)},
                  {"requires_code", requires_code},
                  {"created_at", created_at},
                  {"expires_at", expires_at}};
@@ -301,11 +301,11 @@ result<approval_record> plan_store::create_approval(approval_record a) {
     st.bind(3, std::string_view(a.request_id));
     st.bind(4, static_cast<std::int64_t>(a.step));
     st.bind(5, std::string_view(a.tool));
-    st.bind(6, std::string_view(a.kind));
+    st.bind(6, approval_kind_name(a.kind));
     st.bind(7, std::string_view(a.subject));
     st.bind(8, std::string_view(a.payload_digest));
     st.bind(9, std::string_view(a.reason));
-    st.bind(10, std::string_view(a.status));
+    st.bind(10, approval_status_name(a.status));
     st.bind(11, static_cast<std::int64_t>(a.requires_code ? 1 : 0));
     st.bind(12, std::string_view(a.created_at));
     st.bind(13, std::string_view(a.expires_at));
@@ -341,14 +341,14 @@ std::vector<approval_record> plan_store::list_approvals(const std::string& tenan
   return out;
 }
 
-result<approval_record> plan_store::decide(const std::string& id, const std::string& status, const std::string& by,
+result<approval_record> plan_store::decide(const std::string& id, approval_status status, const std::string& by,
                                            const std::string& comment, const std::string& now) {
   try {
     sqlite_statement st(db_->handle(),
                         "UPDATE approvals SET status = ?2, decided_by = ?3, decided_at = ?4, comment = ?5"
                         " WHERE id = ?1 AND status = 'pending'");
     st.bind(1, std::string_view(id));
-    st.bind(2, std::string_view(status));
+    st.bind(2, approval_status_name(status));
     st.bind(3, std::string_view(by));
     st.bind(4, std::string_view(now));
     st.bind(5, std::string_view(comment));
@@ -357,8 +357,8 @@ result<approval_record> plan_store::decide(const std::string& id, const std::str
     if (!a)
       return make_error(error_code::not_found, "no approval " + id, json::object{{"approval_id", id}});
     if (a->status != status || a->decided_at != now)
-      return make_error(error_code::conflict, "approval " + id + " is already " + a->status,
-                        json::object{{"approval_id", id}, {"status", a->status}});
+      return make_error(error_code::conflict, "approval " + id + " is already " + std::string(approval_status_name(a->status)),
+                        json::object{{"approval_id", id}, {"status", approval_status_name(a->status)}});
     return *a;
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot record the decision", json::object{{"reason", e.what()}});
@@ -381,7 +381,7 @@ std::vector<approval_record> plan_store::expire_due(const std::string& now) {
     st.bind(1, std::string_view(a.id));
     st.bind(2, std::string_view(now));
     st.step();
-    a.status = "expired";
+    a.status = approval_status::expired;
     a.decided_by = "opex";
     a.decided_at = now;
   }

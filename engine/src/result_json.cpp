@@ -1,6 +1,7 @@
 // Results read back from their JSON (stored request results replayed for an idempotency key),
 // and the status names parsed back to their enums.
 #include "opex/contracts.hpp"
+#include "opex/progress.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -78,6 +79,39 @@ std::optional<request_status> parse_request_status(std::string_view name) noexce
   for (auto s : all)
     if (request_status_name(s) == name)
       return s;
+  return std::nullopt;
+}
+
+std::string_view approval_status_name(approval_status s) noexcept {
+  switch (s) {
+    case approval_status::pending: return "pending";
+    case approval_status::approved: return "approved";
+    case approval_status::rejected: return "rejected";
+    case approval_status::expired: return "expired";
+  }
+  return "pending";
+}
+
+std::optional<approval_status> parse_approval_status(std::string_view name) noexcept {
+  for (auto s : {approval_status::pending, approval_status::approved, approval_status::rejected, approval_status::expired})
+    if (approval_status_name(s) == name)
+      return s;
+  return std::nullopt;
+}
+
+std::string_view progress_kind_name(progress_kind k) noexcept {
+  return k == progress_kind::breaker ? "breaker" : "step";
+}
+
+std::string_view approval_kind_name(approval_kind k) noexcept {
+  return k == approval_kind::review ? "review" : "step";
+}
+
+std::optional<approval_kind> parse_approval_kind(std::string_view name) noexcept {
+  if (name == "step")
+    return approval_kind::step;
+  if (name == "review")
+    return approval_kind::review;
   return std::nullopt;
 }
 

@@ -45,7 +45,7 @@ std::shared_ptr<const opex::clock> make_clock(const std::string& now) {
 void print_progress(const progress_event& ev) {
   static std::mutex m;
   std::lock_guard lock(m);
-  if (ev.kind == "breaker") {
+  if (ev.kind == progress_kind::breaker) {
     std::cerr << "  ⚡ circuit breaker " << ev.target << ": " << ev.message << " (during step " << ev.step
               << " " << ev.tool << ")\n";
     return;

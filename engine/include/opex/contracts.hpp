@@ -120,6 +120,24 @@ std::optional<step_status> parse_step_status(std::string_view name) noexcept;
 /// True for statuses a step never leaves.
 bool is_terminal(step_status s) noexcept;
 
+/// State of an approval (docs/guarded-execution.md, "Approvals"): pending until a person decides
+/// (approved, rejected) or its deadline passes (expired). In JSON and rows as the names below.
+enum class approval_status { pending, approved, rejected, expired };
+
+std::string_view approval_status_name(approval_status s) noexcept;
+
+/// "approved" -> approved; nullopt for unknown text.
+std::optional<approval_status> parse_approval_status(std::string_view name) noexcept;
+
+/// What an approval gates: one plan step (`step`), or the review of an n8n workflow before its
+/// promotion (`review`).
+enum class approval_kind { step, review };
+
+std::string_view approval_kind_name(approval_kind k) noexcept;
+
+/// "review" -> review; nullopt for unknown text.
+std::optional<approval_kind> parse_approval_kind(std::string_view name) noexcept;
+
 /// One attempt at running a step: when it started, how long it took (ms), its outcome and
 /// error code ("" on success).
 struct attempt_record {

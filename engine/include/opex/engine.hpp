@@ -5,6 +5,7 @@
 #include "opex/clock.hpp"
 #include "opex/config.hpp"
 #include "opex/contracts.hpp"
+#include "opex/progress.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -20,24 +21,6 @@
 #include <vector>
 
 namespace opex {
-
-/// A step's progress, reported live to observers (opexctl prints these on a terminal).
-/// kind "step": `status` is running when an attempt starts (and when a failed attempt waits
-/// for its retry), then the step's terminal status. kind "breaker": the target's circuit
-/// breaker changed state during one of the request's calls (`target`, `breaker_state`).
-struct progress_event {
-  std::string kind = "step";
-  std::string request_id;
-  int step = 0;
-  std::string tool;
-  step_status status = step_status::running;
-  int attempt = 1;
-  double duration_ms = 0.0;
-  std::string error_code;  ///< "" on success
-  std::string message;     ///< error message, retry delay or skip reason
-  std::string target;         ///< kind breaker: the breaker's target
-  std::string breaker_state;  ///< kind breaker: closed | open | half_open
-};
 
 /// One circuit breaker as seen from outside (docs/resilience.md).
 struct breaker_info {

@@ -4,6 +4,7 @@
 // workflows). Used by the store actor on its own thread.
 #pragma once
 
+#include "opex/contracts.hpp"
 #include "opex/error.hpp"
 
 #include <boost/json/object.hpp>
@@ -60,11 +61,11 @@ struct approval_record {
   std::string request_id;
   int step = 0;
   std::string tool;
-  std::string kind = "step";
+  approval_kind kind = approval_kind::step;
   std::string subject;
   std::string payload_digest;  ///< SHA-256 (hex) of the step's canonical payload
   std::string reason;
-  std::string status = "pending";
+  approval_status status = approval_status::pending;
   bool requires_code = false;
   std::string created_at;
   std::string expires_at;
@@ -122,7 +123,7 @@ public:
   std::vector<approval_record> list_approvals(const std::string& tenant, const std::string& status);
   /// Sets the decision of a pending approval (committed at once). Errors: NOT_FOUND, CONFLICT
   /// (not pending any more, with its status), INTERNAL_ERROR.
-  result<approval_record> decide(const std::string& id, const std::string& status, const std::string& by,
+  result<approval_record> decide(const std::string& id, approval_status status, const std::string& by,
                                  const std::string& comment, const std::string& now);
   /// Marks pending approvals whose expires_at is before `now` as expired; returns them.
   std::vector<approval_record> expire_due(const std::string& now);
