@@ -11,6 +11,7 @@
 #include "opex/clock.hpp"
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/llm_client.hpp"
+#include "opex/call_environment.hpp"
 #include "opex/json_util.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -69,13 +70,9 @@ inline std::string slug(std::string_view s) {
 
 /// The environment an operation's payload names (upsert: target/environment; promote: from).
 inline std::string environment_of(std::string_view operation, const json::object& payload) {
-  if (operation == "workflow_promote")
+  if (operation == "workflow_promote")  // the instance it promotes from; it lands in call_environment's `to`
     return std::string(get_string(payload, "from").value_or("sandbox"));
-  if (auto t = get_string(payload, "target"))
-    return std::string(*t);
-  if (auto e = get_string(payload, "environment"))
-    return std::string(*e);
-  return "sandbox";
+  return call_environment(payload, "sandbox");
 }
 
 inline json::array tag_names(const json::value& workflow) {

@@ -1,6 +1,7 @@
 // Cost, plan size, tenant tools, web access, required context and environments.
 #include "opex/policies/constraint_policy.hpp"
 
+#include "opex/call_environment.hpp"
 #include "opex/json_util.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -134,17 +135,10 @@ error_info check_context(const tool_definition& tool, const json::object& payloa
 }
 
 std::string call_environment(const tool_definition& tool, const json::object& payload, const guard_context& g) {
-  if (auto e = get_string(payload, "environment"))
-    return std::string(*e);
-  if (auto t = get_string(payload, "target"))
-    return std::string(*t);
+  std::string fallback = g.environment == "development" ? "dev" : g.environment == "production" ? "prod" : g.environment;
   if (tool.category == "n8n_management")
-    return "sandbox";
-  if (g.environment == "development")
-    return "dev";
-  if (g.environment == "production")
-    return "prod";
-  return g.environment;
+    fallback = "sandbox";
+  return opex::call_environment(payload, fallback, tool.id == "N8N_WORKFLOW_PROMOTE");
 }
 
 environment_verdict check_environment(const tool_definition& tool, const json::object& payload,

@@ -1,6 +1,7 @@
 // Protected workflows and n8n guardrails.
 #include "opex/policies/workflow_guard.hpp"
 
+#include "opex/call_environment.hpp"
 #include "opex/json_util.hpp"
 
 #include <algorithm>
@@ -113,11 +114,7 @@ guardrail_verdict check_n8n_guardrails(const tool_definition& tool, const json::
                           {{"required", tag}});
       return v;
     }
-    std::string target = "sandbox";
-    if (auto t = get_string(payload, "target"))
-      target = std::string(*t);
-    else if (auto e = get_string(payload, "environment"))
-      target = std::string(*e);
+    const std::string target = call_environment(payload, "sandbox");
     if (target != "sandbox") {
       v.needs_approval = true;
       v.approval_reason = "target " + target + " is not the sandbox";

@@ -6,6 +6,7 @@
 #include "opex/policies/constraint_policy.hpp"
 #include "opex/policies/quota_policy.hpp"
 #include "opex/policies/workflow_guard.hpp"
+#include "opex/call_environment.hpp"
 
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
@@ -161,6 +162,25 @@ TEST_CASE("guard: environments from the catalogue and autonomy.yml restrictions"
   auto l2 = check_environment(upsert, obj(R"({"target":"staging"})"), guard(cfg, 2));
   REQUIRE(l2.error);
   CHECK(l2.error.details.at("rule") == "environment_restrictions");
+}
+
+TEST_CASE("guard: one rule says where a call lands, for the constraint check, the guardrails and the connector") {
+  auto cfg = reference_config();
+  const auto& upsert = *cfg.catalogue.find("N8N_WORKFLOW_UPSERT");
+  const auto& promote = *cfg.catalogue.find("N8N_WORKFLOW_PROMOTE");
+  // target wins over environment everywhere: the check and the connector agree on production.
+  const auto both = obj(R"({"target":"production","environment":"sandbox"})");
+  CHECK(call_environment(upsert, both, guard(cfg, 3)) == "production");
+  CHECK(opex::call_environment(both, "sandbox") == "production");
+  CHECK(call_environment(upsert, obj("{}"), guard(cfg, 3)) == "sandbox");
+  // A promotion is judged where it lands: its `to`, production by default.
+  CHECK(call_environment(promote, obj(R"({"from":"sandbox","to":"staging"})"), guard(cfg, 3)) == "staging");
+  CHECK(call_environment(promote, obj(R"({"from":"sandbox"})"), guard(cfg, 3)) == "production");
+  // The upsert guardrail asks for an approval off the sandbox, by the same rule.
+  auto g = guard(cfg, 3);
+  auto v = check_n8n_guardrails(upsert, obj(R"({"workflow_name":"AUTO_PROLEX_X","tags":["AUTO_PROLEX"],
+    "target":"production","environment":"sandbox"})"), g);
+  CHECK(v.needs_approval);
 }
 
 TEST_CASE("guard: daily quotas per tool and per tenant, counted from the journal") {

@@ -38,7 +38,8 @@ error_info check_web(const tool_definition& tool, const guard_context& g);
 /// the approval, not the plan. Error: CONTEXT_MISSING {tool, rule, required, missing}.
 error_info check_context(const tool_definition& tool, const boost::json::object& payload);
 
-/// Where the call lands: payload `environment` or `target`, else "sandbox" for n8n tools,
+/// Where the call lands (opex::call_environment, the rule the n8n guardrails and connector use):
+/// a promotion's `to`, else payload `target`, else `environment`, else "sandbox" for n8n tools,
 /// else the engine's environment ("development" counts as "dev", "production" as "prod").
 std::string call_environment(const tool_definition& tool, const boost::json::object& payload, const guard_context& g);
 
