@@ -113,14 +113,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
         .then(
           [self, rt, ctx, plan, g, rp](connectors::usage_facts& f) mutable {
             auto guard = g;
-            guard.usage.tool_executions_today = std::move(f.tool_executions_today);
-            guard.usage.tenant_tool_executions_today = std::move(f.tenant_tool_executions_today);
-            guard.usage.cost_today_usd = f.cost_today_usd;
-            guard.usage.cost_month_usd = f.cost_month_usd;
-            guard.usage.tenant_requests_today = f.tenant_requests_today;
-            guard.usage.tenant_cost_today_usd = f.tenant_cost_today_usd;
-            guard.usage.workflow_tested = std::move(f.workflow_tested);
-            guard.usage.workflow_reviewed = std::move(f.workflow_reviewed);
+            guard.usage = std::move(f);
             if (auto err = rt->proxy->check_usage(*plan, guard)) {
               rp.deliver(refuse(self, *rt, ctx, std::move(err), ctx.raw.get()));
               return;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "opex/contracts.hpp"
+#include "opex/usage.hpp"
 #include "opex/error.hpp"
 
 #include <boost/json/object.hpp>
@@ -77,16 +78,7 @@ struct approval_record {
 };
 
 /// What the guard counts before it lets a plan run (tenant-scoped, local day and month).
-struct usage_facts {
-  std::map<std::string, int> tool_executions_today;  ///< successful opex steps per tool, all tenants
-  std::map<std::string, int> tenant_tool_executions_today;  ///< the same, this tenant only
-  double cost_today_usd = 0.0;
-  double cost_month_usd = 0.0;
-  int tenant_requests_today = 0;
-  double tenant_cost_today_usd = 0.0;
-  std::map<std::string, bool> workflow_tested;    ///< workflow name or id -> a test succeeded
-  std::map<std::string, bool> workflow_reviewed;  ///< workflow name -> a review was approved
-};
+using usage_facts = opex::usage_counts;
 
 /// The store. Not thread-safe: one owner thread.
 class plan_store {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "opex/config.hpp"
+#include "opex/usage.hpp"
 
 #include <map>
 #include <optional>
@@ -10,17 +11,7 @@
 
 namespace opex::policies {
 
-/// Usage counted from the journal before a plan runs (local day and month).
-struct usage_counts {
-  std::map<std::string, int> tool_executions_today;         ///< all tenants
-  std::map<std::string, int> tenant_tool_executions_today;  ///< this tenant
-  double cost_today_usd = 0.0;
-  double cost_month_usd = 0.0;
-  int tenant_requests_today = 0;
-  double tenant_cost_today_usd = 0.0;
-  std::map<std::string, bool> workflow_tested;
-  std::map<std::string, bool> workflow_reviewed;
-};
+using opex::usage_counts;
 
 /// The request's side of the guard.
 struct guard_context {
