@@ -1,0 +1,62 @@
+// opex.yml's agent sections: kimmy, and prolex with its planning table.
+#include "config_reading.hpp"
+
+#include "opex/catalogue.hpp"
+#include "opex/contracts.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+namespace opex::config_detail {
+
+namespace json = boost::json;
+
+error_info read_kimmy(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* k = v.is_object() ? &v.get_object() : nullptr;
+  if (!k)
+    return {};
+  cfg.kimmy.mode = std::string(get_string(*k, "mode").value_or("rules"));
+  cfg.kimmy.llm = std::string(get_string(*k, "llm").value_or(""));
+  cfg.kimmy.extra_sensitive_keywords = strings_at(*k, "extra_sensitive_keywords");
+  return {};
+}
+
+error_info read_prolex(const json::value& v, opex_config& cfg, const config_reading& r) {
+  // Planning table: the user's, or the embedded default's.
+  const json::object* prolex = v.is_object() ? &v.get_object() : nullptr;
+  json::value default_doc;
+  const json::object* planning = prolex ? object_at(*prolex, "planning") : nullptr;
+  if (!planning) {
+    auto def = parse_yaml(embedded_file("policies/default/opex.yml"), "policies/default/opex.yml");
+    if (!def)
+      return def.error();
+    default_doc = std::move(def).value();
+    if (const auto* dp = object_at(default_doc.get_object(), "prolex"))
+      planning = object_at(*dp, "planning");
+  }
+  if (prolex) {
+    cfg.prolex.mode = std::string(get_string(*prolex, "mode").value_or("rules"));
+    cfg.prolex.answer_source = std::string(get_string(*prolex, "answer_source").value_or(""));
+    cfg.prolex.llm = std::string(get_string(*prolex, "llm").value_or(""));
+    cfg.prolex.max_cost_per_call_usd = number_at(*prolex, "max_cost_per_call_usd").value_or(0.0);
+  }
+  if (planning)
+    for (const auto& kv : *planning) {
+      if (!canonical_intent(kv.key()))
+        return config_error(r.origin, "prolex.planning." + std::string(kv.key()), "unknown intent");
+      const auto& eo = kv.value().get_object();
+      planning_entry e;
+      e.tool = std::string(get_string(eo, "tool").value_or(""));
+      if (const auto* p = object_at(eo, "payload"))
+        e.payload = *p;
+      e.required = strings_at(eo, "required");
+      if (const auto* p = get_member(eo, "plan"); p && p->is_array())
+        e.plan = p->get_array();
+      e.answer = std::string(get_string(eo, "answer").value_or(""));
+      e.clarification = strings_at(eo, "clarification");
+      cfg.prolex.planning[std::string(kv.key())] = std::move(e);
+    }
+
+  return {};
+}
+
+} // namespace opex::config_detail

@@ -1,0 +1,154 @@
+// opex.yml's engine sections: storage, journal, execution, circuit_breaker, server, idempotency,
+// masking, approvals, tool_costs, secrets.
+#include "config_reading.hpp"
+
+#include "opex/catalogue.hpp"
+#include "opex/contracts.hpp"
+#include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
+
+namespace opex::config_detail {
+
+namespace json = boost::json;
+
+error_info read_storage(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* s = v.is_object() ? &v.get_object() : nullptr;
+  if (!s)
+    return {};
+  if (auto db = get_string(*s, "database"))
+    cfg.storage.database = resolve_path(r.base_dir, *db);
+  if (auto mode = get_string(*s, "checkpoint"))
+    cfg.storage.checkpoint = *mode == "on_commit" ? opex_config::checkpoint_mode::on_commit
+                                                  : opex_config::checkpoint_mode::background;
+  cfg.storage.checkpoint_pages = int_at(*s, "checkpoint_pages").value_or(cfg.storage.checkpoint_pages);
+  return {};
+}
+
+error_info read_journal(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* j = v.is_object() ? &v.get_object() : nullptr;
+  if (!j)
+    return {};
+  cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
+  cfg.journal.max_batch = int_at(*j, "max_batch").value_or(cfg.journal.max_batch);
+  cfg.journal.group_commit_delay_us = int_at(*j, "group_commit_delay_us").value_or(cfg.journal.group_commit_delay_us);
+  cfg.journal.group_commit_siblings =
+    int_at(*j, "group_commit_siblings").value_or(cfg.journal.group_commit_siblings);
+  cfg.journal.max_attempt_entries = int_at(*j, "max_attempt_entries").value_or(cfg.journal.max_attempt_entries);
+  if (const auto* v = get_member(*j, "validate_entries"); v && v->is_bool())
+    cfg.journal.validate_entries = v->get_bool();
+  return {};
+}
+
+error_info read_execution(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* e = v.is_object() ? &v.get_object() : nullptr;
+  if (!e)
+    return {};
+  cfg.execution.max_parallelism = int_at(*e, "max_parallelism").value_or(cfg.execution.max_parallelism);
+  cfg.execution.executor_max_concurrency =
+    int_at(*e, "executor_max_concurrency").value_or(cfg.execution.executor_max_concurrency);
+  cfg.execution.attempt_timeout_ms = int_at(*e, "attempt_timeout_ms").value_or(cfg.execution.attempt_timeout_ms);
+  cfg.execution.attempt_timeout_ms = int_at(*e, "start_to_close_ms").value_or(cfg.execution.attempt_timeout_ms);
+  cfg.execution.step_timeout_ms = int_at(*e, "schedule_to_close_ms").value_or(cfg.execution.step_timeout_ms);
+  cfg.execution.target_max_concurrency =
+    int_at(*e, "target_max_concurrency").value_or(cfg.execution.target_max_concurrency);
+  cfg.execution.queue_capacity = int_at(*e, "queue_capacity").value_or(cfg.execution.queue_capacity);
+  cfg.execution.minimum_retry_interval_ms =
+    int_at(*e, "minimum_retry_interval_ms").value_or(cfg.execution.minimum_retry_interval_ms);
+  cfg.execution.maximum_attempts_per_step =
+    int_at(*e, "maximum_attempts_per_step").value_or(cfg.execution.maximum_attempts_per_step);
+  cfg.execution.scheduler_moderate_poll_attempts =
+    int_at(*e, "scheduler_moderate_poll_attempts").value_or(cfg.execution.scheduler_moderate_poll_attempts);
+  cfg.execution.max_in_flight_requests =
+    int_at(*e, "max_in_flight_requests").value_or(cfg.execution.max_in_flight_requests);
+  if (const auto* v = get_member(*e, "jitter_seed"); v && v->is_int64())
+    cfg.execution.jitter_seed = static_cast<std::uint64_t>(v->get_int64());
+  if (const auto* r = object_at(*e, "retry"))
+    cfg.execution.retry = retry_settings_from_json(*r, cfg.execution.retry);
+  return {};
+}
+
+error_info read_circuit_breaker(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* cb = v.is_object() ? &v.get_object() : nullptr;
+  if (!cb)
+    return {};
+  auto& b = cfg.circuit_breaker;
+  if (const auto* v = get_member(*cb, "enabled"); v && v->is_bool())
+    b.enabled = v->get_bool();
+  b.failure_rate_threshold = number_at(*cb, "failure_rate_threshold").value_or(b.failure_rate_threshold);
+  b.minimum_number_of_calls = int_at(*cb, "minimum_number_of_calls").value_or(b.minimum_number_of_calls);
+  b.sliding_window_size = int_at(*cb, "sliding_window_size").value_or(b.sliding_window_size);
+  b.slow_call_duration_threshold_ms =
+    number_at(*cb, "slow_call_duration_threshold_ms").value_or(b.slow_call_duration_threshold_ms);
+  b.slow_call_rate_threshold = number_at(*cb, "slow_call_rate_threshold").value_or(b.slow_call_rate_threshold);
+  b.wait_duration_in_open_state_ms =
+    number_at(*cb, "wait_duration_in_open_state_ms").value_or(b.wait_duration_in_open_state_ms);
+  b.permitted_number_of_calls_in_half_open_state =
+    int_at(*cb, "permitted_number_of_calls_in_half_open_state").value_or(b.permitted_number_of_calls_in_half_open_state);
+  return {};
+}
+
+error_info read_server(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* s = v.is_object() ? &v.get_object() : nullptr;
+  if (!s)
+    return {};
+  cfg.server.bind = std::string(get_string(*s, "bind").value_or(cfg.server.bind));
+  cfg.server.port = int_at(*s, "port").value_or(cfg.server.port);
+  cfg.server.api_keys_env = std::string(get_string(*s, "api_keys_env").value_or(cfg.server.api_keys_env));
+  if (auto v = int_at(*s, "max_body_bytes"))
+    cfg.server.max_body_bytes = static_cast<std::size_t>(*v);
+  cfg.server.threads = int_at(*s, "threads").value_or(cfg.server.threads);
+  cfg.server.max_connections = int_at(*s, "max_connections").value_or(cfg.server.max_connections);
+  cfg.server.drain_timeout_s = int_at(*s, "drain_timeout_s").value_or(cfg.server.drain_timeout_s);
+  return {};
+}
+
+error_info read_idempotency(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* i = v.is_object() ? &v.get_object() : nullptr;
+  if (!i)
+    return {};
+  cfg.idempotency.retention_hours = int_at(*i, "retention_hours").value_or(cfg.idempotency.retention_hours);
+  return {};
+}
+
+error_info read_masking(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* m = v.is_object() ? &v.get_object() : nullptr;
+  if (!m)
+    return {};
+  cfg.masked_keys = strings_at(*m, "keys");
+  cfg.masked_patterns = strings_at(*m, "patterns");
+  if (const auto* v = get_member(*m, "value_shapes"); v && v->is_bool())
+    cfg.mask_value_shapes = v->get_bool();
+  return {};
+}
+
+error_info read_approvals(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* a = v.is_object() ? &v.get_object() : nullptr;
+  if (!a)
+    return {};
+  cfg.approvals.expiry_minutes = int_at(*a, "expiry_minutes").value_or(cfg.approvals.expiry_minutes);
+  cfg.approvals.secret_env = std::string(get_string(*a, "secret_env").value_or(cfg.approvals.secret_env));
+  if (auto f = get_string(*a, "secret_file"))
+    cfg.approvals.secret_file = resolve_path(r.base_dir, *f);
+  return {};
+}
+
+error_info read_tool_costs(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* c = v.is_object() ? &v.get_object() : nullptr;
+  if (!c)
+    return {};
+  for (const auto& kv : *c)
+    if (kv.value().is_number())
+      cfg.tool_costs[std::string(kv.key())] = kv.value().to_number<double>();
+  return {};
+}
+
+error_info read_secrets(const json::value& v, opex_config& cfg, const config_reading& r) {
+  const auto* sec = v.is_object() ? &v.get_object() : nullptr;
+  if (!sec)
+    return {};
+  if (auto d = get_string(*sec, "dir"))
+    cfg.secrets_dir = resolve_path(r.base_dir, *d);
+  return {};
+}
+
+} // namespace opex::config_detail
