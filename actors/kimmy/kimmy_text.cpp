@@ -1,0 +1,277 @@
+// Kimmy's text helpers (kimmy_text.hpp).
+#include "kimmy_text.hpp"
+
+#include "text_regex.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace opex::actors::kimmy_detail {
+
+std::vector<std::string> words_of(std::string_view folded) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : folded) {
+    bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c == '-';
+    if (word) {
+      cur.push_back(c);
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty())
+    out.push_back(std::move(cur));
+  return out;
+}
+
+// -- extraction helpers ---------------------------------------------------------------------
+
+
+/// Text of `nt` over folded [begin, end) minus `cuts`, in original form, tidied.
+std::string original_without(const normalized_text& nt, std::size_t begin, std::size_t end,
+                             const std::vector<span>& cuts) {
+  std::vector<span> keep;
+  std::size_t pos = begin;
+  std::vector<span> sorted = cuts;
+  std::sort(sorted.begin(), sorted.end(), [](const span& a, const span& b) { return a.begin < b.begin; });
+  for (const auto& c : sorted) {
+    if (c.end <= pos || c.begin >= end)
+      continue;
+    if (c.begin > pos)
+      keep.push_back({pos, c.begin});
+    pos = std::max(pos, c.end);
+  }
+  if (pos < end)
+    keep.push_back({pos, end});
+  std::string out;
+  for (const auto& k : keep) {
+    auto piece = nt.original(k.begin, k.end);
+    if (piece.empty())
+      continue;
+    if (!out.empty())
+      out.push_back(' ');
+    out += piece;
+  }
+  return out;
+}
+
+bool is_space_or_punct(char c) {
+  return c == ' ' || c == ',' || c == '.' || c == ';' || c == ':' || c == '!' || c == '?' || c == '-'
+         || c == '"' || c == '\'' || c == '(' || c == ')';
+}
+
+/// Removes leading filler words and trailing punctuation/filler from an extracted phrase.
+std::string tidy_phrase(std::string s) {
+  static const std::array<std::string_view, 44> lead{
+    "pour ", "de ", "d'", "d’", "à ", "a ", "to ", "that ", "qui ", "que ", "me ", "moi ", "nous ",
+    ": ", "- ", "une ", "un ", "la ", "le ", "les ", "l'", "l’", "an ", "the ", "about ", "sur ",
+    "consistant à ", "afin de ", "in order to ", "so that ", "for ", "of ", "with me ", "avec moi ",
+    "tâche ", "task ", "todo ", "note ", "s'il te plaît ", "please ", "stp ", "svp ", "aussi ", "also "};
+  static const std::array<std::string_view, 14> tail{
+    " c'est important", " c’est important", " s'il te plaît", " s’il te plaît", " please", " stp",
+    " svp", " merci", " thanks", " pour moi", " for me", " à faire", " asap", " stp merci"};
+  auto trim = [](std::string& t) {
+    while (!t.empty() && is_space_or_punct(t.front()) && t.front() != '\'' )
+      t.erase(t.begin());
+    while (!t.empty() && is_space_or_punct(t.back()))
+      t.pop_back();
+  };
+  for (int round = 0; round < 6; ++round) {
+    trim(s);
+    bool changed = false;
+    for (auto l : lead) {
+      if (s.size() > l.size() && (l.back() != ' ' || s[l.size() - 1] == ' ')
+          && fold_text(s.substr(0, l.size())) == fold_text(l)) {
+        s.erase(0, l.size());
+        changed = true;
+        break;
+      }
+    }
+    for (auto t : tail) {
+      if (s.size() > t.size() && s[s.size() - t.size()] == ' '
+          && fold_text(s.substr(s.size() - t.size())) == fold_text(t)) {
+        s.erase(s.size() - t.size());
+        changed = true;
+        break;
+      }
+    }
+    if (!changed)
+      break;
+  }
+  trim(s);
+  // Collapse double spaces left by cuts.
+  std::string out;
+  for (char c : s)
+    if (!(c == ' ' && !out.empty() && out.back() == ' '))
+      out.push_back(c);
+  // Drop a dangling connector left at the end by a cut ("... le", "... for").
+  static const std::array<std::string_view, 12> dangling{" pour", " le", " la", " de", " for", " by",
+                                                         " on", " avant", " d'ici", " the", " at", " à"};
+  for (auto d : dangling)
+    if (out.size() > d.size() && out.ends_with(d))
+      out.erase(out.size() - d.size());
+  while (!out.empty() && is_space_or_punct(out.back()))
+    out.pop_back();
+  return out;
+}
+
+/// Tidies a note's content: only connectors between the trigger and the content go ("que",
+/// "that", ":"); articles stay ("la réunion est déplacée").
+std::string tidy_note(std::string s) {
+  static const std::array<std::string_view, 9> lead{"que ", "qu'", "qu’", "that ", ": ", "- ", "to self ", "pour moi ", "for me "};
+  for (int round = 0; round < 3; ++round) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == ':' || s.front() == ',' || s.front() == '-'))
+      s.erase(s.begin());
+    bool changed = false;
+    for (auto l : lead)
+      if (s.size() > l.size() && (l.back() != ' ' || s[l.size() - 1] == ' ')
+          && fold_text(s.substr(0, l.size())) == fold_text(l)) {
+        s.erase(0, l.size());
+        changed = true;
+      }
+    if (!changed)
+      break;
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == ','))
+    s.pop_back();
+  return s;
+}
+
+std::string capitalize_first(std::string s) {
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z')
+    s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  else if (s.size() >= 2 && static_cast<unsigned char>(s[0]) == 0xC3) {
+    auto c = static_cast<unsigned char>(s[1]);
+    if (c >= 0xA0 && c <= 0xBE && c != 0xB7)
+      s[1] = static_cast<char>(c - 0x20);  // é -> É
+  }
+  return s;
+}
+
+/// The first quoted segment («...», "...", “...”) of the folded text (quotes fold to ").
+std::optional<span> quoted(std::string_view folded) {
+  auto a = folded.find('"');
+  if (a == std::string_view::npos)
+    return std::nullopt;
+  auto b = folded.find('"', a + 1);
+  if (b == std::string_view::npos || b - a < 3)
+    return std::nullopt;
+  return span{a + 1, b};
+}
+
+/// Single-quoted title ('Fix login page') in English text: quotes around 2+ chars with the
+/// opening quote after a space.
+std::optional<span> single_quoted(std::string_view folded) {
+  for (std::size_t a = folded.find(" '"); a != std::string_view::npos; a = folded.find(" '", a + 1)) {
+    auto b = folded.find('\'', a + 2);
+    while (b != std::string_view::npos && b + 1 < folded.size()
+           && ((folded[b + 1] >= 'a' && folded[b + 1] <= 'z'))) // apostrophe inside a word
+      b = folded.find('\'', b + 1);
+    if (b != std::string_view::npos && b - a > 3)
+      return span{a + 2, b};
+  }
+  return std::nullopt;
+}
+
+
+std::optional<found_span> find_priority(std::string_view folded) {
+  struct p {
+    const char* re;
+    const char* value;
+  };
+  static const std::vector<std::pair<boost::regex, std::string>> rules = [] {
+    std::vector<p> raw{
+      {"\\b(?:pas urgent|pas urgente|non urgent|not urgent|no rush|sans urgence|pas presse|"
+       "basse priorite|priorite basse|faible priorite|low priority|low-priority|quand tu as le temps|"
+       "quand tu auras le temps|quand tu peux|when you have time|when you get a chance|whenever)\\b",
+       "low"},
+      {"\\b(?:urgent|urgente|urgemment|en urgence|d'urgence|asap|au plus vite|des que possible|"
+       "immediatement|immediately|right away|tout de suite|critique|critical)\\b",
+       "urgent"},
+      {"\\b(?:haute priorite|priorite haute|priorite elevee|high priority|high-priority|"
+       "top priority|prioritaire|important|importante|c'est important|it's important)\\b",
+       "high"},
+      {"\\b(?:priorite moyenne|moyenne priorite|priorite normale|medium priority|normal priority|"
+       "medium-priority)\\b",
+       "medium"},
+    };
+    std::vector<std::pair<boost::regex, std::string>> out;
+    for (const auto& r : raw)
+      out.emplace_back(text_regex(r.re), r.value);
+    return out;
+  }();
+  std::string text(folded);
+  for (const auto& [re, value] : rules) {
+    boost::smatch m;
+    if (boost::regex_search(text, m, re)) {
+      auto b = static_cast<std::size_t>(m.position());
+      // Include a leading "c'est"/"," so "…, c'est important" disappears from titles.
+      return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, value};
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_upper_start(std::string_view original_word) {
+  if (original_word.empty())
+    return false;
+  auto c = static_cast<unsigned char>(original_word[0]);
+  if (c >= 'A' && c <= 'Z')
+    return true;
+  if (c == 0xC3 && original_word.size() > 1) {
+    auto d = static_cast<unsigned char>(original_word[1]);
+    return d >= 0x80 && d <= 0x9E;
+  }
+  return c >= '0' && c <= '9';
+}
+
+/// "client Dupont", "pour le client Acme Corp", "for customer Globex": the capitalised words
+/// after the keyword, from the original text.
+std::optional<std::string> find_client_name(const normalized_text& nt) {
+  static const boost::regex re = text_regex(
+    "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))? ");
+  std::string text(nt.folded);
+  for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
+    auto pos = static_cast<std::size_t>(it->position() + it->length(0));
+    std::vector<std::string> words;
+    while (pos < text.size() && words.size() < 3) {
+      auto next = text.find(' ', pos);
+      if (next == std::string::npos)
+        next = text.size();
+      auto word = nt.original(pos, next);
+      // Strip possessive and trailing punctuation ("Acme's", "Dupont,").
+      while (!word.empty() && is_space_or_punct(word.back()))
+        word.pop_back();
+      if (word.ends_with("'s") || word.ends_with("’s"))
+        word.erase(word.size() - (word.ends_with("'s") ? 2 : 4));
+      if (!is_upper_start(word))
+        break;
+      words.push_back(word);
+      auto raw = nt.original(pos, next);
+      if (!raw.empty() && (raw.back() == ',' || raw.back() == '.' || raw.back() == ':'))
+        break;
+      pos = next + 1;
+    }
+    if (!words.empty()) {
+      std::string name;
+      for (const auto& w : words)
+        name += (name.empty() ? "" : " ") + w;
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string truncate_utf8(std::string s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes)
+    return s;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
+  s.resize(cut);
+  return s + "…";
+}
+
+
+} // namespace opex::actors::kimmy_detail
