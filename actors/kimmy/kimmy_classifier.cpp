@@ -24,60 +24,20 @@ namespace json = boost::json;
 
 using namespace kimmy_detail;
 
-struct kimmy_classifier::impl {
-  std::vector<intent_rule> rules = build_rules();
-  const opex_config& cfg;
-  std::vector<std::pair<std::string, std::string>> sensitive;  // folded keyword, group
-  std::vector<std::string> suspicious{"rm -rf", "drop table", "delete from", "truncate table",
-                                      "format c:", "mkfs", "chmod 777"};
+namespace {
 
-  explicit impl(const opex_config& c) : cfg(c) {
-    for (const auto& [group, words] : c.system.sensitive_keywords)
-      for (const auto& w : words)
-        sensitive.emplace_back(fold_text(w), group);
-    for (const auto& w : c.kimmy.extra_sensitive_keywords)
-      sensitive.emplace_back(fold_text(w), "extra");
-  }
-};
-
-kimmy_classifier::kimmy_classifier(const opex_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
-
-kimmy_classifier::~kimmy_classifier() = default;
-
-std::string kimmy_classifier::detect_language(std::string_view folded) {
-  int fr = 0, en = 0;
-  for (const auto& w : words_of(folded)) {
-    if (french_words().contains(w))
-      ++fr;
-    if (english_words().contains(w))
-      ++en;
-    // Elisions are French: d'un, l'architecture, qu'il...
-    if (w.size() > 2 && w[1] == '\'' && (w[0] == 'd' || w[0] == 'l' || w[0] == 'j' || w[0] == 'n'
-                                         || w[0] == 'm' || w[0] == 's' || w[0] == 't' || w[0] == 'c'))
-      ++fr;
-  }
-  return en > fr ? "en" : "fr";
-}
-
-kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
-  const auto& rules = impl_->rules;
-  const auto& cfg = impl_->cfg;
-  auto nt = normalize_text(req.text);
-  const std::string& f = nt.folded;
-  kimmy_analysis out;
-  auto& p = out.payload;
-  p.request_id = req.request_id.empty() ? make_uuid_v7() : req.request_id;
-  p.source = req.source.empty() ? "api" : req.source;
-  p.raw_input = req.text;
-  p.user_id = req.user_id;
-  p.language = detect_language(f);
-  const bool french = p.language == "fr";
-
-  // -- classify --
+/// Every rule's matches: scores per intent, where each intent's trigger phrase begins and ends,
+/// and the earliest strong (weight >= 5) match per intent.
+struct intent_scores {
   std::map<std::string_view, int> score;
   std::map<std::string_view, std::size_t> trigger_end;
   std::map<std::string_view, std::size_t> trigger_begin;
-  std::map<std::string_view, std::size_t> first_strong;  // earliest position of a strong rule
+  std::map<std::string_view, std::size_t> first_strong;
+};
+
+intent_scores score_rules(const std::string& f, const std::vector<intent_rule>& rules) {
+  intent_scores sc;
+  auto& [score, trigger_end, trigger_begin, first_strong] = sc;
   for (const auto& r : rules) {
     boost::smatch m;
     if (!boost::regex_search(f, m, r.re))
@@ -99,11 +59,19 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       }
     }
   }
-  auto time = find_time(f);
-  auto today = req.now.local_date();
-  auto date = find_date(f, today, french);
-  if (time && score.contains("calendar_event"))
-    score["calendar_event"] += 1;
+  return sc;
+}
+
+/// The chosen intent, its score and the runner-up's.
+struct intent_choice {
+  std::string_view intent = "other";
+  int top = 0;
+  int second = 0;
+};
+
+intent_choice choose_intent(const std::string& f, intent_scores& sc) {
+  auto& score = sc.score;
+  auto& first_strong = sc.first_strong;
   // A question about something is not an action on it: interrogatives weaken action intents,
   // except polite requests ("peux-tu ...", "can you ...") which are actions.
   static const boost::regex polite = text_regex(
@@ -111,8 +79,8 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     "tu peux|tu pourrais|est-ce que tu peux|est-ce que tu pourrais|please|merci de|svp|stp|"
     "pouvez-vous|pourriez-vous)\\b");
   bool question_form = score.contains("question_simple") && !boost::regex_search(f, polite);
-  std::string_view intent = "other";
-  int top = 0, second = 0;
+  intent_choice c;
+  auto& [intent, top, second] = c;
   static constexpr std::array<std::string_view, 13> precedence{
     "task_update", "task_create",      "calendar_event", "doc_note",    "doc_structuring",
     "config_change", "client_workflow", "debug_infra",   "dev_workflow", "reporting",
@@ -158,9 +126,126 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   }
   if (intent == "question_simple" && score.contains("question_systeme") && score["question_systeme"] >= 3)
     intent = "question_systeme";
-  p.intent = std::string(intent);
+  return c;
+}
 
-  // -- parameters --
+/// Reads the parameters of one intent from the text, around the trigger phrase and without the
+/// spans already taken (dates, times, priority, tags).
+struct parameter_reader {
+  const normalized_text& nt;
+  const std::string& f;
+  std::map<std::string_view, std::size_t>& trigger_end;
+  std::map<std::string_view, std::size_t>& trigger_begin;
+  const std::vector<span>& cuts;
+  std::optional<span> q;  ///< the quoted segment, if any
+  const std::optional<time_mention>& time;
+  const std::optional<date_mention>& date;
+  const zoned_time& now;
+
+  std::size_t after_trigger(std::string_view name) const {
+    return trigger_end.contains(name) ? trigger_end.at(name) : 0;
+  }
+  std::string phrase(std::size_t begin, std::size_t end) const {
+    return capitalize_first(tidy_phrase(original_without(nt, begin, end, cuts)));
+  }
+
+  /// task_create, calendar_event, doc_structuring: a title (and a start, a duration, a doc id).
+  void titled(std::string_view intent, json::object& params) {
+      std::string title;
+      if (q && intent != "doc_structuring") {
+        title = nt.original(q->begin, q->end);
+      } else {
+        std::size_t from = after_trigger(intent);
+        // "Rappelle-moi dans deux jours de relancer X": the date sits between trigger and object.
+        title = phrase(from, f.size());
+        if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
+          // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
+          static const boost::regex noun = text_regex(
+            "\\b(?:reunions?|rendez-vous|rdv|meetings?|appointments?|calls?|visio|entretien|dejeuner|"
+            "diner|lunch|dinner|standup|stand-up|demo|atelier|workshop|seance|session|sync|point|"
+            "evenement|event|conference)\\b");
+          boost::smatch m;
+          std::string tail = f.substr(trigger_begin["calendar_event"]);
+          if (boost::regex_search(tail, m, noun))
+            title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position()), f.size());
+        }
+      }
+      if (!title.empty())
+        params["title"] = truncate_utf8(title, 480);
+      if (intent == "doc_structuring") {
+        if (q)
+          params["doc_id"] = nt.original(q->begin, q->end);
+      }
+      if (intent == "calendar_event") {
+        if (time && date) {
+          char buf[64];
+          auto off = now.offset.count();
+          std::snprintf(buf, sizeof(buf), "%sT%02d:%02d:00%c%02d:%02d", format_date(date->date).c_str(),
+                        time->hour, time->minute, off < 0 ? '-' : '+', static_cast<int>(std::abs(off) / 60),
+                        static_cast<int>(std::abs(off) % 60));
+          params["start"] = buf;
+        }
+        if (auto d = find_duration_minutes(f))
+          params["duration_minutes"] = *d;
+      }
+  }
+
+  /// doc_note: the content and a title from its first words.
+  void note(std::string_view intent, json::object& params) {
+      std::size_t from = after_trigger(intent);
+      auto content = tidy_note(original_without(nt, from, f.size(), {}));
+      if (q)
+        content = nt.original(q->begin, q->end);
+      if (!content.empty()) {
+        content = capitalize_first(content);
+        params["description"] = truncate_utf8(content, 4000);
+        // Title: the first words of the note.
+        std::string title;
+        int words = 0;
+        for (std::size_t i = 0; i < content.size() && words < 8; ++i) {
+          if (content[i] == ' ')
+            ++words;
+          if (words < 8)
+            title.push_back(content[i]);
+        }
+        title = tidy_phrase(title);
+        params["title"] = truncate_utf8(title.size() < content.size() ? title + "…" : title, 200);
+      }
+  }
+
+  /// task_update: the task (quoted, or "la tâche 12") and a completed status.
+  void task_update(json::object& params) {
+      if (q) {
+        params["task_id"] = nt.original(q->begin, q->end);
+      } else {
+        static const boost::regex ref = text_regex("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+        boost::smatch m;
+        if (boost::regex_search(f, m, ref))
+          params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
+                                          static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
+        else
+          params["task_id"] = nullptr;
+      }
+      static const boost::regex done = text_regex("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
+      if (boost::regex_search(f, done))
+        params["status"] = "completed";
+  }
+
+  /// client_workflow, reporting: a workflow id.
+  void workflow(json::object& params) {
+      static const boost::regex wf = text_regex("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+      boost::smatch m;
+      if (boost::regex_search(f, m, wf))
+        params["workflow_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
+                                            static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
+  }
+};
+
+/// The parameters Kimmy reads in the text for `intent` (never invented: absent ones are null).
+json::object extract_parameters(const normalized_text& nt, std::string_view intent, intent_scores& sc,
+                                const std::optional<time_mention>& time, const std::optional<date_mention>& date,
+                                const zoned_time& now, const std::string& language) {
+  const std::string& f = nt.folded;
   json::object params;
   std::vector<span> cuts;
   if (date) {
@@ -195,108 +280,32 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   params["title"] = nullptr;
   params["description"] = nullptr;
 
-  auto after_trigger = [&](std::string_view name) -> std::size_t {
-    return trigger_end.contains(name) ? trigger_end[name] : 0;
-  };
-  auto phrase = [&](std::size_t begin, std::size_t end) {
-    return capitalize_first(tidy_phrase(original_without(nt, begin, end, cuts)));
-  };
   auto q = quoted(f);
-  if (!q && p.language == "en")
+  if (!q && language == "en")
     q = single_quoted(f);
+  parameter_reader reader{nt, f, sc.trigger_end, sc.trigger_begin, cuts, q, time, date, now};
+  if (intent == "task_create" || intent == "calendar_event" || intent == "doc_structuring")
+    reader.titled(intent, params);
+  else if (intent == "doc_note")
+    reader.note(intent, params);
+  else if (intent == "task_update")
+    reader.task_update(params);
+  else if (intent == "client_workflow" || intent == "reporting")
+    reader.workflow(params);
+  return params;
+}
 
-  if (intent == "task_create" || intent == "calendar_event" || intent == "doc_structuring") {
-    std::string title;
-    if (q && intent != "doc_structuring") {
-      title = nt.original(q->begin, q->end);
-    } else {
-      std::size_t from = after_trigger(intent);
-      // "Rappelle-moi dans deux jours de relancer X": the date sits between trigger and object.
-      title = phrase(from, f.size());
-      if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
-        // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
-        static const boost::regex noun = text_regex(
-          "\\b(?:reunions?|rendez-vous|rdv|meetings?|appointments?|calls?|visio|entretien|dejeuner|"
-          "diner|lunch|dinner|standup|stand-up|demo|atelier|workshop|seance|session|sync|point|"
-          "evenement|event|conference)\\b");
-        boost::smatch m;
-        std::string tail = f.substr(trigger_begin["calendar_event"]);
-        if (boost::regex_search(tail, m, noun))
-          title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position()), f.size());
-      }
-    }
-    if (!title.empty())
-      params["title"] = truncate_utf8(title, 480);
-    if (intent == "doc_structuring") {
-      if (q)
-        params["doc_id"] = nt.original(q->begin, q->end);
-    }
-    if (intent == "calendar_event") {
-      if (time && date) {
-        char buf[64];
-        auto off = req.now.offset.count();
-        std::snprintf(buf, sizeof(buf), "%sT%02d:%02d:00%c%02d:%02d", format_date(date->date).c_str(),
-                      time->hour, time->minute, off < 0 ? '-' : '+', static_cast<int>(std::abs(off) / 60),
-                      static_cast<int>(std::abs(off) % 60));
-        params["start"] = buf;
-      }
-      if (auto d = find_duration_minutes(f))
-        params["duration_minutes"] = *d;
-    }
-  } else if (intent == "doc_note") {
-    std::size_t from = after_trigger(intent);
-    auto content = tidy_note(original_without(nt, from, f.size(), {}));
-    if (q)
-      content = nt.original(q->begin, q->end);
-    if (!content.empty()) {
-      content = capitalize_first(content);
-      params["description"] = truncate_utf8(content, 4000);
-      // Title: the first words of the note.
-      std::string title;
-      int words = 0;
-      for (std::size_t i = 0; i < content.size() && words < 8; ++i) {
-        if (content[i] == ' ')
-          ++words;
-        if (words < 8)
-          title.push_back(content[i]);
-      }
-      title = tidy_phrase(title);
-      params["title"] = truncate_utf8(title.size() < content.size() ? title + "…" : title, 200);
-    }
-  } else if (intent == "task_update") {
-    if (q) {
-      params["task_id"] = nt.original(q->begin, q->end);
-    } else {
-      static const boost::regex ref = text_regex("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
-      boost::smatch m;
-      if (boost::regex_search(f, m, ref))
-        params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
-                                        static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
-      else
-        params["task_id"] = nullptr;
-    }
-    static const boost::regex done = text_regex("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
-    if (boost::regex_search(f, done))
-      params["status"] = "completed";
-  } else if (intent == "client_workflow" || intent == "reporting") {
-    static const boost::regex wf = text_regex("\\bworkflow (?:id )?([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
-    boost::smatch m;
-    if (boost::regex_search(f, m, wf))
-      params["workflow_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
-                                          static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
-  }
-  p.parameters = std::move(params);
-
-  // -- constraints --
-  std::vector<std::string> sensitive_found;
+/// constraints {sensitivity, can_use_web} and the sensitive words found.
+json::object find_constraints(const std::string& f, const std::vector<std::pair<std::string, std::string>>& sensitive,
+                              const std::vector<std::string>& suspicious, std::vector<std::string>& sensitive_found) {
   std::set<std::string> groups;
-  for (const auto& [kw, group] : impl_->sensitive) {
+  for (const auto& [kw, group] : sensitive) {
     if (contains_word(f, kw) || contains_word(f, kw + "s")) {
       sensitive_found.push_back(kw);
       groups.insert(group);
     }
   }
-  for (const auto& s : impl_->suspicious)
+  for (const auto& s : suspicious)
     if (f.find(s) != std::string::npos) {
       sensitive_found.push_back(s);
       groups.insert("suspicious");
@@ -310,61 +319,72 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   constraints["sensitivity"] = sensitivity;
   static const boost::regex no_web = text_regex("\\b(?:sans internet|sans recherche web|hors ligne|offline|without (?:the )?web|no web search|without searching)\\b");
   constraints["can_use_web"] = !boost::regex_search(f, no_web);
-  p.constraints = std::move(constraints);
-  out.sensitive_matches = sensitive_found;
+  return constraints;
+}
 
-  // -- complexity --
+/// How hard the request is, and what the confidence depends on.
+struct complexity_verdict {
+  std::string complexity;
+  bool required_ok = true;  ///< the intent's required parameters are present
+  bool multi_action = false;
+};
+
+bool has_parameter(const json::object& parameters, std::string_view key) {
+  const auto* v = get_member(parameters, key);
+  return v && !v->is_null() && !(v->is_string() && v->get_string().empty());
+}
+
+complexity_verdict judge_complexity(const std::string& f, std::string_view intent,
+                                    const std::map<std::string_view, int>& score, const json::object& parameters) {
+  complexity_verdict v;
   static const boost::regex multi = text_regex("\\b(?:puis|ensuite|et apres|et aussi|apres ca|and then|then|after that|also|et enfin|finally)\\b|;");
   int strong_intents = 0;
   for (const auto& [name, s] : score)
     if (s >= 5 && name != "question_simple" && name != "other")
       ++strong_intents;
-  bool multi_action = boost::regex_search(f, multi) || strong_intents >= 2;
+  v.multi_action = boost::regex_search(f, multi) || strong_intents >= 2;
   static const std::set<std::string_view> simple_intents{"task_create", "task_update", "calendar_event",
                                                          "doc_note", "question_simple"};
-  auto has = [&](std::string_view key) {
-    const auto* v = get_member(p.parameters, key);
-    return v && !v->is_null() && !(v->is_string() && v->get_string().empty());
-  };
-  bool required_ok = true;
+  auto has = [&](std::string_view key) { return has_parameter(parameters, key); };
   if (intent == "task_create" || intent == "doc_note")
-    required_ok = has("title");
+    v.required_ok = has("title");
   else if (intent == "calendar_event")
-    required_ok = has("title") && has("due_date");
+    v.required_ok = has("title") && has("due_date");
   else if (intent == "task_update")
-    required_ok = has("task_id");
+    v.required_ok = has("task_id");
   if (intent == "other" || words_of(f).size() < 2)
-    p.complexity = "unclear";
-  else if (multi_action || !simple_intents.contains(intent))
-    p.complexity = "complex";
-  else if (!required_ok)
-    p.complexity = "unclear";
+    v.complexity = "unclear";
+  else if (v.multi_action || !simple_intents.contains(intent))
+    v.complexity = "complex";
+  else if (!v.required_ok)
+    v.complexity = "unclear";
   else
-    p.complexity = "simple";
+    v.complexity = "simple";
 
-  // -- confidence --
+  return v;
+}
+
+double confidence_of(const std::string& f, std::string_view intent, const intent_choice& c, const complexity_verdict& v) {
+  const int top = c.top, second = c.second;
   double conf;
   if (intent == "other") {
     conf = top >= 3 ? 0.6 : 0.3;
   } else {
     conf = 0.55 + 0.06 * std::min(top, 6) + 0.04 * std::min(top - second, 4);
-    if (!required_ok)
+    if (!v.required_ok)
       conf -= 0.15;
-    if (multi_action)
+    if (v.multi_action)
       conf -= 0.05;
     if (words_of(f).size() < 3)
       conf -= 0.1;
   }
   conf = std::clamp(conf, 0.05, 0.98);
-  p.confidence = std::round(conf * 100.0) / 100.0;
+  return std::round(conf * 100.0) / 100.0;
+}
 
-  // -- suggested tools (from the planning table) --
-  if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end()) {
-    if (!it->second.tool.empty())
-      p.suggested_tools.push_back(it->second.tool);
-  }
-
-  // -- summary --
+/// The one-line summary for Prolex and the journal, in the request's language.
+std::string summary_of(const kimmy_payload& p, std::string_view intent, const normalized_text& nt, bool french) {
+  auto has = [&](std::string_view key) { return has_parameter(p.parameters, key); };
   auto title = get_member(p.parameters, "title");
   std::string t = title && title->is_string() ? std::string(title->get_string()) : std::string{};
   std::string due = has("due_date") ? std::string(p.parameters.at("due_date").get_string()) : std::string{};
@@ -391,8 +411,76 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   }
   while (summary.size() < 10)
     summary += ".";
-  p.kimmy_summary = truncate_utf8(summary, 490);
+  return truncate_utf8(summary, 490);
+}
 
+} // namespace
+
+struct kimmy_classifier::impl {
+  std::vector<intent_rule> rules = build_rules();
+  const opex_config& cfg;
+  std::vector<std::pair<std::string, std::string>> sensitive;  // folded keyword, group
+  std::vector<std::string> suspicious{"rm -rf", "drop table", "delete from", "truncate table",
+                                      "format c:", "mkfs", "chmod 777"};
+
+  explicit impl(const opex_config& c) : cfg(c) {
+    for (const auto& [group, words] : c.system.sensitive_keywords)
+      for (const auto& w : words)
+        sensitive.emplace_back(fold_text(w), group);
+    for (const auto& w : c.kimmy.extra_sensitive_keywords)
+      sensitive.emplace_back(fold_text(w), "extra");
+  }
+};
+
+kimmy_classifier::kimmy_classifier(const opex_config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+
+kimmy_classifier::~kimmy_classifier() = default;
+
+std::string kimmy_classifier::detect_language(std::string_view folded) {
+  int fr = 0, en = 0;
+  for (const auto& w : words_of(folded)) {
+    if (french_words().contains(w))
+      ++fr;
+    if (english_words().contains(w))
+      ++en;
+    // Elisions are French: d'un, l'architecture, qu'il...
+    if (w.size() > 2 && w[1] == '\'' && (w[0] == 'd' || w[0] == 'l' || w[0] == 'j' || w[0] == 'n'
+                                         || w[0] == 'm' || w[0] == 's' || w[0] == 't' || w[0] == 'c'))
+      ++fr;
+  }
+  return en > fr ? "en" : "fr";
+}
+
+kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
+  const auto& cfg = impl_->cfg;
+  auto nt = normalize_text(req.text);
+  const std::string& f = nt.folded;
+  kimmy_analysis out;
+  auto& p = out.payload;
+  p.request_id = req.request_id.empty() ? make_uuid_v7() : req.request_id;
+  p.source = req.source.empty() ? "api" : req.source;
+  p.raw_input = req.text;
+  p.user_id = req.user_id;
+  p.language = detect_language(f);
+  const bool french = p.language == "fr";
+
+  auto sc = score_rules(f, impl_->rules);
+  auto time = find_time(f);
+  auto date = find_date(f, req.now.local_date(), french);
+  if (time && sc.score.contains("calendar_event"))
+    sc.score["calendar_event"] += 1;
+  const auto choice = choose_intent(f, sc);
+  const auto intent = choice.intent;
+  p.intent = std::string(intent);
+  p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, p.language);
+  p.constraints = find_constraints(f, impl_->sensitive, impl_->suspicious, out.sensitive_matches);
+  const auto verdict = judge_complexity(f, intent, sc.score, p.parameters);
+  p.complexity = verdict.complexity;
+  p.confidence = confidence_of(f, intent, choice, verdict);
+  // Suggested tools, from the planning table.
+  if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end() && !it->second.tool.empty())
+    p.suggested_tools.push_back(it->second.tool);
+  p.kimmy_summary = summary_of(p, intent, nt, french);
   decide(out);
   return out;
 }
