@@ -292,7 +292,11 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   }
   rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
   rt->planner = std::make_unique<actors::rule_planner>(rt->config);
-  rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
+  try {
+    rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
+  } catch (const std::invalid_argument& e) {  // guard.step_policies names an unknown policy
+    throw engine_error(make_error(error_code::config_error, e.what(), json::object{{"key", "guard.step_policies"}}));
+  }
 
   add_connectors(*rt, im.database);
 

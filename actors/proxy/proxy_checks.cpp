@@ -16,7 +16,7 @@ namespace opex::actors {
 namespace json = boost::json;
 
 proxy_checker::proxy_checker(const opex_config& cfg, const schema_registry& schemas)
-  : cfg_(cfg), schemas_(schemas) {}
+  : cfg_(cfg), schemas_(schemas), chain_(policies::step_policy_chain(cfg.guard.step_policies)) {}
 
 std::string proxy_checker::payload_schema_id(const tool_definition& tool) const {
   if (tool.payload_schema.empty())
@@ -83,42 +83,17 @@ result<checked_output> proxy_checker::check(prolex_output output, const policies
         return at_step(std::move(err), step);
       }
     }
-    if (auto err = policies::check_autonomy(*tool, g.level, cfg_.autonomy))
-      return at_step(std::move(err), step);
-    if (policies::is_high_risk(*tool, cfg_.system, cfg_.autonomy))
-      for (auto& r : policies::high_risk_reasons(*tool, cfg_.system, cfg_.autonomy))
-        reasons.push_back("high-risk: " + r);
-    if (auto err = policies::check_web(*tool, g))
-      return at_step(std::move(err), step);
-    if (auto err = policies::check_context(*tool, step.payload))
-      return at_step(std::move(err), step);
-    auto env = policies::check_environment(*tool, step.payload, g);
-    if (env.error)
-      return at_step(std::move(env.error), step);
-    if (env.needs_approval)
-      reasons.push_back(env.reason);
-    {  // placeholder values are skipped here and checked again once resolved
-      if (auto err = policies::check_protected_workflow(*tool, step.payload, cfg_.protected_workflows))
-        return at_step(std::move(err), step);
-      if (tool->id != "N8N_WORKFLOW_PROMOTE") {  // its recorded test and review are counted later
-        auto verdict = policies::check_n8n_guardrails(*tool, step.payload, g);
-        if (verdict.error)
-          return at_step(std::move(verdict.error), step);
-        if (verdict.needs_approval)
-          reasons.push_back(verdict.approval_reason);
-        if (verdict.rewritten)
-          step.payload = std::move(*verdict.rewritten);
-      } else {
-        auto name = get_string(step.payload, "workflow_name");
-        if (!name || (!name->starts_with("AUTO_PROLEX_") && name->find("{{") == std::string_view::npos))
-          return at_step(make_error(error_code::guardrail_violation,
-                                    "N8N_WORKFLOW_PROMOTE: workflow names must start with AUTO_PROLEX_",
-                                    json::object{{"rule", "name_prefix"}}),
-                         step);
-      }
+    // The configured chain (guard.step_policies), in order; placeholder values are skipped by
+    // the workflow checks here and checked again once resolved.
+    for (const auto* policy : chain_) {
+      auto verdict = policy->check(policies::step_view{*tool, step.payload, cfg_}, g);
+      if (verdict.error)
+        return at_step(std::move(verdict.error), step);
+      if (!verdict.approval_reason.empty())
+        reasons.push_back(std::move(verdict.approval_reason));
+      if (verdict.rewritten)
+        step.payload = std::move(*verdict.rewritten);
     }
-    if (out.sensitive)
-      reasons.emplace_back("sensitivity high");
     out.tools.push_back(tool);
     out.templated.push_back(templated);
     out.validate_at_dispatch.push_back(defer_schema && !schema.empty());

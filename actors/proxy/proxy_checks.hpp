@@ -1,4 +1,4 @@
-// The Proxy Master's checks (docs/guarded-execution.md, docs/guarded-execution.md, docs/guarded-execution.md) as plain
+// The Proxy Master's checks (docs/guarded-execution.md, "Order of the checks") as plain
 // logic: a ProlexOutput in, either a refusal (the standard error, one distinct code per rule)
 // or a plan ready for the supervisor, with the steps that need a person's approval marked.
 #pragma once
@@ -8,6 +8,7 @@
 #include "opex/contracts.hpp"
 #include "opex/plan_dag.hpp"
 #include "opex/policies/guard_context.hpp"
+#include "opex/policies/guard_policy.hpp"
 #include "opex/policies/workflow_guard.hpp"
 #include "opex/schema_registry.hpp"
 
@@ -41,6 +42,7 @@ struct checked_output {
 /// const and thread-safe.
 class proxy_checker {
 public:
+  /// Resolves `cfg.guard.step_policies`. Throws std::invalid_argument naming an unknown policy.
   proxy_checker(const opex_config& cfg, const schema_registry& schemas);
 
   /// Checks raw JSON: ProlexOutput schema first (VALIDATION_ERROR), then as check().
@@ -81,6 +83,7 @@ public:
 private:
   const opex_config& cfg_;
   const schema_registry& schemas_;
+  std::vector<const policies::guard_policy*> chain_;  ///< guard.step_policies, resolved
 };
 
 } // namespace opex::actors

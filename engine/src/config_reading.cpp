@@ -83,7 +83,7 @@ std::string anchor_reference(const std::string& base_dir, const std::string& val
 }
 
 std::span<const config_section> config_sections() noexcept {
-  static constexpr std::array<config_section, 18> all{{
+  static constexpr std::array<config_section, 19> all{{
     {"storage", read_storage},
     {"journal", read_journal},
     {"targets", read_targets},
@@ -96,6 +96,7 @@ std::span<const config_section> config_sections() noexcept {
     {"masking", read_masking},
     {"tenants", read_tenants},
     {"approvals", read_approvals},
+    {"guard", read_guard},
     {"protected_workflows", read_protected_workflows, true},  // the default list when absent
     {"tool_costs", read_tool_costs},
     {"secrets", read_secrets},

@@ -64,6 +64,7 @@ error_info read_masking(const boost::json::value&, opex_config&, const config_re
 error_info read_approvals(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_tool_costs(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_secrets(const boost::json::value&, opex_config&, const config_reading&);
+error_info read_guard(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_targets(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_tenants(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_protected_workflows(const boost::json::value&, opex_config&, const config_reading&);

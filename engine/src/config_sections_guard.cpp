@@ -10,6 +10,12 @@ namespace opex::config_detail {
 
 namespace json = boost::json;
 
+error_info read_guard(const json::value& v, opex_config& cfg, const config_reading&) {
+  if (const auto* g = v.is_object() ? &v.get_object() : nullptr)
+    cfg.guard.step_policies = strings_at(*g, "step_policies");
+  return {};
+}
+
 error_info read_targets(const json::value& v, opex_config& cfg, const config_reading& r) {
   const auto* t = v.is_object() ? &v.get_object() : nullptr;
   if (!t)

@@ -258,3 +258,15 @@ TEST_CASE("engine: COST_REPORT_RUN runs on the builtin cost report, periods and 
   REQUIRE(bad.status == request_status::failed);
   CHECK(bad.steps[0].error.details.at("reason") == "bad_period");
 }
+
+TEST_CASE("engine: an unknown guard policy in guard.step_policies stops the start with CONFIG_ERROR") {
+  test::temp_dir dir;
+  try {
+    engine eng(options_for(dir, "guard:\n  step_policies: [autonomy, no_such_policy]\n"));
+    FAIL("the engine started");
+  } catch (const engine_error& e) {
+    CHECK(e.info.code == error_code::config_error);
+    CHECK(e.info.details.at("key") == "guard.step_policies");
+    CHECK(std::string(e.what()).find("no_such_policy") != std::string::npos);
+  }
+}

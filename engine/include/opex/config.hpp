@@ -377,6 +377,12 @@ struct opex_config {
 
   std::vector<tenant_settings> tenants;
   approval_settings approvals;
+  /// `guard:` in opex.yml. `step_policies`: the Proxy Master's per-step policies in the order
+  /// they run (docs/guarded-execution.md, "Order of the checks"); empty = all, in the default
+  /// order. An unknown name stops the engine at start-up.
+  struct guard_settings {
+    std::vector<std::string> step_policies;
+  } guard;
   protected_workflow_settings protected_workflows;
   std::map<std::string, double> tool_costs;  ///< USD per call, overrides the catalogue's cost_usd
   std::string secrets_dir;                   ///< files tenant/<slug>/<name>; env OPEX_SECRET_*

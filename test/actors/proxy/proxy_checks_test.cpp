@@ -62,3 +62,30 @@ TEST_CASE("proxy_checks: a valid plan carries its DAG, tools and dispatch-time v
   REQUIRE(answer.ok());
   CHECK_FALSE(answer->dag);
 }
+
+TEST_CASE("proxy_checks: the per-step policies run as the chain guard.step_policies names, in its order") {
+  auto only_web = load_config_text("guard:\n  step_policies: [web_access]\n", "/tmp", "test.yml");
+  REQUIRE(only_web.ok());
+  auto schemas = schema_registry::with_embedded();
+  policies::guard_context g;
+  g.cfg = &*only_web;
+  g.level = only_web->autonomy_level;
+  const auto git_sync = json::parse(R"({"type":"tool_call","tool":"GIT_SYNC","payload":{"repo_path":"/x"}})");
+  proxy_checker without_autonomy(*only_web, *schemas);
+  CHECK(without_autonomy.check_json(git_sync, g).ok());  // the default chain refuses it (above)
+
+  std::vector<std::string> names;
+  for (const auto* p : policies::step_policies())
+    names.emplace_back(p->name());
+  CHECK(names == std::vector<std::string>{"autonomy", "high_risk", "web_access", "required_context", "environment",
+                                          "protected_workflows", "n8n_guardrails", "sensitivity"});
+  auto bad = load_config_text("guard:\n  step_policies: [autonomy, nope]\n", "/tmp", "test.yml");
+  REQUIRE(bad.ok());
+  try {
+    proxy_checker refused(*bad, *schemas);
+    FAIL("an unknown policy was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("unknown policy 'nope'") != std::string::npos);
+    CHECK(std::string(e.what()).find("known: autonomy, high_risk") != std::string::npos);
+  }
+}

@@ -1,0 +1,61 @@
+// The Proxy Master's per-step policies as one interface with one verdict type, run as an ordered
+// chain (`guard.step_policies` in opex.yml; docs/guarded-execution.md, "Order of the checks").
+// Before the chain, fixed and not configurable: the tool exists, the tenant may use it, its
+// payload matches its schema.
+// Adding a policy is a class in policies/src/step_policies.cpp (or a file of its own) and its
+// line in the registry there.
+#pragma once
+
+#include "opex/catalogue.hpp"
+#include "opex/config.hpp"
+#include "opex/policies/guard_context.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace opex::policies {
+
+/// The step a policy looks at (its payload as the chain has rewritten it so far).
+struct step_view {
+  const tool_definition& tool;
+  const boost::json::object& payload;
+  const opex_config& config;
+};
+
+/// A policy's answer for one step: refuse (`error`, the standard error with details {rule}),
+/// ask a person (`approval_reason`), rewrite the payload the step will send (`rewritten`), or
+/// none of these (allowed).
+struct guard_verdict {
+  error_info error;
+  std::string approval_reason;
+  std::optional<boost::json::object> rewritten;
+
+  static guard_verdict refuse(error_info e) { return {std::move(e), {}, std::nullopt}; }
+  static guard_verdict approval(std::string reason) { return {{}, std::move(reason), std::nullopt}; }
+};
+
+/// One per-step policy. Implementations are stateless and thread-safe.
+class guard_policy {
+public:
+  virtual ~guard_policy() = default;
+  /// The name opex.yml's `guard.step_policies` uses ("autonomy", "environment", ...).
+  virtual std::string_view name() const noexcept = 0;
+  virtual guard_verdict check(const step_view& step, const guard_context& g) const = 0;
+};
+
+/// Every per-step policy opex ships, in the default order.
+std::span<const guard_policy* const> step_policies() noexcept;
+
+/// The policy named `name`, or nullptr.
+const guard_policy* find_step_policy(std::string_view name) noexcept;
+
+/// The chain `names` asks for (empty = every policy in the default order). Throws
+/// std::invalid_argument naming an unknown policy and the known ones.
+std::vector<const guard_policy*> step_policy_chain(const std::vector<std::string>& names);
+
+} // namespace opex::policies
