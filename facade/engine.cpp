@@ -4,6 +4,7 @@
 
 #include "opex/connectors/builtin_connector.hpp"
 #include "opex/connectors/connector_factory.hpp"
+#include "opex/policies/guard_policy.hpp"
 #include "opex/connectors/plan_store.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
@@ -75,6 +76,23 @@ void resolve_targets(opex_config& cfg) {
     }
   }
 }
+
+} // namespace
+
+error_info check_configuration(opex_config& cfg) {
+  schema_registry target_schemas;
+  connectors::add_target_schemas(target_schemas);
+  if (auto bad = connectors::check_targets(cfg, target_schemas))
+    return bad;
+  try {
+    (void)policies::step_policy_chain(cfg.guard.step_policies);
+  } catch (const std::invalid_argument& e) {
+    return make_error(error_code::config_error, e.what(), json::object{{"key", "guard.step_policies"}});
+  }
+  return {};
+}
+
+namespace {
 
 /// Loads the payload schemas the catalogue names that opex does not embed, from the
 /// catalogue's folder or its parents (the reference layout: rag/tools/tools.yml next to
@@ -261,12 +279,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
       throw std::runtime_error(loaded.error().message);
     cfg = std::move(loaded).value();
   }
-  {
-    schema_registry target_schemas;
-    connectors::add_target_schemas(target_schemas);
-    if (auto bad = connectors::check_targets(cfg, target_schemas))
-      throw engine_error(bad);
-  }
+  if (auto bad = check_configuration(cfg))
+    throw engine_error(bad);
   resolve_targets(cfg);
   im.database = options.database.empty() ? database_path(cfg) : options.database;
 
@@ -292,11 +306,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   }
   rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
   rt->planner = std::make_unique<actors::rule_planner>(rt->config);
-  try {
-    rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);
-  } catch (const std::invalid_argument& e) {  // guard.step_policies names an unknown policy
-    throw engine_error(make_error(error_code::config_error, e.what(), json::object{{"key", "guard.step_policies"}}));
-  }
+  rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);  // chain checked above
 
   add_connectors(*rt, im.database);
 

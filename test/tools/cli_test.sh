@@ -30,6 +30,16 @@ done
 echo '{"type":"tool_call","tool":"lower_case"}' > "$work/bad.json"
 if "$tools/opexctl" validate "$work/bad.json" 2>/dev/null; then fail "bad.json should be invalid"; fi
 "$tools/opexctl" validate "$src/examples/opex.yml" >/dev/null || fail "examples/opex.yml should be valid"
+# A target its connector type refuses, and an unknown guard policy, are found by validate too.
+printf 'targets:\n  overrides:\n    TASK_CREATE: {type: webhook, url: "ftp://x/y"}\n' > "$work/bad-target.yml"
+rc=0; out=$("$tools/opexctl" validate "$work/bad-target.yml" 2>&1) || rc=$?
+[[ $rc -eq 1 && $out == *"targets.overrides.TASK_CREATE"* ]] || fail "a webhook override with an ftp url should be invalid (rc $rc): $out"
+printf -- '- id: X\n  category: core\n  target: {type: smtp, host: mail}\n' > "$work/bad-catalogue.yml"
+rc=0; out=$("$tools/opexctl" validate "$work/bad-catalogue.yml" 2>&1) || rc=$?
+[[ $rc -eq 1 && $out == *"unknown target type 'smtp'"* ]] || fail "a catalogue with an unknown target type should be invalid (rc $rc): $out"
+printf 'guard:\n  step_policies: [autonomy, nope]\n' > "$work/bad-guard.yml"
+rc=0; out=$("$tools/opexctl" validate "$work/bad-guard.yml" 2>&1) || rc=$?
+[[ $rc -eq 1 && $out == *"unknown policy 'nope'"* ]] || fail "an unknown guard policy should be invalid (rc $rc): $out"
 
 # 4. run: the N8N plan against a loopback webhook server; step 2 fails, 3-4 are skipped.
 cat > "$work/script.json" <<'JSON'

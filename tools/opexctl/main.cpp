@@ -194,8 +194,15 @@ int cmd_validate(const std::string& file, std::string kind, const common_options
     error_info err;
     if (kind == "catalogue") {
       auto c = tool_catalogue::load_file(file);
-      if (!c)
+      if (!c) {
         err = c.error();
+      } else {  // its targets against their connector types, as the engine checks them
+        auto cfg = load_config("");
+        if (cfg) {
+          cfg->catalogue = std::move(c).value();
+          err = check_configuration(*cfg);
+        }
+      }
     } else if (kind == "system") {
       auto c = system_config::load_file(file);
       if (!c)
@@ -206,8 +213,7 @@ int cmd_validate(const std::string& file, std::string kind, const common_options
         err = c.error();
     } else {
       auto c = load_config(file);
-      if (!c)
-        err = c.error();
+      err = c ? check_configuration(*c) : c.error();
     }
     if (err)
       return print_error(err, o) - 1;
