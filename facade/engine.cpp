@@ -43,7 +43,7 @@ std::string kebab(std::string_view id) {
   return out;
 }
 
-/// Applies `targets:` of opex.yml to every tool (docs/connectors.md, "Targets").
+/// Applies `targets:` of opex.yml to every tool (docs/decisions.md, "Targets").
 void resolve_targets(opex_config& cfg) {
   const auto& t = cfg.targets;
   for (auto& tool : cfg.catalogue.mutable_tools()) {

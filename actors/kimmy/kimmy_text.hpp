@@ -23,6 +23,7 @@ struct span {
 /// Text of `nt` over folded [begin, end) minus `cuts`, in original form, tidied.
 std::string original_without(const normalized_text& nt, std::size_t begin, std::size_t end,
                              const std::vector<span>& cuts);
+/// Spaces and the punctuation trimmed around extracted phrases.
 bool is_space_or_punct(char c);
 /// Removes leading filler words and trailing punctuation/filler from an extracted phrase.
 std::string tidy_phrase(std::string s);
@@ -43,6 +44,7 @@ struct found_span {
 
 /// "urgent", "haute priorité", "low priority"... -> urgent | high | medium | low, with its span.
 std::optional<found_span> find_priority(std::string_view folded);
+/// True when the word starts with an upper-case letter (ASCII or Latin-1 accented, UTF-8) or a digit.
 bool is_upper_start(std::string_view original_word);
 /// "client Dupont", "for customer Globex": the capitalised words after the keyword.
 std::optional<std::string> find_client_name(const normalized_text& nt);
