@@ -12,6 +12,7 @@ namespace opex::actors {
 
 result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_ptr<runtime>& rt,
                                  const std::string& database, bool detached_journal) {
+  rt->actor_time = &system.clock();
   if (!rt->breakers)
     rt->breakers = std::make_unique<policies::breaker_registry>(rt->config.circuit_breaker);
   if (!rt->limiter)

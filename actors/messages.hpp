@@ -8,6 +8,7 @@
 #include "opex/connectors/plan_store.hpp"
 #include "opex/contracts.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -22,10 +23,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-namespace opex {
-struct progress_event;
-}
 
 namespace opex::actors {
 
@@ -59,9 +56,6 @@ using purge_atom = caf::atom_constant<caf::atom("purge")>;
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
 
-/// Callback for live step progress (engine observers). Called on actor threads: keep it short.
-using progress_callback = std::function<void(const progress_event&)>;
-
 /// The state a request carries from agent to agent. Copied at each hop; the heavy parts are
 /// shared and immutable.
 struct request_context {
@@ -70,14 +64,13 @@ struct request_context {
   std::string tenant = "default";
   std::string source = "api";
   entry_point entry = entry_point::kimmy;
-  std::chrono::steady_clock::time_point received;
+  caf::actor_clock::time_point received;  ///< runtime::elapsed_now() when accepted
   std::shared_ptr<const std::string> text;                ///< raw text (kimmy entry)
   std::shared_ptr<const boost::json::value> raw;          ///< raw JSON (prolex/proxy entry)
   std::shared_ptr<const kimmy_payload> kimmy;
   std::shared_ptr<const kimmy_decision> decision;
   std::shared_ptr<const prolex_output> output;
   std::string planned_by;                                 ///< kimmy | prolex | client
-  std::shared_ptr<const progress_callback> progress;      ///< may be null
   std::string idempotency_key;                            ///< "" = none (docs/durability.md)
   std::string body_digest;                                ///< SHA-256 of entry point and body
 };
@@ -96,7 +89,6 @@ struct step_call {
   const tool_definition* tool = nullptr;  ///< catalogue entry (the catalogue outlives actors)
   std::shared_ptr<const boost::json::object> payload;  ///< resolved and validated
   connectors::call_context context;
-  std::shared_ptr<const progress_callback> progress;   ///< the request's observer, may be null
 };
 
 /// A plan that passed the Proxy Master, handed to a supervisor.

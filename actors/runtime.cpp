@@ -125,7 +125,7 @@ std::shared_ptr<request_result> make_result(const runtime& rt, const request_con
   if (ctx.output)
     r->output = *ctx.output;
   r->planned_by = ctx.planned_by;
-  r->duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.received).count();
+  r->duration_ms = std::chrono::duration<double, std::milli>(rt.elapsed_now() - ctx.received).count();
   return r;
 }
 

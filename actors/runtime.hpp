@@ -12,12 +12,15 @@
 
 #include "opex/clock.hpp"
 #include "opex/config.hpp"
+#include "opex/observer.hpp"
 #include "opex/connectors/connector.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/policies/circuit_breaker.hpp"
 #include "opex/policies/guard_context.hpp"
 #include "opex/policies/masking.hpp"
 #include "opex/schema_registry.hpp"
+
+#include <caf/actor_clock.hpp>
 
 #include <atomic>
 #include <deque>
@@ -118,6 +121,8 @@ struct runtime {
   std::shared_ptr<const connectors::secret_store> secrets;
   /// A read-only engine (engine_options::read_only): the store changes nothing when it reads.
   bool read_only = false;
+  /// Told what happens as requests run (progress, metrics, tracing); filled before spawn_agents.
+  observer_set observers;
   /// Seed of retry jitter when execution.jitter_seed is 0 (drawn once at start-up).
   std::uint64_t jitter_seed = 0x9e3779b97f4a7c15ULL;
 
@@ -128,8 +133,18 @@ struct runtime {
   llm_actor llm_gateway;  ///< set when `llm` is
   std::map<std::string, executor_actor, std::less<>> executors;  ///< by tool category
 
+  /// The actor system's clock (set by spawn_agents; simulated under CAF's test_coordinator):
+  /// every duration and timer. Wall-clock dates come from `time`. docs/architecture.md, "Time".
+  const caf::actor_clock* actor_time = nullptr;
+
   /// ISO 8601 UTC now, from `time`.
   std::string now() const { return format_timestamp(time->now().utc); }
+  /// The current instant of `actor_time`: what durations (duration_ms, execution_time_ms) are
+  /// measured against. Before spawn_agents (plain-logic tests) the steady clock, which the
+  /// actor clock also reads outside test_coordinator.
+  caf::actor_clock::time_point elapsed_now() const {
+    return actor_time ? actor_time->now() : std::chrono::steady_clock::now();
+  }
 };
 
 /// A journal entry pre-filled from the request: timestamp, agent, action_type, request_id,

@@ -246,7 +246,7 @@ void engine::impl::recover() {
     ctx.user_id = p.request->user_id;
     ctx.idempotency_key = p.request->idempotency_key;
     ctx.body_digest = p.request->body_digest;
-    ctx.received = std::chrono::steady_clock::now();
+    ctx.received = rt->elapsed_now();
     ctx.planned_by = "client";
     auto g = actors::guard_for(*rt, ctx);
     auto checked = rt->proxy->check_json(p.request->output, g);
@@ -310,8 +310,9 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
 
   add_connectors(*rt, im.database);
 
-  if (options.on_progress)
-    im.progress = std::make_shared<const actors::progress_callback>(std::move(options.on_progress));
+  rt->observers.add(make_progress_observer(std::move(options.on_progress)));
+  for (auto& o : options.observers)
+    rt->observers.add(std::move(o));
   im.system_config = std::make_unique<caf::actor_system_config>();
   if (options.worker_threads > 0)
     im.system_config->set("scheduler.max-threads", static_cast<size_t>(options.worker_threads));

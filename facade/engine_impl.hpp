@@ -23,7 +23,6 @@ struct engine::impl {
   std::shared_ptr<actors::runtime> rt;
   caf::actor sweeper;
   std::string database;
-  std::shared_ptr<const actors::progress_callback> progress;
   std::unique_ptr<caf::actor_system_config> system_config;
   std::unique_ptr<caf::actor_system> system;
   actors::agent_actor kimmy;

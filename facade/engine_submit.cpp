@@ -123,13 +123,14 @@ std::optional<actors::request_context> engine::impl::start(submit_options& opts,
 
 void engine::impl::submit(actors::request_context ctx, actors::entry_point entry, result_callback done) {
   ctx.entry = entry;
-  ctx.received = std::chrono::steady_clock::now();
-  ctx.progress = progress;
+  ctx.received = rt->elapsed_now();
   if (ctx.user_id.empty())
     ctx.user_id = rt->config.default_user_id;
+  rt->observers.notify(request_started{ctx.request_id, ctx.tenant, ctx.user_id, ctx.source, std::string(entry_name(entry))});
   ++in_flight;
   auto counted = [this, done = std::move(done)](request_result r) {
     --in_flight;
+    rt->observers.notify(r);
     done(std::move(r));
   };
   if (ctx.idempotency_key.empty()) {

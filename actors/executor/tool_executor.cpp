@@ -7,7 +7,6 @@
 // connection and answer CANCELLED.
 #include "../agents.hpp"
 
-#include "opex/progress.hpp"
 #include "opex/policies/retry_policy.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -43,7 +42,6 @@ struct running_call {
   const tool_definition* tool = nullptr;
   std::string request_id;
   int step = 0;
-  std::shared_ptr<const progress_callback> progress;
   bool timed_out = false;  ///< abandoned by the caller's attempt timeout
   bool recorded = false;   ///< the breaker already counted this call
 };
@@ -72,24 +70,15 @@ connectors::call_outcome failure(error_code code, std::string message, json::obj
   return out;
 }
 
-/// Journals and reports a breaker transition caused by a call of `request_id`.
+/// Journals a breaker transition caused by a call of `request_id` and tells the observers.
 void breaker_changed(self_pointer self, const policies::breaker_transition& t, const std::string& request_id,
-                     const tool_definition& tool, int step, const std::shared_ptr<const progress_callback>& progress) {
+                     const tool_definition& tool, int step) {
   const auto& rt = *self->state.rt;
   auto e = breaker_entry(rt, t, request_id, tool.id);
   self->send(rt.store, journal_atom::value, std::move(e));
-  if (progress && *progress) {
-    progress_event ev;
-    ev.kind = progress_kind::breaker;
-    ev.request_id = request_id;
-    ev.step = step;
-    ev.tool = tool.id;
-    ev.target = t.target;
-    ev.breaker_state = std::string(policies::breaker_state_name(t.to));
-    ev.message = "circuit " + std::string(policies::breaker_state_name(t.from)) + " -> "
-                 + std::string(policies::breaker_state_name(t.to));
-    (*progress)(ev);
-  }
+  rt.observers.notify(opex::breaker_changed{request_id, step, tool.id, t.target,
+                                            std::string(policies::breaker_state_name(t.from)),
+                                            std::string(policies::breaker_state_name(t.to))});
 }
 
 void pump(self_pointer self);
@@ -113,7 +102,7 @@ void finish(self_pointer self, std::uint64_t id, connectors::call_outcome outcom
       bool failed = !outcome.ok && policies::is_retryable(outcome.error, retry_settings{});
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
       if (auto t = rt.breakers->record(call.target, failed, took, now))
-        breaker_changed(self, *t, call.request_id, *call.tool, call.step, call.progress);
+        breaker_changed(self, *t, call.request_id, *call.tool, call.step);
     }
     for (auto& waiter : rt.limiter->release(call.target))
       if (waiter != caf::actor_cast<executor_actor>(self))
@@ -135,11 +124,10 @@ void start(self_pointer self, queued_call q) {
   r.tool = q.call.tool;
   r.request_id = q.call.context.request_id;
   r.step = q.call.context.step;
-  r.progress = q.call.progress;
   if (!q.target.empty()) {
     auto permit = rt.breakers->try_acquire(q.target, r.started);
     if (permit.transition)
-      breaker_changed(self, *permit.transition, r.request_id, *r.tool, r.step, r.progress);
+      breaker_changed(self, *permit.transition, r.request_id, *r.tool, r.step);
     if (!permit.permitted) {
       for (auto& waiter : rt.limiter->release(q.target))
         if (waiter != caf::actor_cast<executor_actor>(self))
@@ -241,7 +229,7 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
         auto now = self->clock().now();
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
         if (auto t = st.rt->breakers->record(call.target, true, took, now))
-          breaker_changed(self, *t, call.request_id, *call.tool, call.step, call.progress);
+          breaker_changed(self, *t, call.request_id, *call.tool, call.step);
         call.recorded = true;
       }
       if (it->second.cancel)

@@ -20,7 +20,7 @@ namespace json = boost::json;
 /// Journals the classification, then passes the request on (quick action or Prolex).
 template <class Delegate>
 auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
-                const kimmy_analysis& analysis, std::chrono::steady_clock::time_point started, const model_note* note,
+                const kimmy_analysis& analysis, caf::actor_clock::time_point started, const model_note* note,
                 const std::vector<std::string>& dropped, Delegate delegate) {
   ctx.kimmy = std::make_shared<const kimmy_payload>(analysis.payload);
   ctx.decision = std::make_shared<const kimmy_decision>(analysis.decision);
@@ -44,7 +44,7 @@ auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, req
   entry.data = std::move(data);
   entry.metadata["confidence"] = analysis.payload.confidence;
   entry.metadata["execution_time_ms"] =
-    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    std::chrono::duration<double, std::milli>(rt->elapsed_now() - started).count();
   entry.metadata["model"] = note && note->fallback_reason.empty() ? note->model : std::string("rules");
   entry.metadata["tokens_used"] = note ? note->tokens : 0;
   entry.metadata["cost_usd"] = note ? note->cost_usd : 0.0;
@@ -69,7 +69,7 @@ auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, req
 agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const runtime> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
-      auto started = std::chrono::steady_clock::now();
+      auto started = self->clock().now();
       kimmy_request req;
       req.request_id = ctx.request_id;
       req.text = ctx.text ? *ctx.text : std::string{};

@@ -17,7 +17,7 @@ namespace json = boost::json;
 
 /// The planning entry of the journal (model, tokens and cost in metadata).
 void journal_plan(self_pointer self, const runtime& rt, const request_context& ctx, const prolex_output& output,
-                  const std::string& rule, const std::string& detail, std::chrono::steady_clock::time_point started,
+                  const std::string& rule, const std::string& detail, caf::actor_clock::time_point started,
                   const model_note* note) {
   auto entry = make_journal_entry(rt, ctx, "prolex", "planning");
   entry.payload_snapshot = to_json(output);
@@ -28,7 +28,7 @@ void journal_plan(self_pointer self, const runtime& rt, const request_context& c
   if (output.type == output_type::tool_call)
     entry.tool_used = output.plan.front().tool;
   entry.metadata["execution_time_ms"] =
-    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    std::chrono::duration<double, std::milli>(rt.elapsed_now() - started).count();
   entry.metadata["model"] = note && note->fallback_reason.empty() ? note->model : std::string("rules");
   entry.metadata["tokens_used"] = note ? note->tokens : 0;
   entry.metadata["cost_usd"] = note ? note->cost_usd : 0.0;
@@ -40,7 +40,7 @@ void journal_plan(self_pointer self, const runtime& rt, const request_context& c
 /// Plans with the rules and passes the output on.
 template <class Delegate>
 auto plan_with_rules(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
-                     std::chrono::steady_clock::time_point started, const model_note* note, Delegate delegate) {
+                     caf::actor_clock::time_point started, const model_note* note, Delegate delegate) {
   auto planned = rt->planner->plan(*ctx.kimmy, rt->config.level_for(ctx.tenant));
   std::string rule = planned.note.rule;
   std::string detail = planned.note.detail;
@@ -57,7 +57,7 @@ auto plan_with_rules(self_pointer self, const std::shared_ptr<const runtime>& rt
 agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const runtime> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
-      auto started = std::chrono::steady_clock::now();
+      auto started = self->clock().now();
       if (!ctx.kimmy && ctx.raw) {
         // /webhook/prolex-intake: the payload comes from outside.
         if (auto err = rt->schemas->check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {

@@ -68,20 +68,61 @@ std::uint64_t plan_run::commit(write_batch writes, pending_commit what) {
   return token;
 }
 
-void plan_run::report(std::size_t i, step_status status, const std::string& code, const std::string& message) {
-  if (!ctx_.progress || !*ctx_.progress)
+void plan_run::observe_attempt_start(std::size_t i) {
+  if (rt_->observers.empty())
     return;
   const auto& r = results_[i];
-  progress_event ev;
-  ev.request_id = ctx_.request_id;
-  ev.step = r.step;
-  ev.tool = r.tool;
-  ev.status = status;
-  ev.attempt = static_cast<int>(r.attempts.size());
-  ev.duration_ms = r.duration_ms;
-  ev.error_code = code;
-  ev.message = message;
-  out_.emplace_back(run_cmd::report{std::move(ev)});
+  out_.emplace_back(run_cmd::observe{attempt_started{ctx_.request_id, r.step, r.tool,
+                                                     static_cast<int>(r.attempts.size()), r.attempts.back().note}});
+}
+
+void plan_run::observe_attempt_end(std::size_t i, const error_info* error, std::optional<std::chrono::milliseconds> retry_in,
+                                   const std::string& retry_reason) {
+  if (rt_->observers.empty())
+    return;
+  const auto& r = results_[i];
+  const auto& a = r.attempts.back();
+  attempt_ended e;
+  e.request_id = ctx_.request_id;
+  e.step = r.step;
+  e.tool = r.tool;
+  e.attempt = static_cast<int>(r.attempts.size());
+  e.outcome = a.outcome;
+  e.duration_ms = a.duration_ms;
+  if (error) {
+    e.error_code = std::string(error_code_name(error->code));
+    e.message = error->message;
+  }
+  e.retry_in = retry_in;
+  e.retry_reason = retry_reason;
+  out_.emplace_back(run_cmd::observe{std::move(e)});
+}
+
+void plan_run::observe_step_end(std::size_t i) {
+  if (rt_->observers.empty())
+    return;
+  const auto& r = results_[i];
+  step_ended e;
+  e.request_id = ctx_.request_id;
+  e.step = r.step;
+  e.tool = r.tool;
+  e.status = r.status;
+  e.attempts = static_cast<int>(r.attempts.size());
+  e.duration_ms = r.duration_ms;
+  e.cost_usd = r.cost_usd;
+  if (r.error) {
+    e.error_code = std::string(error_code_name(r.error.code));
+    e.message = r.error.message;
+  }
+  out_.emplace_back(run_cmd::observe{std::move(e)});
+}
+
+void plan_run::observe_approval(std::size_t i, const std::string& approval_id, approval_status status,
+                                const std::string& reason) {
+  if (rt_->observers.empty())
+    return;
+  const auto& r = results_[i];
+  out_.emplace_back(run_cmd::observe{approval_changed{ctx_.request_id, r.step, r.tool, approval_id, status, reason}});
 }
 
 // -- inputs -----------------------------------------------------------------------------------
@@ -214,6 +255,7 @@ void plan_run::outcome(std::size_t i, std::uint64_t call_id, connectors::call_ou
     return;
   }
   a.outcome = step_status::succeeded;
+  observe_attempt_end(i, nullptr);
   const auto* tool = plan_->tools[i];
   if (tool->id == "N8N_WORKFLOW_UPSERT" && s.payload) {
     // review_required (the default): a person reviews the new workflow before any promotion.
@@ -287,8 +329,7 @@ void plan_run::approval_recorded(std::size_t i, approval_reply reply, run_time n
   w.entries.push_back(std::move(entry));
   w.steps.push_back(step_row(i));
   out_.emplace_back(run_cmd::persist{std::move(w), 0});
-  report(i, step_status::awaiting_approval, "APPROVAL_REQUIRED",
-         "approval " + reply.approval->id + ": " + reply.approval->reason);
+  observe_approval(i, reply.approval->id, approval_status::pending, reply.approval->reason);
   maybe_deliver_early();
 }
 
@@ -301,6 +342,7 @@ void plan_run::decision(const connectors::approval_record& a, const std::string&
   auto& s = steps_[i];
   if (r.status != step_status::awaiting_approval || (!s.approval_id.empty() && s.approval_id != a.id))
     return;
+  observe_approval(i, a.id, a.status);
   if (a.status == approval_status::approved) {
     --awaiting_;
     s.approved = true;

@@ -9,7 +9,7 @@
 #include "../runtime.hpp"
 #include "dag_scheduler.hpp"
 
-#include "opex/progress.hpp"
+#include "opex/observer.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -72,9 +72,10 @@ struct close_approval {
   approval_decision decision;
 };
 
-/// Live progress for the request's observer.
-struct report {
-  progress_event event;
+/// Tell the engine's observers (runtime::observers) what happened, in order.
+using observation = std::variant<attempt_started, attempt_ended, step_ended, approval_changed>;
+struct observe {
+  observation event;
 };
 
 /// Answer: `to_caller` delivers the request's promise (once), `to_watchers` completes the
@@ -91,7 +92,7 @@ struct finished {};
 } // namespace run_cmd
 
 using run_command = std::variant<run_cmd::persist, run_cmd::dispatch, run_cmd::abandon, run_cmd::schedule,
-                                 run_cmd::open_approval, run_cmd::close_approval, run_cmd::report,
+                                 run_cmd::open_approval, run_cmd::close_approval, run_cmd::observe,
                                  run_cmd::deliver, run_cmd::finished>;
 
 namespace plan_run_detail {
@@ -196,7 +197,13 @@ private:
   bool dependencies_committed(std::size_t i) const;
   std::uint64_t commit(write_batch writes, pending_commit what);
   void abandon_attempt(std::size_t i, bool timed_out);
-  void report(std::size_t i, step_status status, const std::string& code = {}, const std::string& message = {});
+  /// Observations for the engine's observers (nothing when there are none).
+  void observe_attempt_start(std::size_t i);
+  void observe_attempt_end(std::size_t i, const error_info* error, std::optional<std::chrono::milliseconds> retry_in = {},
+                           const std::string& retry_reason = {});
+  void observe_step_end(std::size_t i);
+  void observe_approval(std::size_t i, const std::string& approval_id, approval_status status,
+                        const std::string& reason = {});
 
   // rows and journal entries (plan_run_records.cpp)
   journal_entry step_entry(std::size_t i) const;

@@ -182,7 +182,7 @@ void plan_run::attempt(std::size_t i, run_time now) {
   if (r.attempts.size() <= static_cast<std::size_t>(cfg.journal.max_attempt_entries))
     w.entries.push_back(attempt_started_entry(i));
   out_.emplace_back(run_cmd::persist{std::move(w), 0});
-  report(i, step_status::running, {}, r.attempts.back().note);
+  observe_attempt_start(i);
   step_call call;
   call.call_id = ++rt_->next_call_id;
   call.tool = tool;
@@ -194,7 +194,6 @@ void plan_run::attempt(std::size_t i, run_time now) {
   call.context.attempt = static_cast<int>(r.attempts.size());
   call.context.timeout = milliseconds(timeout_ms);
   call.context.idempotency_key = ctx_.request_id + ":" + std::to_string(r.step);
-  call.progress = ctx_.progress;
   s.call_id = call.call_id;
   out_.emplace_back(run_cmd::dispatch{i, std::move(call), tool->category, milliseconds(timeout_ms)});
 }
@@ -207,6 +206,7 @@ void plan_run::on_failure(std::size_t i, connectors::call_outcome o, run_time no
   a.outcome = timed_out ? step_status::timed_out : step_status::failed;
   a.error_code = std::string(error_code_name(o.error.code));
   if (now >= request_deadline_) {
+    observe_attempt_end(i, &o.error);
     request_timed_out(now);
     return;
   }
@@ -226,12 +226,11 @@ void plan_run::on_failure(std::size_t i, connectors::call_outcome o, run_time no
     } else {
       ++s.failure_codes[a.error_code];
     }
-    report(i, step_status::running, a.error_code,
-           "attempt " + std::to_string(next - 1) + " failed (" + o.error.message + "), retry in "
-             + std::to_string(decision.delay.count()) + " ms (" + decision.reason + ")");
+    observe_attempt_end(i, &o.error, decision.delay, decision.reason);
     out_.emplace_back(run_cmd::schedule{i, decision.delay});
     return;
   }
+  observe_attempt_end(i, &o.error);
   if (decision.reason == "step_deadline") {
     // No time for another attempt before the nearer deadline: this step times out now, the
     // other steps go on until theirs.
@@ -272,7 +271,7 @@ void plan_run::finish_step(std::size_t i, step_status status, json::value data, 
   write_batch w;
   w.entries.push_back(step_outcome_entry(i));
   w.steps.push_back(step_row(i));
-  report(i, status, r.error ? std::string(error_code_name(r.error.code)) : std::string{}, r.error.message);
+  observe_step_end(i);
   std::vector<std::size_t> done{i};
   for (const auto& skip : scheduler_->complete(i, status)) {
     auto& s = results_[skip.index];
@@ -284,7 +283,7 @@ void plan_run::finish_step(std::size_t i, step_status status, json::value data, 
     scope_[skip.index] = scope_of(s);
     w.entries.push_back(step_outcome_entry(skip.index));
     w.steps.push_back(step_row(skip.index));
-    report(skip.index, step_status::skipped, "DEPENDENCY_FAILED", skip.reason);
+    observe_step_end(skip.index);
     done.push_back(skip.index);
   }
   if (scheduler_->finished() || forced_status_) {
@@ -312,7 +311,7 @@ void plan_run::stop_plan(request_status status, step_status running_status, cons
     r.finished_at = rt_->now();
     w.entries.push_back(step_outcome_entry(i));
     w.steps.push_back(step_row(i));
-    report(i, step_status::cancelled, "CANCELLED", r.error.message);
+    observe_step_end(i);
   };
   for (auto i : scheduler_->cancel_pending())
     not_started(i);
@@ -333,6 +332,7 @@ void plan_run::stop_plan(request_status status, step_status running_status, cons
       a.outcome = running_status;
       a.error_code = std::string(error_code_name(why.code));
       a.duration_ms = std::chrono::duration<double, std::milli>(now - steps_[i].attempt_started).count();
+      observe_attempt_end(i, &why);
     }
     abandon_attempt(i, running_status == step_status::timed_out);
     finish_step(i, running_status, nullptr, why, now);

@@ -23,7 +23,6 @@ struct supervisor_state {
   caf::typed_response_promise<request_outcome> promise;
   bool promise_pending = false;
   std::map<std::uint64_t, executor_actor> in_flight;  ///< call id -> executor
-  std::shared_ptr<const progress_callback> progress;
   static inline const char* name = "plan_supervisor";
 };
 
@@ -129,9 +128,8 @@ void carry_out(self_pointer self) {
         send_approval(self, *o);
       } else if (auto* x = std::get_if<run_cmd::close_approval>(&c)) {
         caf::anon_send(st.rt->store, decide_atom::value, std::move(x->decision));
-      } else if (auto* r = std::get_if<run_cmd::report>(&c)) {
-        if (st.progress && *st.progress)
-          (*st.progress)(r->event);
+      } else if (auto* r = std::get_if<run_cmd::observe>(&c)) {
+        std::visit([&](const auto& e) { st.rt->observers.notify(e); }, r->event);
       } else if (auto* dl = std::get_if<run_cmd::deliver>(&c)) {
         if (dl->to_watchers) {
           st.rt->requests.remove(st.run->request_id());
@@ -169,7 +167,6 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
   return {
     [self](run_atom, request_context ctx, checked_plan plan) -> caf::result<request_outcome> {
       auto& st = self->state;
-      st.progress = ctx.progress;
       st.run = std::make_unique<plan_run>(st.rt, std::move(ctx), std::move(plan), now_of(self));
       st.promise = self->make_response_promise<request_outcome>();
       st.promise_pending = true;
@@ -179,7 +176,6 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
     },
     [self](recover_atom, request_context ctx, checked_plan plan, stored_plan stored) {
       auto& st = self->state;
-      st.progress = ctx.progress;
       st.run = std::make_unique<plan_run>(st.rt, std::move(ctx), std::move(plan), now_of(self));
       st.run->resume(stored, now_of(self));  // nobody waits: results go to the store and watchers
       carry_out(self);

@@ -178,7 +178,7 @@ struct actor_fixture {
     actors::request_context ctx;
     ctx.request_id = make_uuid_v4();
     ctx.entry = actors::entry_point::proxy;
-    ctx.received = std::chrono::steady_clock::now();
+    ctx.received = rt->elapsed_now();
     ctx.raw = std::make_shared<const boost::json::value>(boost::json::parse(text));
     auto target = rt->proxy_master;
     sys->spawn([ctx, target, out](caf::event_based_actor* self) {
@@ -194,7 +194,7 @@ struct actor_fixture {
     actors::request_context ctx;
     ctx.request_id = std::move(request_id);
     ctx.entry = actors::entry_point::kimmy;
-    ctx.received = std::chrono::steady_clock::now();
+    ctx.received = rt->elapsed_now();
     ctx.text = std::make_shared<const std::string>(text);
     auto target = kimmy;
     sys->spawn([ctx, target, out](caf::event_based_actor* self) {

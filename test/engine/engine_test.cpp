@@ -11,7 +11,9 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <set>
 
 using namespace opex;
@@ -269,4 +271,38 @@ TEST_CASE("engine: an unknown guard policy in guard.step_policies stops the star
     CHECK(e.info.details.at("key") == "guard.step_policies");
     CHECK(std::string(e.what()).find("no_such_policy") != std::string::npos);
   }
+}
+
+TEST_CASE("engine: observers added in engine_options see each request start, its steps and its answer") {
+  struct log_observer final : observer {
+    std::mutex m;
+    std::vector<std::string> lines;
+    void on_request_start(const request_started& e) override {
+      std::lock_guard lock(m);
+      lines.push_back("start " + e.entry + " " + e.source + " " + e.tenant);
+    }
+    void on_step_end(const step_ended& e) override {
+      std::lock_guard lock(m);
+      lines.push_back("step " + e.tool + " " + std::string(step_status_name(e.status)));
+    }
+    void on_request_end(const request_result& r) override {
+      std::lock_guard lock(m);
+      lines.push_back("end " + std::string(request_status_name(r.status)));
+    }
+  };
+  test::temp_dir dir;
+  auto o = options_for(dir);
+  std::atomic<int> progress_ends{0};  // on_progress is an observer too, beside the others
+  o.on_progress = [&](const progress_event& ev) { progress_ends += ev.status == step_status::succeeded ? 1 : 0; };
+  auto obs = std::make_shared<log_observer>();
+  o.observers.push_back(obs);
+  engine eng(std::move(o));
+  auto r = wait(eng.submit_output(json::parse(R"({"type":"tool_call","tool":"NOOP","payload":{}})")));
+  REQUIRE(r.status == request_status::succeeded);
+  auto refused = wait(eng.submit_output(json::parse(R"({"type":"tool_call","tool":"NO_SUCH_TOOL","payload":{}})")));
+  CHECK(refused.status == request_status::rejected);
+  std::lock_guard lock(obs->m);
+  CHECK(obs->lines == std::vector<std::string>{"start proxy api default", "step NOOP succeeded", "end succeeded",
+                                              "start proxy api default", "end rejected"});
+  CHECK(progress_ends == 1);
 }

@@ -43,8 +43,11 @@ struct engine_options {
   std::string database;
   /// The clock used for dates and timestamps; default: the system clock.
   std::shared_ptr<const clock> time;
-  /// Live step progress; called on actor threads, must be thread-safe and quick.
+  /// Live step progress; called on actor threads, must be thread-safe and quick (it becomes
+  /// the first observer, opex/progress.hpp).
   std::function<void(const progress_event&)> on_progress;
+  /// More observers (opex/observer.hpp), called after on_progress in this order.
+  std::vector<std::shared_ptr<observer>> observers;
   /// Actor scheduler worker threads (0 = CAF's default, one per core).
   int worker_threads = 0;
   /// Resume plans the database holds unfinished (awaiting approval, or running when the last

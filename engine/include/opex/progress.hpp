@@ -4,7 +4,10 @@
 #pragma once
 
 #include "opex/contracts.hpp"
+#include "opex/observer.hpp"
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,5 +38,12 @@ struct progress_event {
   std::string target;         ///< kind breaker: the breaker's target
   std::string breaker_state;  ///< kind breaker: closed | open | half_open
 };
+
+/// The observer that reports to `callback` (engine_options::on_progress): an attempt's start
+/// (status running, `message` its resume note), a failed attempt waiting for its retry (status
+/// running, `error_code`, `message` "attempt N failed (...), retry in D ms (reason)"), each step's
+/// end, an approval opened (awaiting_approval, APPROVAL_REQUIRED) and each breaker change (kind
+/// breaker). Null when `callback` is empty.
+std::shared_ptr<observer> make_progress_observer(std::function<void(const progress_event&)> callback);
 
 } // namespace opex

@@ -420,3 +420,54 @@ TEST_CASE("plan_run: the request deadline times the plan out between retries") {
   h.take();
   CHECK(h.all<run_cmd::deliver>().at(0)->result->status == request_status::timed_out);
 }
+
+TEST_CASE("plan_run: observations come out only when the engine has observers, approvals included") {
+  const std::string plan = R"({"type":"multi_tool_plan","plan":[{"step":1,"tool":"NOOP","payload":{}},
+      {"step":2,"tool":"RESTORE_BACKUP","payload":{"backup_id":"b1"}}]})";
+  auto level3 = [](opex_config& c) { c.autonomy_level = 3; };
+  auto observations = [](harness& h) {
+    std::vector<run_cmd::observation> out;
+    for (auto* o : h.all<run_cmd::observe>())
+      out.push_back(o->event);
+    return out;
+  };
+
+  harness quiet(plan, level3);
+  quiet.start_committed();
+  CHECK(observations(quiet).empty());
+
+  harness h(plan, level3);
+  h.rt->observers.add(std::make_shared<observer>());
+  h.start_committed();
+  auto started = observations(h);
+  REQUIRE(started.size() == 1);
+  REQUIRE(std::holds_alternative<attempt_started>(started[0]));
+  CHECK(std::get<attempt_started>(started[0]).step == 1);
+  auto approvals = h.all<run_cmd::open_approval>();
+  REQUIRE(approvals.size() == 1);
+  approval_reply reply;
+  reply.approval = approvals[0]->record;
+  reply.approval->id = "appr-1";
+  h.run->approval_recorded(approvals[0]->step, reply, h.now);
+  h.take();
+  auto pending = observations(h);
+  REQUIRE(pending.size() == 1);
+  const auto& a = std::get<approval_changed>(pending[0]);
+  CHECK(a.step == 2);
+  CHECK(a.tool == "RESTORE_BACKUP");
+  CHECK(a.approval_id == "appr-1");
+  CHECK(a.status == approval_status::pending);
+  CHECK_FALSE(a.reason.empty());
+
+  connectors::approval_record decided = *reply.approval;
+  decided.status = approval_status::rejected;
+  h.run->decision(decided, "", h.now);
+  h.take();
+  auto after = observations(h);
+  REQUIRE(after.size() == 2);
+  CHECK(std::get<approval_changed>(after[0]).status == approval_status::rejected);
+  const auto& end = std::get<step_ended>(after[1]);
+  CHECK(end.step == 2);
+  CHECK(end.status == step_status::skipped);
+  CHECK(end.error_code == "APPROVAL_REJECTED");
+}
