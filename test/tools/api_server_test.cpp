@@ -85,6 +85,39 @@ TEST_CASE("api_server: refusals have distinct codes and HTTP statuses, and the s
   CHECK(health.body.at("status") == "ok");
 }
 
+TEST_CASE("api_server: each route of the table has its methods, its query parameters and its key rule") {
+  server_fixture f;
+  const std::string id = "6f1c1d8e-2b6a-4c47-9a56-0c1e6a3f2b10";
+  struct row {
+    std::string method, path, key;
+    int status;
+    std::string allow;  ///< the 405's details.allow
+  };
+  std::vector<row> rows{
+    {"POST", "/healthz", "", 405, "GET"},
+    {"GET", "/healthz?probe=1", "", 200, ""},  // open, and its query is not checked
+    {"PATCH", "/v1/requests/" + id, "k-all", 405, "GET, DELETE"},
+    {"PUT", "/v1/approvals/appr-1", "k-all", 405, "GET, POST"},
+    {"DELETE", "/v1/journal", "k-all", 405, "GET"},
+    {"POST", "/v1/breakers", "", 401, ""},  // a key first, then the method
+    {"GET", "/v1/breakers?x=1", "k-read", 400, ""},
+    {"GET", "/v1/approvals?status=bogus", "k-read", 400, ""},
+    {"GET", "/v1/approvals?status=pending", "k-read", 200, ""},
+    {"GET", "/v1/journal?limit=5&agent=kimmy", "k-read", 200, ""},
+    {"GET", "/v1/requests/not-a-uuid", "k-read", 400, ""},
+    {"GET", "/v1/journalx", "k-read", 404, ""},
+  };
+  for (const auto& r : rows) {
+    INFO(r.method << " " << r.path);
+    auto reply = f.call(r.method, r.path, "", r.key);
+    CHECK(reply.status == r.status);
+    if (!r.allow.empty()) {
+      CHECK(f.error_code_of(reply) == "METHOD_NOT_ALLOWED");
+      CHECK(reply.body.at("details").at("allow").as_string() == r.allow);
+    }
+  }
+}
+
 TEST_CASE("api_server: kimmy-intake and prolex-intake run the pipeline and the journal is readable") {
   server_fixture f;
   auto id = "6f1c1d8e-2b6a-4c47-9a56-0c1e6a3f2b10";

@@ -72,11 +72,6 @@ http_reply result_reply(const request_result& res) {
   return r;
 }
 
-/// The path segment after `prefix` ("/v1/approvals/" + id).
-std::string tail_of(const std::string& path, std::string_view prefix) {
-  return path.size() > prefix.size() ? path.substr(prefix.size()) : std::string{};
-}
-
 /// Constant-time comparison of equal-length keys (different lengths: not equal).
 bool key_equals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -91,7 +86,7 @@ error_info bad_parameter(const std::string& name, std::string reason, std::strin
 
 /// One route's query parameters, decoded and checked: names it knows, each at most once.
 using query_map = std::map<std::string, std::string, std::less<>>;
-result<query_map> query_of(const urls::url_view& url, std::initializer_list<std::string_view> allowed) {
+result<query_map> query_of(const urls::url_view& url, const std::vector<std::string_view>& allowed) {
   query_map out;
   for (auto p : url.params()) {
     std::string key(p.key);
@@ -157,18 +152,34 @@ namespace {
 
 using reply_fn = std::function<void(http_reply)>;
 
-void route_request(engine& eng, const caller& who, const std::string& method, const std::string& id,
-                   const std::string& request_id, const reply_fn& reply) {
-  if (method != "GET" && method != "DELETE")
-    return reply(error_reply(make_error(error_code::method_not_allowed, "use GET, DELETE", {{"allow", "GET, DELETE"}}),
-                             request_id));
+/// What a route's handler is given: the engine, the caller, the request, its `{id}` segment
+/// ("" on routes without one), its checked query parameters, and where to answer (once).
+struct route_call {
+  engine& eng;
+  const schema_registry& schemas;
+  const caller& who;
+  const http_request_view& req;
+  std::string id;
+  const query_map& query;
+  const std::string& request_id;
+  const reply_fn& reply;
+};
+
+void route_healthz(const route_call& c) {
+  c.reply({200, R"({"status":"ok"})", c.request_id, {}, false});
+}
+
+void route_request(const route_call& c) {
+  const auto& id = c.id;
   if (!is_uuid(id))
-    return reply(error_reply(
+    return c.reply(error_reply(
       make_error(error_code::validation_error, "the request id must be a UUID", json::object{{"request_id", id}}),
-      request_id));
-  bool get = method == "GET";
+      c.request_id));
+  bool get = c.req.method == "GET";
   // Both routes check the request belongs to the caller's tenant first.
-  eng.request_state(id, who.tenant_filter(), [&eng, reply, id, get, tenant = who.tenant_filter()](result<json::object> state) {
+  auto& eng = c.eng;
+  auto reply = c.reply;
+  eng.request_state(id, c.who.tenant_filter(), [&eng, reply, id, get, tenant = c.who.tenant_filter()](result<json::object> state) {
     if (get) {
       if (!state)
         return reply(error_reply(state.error(), id));
@@ -183,9 +194,9 @@ void route_request(engine& eng, const caller& who, const std::string& method, co
   });
 }
 
-void route_breakers(engine& eng, const std::string& request_id, const reply_fn& reply) {
+void route_breakers(const route_call& c) {
   json::array list;
-  for (const auto& b : eng.breakers())
+  for (const auto& b : c.eng.breakers())
     list.push_back(json::object{{"target", b.target},
                                 {"state", b.state},
                                 {"failure_rate", b.failure_rate},
@@ -193,13 +204,26 @@ void route_breakers(engine& eng, const std::string& request_id, const reply_fn& 
                                 {"half_opened", b.half_opened},
                                 {"closed", b.closed},
                                 {"rejected", b.rejected}});
-  reply({200, json::serialize(json::object{{"breakers", std::move(list)}}), request_id, {}, false});
+  c.reply({200, json::serialize(json::object{{"breakers", std::move(list)}}), c.request_id, {}, false});
 }
 
-void route_approval(engine& eng, const caller& who, const http_request_view& req, const std::string& id,
-                    const std::string& request_id, const reply_fn& reply) {
-  if (req.method == "GET") {
-    eng.approvals(who.tenant_filter(), "", [reply, request_id, id](result<json::array> list) {
+void route_approvals(const route_call& c) {
+  std::string status = c.query.contains("status") ? c.query.at("status") : "";
+  static const std::set<std::string, std::less<>> statuses{"", "pending", "approved", "rejected", "expired"};
+  if (!statuses.contains(status))
+    return c.reply(error_reply(bad_parameter("status", "one of pending, approved, rejected, expired", status), c.request_id));
+  c.eng.approvals(c.who.tenant_filter(), status, [reply = c.reply, request_id = c.request_id](result<json::array> list) {
+    if (!list)
+      return reply(error_reply(list.error(), request_id));
+    reply({200, json::serialize(json::object{{"approvals", std::move(*list)}}), request_id, {}, false});
+  });
+}
+
+void route_approval(const route_call& c) {
+  const auto& request_id = c.request_id;
+  const auto& reply = c.reply;
+  if (c.req.method == "GET") {
+    c.eng.approvals(c.who.tenant_filter(), "", [reply, request_id, id = c.id](result<json::array> list) {
       if (!list)
         return reply(error_reply(list.error(), request_id));
       for (const auto& a : *list)
@@ -210,12 +234,9 @@ void route_approval(engine& eng, const caller& who, const http_request_view& req
     });
     return;
   }
-  if (req.method != "POST")
-    return reply(error_reply(make_error(error_code::method_not_allowed, "use GET, POST", {{"allow", "GET, POST"}}),
-                             request_id));
-  if (auto err = media_type_error(req.header("Content-Type")))
+  if (auto err = media_type_error(c.req.header("Content-Type")))
     return reply(error_reply(err, request_id));
-  auto body = parse_json(req.body);
+  auto body = parse_json(c.req.body);
   if (!body)
     return reply(error_reply(body.error(), request_id));
   const auto* obj = body->if_object();
@@ -225,83 +246,152 @@ void route_approval(engine& eng, const caller& who, const http_request_view& req
                                         json::object{{"field", "decision"}}),
                              request_id));
   approval_decision_request d;
-  d.approval_id = id;
+  d.approval_id = c.id;
   d.approve = *decision == "approve";
-  d.tenant = who.tenant_filter();
+  d.tenant = c.who.tenant_filter();
   d.confirmation_code = std::string(get_string(*obj, "confirmation_code").value_or(""));
   d.comment = std::string(get_string(*obj, "comment").value_or(""));
   auto by = std::string(get_string(*obj, "decided_by").value_or(""));
-  d.decided_by = by.empty() ? who.fingerprint : by + " (" + who.fingerprint + ")";
-  eng.decide(std::move(d), [reply, request_id](result<json::object> r) {
+  d.decided_by = by.empty() ? c.who.fingerprint : by + " (" + c.who.fingerprint + ")";
+  c.eng.decide(std::move(d), [reply, request_id](result<json::object> r) {
     if (!r)
       return reply(error_reply(r.error(), request_id));
     reply({200, json::serialize(*r), request_id, {}, false});
   });
 }
 
-void route_journal(engine& eng, const caller& who, const query_map& q, const std::string& request_id,
-                   const reply_fn& reply) {
+void route_journal(const route_call& c) {
+  const auto& q = c.query;
   journal_query jq;
   if (auto it = q.find("request_id"); it != q.end()) {
     if (!is_uuid(it->second))
-      return reply(error_reply(bad_parameter("request_id", "a UUID", it->second), request_id));
+      return c.reply(error_reply(bad_parameter("request_id", "a UUID", it->second), c.request_id));
     jq.request_id = it->second;
   }
   if (auto it = q.find("agent"); it != q.end()) {
     static const std::set<std::string, std::less<>> agents{"kimmy", "prolex", "opex", "proxy", "system"};
     if (!agents.contains(it->second))
-      return reply(error_reply(bad_parameter("agent", "one of kimmy, prolex, opex, proxy, system", it->second), request_id));
+      return c.reply(error_reply(bad_parameter("agent", "one of kimmy, prolex, opex, proxy, system", it->second), c.request_id));
     jq.agent = it->second;
   }
   auto limit = limit_of(q);
   if (!limit)
-    return reply(error_reply(limit.error(), request_id));
+    return c.reply(error_reply(limit.error(), c.request_id));
   jq.limit = *limit;
-  jq.tenant = who.tenant_filter();
-  eng.journal(jq, [reply, request_id](result<json::array> rows) {
+  jq.tenant = c.who.tenant_filter();
+  c.eng.journal(jq, [reply = c.reply, request_id = c.request_id](result<json::array> rows) {
     if (!rows)
       return reply(error_reply(rows.error(), request_id));
     reply({200, json::serialize(json::object{{"entries", std::move(rows).value()}}), request_id, {}, false});
   });
 }
 
-void route_intake(engine& eng, const schema_registry& schemas, const caller& who, const http_request_view& req,
-                  const std::string& path, const std::string& request_id, const reply_fn& reply) {
-  if (auto err = media_type_error(req.header("Content-Type")))
-    return reply(error_reply(err, request_id));
-  auto key = req.header("Idempotency-Key");
-  if (!key.empty() && !valid_idempotency_key(key))
-    return reply(error_reply(make_error(error_code::validation_error,
-                                        "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                                        json::object{{"header", "Idempotency-Key"}}),
-                             request_id));
-  auto body = parse_json(req.body);
-  if (!body)
-    return reply(error_reply(body.error(), request_id));
-  if (!body->is_object())
-    return reply(error_reply(make_error(error_code::validation_error, "the body must be a JSON object",
-                                        json::object{{"type", body->kind() == json::kind::array ? "array" : "scalar"}}),
-                             request_id));
-  submit_options so;
-  so.request_id = request_id;
-  so.idempotency_key = key;
-  so.tenant = who.tenant;
-  auto done = [reply](request_result r) { reply(result_reply(r)); };
-  if (path == "/webhook/kimmy-intake") {
-    if (auto err = schemas.check(schema_ids::intake_request, *body, "intake request"))
-      return reply(error_reply(err, request_id));
-    const auto& o = body->get_object();
-    auto text = get_string(o, "text");
-    if (!text)
-      text = get_string(o, "message");
-    so.source = std::string(get_string(o, "source").value_or("api"));
-    so.user_id = std::string(get_string(o, "user_id").value_or(""));
-    eng.submit_text(std::string(*text), so, done);
-  } else if (path == "/webhook/prolex-intake") {
-    eng.submit_payload(std::move(body).value(), so, done);
-  } else {
-    eng.submit_output(std::move(body).value(), so, done);
+/// The intake routes' common checks (media type, idempotency key, a JSON object body); the
+/// body, or nullopt when the caller was answered.
+std::optional<json::value> intake_body(const route_call& c, submit_options& so) {
+  if (auto err = media_type_error(c.req.header("Content-Type"))) {
+    c.reply(error_reply(err, c.request_id));
+    return std::nullopt;
   }
+  auto key = c.req.header("Idempotency-Key");
+  if (!key.empty() && !valid_idempotency_key(key)) {
+    c.reply(error_reply(make_error(error_code::validation_error, "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                                   json::object{{"header", "Idempotency-Key"}}),
+                        c.request_id));
+    return std::nullopt;
+  }
+  auto body = parse_json(c.req.body);
+  if (!body) {
+    c.reply(error_reply(body.error(), c.request_id));
+    return std::nullopt;
+  }
+  if (!body->is_object()) {
+    c.reply(error_reply(make_error(error_code::validation_error, "the body must be a JSON object",
+                                   json::object{{"type", body->kind() == json::kind::array ? "array" : "scalar"}}),
+                        c.request_id));
+    return std::nullopt;
+  }
+  so.request_id = c.request_id;
+  so.idempotency_key = key;
+  so.tenant = c.who.tenant;
+  return std::move(body).value();
+}
+
+std::function<void(request_result)> answer_with_result(const route_call& c) {
+  return [reply = c.reply](request_result r) { reply(result_reply(r)); };
+}
+
+void route_kimmy_intake(const route_call& c) {
+  submit_options so;
+  auto body = intake_body(c, so);
+  if (!body)
+    return;
+  if (auto err = c.schemas.check(schema_ids::intake_request, *body, "intake request"))
+    return c.reply(error_reply(err, c.request_id));
+  const auto& o = body->get_object();
+  auto text = get_string(o, "text");
+  if (!text)
+    text = get_string(o, "message");
+  so.source = std::string(get_string(o, "source").value_or("api"));
+  so.user_id = std::string(get_string(o, "user_id").value_or(""));
+  c.eng.submit_text(std::string(*text), so, answer_with_result(c));
+}
+
+void route_prolex_intake(const route_call& c) {
+  submit_options so;
+  if (auto body = intake_body(c, so))
+    c.eng.submit_payload(std::move(*body), so, answer_with_result(c));
+}
+
+void route_proxy_exec(const route_call& c) {
+  submit_options so;
+  if (auto body = intake_body(c, so))
+    c.eng.submit_output(std::move(*body), so, answer_with_result(c));
+}
+
+/// One opexd route. `path` is matched exactly, or, when `with_id`, as a prefix whose rest of
+/// the path is the route's `{id}`. `allow`: its methods (the Allow header of a 405). `query`:
+/// the parameters it takes (anything else is 400). `open`: no API key (health checks).
+struct route_entry {
+  std::string_view path;
+  bool with_id = false;
+  std::string_view allow;
+  std::vector<std::string_view> query;
+  bool open = false;
+  void (*handler)(const route_call&) = nullptr;
+};
+
+/// Every opexd route, one line each (the documented list: api_server.hpp).
+const std::vector<route_entry>& route_table() {
+  static const std::vector<route_entry> routes{
+    {"/healthz", false, "GET", {}, true, route_healthz},
+    {"/webhook/kimmy-intake", false, "POST", {}, false, route_kimmy_intake},
+    {"/webhook/prolex-intake", false, "POST", {}, false, route_prolex_intake},
+    {"/webhook/proxy-exec", false, "POST", {}, false, route_proxy_exec},
+    {"/v1/journal", false, "GET", {"request_id", "agent", "limit"}, false, route_journal},
+    {"/v1/breakers", false, "GET", {}, false, route_breakers},
+    {"/v1/approvals", false, "GET", {"status"}, false, route_approvals},
+    {"/v1/approvals/", true, "GET, POST", {}, false, route_approval},
+    {"/v1/requests/", true, "GET, DELETE", {}, false, route_request},
+  };
+  return routes;
+}
+
+bool allows(std::string_view allow, std::string_view method) {
+  while (!allow.empty()) {
+    auto comma = allow.find(',');
+    if (allow.substr(0, comma) == method)
+      return true;
+    allow = comma == std::string_view::npos ? std::string_view{} : allow.substr(comma + 2);
+  }
+  return false;
+}
+
+const route_entry* find_route(const std::string& path) {
+  for (const auto& r : route_table())
+    if (r.with_id ? path.starts_with(r.path) : path == r.path)
+      return &r;
+  return nullptr;
 }
 
 } // namespace
@@ -321,54 +411,34 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
                                         json::object{{"target", req.target}, {"reason", url.error().message()}}),
                              request_id));
   std::string path = std::string(url->encoded_path());
-  if (path == "/healthz") {
-    if (req.method != "GET")
-      return reply(error_reply(make_error(error_code::method_not_allowed, "use GET", json::object{{"allow", "GET"}}), request_id));
-    return reply({200, R"({"status":"ok"})", request_id, {}, false});
-  }
-  auto method_not_allowed = [&](const char* allow) {
-    return reply(error_reply(make_error(error_code::method_not_allowed, std::string("use ") + allow,
-                                        json::object{{"allow", allow}}),
+  const auto* r = find_route(path);
+  if (!r)
+    return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
+  auto method_not_allowed = [&] {
+    return reply(error_reply(make_error(error_code::method_not_allowed, "use " + std::string(r->allow),
+                                        json::object{{"allow", std::string(r->allow)}}),
                              request_id));
   };
-  bool is_webhook = path == "/webhook/kimmy-intake" || path == "/webhook/prolex-intake" || path == "/webhook/proxy-exec";
-  bool known = is_webhook || path == "/v1/journal" || path == "/v1/breakers" || path == "/v1/approvals"
-               || path.starts_with("/v1/approvals/") || path.starts_with("/v1/requests/");
-  if (!known)
-    return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
-  auto who = authenticate(req, req.method != "GET");
-  if (!who)
-    return reply(error_reply(who.error(), request_id));
-  auto query = path == "/v1/journal"     ? query_of(*url, {"request_id", "agent", "limit"})
-               : path == "/v1/approvals" ? query_of(*url, {"status"})
-                                         : query_of(*url, {});
-  if (!query)
-    return reply(error_reply(query.error(), request_id));
-  if (path.starts_with("/v1/requests/"))
-    return route_request(eng, *who, req.method, tail_of(path, "/v1/requests/"), request_id, reply);
-  if (path.starts_with("/v1/approvals/"))
-    return route_approval(eng, *who, req, tail_of(path, "/v1/approvals/"), request_id, reply);
-  if (path == "/v1/breakers")
-    return req.method == "GET" ? route_breakers(eng, request_id, reply) : method_not_allowed("GET");
-  if (path == "/v1/approvals") {
-    if (req.method != "GET")
-      return method_not_allowed("GET");
-    std::string status = query->contains("status") ? query->at("status") : "";
-    static const std::set<std::string, std::less<>> statuses{"", "pending", "approved", "rejected", "expired"};
-    if (!statuses.contains(status))
-      return reply(error_reply(bad_parameter("status", "one of pending, approved, rejected, expired", status), request_id));
-    eng.approvals(who->tenant_filter(), status, [reply, request_id](result<json::array> list) {
-      if (!list)
-        return reply(error_reply(list.error(), request_id));
-      reply({200, json::serialize(json::object{{"approvals", std::move(*list)}}), request_id, {}, false});
-    });
-    return;
+  caller who;
+  query_map query;
+  if (r->open) {
+    if (!allows(r->allow, req.method))
+      return method_not_allowed();
+  } else {
+    // A key first (401/403 before anything else), then the query, then the method.
+    auto authenticated = authenticate(req, req.method != "GET");
+    if (!authenticated)
+      return reply(error_reply(authenticated.error(), request_id));
+    who = std::move(authenticated).value();
+    auto checked = query_of(*url, r->query);
+    if (!checked)
+      return reply(error_reply(checked.error(), request_id));
+    query = std::move(checked).value();
+    if (!allows(r->allow, req.method))
+      return method_not_allowed();
   }
-  if (path == "/v1/journal")
-    return req.method == "GET" ? route_journal(eng, *who, *query, request_id, reply) : method_not_allowed("GET");
-  if (req.method != "POST")
-    return method_not_allowed("POST");
-  route_intake(eng, *schemas, *who, req, path, request_id, reply);
+  r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
+                        request_id, reply});
 }
 
 } // namespace opex::tools
