@@ -1,0 +1,95 @@
+// What opexctl's commands share: the global options, the engine one command uses, how results
+// and errors are printed (and the exit code they give), Ctrl-C while a request runs, and the
+// command list main() dispatches to. The exit codes are in the README ("opexctl").
+#pragma once
+
+#include "opex/engine.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace opexctl {
+
+/// The options every command takes (they may follow the subcommand).
+struct common_options {
+  std::string config;
+  std::string database;
+  std::string now;
+  bool json_output = false;
+  bool quiet = false;
+  bool progress = false;
+};
+
+/// A subcommand: its CLI11 node, and what it runs once parsed (returns the exit code).
+struct command {
+  CLI::App* sub = nullptr;
+  std::function<int(const common_options&)> run;
+};
+using command_list = std::vector<command>;
+
+/// Each file of commands adds its subcommands (and their options) to `app` and `out`.
+void add_request_commands(CLI::App& app, command_list& out);   ///< ask, run, request
+void add_approval_commands(CLI::App& app, command_list& out);  ///< approvals, approve, reject
+void add_inspect_commands(CLI::App& app, command_list& out);   ///< journal, mcp servers, mcp tools
+void add_validate_command(CLI::App& app, command_list& out);   ///< validate
+
+/// An engine for one command. Only approve/reject resume the plans waiting in the database
+/// (they must run somewhere); other commands leave them to opexd or to the next decision.
+/// Commands that only read open the database without its lock, so they work beside a running
+/// opexd; the others refuse to start while another engine executes on it (DATABASE_LOCKED).
+/// Throws engine_error (CONFIG_ERROR, DATABASE_LOCKED) and CLI::ValidationError (--now).
+opex::engine make_engine(const common_options& o, bool recover = false, bool read_only = false);
+
+/// Prints a request's result (JSON with --json, else a summary); exit 0 succeeded, 3 awaiting
+/// approval, 1 otherwise.
+int finish(const opex::request_result& r, const common_options& o);
+
+/// Prints an error (the standard error JSON on stdout with --json, else on stderr); returns 2.
+int print_error(const opex::error_info& err, const common_options& o);
+
+/// Turns SIGINT into a callback while a request runs (signals blocked in every thread, one
+/// thread waits for them); a second Ctrl-C after the request ended exits as usual.
+class interrupt_watch {
+public:
+  /// Blocks SIGINT in the calling thread, and so in every thread started after it (call it
+  /// before the engine starts its threads).
+  static void block_sigint() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+  explicit interrupt_watch(std::function<void()> on_interrupt) : on_interrupt_(std::move(on_interrupt)) {
+    thread_ = std::thread([this] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      timespec tick{0, 100'000'000};
+      while (!stopped_) {
+        if (sigtimedwait(&set, nullptr, &tick) == SIGINT)
+          on_interrupt_();
+      }
+    });
+  }
+  void stop() {
+    stopped_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+  ~interrupt_watch() { stop(); }
+
+private:
+  std::function<void()> on_interrupt_;
+  std::atomic<bool> stopped_{false};
+  std::thread thread_;
+};
+
+
+} // namespace opexctl
