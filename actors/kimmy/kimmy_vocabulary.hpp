@@ -1,6 +1,9 @@
 // Kimmy's vocabulary: the weighted intent rules (regular expressions over folded text) and the
-// common words that tell French from English. Data, no logic (docs/kimmy.md).
+// common words that tell French from English. The data is policies/default/kimmy_vocabulary.yml
+// (embedded in the binaries); this file only reads it (docs/kimmy.md, "Rules").
 #pragma once
+
+#include "opex/error.hpp"
 
 #include <boost/regex.hpp>
 
@@ -13,13 +16,29 @@ namespace opex::actors::kimmy_detail {
 
 /// One weighted rule: a match adds `weight` to `intent`'s score.
 struct intent_rule {
-  std::string_view intent;
+  std::string intent;
   boost::regex re;
-  int weight;
-  bool trigger;  ///< marks where the action phrase ends (parameters follow it)
+  int weight = 1;
+  bool trigger = false;  ///< marks where the action phrase ends (parameters follow it)
 };
 
-/// Every intent rule, compiled once per classifier.
+/// The vocabulary as read from YAML.
+struct vocabulary {
+  std::vector<intent_rule> rules;                    ///< in file order
+  std::set<std::string, std::less<>> french, english;  ///< folded words
+};
+
+/// Reads a vocabulary document: `terms` {name: pattern}, `rules` [{intent, pattern, weight
+/// (integer >= 1), trigger?}] where a pattern may name a term as `${name}`, `language_words`
+/// {fr: [..], en: [..]}. CONFIG_ERROR (details: path, rule index, reason) for invalid YAML, a
+/// missing field, an unknown term or a pattern Boost.Regex refuses.
+result<vocabulary> parse_vocabulary(std::string_view yaml, std::string_view origin);
+
+/// The embedded vocabulary, read once. Throws std::logic_error when it does not read (a defect
+/// of the build, which the unit tests catch).
+const vocabulary& default_vocabulary();
+
+/// Every intent rule of the embedded vocabulary, compiled once per classifier.
 std::vector<intent_rule> build_rules();
 
 /// Common French and English words (folded) for language detection.

@@ -169,6 +169,152 @@ void journal_decision(self_pointer self, const connectors::approval_record& a) {
   schedule_flush(self);
 }
 
+/// Checks the caller's idempotency key (docs/durability.md, "Idempotency keys").
+claim_reply claim_key(self_pointer self, const idempotency_claim& c) {
+  auto& st = self->state;
+  try {
+    return st.keys.claim(c, *st.plans);
+  } catch (const std::exception& e) {
+    claim_reply r;
+    r.outcome = claim_reply::kind::conflict;
+    r.error = make_error(error_code::internal_error, "cannot check the idempotency key", {{"reason", e.what()}});
+    return r;
+  }
+}
+
+/// Forgets idempotency keys older than idempotency.retention_hours; how many.
+std::size_t purge_keys(self_pointer self) {
+  auto& st = self->state;
+  auto before = st.rt->time->now().utc - std::chrono::hours(std::max(1, st.rt->config.idempotency.retention_hours));
+  try {
+    return st.plans->forget_keys_before(format_timestamp(before));
+  } catch (const std::exception& e) {
+    std::cerr << "opex: cannot forget old idempotency keys: " << e.what() << "\n";
+    return 0;
+  }
+}
+
+std::shared_ptr<const json::array> query_journal(self_pointer self, const journal_query& q) {
+  flush(self);
+  auto rows = self->state.journal->query(q);
+  auto out = std::make_shared<json::array>();
+  if (rows)
+    for (auto& r : *rows)
+      out->push_back(std::move(r));
+  return out;
+}
+
+/// Records a new approval (its id drawn when empty); the reply has its code when it needs one.
+approval_reply open_approval(self_pointer self, connectors::approval_record& a) {
+  auto& st = self->state;
+  flush(self);
+  if (a.id.empty())
+    a.id = make_uuid_v7();
+  auto created = st.plans->create_approval(a);
+  approval_reply reply;
+  if (!created) {
+    reply.error = created.error();
+    return reply;
+  }
+  reply.approval = *created;
+  if (created->requires_code)
+    reply.code = code_of(st, *created);
+  return reply;
+}
+
+/// Expires what is due, then decides `d`: NOT_FOUND, CONFLICT / APPROVAL_EXPIRED when already
+/// decided, CONFIRMATION_INVALID for a missing or wrong code; journaled.
+approval_reply decide_approval(self_pointer self, const approval_decision& d) {
+  auto& st = self->state;
+  flush(self);
+  approval_reply reply;
+  auto now = st.rt->now();
+  for (auto& expired : st.plans->expire_due(now))
+    journal_decision(self, expired);
+  auto a = st.plans->find_approval(d.approval_id, d.tenant);
+  if (!a) {
+    reply.error = make_error(error_code::not_found, "no approval " + d.approval_id,
+                             json::object{{"approval_id", d.approval_id}});
+    return reply;
+  }
+  if (a->status != approval_status::pending) {
+    const std::string status(approval_status_name(a->status));
+    reply.error = make_error(a->status == approval_status::expired ? error_code::approval_expired : error_code::conflict,
+                             "approval " + a->id + " is already " + status,
+                             json::object{{"approval_id", a->id}, {"status", status}});
+    reply.approval = *a;
+    return reply;
+  }
+  if (d.approve && a->requires_code && !policies::codes_equal(d.confirmation_code, code_of(st, *a))) {
+    reply.error = make_error(error_code::confirmation_invalid,
+                             d.confirmation_code.empty() ? "this approval needs its confirmation code"
+                                                         : "wrong confirmation code",
+                             json::object{{"approval_id", a->id}, {"rule", "confirmation_code"}});
+    return reply;
+  }
+  auto decided = st.plans->decide(a->id, d.approve ? approval_status::approved : approval_status::rejected,
+                                  d.decided_by.empty() ? "unknown" : d.decided_by, d.comment, now);
+  if (!decided) {
+    reply.error = decided.error();
+    return reply;
+  }
+  journal_decision(self, *decided);
+  reply.approval = *decided;
+  if (d.approve && decided->requires_code)
+    reply.code = d.confirmation_code;  // single use: handed to the step, never stored
+  return reply;
+}
+
+/// Approvals of a tenant (all: ""), by status and request, after expiring what is due.
+approval_list list_approvals(self_pointer self, const approval_query& q) {
+  auto& st = self->state;
+  flush(self);
+  if (!st.rt->read_only)
+    for (auto& expired : st.plans->expire_due(st.rt->now()))
+      journal_decision(self, expired);
+  auto all = st.plans->list_approvals(q.tenant, q.status);
+  if (q.request_id.empty())
+    return all;
+  approval_list mine;
+  for (auto& a : all)
+    if (a.request_id == q.request_id)
+      mine.push_back(std::move(a));
+  return mine;
+}
+
+approval_list expire_approvals(self_pointer self) {
+  auto& st = self->state;
+  flush(self);
+  if (st.rt->read_only)
+    return approval_list{};
+  auto expired = st.plans->expire_due(st.rt->now());
+  for (const auto& a : expired)
+    journal_decision(self, a);
+  return expired;
+}
+
+stored_plan lookup_plan(self_pointer self, const request_lookup& q) {
+  flush(self);
+  stored_plan p;
+  p.request = self->state.plans->find_request(q.request_id, q.tenant);
+  if (p.request)
+    p.steps = self->state.plans->steps_of(q.request_id);
+  return p;
+}
+
+/// Every request left unfinished (awaiting approval, or running at the last stop), with steps.
+stored_plans unfinished_plans(self_pointer self) {
+  flush(self);
+  stored_plans out;
+  for (auto& r : self->state.plans->unfinished()) {
+    stored_plan p;
+    p.steps = self->state.plans->steps_of(r.id);
+    p.request = std::move(r);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime> rt,
                                  std::shared_ptr<connectors::sqlite_db> db,
                                  std::shared_ptr<connectors::sqlite_journal> journal,
@@ -207,27 +353,8 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
       schedule_flush(self);
       return promise;
     },
-    [self](claim_atom, const idempotency_claim& c) -> claim_reply {
-      auto& st = self->state;
-      try {
-        return st.keys.claim(c, *st.plans);
-      } catch (const std::exception& e) {
-        claim_reply r;
-        r.outcome = claim_reply::kind::conflict;
-        r.error = make_error(error_code::internal_error, "cannot check the idempotency key", {{"reason", e.what()}});
-        return r;
-      }
-    },
-    [self](purge_atom) -> std::size_t {
-      auto& st = self->state;
-      auto before = st.rt->time->now().utc - std::chrono::hours(std::max(1, st.rt->config.idempotency.retention_hours));
-      try {
-        return st.plans->forget_keys_before(format_timestamp(before));
-      } catch (const std::exception& e) {
-        std::cerr << "opex: cannot forget old idempotency keys: " << e.what() << "\n";
-        return 0;
-      }
-    },
+    [self](claim_atom, const idempotency_claim& c) { return claim_key(self, c); },
+    [self](purge_atom) { return purge_keys(self); },
     [self](tick_atom) {
       self->state.tick_scheduled = false;
       flush(self);
@@ -236,119 +363,17 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
       flush(self);
       return true;
     },
-    [self](query_atom, const journal_query& q) -> std::shared_ptr<const json::array> {
-      flush(self);
-      auto rows = self->state.journal->query(q);
-      auto out = std::make_shared<json::array>();
-      if (rows)
-        for (auto& r : *rows)
-          out->push_back(std::move(r));
-      return out;
-    },
-    [self](approval_atom, connectors::approval_record& a) -> approval_reply {
-      auto& st = self->state;
-      flush(self);
-      if (a.id.empty())
-        a.id = make_uuid_v7();
-      auto created = st.plans->create_approval(a);
-      approval_reply reply;
-      if (!created) {
-        reply.error = created.error();
-        return reply;
-      }
-      reply.approval = *created;
-      if (created->requires_code)
-        reply.code = code_of(st, *created);
-      return reply;
-    },
-    [self](decide_atom, const approval_decision& d) -> approval_reply {
-      auto& st = self->state;
-      flush(self);
-      approval_reply reply;
-      auto now = st.rt->now();
-      for (auto& expired : st.plans->expire_due(now))
-        journal_decision(self, expired);
-      auto a = st.plans->find_approval(d.approval_id, d.tenant);
-      if (!a) {
-        reply.error = make_error(error_code::not_found, "no approval " + d.approval_id,
-                                 json::object{{"approval_id", d.approval_id}});
-        return reply;
-      }
-      if (a->status != approval_status::pending) {
-        const std::string status(approval_status_name(a->status));
-        reply.error = make_error(a->status == approval_status::expired ? error_code::approval_expired : error_code::conflict,
-                                 "approval " + a->id + " is already " + status,
-                                 json::object{{"approval_id", a->id}, {"status", status}});
-        reply.approval = *a;
-        return reply;
-      }
-      if (d.approve && a->requires_code && !policies::codes_equal(d.confirmation_code, code_of(st, *a))) {
-        reply.error = make_error(error_code::confirmation_invalid,
-                                 d.confirmation_code.empty() ? "this approval needs its confirmation code"
-                                                             : "wrong confirmation code",
-                                 json::object{{"approval_id", a->id}, {"rule", "confirmation_code"}});
-        return reply;
-      }
-      auto decided = st.plans->decide(a->id, d.approve ? approval_status::approved : approval_status::rejected,
-                                      d.decided_by.empty() ? "unknown" : d.decided_by, d.comment, now);
-      if (!decided) {
-        reply.error = decided.error();
-        return reply;
-      }
-      journal_decision(self, *decided);
-      reply.approval = *decided;
-      if (d.approve && decided->requires_code)
-        reply.code = d.confirmation_code;  // single use: handed to the step, never stored
-      return reply;
-    },
-    [self](list_atom, const approval_query& q) -> approval_list {
-      auto& st = self->state;
-      flush(self);
-      if (!st.rt->read_only)
-        for (auto& expired : st.plans->expire_due(st.rt->now()))
-          journal_decision(self, expired);
-      auto all = st.plans->list_approvals(q.tenant, q.status);
-      if (q.request_id.empty())
-        return all;
-      approval_list mine;
-      for (auto& a : all)
-        if (a.request_id == q.request_id)
-          mine.push_back(std::move(a));
-      return mine;
-    },
-    [self](expire_atom) -> approval_list {
-      auto& st = self->state;
-      flush(self);
-      if (st.rt->read_only)
-        return approval_list{};
-      auto expired = st.plans->expire_due(st.rt->now());
-      for (const auto& a : expired)
-        journal_decision(self, a);
-      return expired;
-    },
+    [self](query_atom, const journal_query& q) { return query_journal(self, q); },
+    [self](approval_atom, connectors::approval_record& a) { return open_approval(self, a); },
+    [self](decide_atom, const approval_decision& d) { return decide_approval(self, d); },
+    [self](list_atom, const approval_query& q) { return list_approvals(self, q); },
+    [self](expire_atom) { return expire_approvals(self); },
     [self](facts_atom, const facts_query& q) -> connectors::usage_facts {
       flush(self);
       return self->state.plans->facts(q.tenant, q.tools, q.workflows, q.day_start, q.month_start);
     },
-    [self](get_atom, const request_lookup& q) -> stored_plan {
-      flush(self);
-      stored_plan p;
-      p.request = self->state.plans->find_request(q.request_id, q.tenant);
-      if (p.request)
-        p.steps = self->state.plans->steps_of(q.request_id);
-      return p;
-    },
-    [self](recover_atom) -> stored_plans {
-      flush(self);
-      stored_plans out;
-      for (auto& r : self->state.plans->unfinished()) {
-        stored_plan p;
-        p.steps = self->state.plans->steps_of(r.id);
-        p.request = std::move(r);
-        out.push_back(std::move(p));
-      }
-      return out;
-    },
+    [self](get_atom, const request_lookup& q) { return lookup_plan(self, q); },
+    [self](recover_atom) { return unfinished_plans(self); },
   };
 }
 
