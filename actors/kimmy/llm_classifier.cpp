@@ -103,6 +103,80 @@ connectors::llm_request llm_classifier::request_for(const kimmy_request& req) co
   return r;
 }
 
+namespace {
+
+/// One parameter of the model's answer, checked by its type; "" when it is kept as it is.
+std::string parameter_error(const std::string& key, const json::value& v) {
+  if (key == "duration_minutes")
+    return v.is_number() ? "" : "duration_minutes must be a number";
+  if (!v.is_string())
+    return key + " must be a string or null";
+  if (key == "priority") {
+    auto p = v.get_string();
+    return p == "low" || p == "medium" || p == "high" || p == "urgent" ? ""
+                                                                        : "priority must be low, medium, high, urgent or null";
+  }
+  if (key == "due_date")
+    return valid_date(v.get_string()) ? "" : "due_date must be a date YYYY-MM-DD or null";
+  return "";
+}
+
+/// The model's parameters, each known and of its type (tags: only those the text contains).
+json::object read_parameters(const json::object& params, const std::string& folded, std::vector<std::string>& errors) {
+  json::object merged;
+  for (const auto& kv : params) {
+    std::string key(kv.key());
+    const auto& v = kv.value();
+    if (!known_parameters.contains(key)) {
+      errors.push_back("unknown parameter " + key);
+    } else if (v.is_null()) {
+      merged[key] = nullptr;
+    } else if (key == "tags") {
+      if (!v.is_array()) {
+        errors.push_back("tags must be a list of strings");
+        continue;
+      }
+      json::array tags;
+      for (const auto& t : v.get_array())
+        if (t.is_string() && grounded(t.get_string(), folded))
+          tags.push_back(t);
+      merged[key] = std::move(tags);
+    } else if (auto err = parameter_error(key, v); !err.empty()) {
+      errors.push_back(std::move(err));
+    } else {
+      merged[key] = v;
+    }
+  }
+  return merged;
+}
+
+/// Grounding: what the text does not support is dropped, never kept (a text value the request
+/// does not contain; a date or priority the rules did not find in it).
+void drop_ungrounded(json::object& merged, const json::object& rule_parameters, const std::string& folded,
+                     std::vector<std::string>& dropped) {
+  for (auto& kv : merged) {
+    std::string key(kv.key());
+    if (text_parameters.contains(key) && kv.value().is_string() && !grounded(kv.value().get_string(), folded)) {
+      dropped.push_back(key + " \"" + std::string(kv.value().get_string()) + "\" does not occur in the request");
+      kv.value() = nullptr;
+    }
+  }
+  auto rules_found = [&](std::string_view key) {
+    const auto* v = get_member(rule_parameters, key);
+    return v && !v->is_null();
+  };
+  if (auto it = merged.find("due_date"); it != merged.end() && it->value().is_string() && !rules_found("due_date")) {
+    dropped.push_back("due_date " + std::string(it->value().get_string()) + ": the request names no date opex recognises");
+    it->value() = nullptr;
+  }
+  if (auto it = merged.find("priority"); it != merged.end() && it->value().is_string() && !rules_found("priority")) {
+    dropped.push_back("priority " + std::string(it->value().get_string()) + ": the request states none");
+    it->value() = nullptr;
+  }
+}
+
+} // namespace
+
 std::vector<std::string> llm_classifier::merge(std::string_view answer, kimmy_analysis& a,
                                                std::vector<std::string>& dropped) const {
   std::vector<std::string> errors;
@@ -137,76 +211,11 @@ std::vector<std::string> llm_classifier::merge(std::string_view answer, kimmy_an
   if (params && !params->is_object())
     errors.push_back("parameters must be an object");
   json::object merged;
-  if (params && params->is_object()) {
-    for (const auto& kv : params->get_object()) {
-      std::string key(kv.key());
-      const auto& v = kv.value();
-      if (!known_parameters.contains(key)) {
-        errors.push_back("unknown parameter " + key);
-        continue;
-      }
-      if (v.is_null()) {
-        merged[key] = nullptr;
-        continue;
-      }
-      if (key == "tags") {
-        if (!v.is_array()) {
-          errors.push_back("tags must be a list of strings");
-          continue;
-        }
-        json::array tags;
-        for (const auto& t : v.get_array())
-          if (t.is_string() && grounded(t.get_string(), folded))
-            tags.push_back(t);
-        merged[key] = std::move(tags);
-      } else if (key == "duration_minutes") {
-        if (!v.is_number())
-          errors.push_back("duration_minutes must be a number");
-        else
-          merged[key] = v;
-      } else if (!v.is_string()) {
-        errors.push_back(key + " must be a string or null");
-      } else if (key == "priority") {
-        auto p = v.get_string();
-        if (p != "low" && p != "medium" && p != "high" && p != "urgent")
-          errors.push_back("priority must be low, medium, high, urgent or null");
-        else
-          merged[key] = v;
-      } else if (key == "due_date") {
-        if (!valid_date(v.get_string()))
-          errors.push_back("due_date must be a date YYYY-MM-DD or null");
-        else
-          merged[key] = v;
-      } else {
-        merged[key] = v;
-      }
-    }
-  }
+  if (params && params->is_object())
+    merged = read_parameters(params->get_object(), folded, errors);
   if (!errors.empty())
     return errors;
-
-  // Grounding: what the text does not support is dropped, never kept.
-  for (auto& kv : merged) {
-    std::string key(kv.key());
-    if (text_parameters.contains(key) && kv.value().is_string() && !grounded(kv.value().get_string(), folded)) {
-      dropped.push_back(key + " \"" + std::string(kv.value().get_string()) + "\" does not occur in the request");
-      kv.value() = nullptr;
-    }
-  }
-  if (auto it = merged.find("due_date"); it != merged.end() && it->value().is_string()) {
-    const auto* rule_date = get_member(a.payload.parameters, "due_date");
-    if (!rule_date || rule_date->is_null()) {
-      dropped.push_back("due_date " + std::string(it->value().get_string()) + ": the request names no date opex recognises");
-      it->value() = nullptr;
-    }
-  }
-  if (auto it = merged.find("priority"); it != merged.end() && it->value().is_string()) {
-    const auto* rule_priority = get_member(a.payload.parameters, "priority");
-    if (!rule_priority || rule_priority->is_null()) {
-      dropped.push_back("priority " + std::string(it->value().get_string()) + ": the request states none");
-      it->value() = nullptr;
-    }
-  }
+  drop_ungrounded(merged, a.payload.parameters, folded, dropped);
 
   auto& p = a.payload;
   p.intent = std::string(*intent);

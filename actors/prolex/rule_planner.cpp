@@ -7,6 +7,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <functional>
+#include <optional>
+
 namespace opex::actors {
 
 namespace json = boost::json;
@@ -88,6 +91,98 @@ planning_result rule_planner::plan(const kimmy_payload& payload) const {
   return plan(payload, cfg_.autonomy_level);
 }
 
+namespace {
+
+/// A clarification asking for the entry's required parameters the payload lacks (never guessed:
+/// docs/kimmy.md), or nullopt when none is missing.
+std::optional<planning_result> ask_missing(const planning_entry& entry, const kimmy_payload& payload, bool fr) {
+  std::vector<std::string> missing;
+  for (const auto& r : entry.required)
+    if (!present(payload.parameters, r))
+      missing.push_back(r);
+  if (missing.empty())
+    return std::nullopt;
+  std::vector<std::string> questions;
+  std::string list;
+  for (const auto& m : missing) {
+    questions.push_back(fr ? "Pouvez-vous préciser " + describe_parameter(m, true) + " ?"
+                           : "Could you give " + describe_parameter(m, false) + "?");
+    list += (list.empty() ? "" : ", ") + m;
+  }
+  return planning_result{clarification(std::move(questions)), {"missing_parameters", list}};
+}
+
+/// The entry's steps, their payload templates resolved: its one tool, or its plan.
+std::vector<plan_step> build_steps(const planning_entry& entry, const template_lookup& lookup) {
+  std::vector<plan_step> steps;
+  if (!entry.tool.empty()) {
+    plan_step s;
+    s.step = 1;
+    s.tool = entry.tool;
+    auto resolved = resolve_templates(json::value(entry.payload), lookup, template_mode::lenient);
+    if (resolved && resolved->is_object())
+      s.payload = std::move(resolved->get_object());
+    steps.push_back(std::move(s));
+    return steps;
+  }
+  int n = 0;
+  for (const auto& item : entry.plan) {
+    if (!item.is_object())
+      continue;
+    const auto& o = item.get_object();
+    plan_step s;
+    s.step = ++n;
+    if (const auto* v = get_member(o, "step"); v && v->is_int64())
+      s.step = static_cast<int>(v->get_int64());
+    s.tool = std::string(get_string(o, "tool").value_or(""));
+    if (const auto* deps = get_member(o, "depends_on"); deps && deps->is_array())
+      for (const auto& d : deps->get_array())
+        if (d.is_int64())
+          s.depends_on.push_back(static_cast<int>(d.get_int64()));
+    if (const auto* p = get_member(o, "payload")) {
+      auto resolved = resolve_templates(*p, lookup, template_mode::lenient);
+      if (resolved && resolved->is_object())
+        s.payload = std::move(resolved->get_object());
+    }
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
+/// Why a planned step cannot be proposed as it is (unknown tool, autonomy, high risk, missing
+/// context; docs/guarded-execution.md, "Order of the checks"), or nullopt.
+std::optional<planning_result> refuse_step(const plan_step& s, const opex_config& cfg, int level, bool fr) {
+  const auto* tool = cfg.catalogue.find(s.tool);
+  if (tool == nullptr)
+    return planning_result{answer(fr ? "Je ne peux pas le faire : l'outil " + s.tool + " n'existe pas dans le catalogue."
+                                     : "I cannot do this: tool " + s.tool + " is not in the catalogue."),
+                           {"unknown_tool", s.tool}};
+  if (auto err = policies::check_autonomy(*tool, level, cfg.autonomy)) {
+    std::string levels = json::serialize(err.details.at("required_levels"));
+    return planning_result{
+      clarification({fr ? "L'action " + s.tool + " demande le niveau d'autonomie " + levels + " (niveau actuel "
+                            + std::to_string(level) + ") : un opérateur doit-il l'exécuter ou relever le niveau ?"
+                        : "The action " + s.tool + " needs autonomy level " + levels + " (current level "
+                            + std::to_string(level) + "): should an operator run it or raise the level?"}),
+      {"autonomy", err.message}};
+  }
+  if (policies::is_high_risk(*tool, cfg.system, cfg.autonomy))
+    return planning_result{
+      clarification({fr ? "L'action " + s.tool + " est à haut risque : confirmez-vous explicitement son exécution ?"
+                        : "The action " + s.tool + " is high-risk: do you explicitly confirm running it?"}),
+      {"high_risk", s.tool}};
+  std::vector<std::string> questions;
+  for (const auto& key : tool->constraints.requires_context)
+    if (!present(s.payload, key))
+      questions.push_back(fr ? "Pour " + s.tool + ", pouvez-vous préciser " + describe_parameter(key, true) + " ?"
+                             : "For " + s.tool + ", could you give " + describe_parameter(key, false) + "?");
+  if (!questions.empty())
+    return planning_result{clarification(std::move(questions)), {"missing_context", s.tool}};
+  return std::nullopt;
+}
+
+} // namespace
+
 planning_result rule_planner::plan(const kimmy_payload& payload, int level) const {
   const bool fr = payload.language == "fr";
   auto it = cfg_.prolex.planning.find(payload.intent);
@@ -113,92 +208,13 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level) cons
   }
   if (!entry.clarification.empty())
     return {clarification(entry.clarification), {"planning_table", "clarification for " + payload.intent}};
+  if (auto ask = ask_missing(entry, payload, fr))
+    return std::move(*ask);
 
-  // Required parameters first: never guess (docs/kimmy.md: parameters are never invented).
-  std::vector<std::string> missing;
-  for (const auto& r : entry.required)
-    if (!present(payload.parameters, r))
-      missing.push_back(r);
-  if (!missing.empty()) {
-    std::vector<std::string> questions;
-    for (const auto& m : missing)
-      questions.push_back(fr ? "Pouvez-vous préciser " + describe_parameter(m, true) + " ?"
-                             : "Could you give " + describe_parameter(m, false) + "?");
-    std::string list;
-    for (const auto& m : missing)
-      list += (list.empty() ? "" : ", ") + m;
-    return {clarification(std::move(questions)), {"missing_parameters", list}};
-  }
-
-  // Build the steps: one tool, or a plan.
-  std::vector<plan_step> steps;
-  if (!entry.tool.empty()) {
-    plan_step s;
-    s.step = 1;
-    s.tool = entry.tool;
-    auto resolved = resolve_templates(json::value(entry.payload), lookup, template_mode::lenient);
-    if (resolved && resolved->is_object())
-      s.payload = std::move(resolved->get_object());
-    steps.push_back(std::move(s));
-  } else {
-    int n = 0;
-    for (const auto& item : entry.plan) {
-      if (!item.is_object())
-        continue;
-      const auto& o = item.get_object();
-      plan_step s;
-      s.step = ++n;
-      if (const auto* v = get_member(o, "step"); v && v->is_int64())
-        s.step = static_cast<int>(v->get_int64());
-      s.tool = std::string(get_string(o, "tool").value_or(""));
-      if (const auto* deps = get_member(o, "depends_on"); deps && deps->is_array())
-        for (const auto& d : deps->get_array())
-          if (d.is_int64())
-            s.depends_on.push_back(static_cast<int>(d.get_int64()));
-      if (const auto* p = get_member(o, "payload")) {
-        auto resolved = resolve_templates(*p, lookup, template_mode::lenient);
-        if (resolved && resolved->is_object())
-          s.payload = std::move(resolved->get_object());
-      }
-      steps.push_back(std::move(s));
-    }
-  }
-
-  // Autonomy, approval and context, per planned tool (docs/guarded-execution.md, "Order of the checks").
-  for (const auto& s : steps) {
-    const auto* tool = cfg_.catalogue.find(s.tool);
-    if (tool == nullptr)
-      return {answer(fr ? "Je ne peux pas le faire : l'outil " + s.tool + " n'existe pas dans le catalogue."
-                        : "I cannot do this: tool " + s.tool + " is not in the catalogue."),
-              {"unknown_tool", s.tool}};
-    if (auto err = policies::check_autonomy(*tool, level, cfg_.autonomy)) {
-      std::string levels = json::serialize(err.details.at("required_levels"));
-      return {clarification({fr ? "L'action " + s.tool + " demande le niveau d'autonomie " + levels
-                                    + " (niveau actuel " + std::to_string(level)
-                                    + ") : un opérateur doit-il l'exécuter ou relever le niveau ?"
-                                : "The action " + s.tool + " needs autonomy level " + levels
-                                    + " (current level " + std::to_string(level)
-                                    + "): should an operator run it or raise the level?"}),
-              {"autonomy", err.message}};
-    }
-    if (policies::is_high_risk(*tool, cfg_.system, cfg_.autonomy))
-      return {clarification({fr ? "L'action " + s.tool
-                                    + " est à haut risque : confirmez-vous explicitement son exécution ?"
-                                : "The action " + s.tool
-                                    + " is high-risk: do you explicitly confirm running it?"}),
-              {"high_risk", s.tool}};
-    std::vector<std::string> missing_context;
-    for (const auto& key : tool->constraints.requires_context)
-      if (!present(s.payload, key))
-        missing_context.push_back(key);
-    if (!missing_context.empty()) {
-      std::vector<std::string> questions;
-      for (const auto& m : missing_context)
-        questions.push_back(fr ? "Pour " + s.tool + ", pouvez-vous préciser " + describe_parameter(m, true) + " ?"
-                               : "For " + s.tool + ", could you give " + describe_parameter(m, false) + "?");
-      return {clarification(std::move(questions)), {"missing_context", s.tool}};
-    }
-  }
+  auto steps = build_steps(entry, lookup);
+  for (const auto& s : steps)
+    if (auto refused = refuse_step(s, cfg_, level, fr))
+      return std::move(*refused);
 
   prolex_output o;
   o.type = steps.size() == 1 && !entry.tool.empty() ? output_type::tool_call : output_type::multi_tool_plan;

@@ -162,81 +162,91 @@ std::vector<std::string> n8n_connector::check_design(const json::object& spec, i
 
 namespace n8n_detail {
 
+namespace {
+
+/// The template design with one more note saying why the model's was not used.
+void template_instead(const op_ptr& op, json::object templ, const std::string& why) {
+  json::array notes = templ.at("notes").as_array();
+  notes.emplace_back(why + ": template design");
+  templ["notes"] = std::move(notes);
+  op->succeed(std::move(templ));
+}
+
+/// The model's answer: its design when check_design accepts it, else the template.
+void model_answered(const op_ptr& op, int max_nodes, const std::vector<std::string>& ids, json::object templ,
+                    result<llm_response> answer) {
+  if (!answer)
+    return template_instead(op, std::move(templ), "the model was not used (" + answer.error().message + ")");
+  auto parsed = parse_json(answer->text);
+  std::vector<std::string> problems;
+  if (!parsed || !parsed->is_object())
+    problems.emplace_back("the model's design is not one JSON object");
+  else
+    problems = n8n_connector::check_design(parsed->get_object(), max_nodes, ids);
+  if (!problems.empty()) {
+    std::string why;
+    for (const auto& pr : problems)
+      why += (why.empty() ? "" : "; ") + pr;
+    return template_instead(op, std::move(templ), "the model's design was refused (" + why + ")");
+  }
+  auto spec = std::move(parsed).value().as_object();
+  spec["name"] = templ.at("workflow_name");
+  if (!spec.contains("settings"))
+    spec["settings"] = json::object{{"executionOrder", "v1"}};
+  json::array used;
+  for (const auto& n : spec.at("nodes").as_array())
+    if (const auto* c = n.as_object().if_contains("credentials"); c && c->is_object())
+      for (const auto& kv : c->as_object())
+        if (kv.value().is_object())
+          used.emplace_back(get_string(kv.value().as_object(), "id").value_or(""));
+  auto count = static_cast<std::int64_t>(spec.at("nodes").as_array().size());
+  op->succeed(json::object{{"spec", std::move(spec)},
+                           {"workflow_name", templ.at("workflow_name")},
+                           {"node_count", count},
+                           {"designed_by", "llm"},
+                           {"model", answer->model},
+                           {"usage", json::object{{"input_tokens", answer->usage.input_tokens},
+                                                  {"output_tokens", answer->usage.output_tokens},
+                                                  {"cost_usd", answer->usage.cost_usd}}},
+                           {"credentials_used", std::move(used)},
+                           {"notes", templ.at("notes")}});
+}
+
+/// Asks the design model, allowed only the credentials `ids` (`listed` as the prompt shows them).
+void ask_model(const op_ptr& op, int max_nodes, json::object templ, std::vector<std::string> ids, json::array listed) {
+  auto& st = *op->im();
+  connectors::llm_request r;
+  r.system =
+    "You design n8n 1.x workflows. Answer with ONE bare JSON object (no prose, no Markdown, no code fence): "
+    "{\"name\": string, \"nodes\": [{\"id\", \"name\", \"type\" (n8n-nodes-base.*), \"typeVersion\", \"position\": [x, y], "
+    "\"parameters\": {...}, \"credentials\"?: {type: {\"id\", \"name\"}}}], \"connections\": {from node name: {\"main\": "
+    "[[{\"node\": to node name, \"type\": \"main\", \"index\": 0}]]}}, \"settings\": {\"executionOrder\": \"v1\"}}. At most "
+    + std::to_string(max_nodes) + " nodes. Use only these existing credentials: " + json::serialize(listed)
+    + ". Name the workflow " + std::string(templ.at("workflow_name").as_string()) + ".";
+  r.messages.push_back({"user", "Design request: " + json::serialize(op->payload())});
+  st.llm->complete(st.design_llm, r, [op, max_nodes, ids, templ](result<llm_response> answer) mutable {
+    asio::post(op->im()->io, [op, max_nodes, ids, templ, answer = std::move(answer)]() mutable {
+      if (!op->over())
+        model_answered(op, max_nodes, ids, std::move(templ), std::move(answer));
+    });
+  });
+}
+
+} // namespace
+
 void design(const op_ptr& op, int max_nodes) {
-  const auto& p = op->payload();
-  auto templ = n8n_connector::template_design(p, max_nodes);
+  auto templ = n8n_connector::template_design(op->payload(), max_nodes);
   auto& im = *op->im();
   if (!im.llm || !im.llm->settings().find(im.design_llm)) {
     op->succeed(std::move(templ));
     return;
   }
   // Credentials the design may use: the instance's (internal API), or none without a login.
-  auto with_credentials = [op, max_nodes, templ](std::vector<std::string> ids, json::array listed) {
-    auto& st = *op->im();
-    connectors::llm_request r;
-    r.system =
-      "You design n8n 1.x workflows. Answer with ONE bare JSON object (no prose, no Markdown, no code fence): "
-      "{\"name\": string, \"nodes\": [{\"id\", \"name\", \"type\" (n8n-nodes-base.*), \"typeVersion\", \"position\": [x, y], "
-      "\"parameters\": {...}, \"credentials\"?: {type: {\"id\", \"name\"}}}], \"connections\": {from node name: {\"main\": "
-      "[[{\"node\": to node name, \"type\": \"main\", \"index\": 0}]]}}, \"settings\": {\"executionOrder\": \"v1\"}}. At most "
-      + std::to_string(max_nodes) + " nodes. Use only these existing credentials: " + json::serialize(listed)
-      + ". Name the workflow " + std::string(templ.at("workflow_name").as_string()) + ".";
-    r.messages.push_back({"user", "Design request: " + json::serialize(op->payload())});
-    st.llm->complete(st.design_llm, r, [op, max_nodes, ids, templ](result<llm_response> answer) mutable {
-      asio::post(op->im()->io, [op, max_nodes, ids, templ, answer = std::move(answer)]() mutable {
-        if (op->over())
-          return;
-        json::array notes = templ.at("notes").as_array();
-        if (!answer) {
-          notes.emplace_back("the model was not used (" + answer.error().message + "): template design");
-          templ["notes"] = std::move(notes);
-          op->succeed(std::move(templ));
-          return;
-        }
-        auto parsed = parse_json(answer->text);
-        std::vector<std::string> problems;
-        if (!parsed || !parsed->is_object())
-          problems.emplace_back("the model's design is not one JSON object");
-        else
-          problems = n8n_connector::check_design(parsed->get_object(), max_nodes, ids);
-        if (!problems.empty()) {
-          std::string why;
-          for (const auto& pr : problems)
-            why += (why.empty() ? "" : "; ") + pr;
-          notes.emplace_back("the model's design was refused (" + why + "): template design");
-          templ["notes"] = std::move(notes);
-          op->succeed(std::move(templ));
-          return;
-        }
-        auto spec = std::move(parsed).value().as_object();
-        spec["name"] = templ.at("workflow_name");
-        if (!spec.contains("settings"))
-          spec["settings"] = json::object{{"executionOrder", "v1"}};
-        json::array used;
-        for (const auto& n : spec.at("nodes").as_array())
-          if (const auto* c = n.as_object().if_contains("credentials"); c && c->is_object())
-            for (const auto& kv : c->as_object())
-              if (kv.value().is_object())
-                used.emplace_back(get_string(kv.value().as_object(), "id").value_or(""));
-        auto count = static_cast<std::int64_t>(spec.at("nodes").as_array().size());
-        op->succeed(json::object{{"spec", std::move(spec)},
-                                 {"workflow_name", templ.at("workflow_name")},
-                                 {"node_count", count},
-                                 {"designed_by", "llm"},
-                                 {"model", answer->model},
-                                 {"usage", json::object{{"input_tokens", answer->usage.input_tokens},
-                                                        {"output_tokens", answer->usage.output_tokens},
-                                                        {"cost_usd", answer->usage.cost_usd}}},
-                                 {"credentials_used", std::move(used)},
-                                 {"notes", std::move(notes)}});
-      });
-    });
-  };
   if (op->inst().owner_email.empty()) {
-    with_credentials({}, {});
+    ask_model(op, max_nodes, std::move(templ), {}, {});
     return;
   }
-  op->rest("GET", "/credentials", std::nullopt, [with_credentials](int, json::value v) {
+  op->rest("GET", "/credentials", std::nullopt, [op, max_nodes, templ](int, json::value v) {
     std::vector<std::string> ids;
     json::array listed;
     if (const auto* data = find_path(v, "data"); data && data->is_array())
@@ -247,10 +257,9 @@ void design(const op_ptr& op, int max_nodes) {
                                         {"name", get_string(c.get_object(), "name").value_or("")},
                                         {"type", get_string(c.get_object(), "type").value_or("")}});
         }
-    with_credentials(std::move(ids), std::move(listed));
+    ask_model(op, max_nodes, templ, std::move(ids), std::move(listed));
   });
 }
-
 
 } // namespace n8n_detail
 
