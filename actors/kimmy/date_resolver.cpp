@@ -155,89 +155,69 @@ const std::vector<rule>& rules() {
   return r;
 }
 
+/// The date one rule's match names, or nullopt when it names none (an invalid date).
+std::optional<chr::year_month_day> date_of(kinds kind, const boost::smatch& m, chr::year_month_day today, bool french) {
+  auto g = [&](int i) { return m[i].str(); };
+  auto year = [&]() -> std::optional<int> {
+    if (m[3].matched)
+      return std::stoi(g(3));
+    return std::nullopt;
+  };
+  switch (kind) {
+    case k_iso: {
+      chr::year_month_day v{chr::year{std::stoi(g(1))}, chr::month{static_cast<unsigned>(std::stoi(g(2)))},
+                            chr::day{static_cast<unsigned>(std::stoi(g(3)))}};
+      return v.ok() ? std::optional(v) : std::nullopt;
+    }
+    case k_day_after_tomorrow: return chr::year_month_day{add_days(today, 2)};
+    case k_tomorrow: return chr::year_month_day{add_days(today, 1)};
+    case k_today: return today;
+    case k_in_n_days:
+    case k_in_n_weeks: {
+      int n = number_word(g(1));
+      if (n > 0 && n < 400)
+        return chr::year_month_day{add_days(today, kind == k_in_n_days ? n : 7 * n)};
+      return std::nullopt;
+    }
+    case k_next_week_weekday_fr:
+    case k_next_week_weekday_en:
+      return chr::year_month_day{add_days(today, days_to_next_week(today, weekday_of(g(1))))};
+    case k_next_week: return chr::year_month_day{add_days(today, days_to_next_week(today, 1))};
+    case k_end_of_month:
+      return chr::year_month_day{chr::year_month_day_last{today.year(), chr::month_day_last{today.month()}}};
+    case k_end_of_week: {
+      int to_friday = (5 - static_cast<int>(chr::weekday{chr::sys_days{today}}.c_encoding()) + 7) % 7;
+      return chr::year_month_day{add_days(today, to_friday)};
+    }
+    case k_day_month_fr: return upcoming(today, month_of(g(2)), std::stoi(g(1)), year());
+    case k_month_day_en: return upcoming(today, month_of(g(1)), std::stoi(g(2)), year());
+    case k_day_month_en: return upcoming(today, month_of(g(2)), std::stoi(g(1)), year());
+    case k_numeric: {
+      int a = std::stoi(g(1)), b = std::stoi(g(2));
+      return french ? upcoming(today, b, a, year()) : upcoming(today, a, b, year());
+    }
+    case k_weekday: return chr::year_month_day{add_days(today, days_to_next(today, weekday_of(g(1))))};
+    default: return std::nullopt;
+  }
+}
+
 } // namespace
 
 std::optional<date_mention> find_date(std::string_view folded, chr::year_month_day today,
                                       bool french) {
   std::string text(folded);
-  std::optional<date_mention> best;
+  // Rules are ordered from most to least specific: the first one that names a date wins.
   for (const auto& r : rules()) {
     boost::smatch m;
     if (!boost::regex_search(text, m, r.re))
       continue;
-    std::optional<chr::year_month_day> d;
-    auto g = [&](int i) { return m[i].str(); };
-    switch (r.kind) {
-      case k_iso: {
-        chr::year_month_day v{chr::year{std::stoi(g(1))}, chr::month{static_cast<unsigned>(std::stoi(g(2)))},
-                              chr::day{static_cast<unsigned>(std::stoi(g(3)))}};
-        if (v.ok())
-          d = v;
-        break;
-      }
-      case k_day_after_tomorrow: d = chr::year_month_day{add_days(today, 2)}; break;
-      case k_tomorrow: d = chr::year_month_day{add_days(today, 1)}; break;
-      case k_today: d = today; break;
-      case k_in_n_days:
-      case k_in_n_weeks: {
-        int n = number_word(g(1));
-        if (n > 0 && n < 400)
-          d = chr::year_month_day{add_days(today, r.kind == k_in_n_days ? n : 7 * n)};
-        break;
-      }
-      case k_next_week_weekday_fr:
-      case k_next_week_weekday_en:
-        d = chr::year_month_day{add_days(today, days_to_next_week(today, weekday_of(g(1))))};
-        break;
-      case k_next_week: d = chr::year_month_day{add_days(today, days_to_next_week(today, 1))}; break;
-      case k_end_of_month:
-        d = chr::year_month_day{chr::year_month_day_last{today.year(), chr::month_day_last{today.month()}}};
-        break;
-      case k_end_of_week: {
-        int to_friday = (5 - static_cast<int>(chr::weekday{chr::sys_days{today}}.c_encoding()) + 7) % 7;
-        d = chr::year_month_day{add_days(today, to_friday)};
-        break;
-      }
-      case k_day_month_fr: {
-        std::optional<int> year;
-        if (m[3].matched)
-          year = std::stoi(g(3));
-        d = upcoming(today, month_of(g(2)), std::stoi(g(1)), year);
-        break;
-      }
-      case k_month_day_en:
-      case k_day_month_en: {
-        std::optional<int> year;
-        if (m[3].matched)
-          year = std::stoi(g(3));
-        int month = r.kind == k_month_day_en ? month_of(g(1)) : month_of(g(2));
-        int day = r.kind == k_month_day_en ? std::stoi(g(2)) : std::stoi(g(1));
-        d = upcoming(today, month, day, year);
-        break;
-      }
-      case k_numeric: {
-        int a = std::stoi(g(1)), b = std::stoi(g(2));
-        std::optional<int> year;
-        if (m[3].matched)
-          year = std::stoi(g(3));
-        d = french ? upcoming(today, b, a, year) : upcoming(today, a, b, year);
-        break;
-      }
-      case k_weekday:
-        d = chr::year_month_day{add_days(today, days_to_next(today, weekday_of(g(1))))};
-        break;
-      default: break;
-    }
+    auto d = date_of(static_cast<kinds>(r.kind), m, today, french);
     if (!d)
       continue;
     auto begin = static_cast<std::size_t>(m.position());
-    date_mention found{*d, begin, begin + static_cast<std::size_t>(m.length(0))};
-    // The first rule that matches wins, except that a more specific rule later in the list
-    // never overrides; rules are ordered from most to least specific.
-    best = found;
-    break;
+    return date_mention{*d, begin, begin + static_cast<std::size_t>(m.length(0))};
   }
-  return best;
+  return std::nullopt;
 }
 
 std::optional<time_mention> find_time(std::string_view folded) {

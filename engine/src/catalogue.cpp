@@ -73,6 +73,56 @@ result<tool_target> parse_tool_target(const json::value& v, std::string_view ori
 
 namespace {
 
+/// A tool's `constraints` mapping (docs/guarded-execution.md).
+result<tool_constraints> parse_constraints(const json::value& c, std::string_view origin, const std::string& where) {
+  static constexpr std::array<std::string_view, 4> ckeys{"max_executions_per_day", "requires_context",
+                                                         "allowed_environments", "requires_confirmation"};
+  if (!c.is_object())
+    return catalogue_error(origin, where, "must be a mapping");
+  const auto& co = c.get_object();
+  if (auto k = unknown_key(co, ckeys))
+    return catalogue_error(origin, where + "." + *k, "unknown key");
+  tool_constraints out;
+  if (const auto* m = get_member(co, "max_executions_per_day")) {
+    if (!m->is_int64() || m->get_int64() < 0)
+      return catalogue_error(origin, where + ".max_executions_per_day", "must be a non-negative integer");
+    out.max_executions_per_day = static_cast<int>(m->get_int64());
+  }
+  if (const auto* r = get_member(co, "requires_context")) {
+    auto list = string_list(*r);
+    if (!list)
+      return catalogue_error(origin, where + ".requires_context", "must be a list");
+    out.requires_context = std::move(*list);
+  }
+  if (const auto* e = get_member(co, "allowed_environments")) {
+    auto list = string_list(*e);
+    if (!list)
+      return catalogue_error(origin, where + ".allowed_environments", "must be a list");
+    out.allowed_environments = std::move(*list);
+  }
+  if (const auto* rc = get_member(co, "requires_confirmation")) {
+    if (!rc->is_bool())
+      return catalogue_error(origin, where + ".requires_confirmation", "must be true or false");
+    out.requires_confirmation = rc->get_bool();
+  }
+  return out;
+}
+
+/// `auto_allowed_levels`: a list of levels 0-9; null or empty: no automatic level.
+result<std::vector<int>> parse_levels(const json::value& levels, std::string_view origin, const std::string& where) {
+  std::vector<int> out;
+  if (levels.is_null())
+    return out;
+  if (!levels.is_array())
+    return catalogue_error(origin, where, "must be a list of levels");
+  for (const auto& l : levels.get_array()) {
+    if (!l.is_int64() || l.get_int64() < 0 || l.get_int64() > 9)
+      return catalogue_error(origin, where, "levels are integers 0-9");
+    out.push_back(static_cast<int>(l.get_int64()));
+  }
+  return out;
+}
+
 result<tool_definition> parse_tool(const json::value& v, std::string_view origin,
                                    const std::string& where) {
   static constexpr std::array<std::string_view, 14> keys{
@@ -100,17 +150,10 @@ result<tool_definition> parse_tool(const json::value& v, std::string_view origin
   if (t.risk_level != "low" && t.risk_level != "medium" && t.risk_level != "high")
     return catalogue_error(origin, where + ".risk_level", "must be low, medium or high");
   if (const auto* levels = get_member(obj, "auto_allowed_levels")) {
-    if (levels->is_null()) {
-      // an empty value means no automatic level
-    } else if (!levels->is_array()) {
-      return catalogue_error(origin, where + ".auto_allowed_levels", "must be a list of levels");
-    } else {
-      for (const auto& l : levels->get_array()) {
-        if (!l.is_int64() || l.get_int64() < 0 || l.get_int64() > 9)
-          return catalogue_error(origin, where + ".auto_allowed_levels", "levels are integers 0-9");
-        t.auto_allowed_levels.push_back(static_cast<int>(l.get_int64()));
-      }
-    }
+    auto parsed = parse_levels(*levels, origin, where + ".auto_allowed_levels");
+    if (!parsed)
+      return parsed.error();
+    t.auto_allowed_levels = std::move(parsed).value();
   }
   const auto* target = get_member(obj, "target");
   if (!target)
@@ -122,39 +165,10 @@ result<tool_definition> parse_tool(const json::value& v, std::string_view origin
   t.payload_schema = std::string(get_string(obj, "payload_schema").value_or(""));
   t.response_schema = std::string(get_string(obj, "response_schema").value_or(""));
   if (const auto* c = get_member(obj, "constraints"); c && !c->is_null()) {
-    static constexpr std::array<std::string_view, 4> ckeys{
-      "max_executions_per_day", "requires_context", "allowed_environments",
-      "requires_confirmation"};
-    if (!c->is_object())
-      return catalogue_error(origin, where + ".constraints", "must be a mapping");
-    const auto& co = c->get_object();
-    if (auto k = unknown_key(co, ckeys))
-      return catalogue_error(origin, where + ".constraints." + *k, "unknown key");
-    if (const auto* m = get_member(co, "max_executions_per_day")) {
-      if (!m->is_int64() || m->get_int64() < 0)
-        return catalogue_error(origin, where + ".constraints.max_executions_per_day",
-                               "must be a non-negative integer");
-      t.constraints.max_executions_per_day = static_cast<int>(m->get_int64());
-    }
-    if (const auto* r = get_member(co, "requires_context")) {
-      auto list = string_list(*r);
-      if (!list)
-        return catalogue_error(origin, where + ".constraints.requires_context", "must be a list");
-      t.constraints.requires_context = std::move(*list);
-    }
-    if (const auto* e = get_member(co, "allowed_environments")) {
-      auto list = string_list(*e);
-      if (!list)
-        return catalogue_error(origin, where + ".constraints.allowed_environments",
-                               "must be a list");
-      t.constraints.allowed_environments = std::move(*list);
-    }
-    if (const auto* rc = get_member(co, "requires_confirmation")) {
-      if (!rc->is_bool())
-        return catalogue_error(origin, where + ".constraints.requires_confirmation",
-                               "must be true or false");
-      t.constraints.requires_confirmation = rc->get_bool();
-    }
+    auto constraints = parse_constraints(*c, origin, where + ".constraints");
+    if (!constraints)
+      return constraints.error();
+    t.constraints = std::move(constraints).value();
   }
   if (const auto* cost = get_member(obj, "cost_usd")) {
     if (!cost->is_number() || cost->to_number<double>() < 0)

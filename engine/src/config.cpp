@@ -69,42 +69,34 @@ result<system_config> system_from_json(const json::value& doc, std::string_view 
   return c;
 }
 
-result<autonomy_config> autonomy_from_json(const json::value& doc, std::string_view origin) {
-  if (!doc.is_object())
-    return config_error(origin, "(root)", "autonomy.yml must be a mapping");
-  const auto& root = doc.get_object();
-  autonomy_config c;
-  if (auto lvl = int_at(root, "prolex_current_autonomy_level"))
-    c.current_level = *lvl;
-  const auto* levels = object_at(root, "autonomy_levels");
-  if (!levels)
-    return config_error(origin, "autonomy_levels", "missing");
-  for (const auto& kv : *levels) {
-    autonomy_level_def def;
-    try {
-      std::size_t used = 0;
-      def.level = std::stoi(std::string(kv.key()), &used);
-      if (used != kv.key().size() || def.level < 0 || def.level > 9)
-        throw std::invalid_argument("level");
-    } catch (const std::exception&) {
-      return config_error(origin, "autonomy_levels." + std::string(kv.key()),
-                          "levels are integers 0-9");
-    }
-    if (!kv.value().is_object())
-      return config_error(origin, "autonomy_levels." + std::string(kv.key()), "must be a mapping");
-    const auto& lo = kv.value().get_object();
-    def.name = std::string(get_string(lo, "name").value_or(""));
-    def.allowed_actions = strings_at(lo, "allowed_actions");
-    def.forbidden_actions = strings_at(lo, "forbidden_actions");
-    if (const auto* cons = object_at(lo, "constraints")) {
-      def.max_cost_per_request_usd = number_at(*cons, "max_cost_per_request_usd");
-      def.max_tools_per_plan = int_at(*cons, "max_tools_per_plan");
-      if (const auto* v = get_member(*cons, "sandbox_only_for_n8n"); v && v->is_bool())
-        def.sandbox_only_for_n8n = v->get_bool();
-    }
-    c.levels[def.level] = std::move(def);
+/// One entry of autonomy_levels: its number (0-9), name, actions and constraints.
+result<autonomy_level_def> level_from_json(std::string_view key, const json::value& v, std::string_view origin) {
+  autonomy_level_def def;
+  try {
+    std::size_t used = 0;
+    def.level = std::stoi(std::string(key), &used);
+    if (used != key.size() || def.level < 0 || def.level > 9)
+      throw std::invalid_argument("level");
+  } catch (const std::exception&) {
+    return config_error(origin, "autonomy_levels." + std::string(key), "levels are integers 0-9");
   }
-  // Expand all_level_N inheritance into tool ids (upper-case actions are tool ids).
+  if (!v.is_object())
+    return config_error(origin, "autonomy_levels." + std::string(key), "must be a mapping");
+  const auto& lo = v.get_object();
+  def.name = std::string(get_string(lo, "name").value_or(""));
+  def.allowed_actions = strings_at(lo, "allowed_actions");
+  def.forbidden_actions = strings_at(lo, "forbidden_actions");
+  if (const auto* cons = object_at(lo, "constraints")) {
+    def.max_cost_per_request_usd = number_at(*cons, "max_cost_per_request_usd");
+    def.max_tools_per_plan = int_at(*cons, "max_tools_per_plan");
+    if (const auto* x = get_member(*cons, "sandbox_only_for_n8n"); x && x->is_bool())
+      def.sandbox_only_for_n8n = x->get_bool();
+  }
+  return def;
+}
+
+/// Expands all_level_N inheritance into each level's tool ids (upper-case actions are tool ids).
+void expand_allowed_tools(autonomy_config& c) {
   std::function<void(int, std::set<std::string>&, std::set<int>&)> collect =
     [&](int level, std::set<std::string>& out, std::set<int>& seen) {
       if (!seen.insert(level).second)
@@ -131,19 +123,42 @@ result<autonomy_config> autonomy_from_json(const json::value& doc, std::string_v
     collect(level, tools, seen);
     def.allowed_tools.assign(tools.begin(), tools.end());
   }
-  if (const auto* g = object_at(root, "global_safeguards")) {
-    c.always_require_confirmation = strings_at(*g, "always_require_confirmation");
-    if (const auto* dl = object_at(*g, "daily_limits"))
-      for (const auto& kv : *dl)
-        if (kv.value().is_int64())
-          c.daily_limits[std::string(kv.key())] = static_cast<int>(kv.value().get_int64());
-    if (const auto* er = object_at(*g, "environment_restrictions"))
-      for (const auto& kind : *er)
-        if (kind.value().is_object())
-          for (const auto& lvl : kind.value().get_object())
-            c.environment_restrictions[std::string(kind.key())][std::string(lvl.key())] =
-              strings_at(kind.value().get_object(), lvl.key());
+}
+
+/// global_safeguards: confirmations, daily limits, environment restrictions.
+void safeguards_from_json(const json::object& g, autonomy_config& c) {
+  c.always_require_confirmation = strings_at(g, "always_require_confirmation");
+  if (const auto* dl = object_at(g, "daily_limits"))
+    for (const auto& kv : *dl)
+      if (kv.value().is_int64())
+        c.daily_limits[std::string(kv.key())] = static_cast<int>(kv.value().get_int64());
+  if (const auto* er = object_at(g, "environment_restrictions"))
+    for (const auto& kind : *er)
+      if (kind.value().is_object())
+        for (const auto& lvl : kind.value().get_object())
+          c.environment_restrictions[std::string(kind.key())][std::string(lvl.key())] =
+            strings_at(kind.value().get_object(), lvl.key());
+}
+
+result<autonomy_config> autonomy_from_json(const json::value& doc, std::string_view origin) {
+  if (!doc.is_object())
+    return config_error(origin, "(root)", "autonomy.yml must be a mapping");
+  const auto& root = doc.get_object();
+  autonomy_config c;
+  if (auto lvl = int_at(root, "prolex_current_autonomy_level"))
+    c.current_level = *lvl;
+  const auto* levels = object_at(root, "autonomy_levels");
+  if (!levels)
+    return config_error(origin, "autonomy_levels", "missing");
+  for (const auto& kv : *levels) {
+    auto def = level_from_json(kv.key(), kv.value(), origin);
+    if (!def)
+      return def.error();
+    c.levels[def->level] = std::move(def).value();
   }
+  expand_allowed_tools(c);
+  if (const auto* g = object_at(root, "global_safeguards"))
+    safeguards_from_json(*g, c);
   if (const auto* envs = object_at(root, "environments"))
     for (const auto& kv : *envs)
       if (kv.value().is_object())
@@ -154,7 +169,6 @@ result<autonomy_config> autonomy_from_json(const json::value& doc, std::string_v
                         "level " + std::to_string(c.current_level) + " is not defined");
   return c;
 }
-
 
 } // namespace
 

@@ -152,43 +152,15 @@ bench_args parse_args(int argc, char** argv) {
   return a;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  auto args = parse_args(argc, argv);
-  auto loaded = opex::load_config(args.config);
-  if (!loaded) {
-    std::cerr << "opex_plan_bench: " << loaded.error().message << "\n";
-    return 2;
-  }
-  bool quick = args.quick;
-  auto dir = std::filesystem::temp_directory_path() / "opex-bench";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-
-  double rt_us = caf_round_trip_us(quick ? 20000 : 200000);
-  if (args.json)
-    std::printf("{\"bench\":\"caf_round_trip\",\"us\":%.3f}\n", rt_us);
-  else
-    std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
-
-  auto cfg = std::move(loaded).value();
-  cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limits
-  for (auto& [level, def] : cfg.autonomy.levels)
-    def.max_tools_per_plan.reset();
-  cfg.execution.max_parallelism = 64;
-  opex::engine_options eo;
-  eo.config = std::move(cfg);
-  eo.database = (dir / "bench.db").string();
-  opex::engine engine(std::move(eo));
-
+/// Runs every shape and size of plan; false when a plan did not succeed.
+bool bench_plans(opex::engine& engine, const bench_args& args, double rt_us) {
   if (!args.json)
     std::printf("%-8s %6s %5s %12s %10s %12s %12s %10s\n", "shape", "steps", "runs", "steps/s", "us/step",
                 "p50 plan ms", "p99 plan ms", "x CAF RT");
   for (const auto& shape : args.shapes) {
     for (int n : args.sizes) {
       int runs = args.runs > 0 ? args.runs : n <= 10 ? 300 : n <= 100 ? 60 : n <= 1000 ? 10 : 3;
-      if (quick)
+      if (args.quick)
         runs = std::max(1, runs / 10);
       auto plan = make_plan(shape, n);
       (void) engine.submit_output(plan).get();  // warm-up
@@ -200,7 +172,7 @@ int main(int argc, char** argv) {
         latencies.push_back(std::chrono::duration<double, std::milli>(steady::now() - t0).count());
         if (res.status != opex::request_status::succeeded) {
           std::cerr << "plan failed: " << opex::error_code_name(res.error.code) << " " << res.error.message << "\n";
-          return 1;
+          return false;
         }
       }
       double total_s = std::chrono::duration<double>(steady::now() - total_start).count();
@@ -215,20 +187,23 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  return true;
+}
 
-  // The full pipeline from text (Kimmy's rules, Prolex's table, Proxy Master, one builtin step).
+/// The full pipeline from text (Kimmy's rules, Prolex's table, Proxy Master, one builtin step).
+bool bench_ask(opex::engine& engine, const bench_args& args) {
   if (!args.json)
     std::printf("\n%-46s %6s %12s %12s\n", "ask (full pipeline, one TASK_CREATE)", "runs", "p50 ms", "p99 ms");
   for (const std::string text : {"Crée une tâche pour acheter du pain demain",
                                  "Créer une tâche pour réviser l'architecture Prolex avant vendredi"}) {
-    int runs = quick ? 20 : 300;
+    int runs = args.quick ? 20 : 300;
     std::vector<double> latencies;
     for (int r = 0; r < runs; ++r) {
       auto t0 = steady::now();
       auto res = engine.submit_text(text).get();
       latencies.push_back(std::chrono::duration<double, std::milli>(steady::now() - t0).count());
       if (res.status != opex::request_status::succeeded)
-        return 1;
+        return false;
     }
     if (args.json)
       std::printf("%s\n", json::serialize(json::object{{"bench", "ask"},
@@ -241,6 +216,39 @@ int main(int argc, char** argv) {
       std::printf("%-46.46s %6d %12.3f %12.3f\n", text.c_str(), runs, percentile(latencies, 0.5),
                   percentile(latencies, 0.99));
   }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto args = parse_args(argc, argv);
+  auto loaded = opex::load_config(args.config);
+  if (!loaded) {
+    std::cerr << "opex_plan_bench: " << loaded.error().message << "\n";
+    return 2;
+  }
+  auto dir = std::filesystem::temp_directory_path() / "opex-bench";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+
+  double rt_us = caf_round_trip_us(args.quick ? 20000 : 200000);
+  if (args.json)
+    std::printf("{\"bench\":\"caf_round_trip\",\"us\":%.3f}\n", rt_us);
+  else
+    std::printf("CAF request/response round trip: %.2f us (%.0f/s)\n\n", rt_us, 1e6 / rt_us);
+
+  auto cfg = std::move(loaded).value();
+  cfg.system.max_plan_steps = 0;           // benchmarks run plans far above the policy limits
+  for (auto& [level, def] : cfg.autonomy.levels)
+    def.max_tools_per_plan.reset();
+  cfg.execution.max_parallelism = 64;
+  opex::engine_options eo;
+  eo.config = std::move(cfg);
+  eo.database = (dir / "bench.db").string();
+  opex::engine engine(std::move(eo));
+  if (!bench_plans(engine, args, rt_us) || !bench_ask(engine, args))
+    return 1;
   engine.flush_journal();
   std::filesystem::remove_all(dir);
   return 0;
