@@ -256,27 +256,7 @@ void plan_run::outcome(std::size_t i, std::uint64_t call_id, connectors::call_ou
   }
   a.outcome = step_status::succeeded;
   observe_attempt_end(i, nullptr);
-  const auto* tool = plan_->tools[i];
-  if (tool->id == "N8N_WORKFLOW_UPSERT" && s.payload) {
-    // review_required (the default): a person reviews the new workflow before any promotion.
-    const auto* review = get_member(*s.payload, "review_required");
-    auto name = get_string(*s.payload, "workflow_name");
-    if (name && !(review && review->is_bool() && !review->get_bool())) {
-      connectors::approval_record rec;
-      rec.tenant = guard_.tenant;
-      rec.request_id = ctx_.request_id;
-      rec.step = r.step;
-      rec.tool = tool->id;
-      rec.kind = approval_kind::review;
-      rec.subject = std::string(*name);
-      rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
-      rec.reason = "review_required: review workflow " + std::string(*name) + " before it is promoted";
-      rec.created_at = rt_->now();
-      rec.expires_at =
-        format_timestamp(rt_->time->now().utc + std::chrono::minutes(rt_->config.approvals.expiry_minutes));
-      out_.emplace_back(run_cmd::open_approval{i, std::move(rec), false});
-    }
-  }
+  open_review(i);
   finish_step(i, step_status::succeeded, std::move(o.data), {}, now);
 }
 

@@ -185,6 +185,8 @@ private:
   void attempt(std::size_t i, run_time now);
   bool validate_payload(std::size_t i, run_time now);
   void request_approval(std::size_t i);
+  /// The review a policy asked for once step `i` succeeded (guard_verdict::review), if any.
+  void open_review(std::size_t i);
   void on_failure(std::size_t i, connectors::call_outcome outcome, run_time now);
   void finish_step(std::size_t i, step_status status, boost::json::value data, error_info error, run_time now);
   void stop_plan(request_status status, step_status running_status, const error_info& why, run_time now);

@@ -126,6 +126,30 @@ void plan_run::request_approval(std::size_t i) {
   out_.emplace_back(run_cmd::open_approval{i, std::move(rec), true});
 }
 
+void plan_run::open_review(std::size_t i) {
+  const auto& review = plan_->reviews[i];
+  const auto& s = steps_[i];
+  if (!review || !s.payload)
+    return;
+  auto subject = get_string(*s.payload, review->subject_field);
+  if (!subject)
+    return;
+  connectors::approval_record rec;
+  rec.tenant = guard_.tenant;
+  rec.request_id = ctx_.request_id;
+  rec.step = results_[i].step;
+  rec.tool = results_[i].tool;
+  rec.kind = approval_kind::review;
+  rec.subject = std::string(*subject);
+  rec.payload_digest = policies::sha256_hex(json::serialize(*s.payload));
+  rec.reason = review->reason;
+  if (auto at = rec.reason.find("{subject}"); at != std::string::npos)
+    rec.reason.replace(at, 9, rec.subject);
+  rec.created_at = rt_->now();
+  rec.expires_at = format_timestamp(rt_->time->now().utc + std::chrono::minutes(rt_->config.approvals.expiry_minutes));
+  out_.emplace_back(run_cmd::open_approval{i, std::move(rec), false});
+}
+
 void plan_run::attempt(std::size_t i, run_time now) {
   auto& r = results_[i];
   auto& s = steps_[i];

@@ -93,8 +93,11 @@ public:
       return {};
     }
     auto v = check_n8n_guardrails(s.tool, s.payload, g);
-    return guard_verdict{std::move(v.error), v.needs_approval ? v.approval_reason : std::string(),
-                         std::move(v.rewritten)};
+    guard_verdict out{std::move(v.error), v.needs_approval ? v.approval_reason : std::string(), std::move(v.rewritten),
+                      std::nullopt};
+    if (v.review_after_success)  // the promotion's guardrail then requires the approved review
+      out.review = review_request{"workflow_name", "review_required: review workflow {subject} before it is promoted"};
+    return out;
   }
 };
 

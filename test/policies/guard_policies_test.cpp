@@ -4,6 +4,7 @@
 #include "opex/policies/autonomy_policy.hpp"
 #include "opex/policies/confirmation_code.hpp"
 #include "opex/policies/constraint_policy.hpp"
+#include "opex/policies/guard_policy.hpp"
 #include "opex/policies/quota_policy.hpp"
 #include "opex/policies/workflow_guard.hpp"
 #include "opex/call_environment.hpp"
@@ -265,4 +266,23 @@ TEST_CASE("guard: confirmation codes are bound to the approval and compared in c
   CHECK(codes_equal(a, a));
   CHECK_FALSE(codes_equal(a, a.substr(0, 15)));
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("guard: the n8n guardrails ask for a review after an upsert succeeds, unless review_required is false") {
+  auto cfg = reference_config();
+  const auto& upsert = *cfg.catalogue.find("N8N_WORKFLOW_UPSERT");
+  const auto* policy = find_step_policy("n8n_guardrails");
+  REQUIRE(policy);
+  auto g = guard(cfg, 3);
+  auto reviewed = obj(R"({"workflow_name":"AUTO_PROLEX_X","tags":["AUTO_PROLEX"]})");
+  auto v = policy->check(step_view{upsert, reviewed, cfg}, g);
+  CHECK_FALSE(v.error);
+  REQUIRE(v.review);
+  CHECK(v.review->subject_field == "workflow_name");
+  CHECK(v.review->reason == "review_required: review workflow {subject} before it is promoted");
+  REQUIRE(v.rewritten);  // and the workflow is created inactive
+  CHECK(v.rewritten->at("active") == false);
+  auto unreviewed = obj(R"({"workflow_name":"AUTO_PROLEX_X","tags":["AUTO_PROLEX"],"review_required":false})");
+  CHECK_FALSE(policy->check(step_view{upsert, unreviewed, cfg}, g).review);
+  CHECK_FALSE(policy->check(step_view{*cfg.catalogue.find("TASK_CREATE"), obj("{}"), cfg}, g).review);
 }

@@ -27,16 +27,26 @@ struct step_view {
   const opex_config& config;
 };
 
+/// A person's review to open once the step has succeeded (an approval of kind review, which a
+/// later policy can require, e.g. before an n8n promotion). Its subject is the value of
+/// `subject_field` in the payload as sent (templates resolved); `reason` is shown with it, its
+/// "{subject}" replaced by the subject.
+struct review_request {
+  std::string subject_field;
+  std::string reason;
+};
+
 /// A policy's answer for one step: refuse (`error`, the standard error with details {rule}),
-/// ask a person (`approval_reason`), rewrite the payload the step will send (`rewritten`), or
-/// none of these (allowed).
+/// ask a person before (`approval_reason`) or after (`review`), rewrite the payload the step
+/// will send (`rewritten`), or none of these (allowed).
 struct guard_verdict {
   error_info error;
   std::string approval_reason;
   std::optional<boost::json::object> rewritten;
+  std::optional<review_request> review;
 
-  static guard_verdict refuse(error_info e) { return {std::move(e), {}, std::nullopt}; }
-  static guard_verdict approval(std::string reason) { return {{}, std::move(reason), std::nullopt}; }
+  static guard_verdict refuse(error_info e) { return {std::move(e), {}, std::nullopt, std::nullopt}; }
+  static guard_verdict approval(std::string reason) { return {{}, std::move(reason), std::nullopt, std::nullopt}; }
 };
 
 /// One per-step policy. Implementations are stateless and thread-safe.
