@@ -7,6 +7,8 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -319,6 +321,39 @@ error_info check_references(const opex_config& cfg, std::string_view origin) {
   return {};
 }
 
+/// The root schema (top-level keys), then each section against its own fragment
+/// (schemas/config/sections/): CONFIG_ERROR "<origin>: invalid configuration" with details
+/// {path, schema (the first that failed), errors ["<root>[key]..: reason (line L, column C)"]}.
+error_info check_schemas(const json::value& doc, std::string_view yaml, std::string_view origin) {
+  auto registry = schema_registry::with_embedded();
+  YAML::Node node;
+  try {
+    node = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception&) {
+    // parse_yaml read it already: positions are only a help
+  }
+  std::string failed;
+  auto errors = config_detail::schema_violations(*registry, schema_ids::opex_config, doc, "", node);
+  if (!errors.empty())
+    failed = std::string(schema_ids::opex_config);
+  if (const auto* root = doc.if_object())
+    for (const auto& section : config_detail::config_sections())
+      if (const auto* value = get_member(*root, section.key)) {
+        auto id = config_detail::section_schema_id(section.key);
+        auto more = config_detail::schema_violations(*registry, id, *value, section.key, node);
+        if (!more.empty() && failed.empty())
+          failed = id;
+        errors.insert(errors.end(), more.begin(), more.end());
+      }
+  if (errors.empty())
+    return {};
+  json::array list;
+  for (auto& e : errors)
+    list.emplace_back(std::move(e));
+  return make_error(error_code::config_error, std::string(origin) + ": invalid configuration",
+                    json::object{{"path", origin}, {"schema", failed}, {"errors", std::move(list)}});
+}
+
 } // namespace
 
 result<opex_config> load_config_text(std::string_view yaml, const std::string& base_dir,
@@ -328,13 +363,8 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
     return doc.error();
   if (doc->is_null())
     *doc = json::object{};
-  auto registry = schema_registry::with_embedded();
-  if (auto err = registry->check(schema_ids::opex_config, *doc, "configuration")) {
-    err.code = error_code::config_error;
-    err.message = std::string(origin) + ": invalid configuration";
-    err.details["path"] = origin;
+  if (auto err = check_schemas(*doc, yaml, origin))
     return err;
-  }
   const auto& root = doc->get_object();
   opex_config cfg;
   cfg.source_path = std::string(origin);

@@ -3,7 +3,10 @@
 
 #include "opex/json_util.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <array>
+#include <charconv>
 #include <cctype>
 #include <filesystem>
 
@@ -80,6 +83,82 @@ std::string anchor_reference(const std::string& base_dir, const std::string& val
   if (!value.starts_with("file:") || value.size() == 5 || value[5] == '/')
     return value;
   return "file:" + resolve_path(base_dir, value.substr(5));
+}
+
+std::string section_schema_id(std::string_view key) {
+  return "schemas/config/sections/" + std::string(key) + ".schema.json";
+}
+
+namespace {
+
+/// The keys and indices of a valijson context ("<root>[execution][retry]" -> execution, retry).
+std::vector<std::string> context_path(std::string_view where) {
+  std::vector<std::string> path;
+  for (auto open = where.find('['); open != std::string_view::npos; open = where.find('[', open + 1)) {
+    auto close = where.find(']', open);
+    if (close == std::string_view::npos)
+      break;
+    path.emplace_back(where.substr(open + 1, close - open - 1));
+  }
+  return path;
+}
+
+/// The mark of the deepest YAML node of `path` that exists (const lookups: nothing is inserted).
+YAML::Mark mark_at(const YAML::Node& node, const std::vector<std::string>& path, std::size_t i) {
+  if (i == path.size())
+    return node.Mark();
+  if (node.IsMap()) {
+    const YAML::Node next = node[path[i]];
+    return next.IsDefined() ? mark_at(next, path, i + 1) : node.Mark();
+  }
+  std::size_t index = 0;
+  const auto& step = path[i];
+  auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);
+  if (!node.IsSequence() || ec != std::errc{} || end != step.data() + step.size() || index >= node.size())
+    return node.Mark();
+  const YAML::Node next = node[index];
+  return mark_at(next, path, i + 1);
+}
+
+/// "line L, column C" of the YAML node at `path` (the deepest one that exists), "" when unknown.
+std::string yaml_position(const YAML::Node& root, const std::vector<std::string>& path) {
+  if (!root.IsDefined() || root.IsNull())
+    return "";
+  auto mark = mark_at(root, path, 0);
+  if (mark.line < 0)
+    return "";
+  return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+}
+
+} // namespace
+
+std::vector<std::string> schema_violations(const schema_registry& schemas, std::string_view schema_id,
+                                           const boost::json::value& value, std::string_view key,
+                                           const YAML::Node& yaml) {
+  std::vector<std::string> out;
+  for (const auto& v : schemas.validate(schema_id, value)) {
+    auto colon = v.find(": ");
+    std::string where = v.substr(0, colon == std::string::npos ? 0 : colon);
+    std::string reason = colon == std::string::npos ? v : v.substr(colon + 2);
+    if (reason.starts_with("Failed to validate against schema associated with"))
+      continue;  // the parent of a violation already listed
+    auto path = context_path(where);
+    if (!key.empty())
+      path.insert(path.begin(), std::string(key));
+    std::string shown = "<root>";
+    for (const auto& p : path)
+      shown += "[" + p + "]";
+    // An unknown key: point at the key itself, not at its mapping.
+    constexpr std::string_view unknown = "'additionalProperties' constraints: '";
+    auto position_path = path;
+    if (auto k = reason.find(unknown); k != std::string::npos) {
+      auto name_at = k + unknown.size();
+      position_path.push_back(reason.substr(name_at, reason.find('\'', name_at) - name_at));
+    }
+    auto at = yaml_position(yaml, position_path);
+    out.push_back(shown + ": " + reason + (at.empty() ? "" : " (" + at + ")"));
+  }
+  return out;
 }
 
 std::span<const config_section> config_sections() noexcept {

@@ -4,6 +4,7 @@
 
 #include "opex/config.hpp"
 #include "opex/error.hpp"
+#include "opex/schema_registry.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -14,6 +15,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace YAML {
+class Node;
+}
 
 namespace opex::config_detail {
 
@@ -48,6 +53,17 @@ struct config_section {
   error_info (*read)(const boost::json::value& section, opex_config& cfg, const config_reading& r);
   bool always = false;
 };
+
+/// The schema fragment of section `key`: schemas/config/sections/<key>.schema.json.
+std::string section_schema_id(std::string_view key);
+
+/// Violations of `value` against `schema_id`, as "<root>[key][..]: reason (line L, column C)"
+/// with the section `key` ("" for the root) in front of valijson's path and the position of the
+/// deepest YAML node of that path; the "failed to validate against schema associated with" lines
+/// that only repeat a child's violation are left out.
+std::vector<std::string> schema_violations(const schema_registry& schemas, std::string_view schema_id,
+                                           const boost::json::value& value, std::string_view key,
+                                           const YAML::Node& yaml);
 
 /// Every section, in the order they are read (later ones may look at earlier ones: n8n's design
 /// model is checked against llm's endpoints).

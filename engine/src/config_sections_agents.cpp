@@ -10,8 +10,8 @@ namespace opex::config_detail {
 
 namespace json = boost::json;
 
-error_info read_kimmy(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* k = v.is_object() ? &v.get_object() : nullptr;
+error_info read_kimmy(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* k = section.is_object() ? &section.get_object() : nullptr;
   if (!k)
     return {};
   cfg.kimmy.mode = std::string(get_string(*k, "mode").value_or("rules"));
@@ -20,9 +20,9 @@ error_info read_kimmy(const json::value& v, opex_config& cfg, const config_readi
   return {};
 }
 
-error_info read_prolex(const json::value& v, opex_config& cfg, const config_reading& r) {
+error_info read_prolex(const json::value& section, opex_config& cfg, const config_reading& r) {
   // Planning table: the user's, or the embedded default's.
-  const json::object* prolex = v.is_object() ? &v.get_object() : nullptr;
+  const json::object* prolex = section.is_object() ? &section.get_object() : nullptr;
   json::value default_doc;
   const json::object* planning = prolex ? object_at(*prolex, "planning") : nullptr;
   if (!planning) {

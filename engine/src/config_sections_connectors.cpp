@@ -58,8 +58,8 @@ result<mcp_server_settings> mcp_server_from_json(std::string name, const json::o
 
 } // namespace
 
-error_info read_mcp(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* m = v.is_object() ? &v.get_object() : nullptr;
+error_info read_mcp(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* m = section.is_object() ? &section.get_object() : nullptr;
   if (!m)
     return {};
   cfg.mcp.protocol_version = std::string(get_string(*m, "protocol_version").value_or(cfg.mcp.protocol_version));
@@ -75,8 +75,8 @@ error_info read_mcp(const json::value& v, opex_config& cfg, const config_reading
   return {};
 }
 
-error_info read_llm(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* l = v.is_object() ? &v.get_object() : nullptr;
+error_info read_llm(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* l = section.is_object() ? &section.get_object() : nullptr;
   if (!l)
     return {};
   cfg.llm.default_endpoint = std::string(get_string(*l, "default").value_or(""));
@@ -98,8 +98,8 @@ error_info read_llm(const json::value& v, opex_config& cfg, const config_reading
       e.input_cost_per_mtok_usd = number_at(o, "input_cost_per_mtok_usd").value_or(0.0);
       e.output_cost_per_mtok_usd = number_at(o, "output_cost_per_mtok_usd").value_or(0.0);
       e.anthropic_version = std::string(get_string(o, "anthropic_version").value_or(e.anthropic_version));
-      if (const auto* r = object_at(o, "retry"))
-        e.retry = retry_settings_from_json(*r, e.retry);
+      if (const auto* retry = object_at(o, "retry"))
+        e.retry = retry_settings_from_json(*retry, e.retry);
       if (!e.api_key.empty() && !is_reference(e.api_key))
         return config_error(r.origin, "llm.endpoints." + e.name + ".api_key",
                             "credentials are references (env:NAME or file:PATH), never literals");
@@ -110,8 +110,8 @@ error_info read_llm(const json::value& v, opex_config& cfg, const config_reading
   return {};
 }
 
-error_info read_n8n(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* n = v.is_object() ? &v.get_object() : nullptr;
+error_info read_n8n(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* n = section.is_object() ? &section.get_object() : nullptr;
   if (!n)
     return {};
   auto& ns = cfg.n8n;

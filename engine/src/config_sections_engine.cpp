@@ -11,8 +11,8 @@ namespace opex::config_detail {
 
 namespace json = boost::json;
 
-error_info read_storage(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* s = v.is_object() ? &v.get_object() : nullptr;
+error_info read_storage(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* s = section.is_object() ? &section.get_object() : nullptr;
   if (!s)
     return {};
   if (auto db = get_string(*s, "database"))
@@ -24,8 +24,8 @@ error_info read_storage(const json::value& v, opex_config& cfg, const config_rea
   return {};
 }
 
-error_info read_journal(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* j = v.is_object() ? &v.get_object() : nullptr;
+error_info read_journal(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* j = section.is_object() ? &section.get_object() : nullptr;
   if (!j)
     return {};
   cfg.journal.flush_interval_ms = int_at(*j, "flush_interval_ms").value_or(cfg.journal.flush_interval_ms);
@@ -39,8 +39,8 @@ error_info read_journal(const json::value& v, opex_config& cfg, const config_rea
   return {};
 }
 
-error_info read_execution(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* e = v.is_object() ? &v.get_object() : nullptr;
+error_info read_execution(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* e = section.is_object() ? &section.get_object() : nullptr;
   if (!e)
     return {};
   cfg.execution.max_parallelism = int_at(*e, "max_parallelism").value_or(cfg.execution.max_parallelism);
@@ -67,8 +67,8 @@ error_info read_execution(const json::value& v, opex_config& cfg, const config_r
   return {};
 }
 
-error_info read_circuit_breaker(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* cb = v.is_object() ? &v.get_object() : nullptr;
+error_info read_circuit_breaker(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* cb = section.is_object() ? &section.get_object() : nullptr;
   if (!cb)
     return {};
   auto& b = cfg.circuit_breaker;
@@ -87,8 +87,8 @@ error_info read_circuit_breaker(const json::value& v, opex_config& cfg, const co
   return {};
 }
 
-error_info read_server(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* s = v.is_object() ? &v.get_object() : nullptr;
+error_info read_server(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* s = section.is_object() ? &section.get_object() : nullptr;
   if (!s)
     return {};
   cfg.server.bind = std::string(get_string(*s, "bind").value_or(cfg.server.bind));
@@ -102,16 +102,16 @@ error_info read_server(const json::value& v, opex_config& cfg, const config_read
   return {};
 }
 
-error_info read_idempotency(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* i = v.is_object() ? &v.get_object() : nullptr;
+error_info read_idempotency(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* i = section.is_object() ? &section.get_object() : nullptr;
   if (!i)
     return {};
   cfg.idempotency.retention_hours = int_at(*i, "retention_hours").value_or(cfg.idempotency.retention_hours);
   return {};
 }
 
-error_info read_masking(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* m = v.is_object() ? &v.get_object() : nullptr;
+error_info read_masking(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* m = section.is_object() ? &section.get_object() : nullptr;
   if (!m)
     return {};
   cfg.masked_keys = strings_at(*m, "keys");
@@ -121,8 +121,8 @@ error_info read_masking(const json::value& v, opex_config& cfg, const config_rea
   return {};
 }
 
-error_info read_approvals(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* a = v.is_object() ? &v.get_object() : nullptr;
+error_info read_approvals(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* a = section.is_object() ? &section.get_object() : nullptr;
   if (!a)
     return {};
   cfg.approvals.expiry_minutes = int_at(*a, "expiry_minutes").value_or(cfg.approvals.expiry_minutes);
@@ -132,8 +132,8 @@ error_info read_approvals(const json::value& v, opex_config& cfg, const config_r
   return {};
 }
 
-error_info read_tool_costs(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* c = v.is_object() ? &v.get_object() : nullptr;
+error_info read_tool_costs(const json::value& section, opex_config& cfg, const config_reading&) {
+  const auto* c = section.is_object() ? &section.get_object() : nullptr;
   if (!c)
     return {};
   for (const auto& kv : *c)
@@ -142,8 +142,8 @@ error_info read_tool_costs(const json::value& v, opex_config& cfg, const config_
   return {};
 }
 
-error_info read_secrets(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* sec = v.is_object() ? &v.get_object() : nullptr;
+error_info read_secrets(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* sec = section.is_object() ? &section.get_object() : nullptr;
   if (!sec)
     return {};
   if (auto d = get_string(*sec, "dir"))

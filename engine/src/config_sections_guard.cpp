@@ -16,8 +16,8 @@ error_info read_guard(const json::value& v, opex_config& cfg, const config_readi
   return {};
 }
 
-error_info read_targets(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* t = v.is_object() ? &v.get_object() : nullptr;
+error_info read_targets(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* t = section.is_object() ? &section.get_object() : nullptr;
   if (!t)
     return {};
   cfg.targets.mode = std::string(get_string(*t, "mode").value_or(cfg.targets.mode));
@@ -46,10 +46,10 @@ error_info read_targets(const json::value& v, opex_config& cfg, const config_rea
   return {};
 }
 
-error_info read_tenants(const json::value& v, opex_config& cfg, const config_reading& r) {
-  if (!v.is_array())
+error_info read_tenants(const json::value& section, opex_config& cfg, const config_reading& r) {
+  if (!section.is_array())
     return {};
-  const auto* t = &v;
+  const auto* t = &section;
   for (const auto& item : t->get_array()) {
     const auto& to = item.get_object();
     tenant_settings ts;
@@ -75,8 +75,8 @@ error_info read_tenants(const json::value& v, opex_config& cfg, const config_rea
   return {};
 }
 
-error_info read_protected_workflows(const json::value& v, opex_config& cfg, const config_reading& r) {
-  const auto* pw = v.is_object() ? &v.get_object() : nullptr;
+error_info read_protected_workflows(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* pw = section.is_object() ? &section.get_object() : nullptr;
   if (pw && get_string(*pw, "file")) {
     auto loaded = load_protected_workflows(resolve_path(r.base_dir, *get_string(*pw, "file")));
     if (!loaded)

@@ -3,6 +3,7 @@
 #include "opex/config.hpp"
 #include "opex/contracts.hpp"
 #include "opex/json_util.hpp"
+#include "opex/schema_registry.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
@@ -173,4 +174,34 @@ TEST_CASE("config: storage.checkpoint, background unless set to on_commit, other
   auto bad = load_config(write_temp("ckpt-bad.yml", "storage:\n  checkpoint: sometimes\n"));
   REQUIRE_FALSE(bad.ok());
   CHECK(json::serialize(bad.error().details).find("checkpoint") != std::string::npos);
+}
+
+TEST_CASE("config: each section is checked by its own schema fragment, errors name the YAML line and column") {
+  auto r = load_config_text("autonomy_level: 2\nexecution:\n  retry:\n    bogus: 1\n  max_parallelism: \"x\"\n"
+                            "guard:\n  step_policies: 3\n",
+                            "", "test.yml");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == error_code::config_error);
+  CHECK(r.error().message == "test.yml: invalid configuration");
+  CHECK(r.error().details.at("schema") == "schemas/config/sections/execution.schema.json");
+  std::vector<std::string> errors;
+  for (const auto& e : r.error().details.at("errors").as_array())
+    errors.emplace_back(e.as_string());
+  REQUIRE(errors.size() == 3);  // the violations only, not their parents' echoes
+  CHECK(errors[0] == "<root>[execution][max_parallelism]: Value type not permitted by 'type' constraint. (line 5, column 20)");
+  CHECK(errors[1].starts_with("<root>[execution][retry]: Object contains a property"));
+  CHECK(errors[1].ends_with("'bogus'. (line 4, column 12)"));
+  CHECK(errors[2] == "<root>[guard][step_policies]: Value type not permitted by 'type' constraint. (line 7, column 18)");
+
+  auto top = load_config_text("autonomy_level: 2\nbogus_top: 1\n", "", "test.yml");
+  REQUIRE_FALSE(top);
+  CHECK(top.error().details.at("schema") == "schemas/config/opex_config.schema.json");
+  CHECK(top.error().details.at("errors").at(0).as_string().ends_with("'bogus_top'. (line 2, column 12)"));
+
+  // Every section the reader table knows has its fragment, embedded.
+  auto schemas = schema_registry::with_embedded();
+  for (const auto* key : {"storage", "journal", "targets", "kimmy", "prolex", "execution", "circuit_breaker", "server",
+                          "idempotency", "masking", "tenants", "approvals", "guard", "protected_workflows", "tool_costs",
+                          "secrets", "mcp", "llm", "n8n"})
+    CHECK(schemas->contains("schemas/config/sections/" + std::string(key) + ".schema.json"));
 }
