@@ -5,7 +5,7 @@
 
 #include "opex/connectors/connector.hpp"
 #include "opex/connectors/llm_client.hpp"
-#include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/storage.hpp"
 #include "opex/contracts.hpp"
 
 #include <caf/actor_clock.hpp>

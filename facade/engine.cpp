@@ -5,7 +5,7 @@
 #include "opex/connectors/builtin_connector.hpp"
 #include "opex/connectors/connector_factory.hpp"
 #include "opex/policies/guard_policy.hpp"
-#include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/storage.hpp"
 #include "opex/connectors/secret_store.hpp"
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/llm_client.hpp"
@@ -89,7 +89,7 @@ error_info check_configuration(opex_config& cfg) {
   } catch (const std::invalid_argument& e) {
     return make_error(error_code::config_error, e.what(), json::object{{"key", "guard.step_policies"}});
   }
-  return {};
+  return connectors::check_storage_backend(cfg.storage.backend);
 }
 
 namespace {
@@ -163,10 +163,10 @@ std::string approval_secret_of(const opex_config& cfg, const std::string& databa
     std::getline(in, secret);
   }
   if (secret.empty()) {
-    auto store = connectors::plan_store::open(database);
-    if (!store)
-      throw std::runtime_error(store.error().message);
-    secret = (*store)->secret("approval_secret");
+    auto storage = connectors::open_storage(cfg.storage, database);
+    if (!storage)
+      throw engine_error(storage.error());
+    secret = (*storage)->plans().secret("approval_secret");
   }
   return secret;
 }

@@ -1,7 +1,7 @@
 // Idempotency claims.
 #include "idempotency_book.hpp"
 
-#include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/storage.hpp"
 
 namespace opex::actors {
 
@@ -31,7 +31,7 @@ claim_reply idempotency_book::judge(const idempotency_claim& c, const request_st
   return r;
 }
 
-claim_reply idempotency_book::claim(const idempotency_claim& c, connectors::plan_store& db) {
+claim_reply idempotency_book::claim(const idempotency_claim& c, connectors::plan_state_store& db) {
   auto s = slot(c.tenant, c.key);
   if (auto it = claims_.find(s); it != claims_.end()) {
     if (it->second.digest != c.digest)

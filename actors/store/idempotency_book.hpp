@@ -18,7 +18,7 @@ public:
   /// buffered rows first, then the committed rows of `db`. A fresh claim holds until the
   /// request's row is buffered. The request id itself must be unused by any other request, of
   /// any tenant (request ids are global; another tenant's is never overwritten).
-  claim_reply claim(const idempotency_claim& c, connectors::plan_store& db);
+  claim_reply claim(const idempotency_claim& c, connectors::plan_state_store& db);
 
   /// A request row entered the batch (it replaces its claim until the batch is committed).
   void buffered(const request_state& row);

@@ -1,4 +1,4 @@
-// The store actor: the only SQLite owner of an engine. Journal entries (masked; digests only for
+// The store actor: the only owner of an engine's storage backend (opex/connectors/storage.hpp). Journal entries (masked; digests only for
 // sensitive payloads) and plan state upserts are buffered and committed together, one
 // transaction per batch (at max_batch writes, after flush_interval_ms, or at once when someone
 // waits for a commit: group commit, docs/durability.md); approvals are created and decided at
@@ -7,10 +7,7 @@
 #include "../agents.hpp"
 #include "idempotency_book.hpp"
 
-#include "opex/connectors/sqlite_db.hpp"
-
-#include "opex/connectors/plan_store.hpp"
-#include "opex/connectors/sqlite_journal.hpp"
+#include "opex/connectors/storage.hpp"
 #include "opex/ids.hpp"
 #include "opex/policies/confirmation_code.hpp"
 
@@ -33,9 +30,10 @@ namespace {
 
 struct store_state {
   std::shared_ptr<const runtime> rt;
-  std::shared_ptr<connectors::sqlite_db> db;
-  std::shared_ptr<connectors::sqlite_journal> journal;
-  std::shared_ptr<connectors::plan_store> plans;
+  std::shared_ptr<connectors::storage_backend> storage;
+  connectors::journal_sink* journal = nullptr;
+  connectors::plan_state_store* plans = nullptr;
+  connectors::approval_book* approvals = nullptr;
   std::vector<json::object> entries;
   std::vector<std::variant<step_state, request_state>> states;
   std::vector<caf::typed_response_promise<bool>> waiters;  ///< answered after the next commit
@@ -60,15 +58,15 @@ void flush(self_pointer self) {
     return;
   }
   try {
-    connectors::sqlite_transaction tx(*st.db);
-    st.journal->insert(st.entries);
-    for (const auto& s : st.states) {
-      if (const auto* step = std::get_if<step_state>(&s))
-        st.plans->save_step(*step);
-      else
-        st.plans->save_request(std::get<request_state>(s));
-    }
-    tx.commit();
+    st.storage->in_batch([&st] {
+      st.journal->insert(st.entries);
+      for (const auto& s : st.states) {
+        if (const auto* step = std::get_if<step_state>(&s))
+          st.plans->save_step(*step);
+        else
+          st.plans->save_request(std::get<request_state>(s));
+      }
+    });
   } catch (const std::exception& e) {
     std::cerr << "opex: store commit failed: " << e.what() << " (" << st.entries.size() << " entries, "
               << st.states.size() << " rows kept)\n";
@@ -210,7 +208,7 @@ approval_reply open_approval(self_pointer self, connectors::approval_record& a) 
   flush(self);
   if (a.id.empty())
     a.id = make_uuid_v7();
-  auto created = st.plans->create_approval(a);
+  auto created = st.approvals->create_approval(a);
   approval_reply reply;
   if (!created) {
     reply.error = created.error();
@@ -229,9 +227,9 @@ approval_reply decide_approval(self_pointer self, const approval_decision& d) {
   flush(self);
   approval_reply reply;
   auto now = st.rt->now();
-  for (auto& expired : st.plans->expire_due(now))
+  for (auto& expired : st.approvals->expire_due(now))
     journal_decision(self, expired);
-  auto a = st.plans->find_approval(d.approval_id, d.tenant);
+  auto a = st.approvals->find_approval(d.approval_id, d.tenant);
   if (!a) {
     reply.error = make_error(error_code::not_found, "no approval " + d.approval_id,
                              json::object{{"approval_id", d.approval_id}});
@@ -252,7 +250,7 @@ approval_reply decide_approval(self_pointer self, const approval_decision& d) {
                              json::object{{"approval_id", a->id}, {"rule", "confirmation_code"}});
     return reply;
   }
-  auto decided = st.plans->decide(a->id, d.approve ? approval_status::approved : approval_status::rejected,
+  auto decided = st.approvals->decide(a->id, d.approve ? approval_status::approved : approval_status::rejected,
                                   d.decided_by.empty() ? "unknown" : d.decided_by, d.comment, now);
   if (!decided) {
     reply.error = decided.error();
@@ -270,9 +268,9 @@ approval_list list_approvals(self_pointer self, const approval_query& q) {
   auto& st = self->state;
   flush(self);
   if (!st.rt->read_only)
-    for (auto& expired : st.plans->expire_due(st.rt->now()))
+    for (auto& expired : st.approvals->expire_due(st.rt->now()))
       journal_decision(self, expired);
-  auto all = st.plans->list_approvals(q.tenant, q.status);
+  auto all = st.approvals->list_approvals(q.tenant, q.status);
   if (q.request_id.empty())
     return all;
   approval_list mine;
@@ -287,7 +285,7 @@ approval_list expire_approvals(self_pointer self) {
   flush(self);
   if (st.rt->read_only)
     return approval_list{};
-  auto expired = st.plans->expire_due(st.rt->now());
+  auto expired = st.approvals->expire_due(st.rt->now());
   for (const auto& a : expired)
     journal_decision(self, a);
   return expired;
@@ -316,13 +314,12 @@ stored_plans unfinished_plans(self_pointer self) {
 }
 
 store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime> rt,
-                                 std::shared_ptr<connectors::sqlite_db> db,
-                                 std::shared_ptr<connectors::sqlite_journal> journal,
-                                 std::shared_ptr<connectors::plan_store> plans, std::string secret) {
+                                 std::shared_ptr<connectors::storage_backend> storage, std::string secret) {
   self->state.rt = std::move(rt);
-  self->state.db = std::move(db);
-  self->state.journal = std::move(journal);
-  self->state.plans = std::move(plans);
+  self->state.storage = std::move(storage);
+  self->state.journal = &self->state.storage->journal();
+  self->state.plans = &self->state.storage->plans();
+  self->state.approvals = &self->state.storage->approvals();
   self->state.secret = std::move(secret);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     flush(self);
@@ -381,32 +378,16 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
 
 result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const runtime> rt,
                                 const std::string& database, bool detached) {
-  auto db = connectors::sqlite_db::open(database);
-  if (!db)
-    return db.error();
-  std::shared_ptr<connectors::sqlite_db> connection(std::move(db).value());
-  if (auto pages = rt->config.storage.background_checkpoint_pages(); pages > 0) {
-    try {
-      connection->checkpoint_in_background(pages);
-    } catch (const std::exception& e) {
-      return make_error(error_code::internal_error, "cannot start the checkpoint thread",
-                        boost::json::object{{"path", database}, {"reason", e.what()}});
-    }
-  }
-  auto journal = connectors::sqlite_journal::open_on(connection);
-  if (!journal)
-    return journal.error();
-  auto plans = connectors::plan_store::open_on(connection);
-  if (!plans)
-    return plans.error();
+  auto opened = connectors::open_storage(rt->config.storage, database);
+  if (!opened)
+    return opened.error();
+  std::shared_ptr<connectors::storage_backend> storage(std::move(opened).value());
   std::string secret = rt->approval_secret;
   if (secret.empty())
-    secret = (*plans)->secret("approval_secret");
-  std::shared_ptr<connectors::sqlite_journal> j(std::move(journal).value());
-  std::shared_ptr<connectors::plan_store> p(std::move(plans).value());
+    secret = storage->plans().secret("approval_secret");
   if (detached)
-    return system.spawn<caf::detached>(store, std::move(rt), connection, std::move(j), std::move(p), std::move(secret));
-  return system.spawn(store, std::move(rt), connection, std::move(j), std::move(p), std::move(secret));
+    return system.spawn<caf::detached>(store, std::move(rt), std::move(storage), std::move(secret));
+  return system.spawn(store, std::move(rt), std::move(storage), std::move(secret));
 }
 
 } // namespace opex::actors

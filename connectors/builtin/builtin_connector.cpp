@@ -2,7 +2,7 @@
 #include "opex/connectors/builtin_connector.hpp"
 
 #include "builtin_tool.hpp"
-#include "local_store.hpp"
+#include "opex/connectors/local_store.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -67,7 +67,9 @@ struct builtin_connector::impl {
 
   local_store* open_store() {
     if (!store && !store_error) {
-      auto s = local_store::open(items_database(options.database), options.database, options.checkpoint_pages);
+      opex_config::storage_settings storage;
+      storage.backend = options.backend;
+      auto s = open_local_store(storage, items_database(options.database), options.database, options.checkpoint_pages);
       if (s)
         store = std::move(s).value();
       else

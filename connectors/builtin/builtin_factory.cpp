@@ -19,6 +19,7 @@ public:
     builtin_options options;
     options.database = env.database;
     options.checkpoint_pages = env.config->storage.background_checkpoint_pages();
+    options.backend = env.config->storage.backend;
     options.time = env.time;
     options.journal_sink = env.journal;
     return std::make_shared<builtin_connector>(std::move(options));

@@ -4,7 +4,7 @@
 // (docs/architecture.md, "Adding a builtin tool").
 #pragma once
 
-#include "local_store.hpp"
+#include "opex/connectors/local_store.hpp"
 
 #include "opex/connectors/builtin_connector.hpp"
 

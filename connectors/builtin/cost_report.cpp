@@ -2,7 +2,6 @@
 // over a period, read from the usage counters (a few rows per 15 minutes, never the journal).
 #include "builtin_tool.hpp"
 
-#include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/usage_counters.hpp"
 #include "opex/json_util.hpp"
 
@@ -75,20 +74,10 @@ call_outcome cost_report_tool(const builtin_call& c) {
   double total = 0;
   std::int64_t requests = 0;
   try {
-    sqlite_statement st(c.items->journal_db().handle(),
-                        "SELECT substr(bucket, 1, 10),"
-                        " CAST(round(SUM(CASE WHEN kind = 'cost' THEN cost_usd ELSE 0 END) * 1e6) AS INTEGER),"
-                        " SUM(CASE WHEN kind = 'request' THEN count ELSE 0 END)"
-                        " FROM usage_counters WHERE kind IN ('cost', 'request') AND subject = '' AND tenant = ?1"
-                        " AND bucket >= ?2 AND bucket < ?3 GROUP BY 1 ORDER BY 1");
-    st.bind(1, std::string_view(c.ctx.tenant));
-    st.bind(2, std::string_view(first_bucket));
-    st.bind(3, std::string_view(end_bucket));
-    while (st.step()) {
-      const double cost = static_cast<double>(st.column_int(1)) / 1e6;
-      total += cost;
-      requests += st.column_int(2);
-      by_day.push_back(json::object{{"day", st.column_text(0)}, {"cost_usd", cost}, {"requests", st.column_int(2)}});
+    for (const auto& d : c.items->usage_by_day(c.ctx.tenant, first_bucket, end_bucket)) {
+      total += d.cost_usd;
+      requests += d.requests;
+      by_day.push_back(json::object{{"day", d.day}, {"cost_usd", d.cost_usd}, {"requests", d.requests}});
     }
   } catch (const std::exception& e) {
     return refused("the usage counters cannot be read", json::object{{"reason", e.what()}});

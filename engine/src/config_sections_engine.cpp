@@ -15,6 +15,8 @@ error_info read_storage(const json::value& section, opex_config& cfg, const conf
   const auto* s = section.is_object() ? &section.get_object() : nullptr;
   if (!s)
     return {};
+  if (auto backend = get_string(*s, "backend"))
+    cfg.storage.backend = std::string(*backend);
   if (auto db = get_string(*s, "database"))
     cfg.storage.database = resolve_path(r.base_dir, *db);
   if (auto mode = get_string(*s, "checkpoint"))

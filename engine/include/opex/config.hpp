@@ -273,6 +273,9 @@ struct opex_config {
   };
 
   struct storage_settings {
+    /// The backend (connectors/include/opex/connectors/storage.hpp): "sqlite". An unknown one
+    /// stops the engine with CONFIG_ERROR when it starts.
+    std::string backend = "sqlite";
     std::string database;  ///< SQLite file; "" = ${OPEX_DATA_DIR:-~/.local/share/opex}/opex.db
     checkpoint_mode checkpoint = checkpoint_mode::background;
     int checkpoint_pages = 1000;  ///< WAL frames (pages) that start a checkpoint; the WAL is held under 4x

@@ -96,8 +96,8 @@ public:
 /// The checks the engine makes at start-up beyond load_config, which need the registered
 /// extensions: every catalogue and `targets.overrides` target against its connector type's schema
 /// (normalising aliases such as MCP's `mcp_server`), and `guard.step_policies` against the guard
-/// policies. Returns the first error (CONFIG_ERROR with details {key, tool?, type?, errors?}), or
-/// none. `opexctl validate` runs it; the engine's constructor throws it as engine_error.
+/// policies, and `storage.backend` against the storage backends. Returns the first error
+/// (CONFIG_ERROR with details {key, tool?, type?, errors?}), or none. `opexctl validate` runs it; the engine's constructor throws it as engine_error.
 error_info check_configuration(opex_config& config);
 
 /// Receives a request's result, on an actor thread.

@@ -40,6 +40,7 @@ namespace opex::connectors {
 struct builtin_options {
   std::string database;  ///< the journal's SQLite file; items go to <name>-items.db beside it
   std::int64_t checkpoint_pages = 0;  ///< > 0: the items database checkpoints in the background
+  std::string backend = "sqlite";     ///< the local store's backend (storage.backend)
   std::shared_ptr<const clock> time;              ///< timestamps of created items
   std::function<void(journal_entry)> journal_sink;  ///< where log_append writes
 };

@@ -1,5 +1,5 @@
-// Local tasks, notes and events on SQLite.
-#include "local_store.hpp"
+// Local tasks, notes and events on SQLite (sqlite_local_store.hpp).
+#include "sqlite_local_store.hpp"
 
 #include "opex/connectors/journal_marks.hpp"
 #include "opex/connectors/sqlite_db.hpp"
@@ -81,12 +81,12 @@ std::string tags_json(const json::object& p) {
 
 } // namespace
 
-local_store::local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_db> journal)
+sqlite_local_store::sqlite_local_store(std::unique_ptr<sqlite_db> db, std::unique_ptr<sqlite_db> journal)
   : db_(std::move(db)), journal_(std::move(journal)) {}
 
-local_store::~local_store() = default;
+sqlite_local_store::~sqlite_local_store() = default;
 
-result<std::unique_ptr<local_store>> local_store::open(const std::string& path, const std::string& journal_path,
+result<std::unique_ptr<local_store>> sqlite_local_store::open(const std::string& path, const std::string& journal_path,
                                                        std::int64_t checkpoint_pages) {
   auto db = sqlite_db::open(path);
   if (!db)
@@ -126,10 +126,10 @@ result<std::unique_ptr<local_store>> local_store::open(const std::string& path, 
     return make_error(error_code::internal_error, "cannot create the local store tables",
                       json::object{{"path", path}, {"reason", e.what()}});
   }
-  return std::unique_ptr<local_store>(new local_store(std::move(db).value(), std::move(journal).value()));
+  return std::unique_ptr<local_store>(new sqlite_local_store(std::move(db).value(), std::move(journal).value()));
 }
 
-call_outcome local_store::task_create(const json::object& p, const call_context& ctx,
+call_outcome sqlite_local_store::task_create(const json::object& p, const call_context& ctx,
                                       const std::string& now) {
   try {
     auto id = new_id("task");
@@ -166,7 +166,7 @@ call_outcome local_store::task_create(const json::object& p, const call_context&
   }
 }
 
-call_outcome local_store::task_update(const json::object& p, const call_context& ctx, const std::string& now) {
+call_outcome sqlite_local_store::task_update(const json::object& p, const call_context& ctx, const std::string& now) {
   try {
     auto key = str(p, "task_id").value_or("");
     std::string id;
@@ -213,7 +213,7 @@ call_outcome local_store::task_update(const json::object& p, const call_context&
   }
 }
 
-call_outcome local_store::event_create(const json::object& p, const call_context& ctx,
+call_outcome sqlite_local_store::event_create(const json::object& p, const call_context& ctx,
                                        const std::string& now) {
   try {
     auto summary = str(p, "summary");
@@ -269,7 +269,7 @@ call_outcome local_store::event_create(const json::object& p, const call_context
   }
 }
 
-call_outcome local_store::note_create(const json::object& p, const call_context& ctx,
+call_outcome sqlite_local_store::note_create(const json::object& p, const call_context& ctx,
                                       const std::string& now) {
   try {
     auto id = new_id("doc");
@@ -292,7 +292,7 @@ call_outcome local_store::note_create(const json::object& p, const call_context&
   }
 }
 
-call_outcome local_store::doc_update(const json::object& p, const call_context& ctx, const std::string& now) {
+call_outcome sqlite_local_store::doc_update(const json::object& p, const call_context& ctx, const std::string& now) {
   try {
     auto key = str(p, "doc_id").value_or("");
     std::string id, content;
@@ -335,7 +335,7 @@ call_outcome local_store::doc_update(const json::object& p, const call_context& 
   }
 }
 
-call_outcome local_store::once(const std::string& tool, const call_context& ctx, const std::string& now,
+call_outcome sqlite_local_store::once(const std::string& tool, const call_context& ctx, const std::string& now,
                                 const std::function<call_outcome()>& effect) {
   try {
     if (ctx.idempotency_key.empty()) {  // no key: nothing to remember, but a failure still leaves nothing
@@ -374,7 +374,7 @@ call_outcome local_store::once(const std::string& tool, const call_context& ctx,
   }
 }
 
-error_info local_store::in_one_transaction(const std::function<void()>& body) {
+error_info sqlite_local_store::in_one_transaction(const std::function<void()>& body) {
   try {
     sqlite_transaction tx(*db_);
     body();
@@ -385,7 +385,7 @@ error_info local_store::in_one_transaction(const std::function<void()>& body) {
   }
 }
 
-call_outcome local_store::healthcheck() {
+call_outcome sqlite_local_store::healthcheck() {
   // Every query here is O(log n): the largest rowid, never COUNT(*), so the check costs the same
   // with a million journal entries as with ten (docs/performance.md).
   json::object checks;
@@ -412,7 +412,7 @@ call_outcome local_store::healthcheck() {
   return ok(json::object{{"status", healthy ? "ok" : "degraded"}, {"checks", std::move(checks)}});
 }
 
-call_outcome local_store::journal_summary(const std::string& since) {
+call_outcome sqlite_local_store::journal_summary(const std::string& since) {
   try {
     json::object data{{"since", since}};
     // The window as an id range (journal_marks.hpp): rows from its first mark on, not the
@@ -459,6 +459,23 @@ call_outcome local_store::journal_summary(const std::string& since) {
   } catch (const std::exception& e) {
     return db_failure(e);
   }
+}
+
+std::vector<daily_usage> sqlite_local_store::usage_by_day(const std::string& tenant, const std::string& first_bucket,
+                                                         const std::string& end_bucket) {
+  sqlite_statement st(journal_->handle(),
+                      "SELECT substr(bucket, 1, 10),"
+                      " CAST(round(SUM(CASE WHEN kind = 'cost' THEN cost_usd ELSE 0 END) * 1e6) AS INTEGER),"
+                      " SUM(CASE WHEN kind = 'request' THEN count ELSE 0 END)"
+                      " FROM usage_counters WHERE kind IN ('cost', 'request') AND subject = '' AND tenant = ?1"
+                      " AND bucket >= ?2 AND bucket < ?3 GROUP BY 1 ORDER BY 1");
+  st.bind(1, std::string_view(tenant));
+  st.bind(2, std::string_view(first_bucket));
+  st.bind(3, std::string_view(end_bucket));
+  std::vector<daily_usage> out;
+  while (st.step())
+    out.push_back({st.column_text(0), static_cast<double>(st.column_int(1)) / 1e6, st.column_int(2)});
+  return out;
 }
 
 } // namespace opex::connectors

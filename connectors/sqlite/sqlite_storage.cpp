@@ -1,0 +1,69 @@
+// The SQLite storage backend: the journal (sqlite_journal), the plan state and approval book
+// (plan_store) on one connection, batches as one transaction, WAL checkpoints in the background
+// when storage.checkpoint asks for it (docs/durability.md, docs/performance.md).
+#include "sqlite_local_store.hpp"
+
+#include "opex/connectors/plan_store.hpp"
+#include "opex/connectors/sqlite_db.hpp"
+#include "opex/connectors/sqlite_journal.hpp"
+#include "opex/connectors/storage.hpp"
+
+namespace opex::connectors {
+
+namespace {
+
+class sqlite_storage final : public storage_backend {
+public:
+  sqlite_storage(std::shared_ptr<sqlite_db> db, std::unique_ptr<sqlite_journal> journal,
+                 std::unique_ptr<plan_store> plans)
+      : db_(std::move(db)), journal_(std::move(journal)), plans_(std::move(plans)) {}
+
+  journal_sink& journal() override { return *journal_; }
+  plan_state_store& plans() override { return *plans_; }
+  approval_book& approvals() override { return *plans_; }
+
+  void in_batch(const std::function<void()>& writes) override {
+    sqlite_transaction tx(*db_);
+    writes();
+    tx.commit();
+  }
+
+private:
+  std::shared_ptr<sqlite_db> db_;
+  std::unique_ptr<sqlite_journal> journal_;
+  std::unique_ptr<plan_store> plans_;
+};
+
+} // namespace
+
+result<std::unique_ptr<storage_backend>> open_sqlite_storage(const opex_config::storage_settings& settings,
+                                                             const std::string& database) {
+  auto db = sqlite_db::open(database);
+  if (!db)
+    return db.error();
+  std::shared_ptr<sqlite_db> connection(std::move(db).value());
+  if (auto pages = settings.background_checkpoint_pages(); pages > 0) {
+    try {
+      connection->checkpoint_in_background(pages);
+    } catch (const std::exception& e) {
+      return make_error(error_code::internal_error, "cannot start the checkpoint thread",
+                        boost::json::object{{"path", database}, {"reason", e.what()}});
+    }
+  }
+  auto journal = sqlite_journal::open_on(connection);
+  if (!journal)
+    return journal.error();
+  auto plans = plan_store::open_on(connection);
+  if (!plans)
+    return plans.error();
+  return std::unique_ptr<storage_backend>(
+    std::make_unique<sqlite_storage>(connection, std::move(journal).value(), std::move(plans).value()));
+}
+
+result<std::unique_ptr<local_store>> open_sqlite_local_store(const std::string& items_path,
+                                                             const std::string& journal_path,
+                                                             std::int64_t checkpoint_pages) {
+  return sqlite_local_store::open(items_path, journal_path, checkpoint_pages);
+}
+
+} // namespace opex::connectors
