@@ -68,6 +68,24 @@ std::uint64_t plan_run::commit(write_batch writes, pending_commit what) {
   return token;
 }
 
+namespace {
+
+/// The request, step and tool of an observation, and its error's code and message.
+template <class Event>
+Event observed(const std::string& request_id, const step_result& r, const error_info* error = nullptr) {
+  Event e;
+  e.request_id = request_id;
+  e.step = r.step;
+  e.tool = r.tool;
+  if (error && *error) {
+    e.error_code = std::string(error_code_name(error->code));
+    e.message = error->message;
+  }
+  return e;
+}
+
+} // namespace
+
 void plan_run::observe_attempt_start(std::size_t i) {
   if (rt_->observers.empty())
     return;
@@ -82,17 +100,10 @@ void plan_run::observe_attempt_end(std::size_t i, const error_info* error, std::
     return;
   const auto& r = results_[i];
   const auto& a = r.attempts.back();
-  attempt_ended e;
-  e.request_id = ctx_.request_id;
-  e.step = r.step;
-  e.tool = r.tool;
+  auto e = observed<attempt_ended>(ctx_.request_id, r, error);
   e.attempt = static_cast<int>(r.attempts.size());
   e.outcome = a.outcome;
   e.duration_ms = a.duration_ms;
-  if (error) {
-    e.error_code = std::string(error_code_name(error->code));
-    e.message = error->message;
-  }
   e.retry_in = retry_in;
   e.retry_reason = retry_reason;
   out_.emplace_back(run_cmd::observe{std::move(e)});
@@ -102,18 +113,11 @@ void plan_run::observe_step_end(std::size_t i) {
   if (rt_->observers.empty())
     return;
   const auto& r = results_[i];
-  step_ended e;
-  e.request_id = ctx_.request_id;
-  e.step = r.step;
-  e.tool = r.tool;
+  auto e = observed<step_ended>(ctx_.request_id, r, &r.error);
   e.status = r.status;
   e.attempts = static_cast<int>(r.attempts.size());
   e.duration_ms = r.duration_ms;
   e.cost_usd = r.cost_usd;
-  if (r.error) {
-    e.error_code = std::string(error_code_name(r.error.code));
-    e.message = r.error.message;
-  }
   out_.emplace_back(run_cmd::observe{std::move(e)});
 }
 
