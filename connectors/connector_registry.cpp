@@ -41,6 +41,17 @@ void add_target_schemas(schema_registry& schemas) {
   }
 }
 
+void route_targets(opex_config& config) {
+  for (auto& tool : config.catalogue.mutable_tools()) {
+    if (auto o = config.targets.overrides.find(tool.id); o != config.targets.overrides.end()) {
+      tool.target = o->second;
+      continue;
+    }
+    for (const auto* f : connector_factories())
+      f->route(tool, config);
+  }
+}
+
 namespace {
 
 std::string known_types() {

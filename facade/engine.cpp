@@ -2,7 +2,6 @@
 // system, recovery, queries and shutdown. Submissions are in engine_submit.cpp.
 #include "engine_impl.hpp"
 
-#include "opex/connectors/builtin_connector.hpp"
 #include "opex/connectors/connector_factory.hpp"
 #include "opex/policies/guard_policy.hpp"
 #include "opex/connectors/storage.hpp"
@@ -10,7 +9,6 @@
 #include "opex/connectors/http_client.hpp"
 #include "opex/connectors/llm_client.hpp"
 #include "opex/connectors/mcp_connector.hpp"
-#include "opex/connectors/n8n_connector.hpp"
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 #include "opex/policies/confirmation_code.hpp"
@@ -32,52 +30,6 @@ namespace opex {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
-
-namespace {
-
-/// TASK_CREATE -> task-create: the webhook path used for builtin tools in webhook mode.
-std::string kebab(std::string_view id) {
-  std::string out;
-  for (char c : id)
-    out.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
-
-/// Applies `targets:` of opex.yml to every tool (docs/decisions.md, "Targets").
-void resolve_targets(opex_config& cfg) {
-  const auto& t = cfg.targets;
-  for (auto& tool : cfg.catalogue.mutable_tools()) {
-    if (auto o = t.overrides.find(tool.id); o != t.overrides.end()) {
-      tool.target = o->second;
-      continue;
-    }
-    if (auto op = connectors::n8n_operation_for(tool.id);
-        !op.empty() && !cfg.n8n.instances.empty() && cfg.n8n.route_tools) {
-      tool.target = tool_target::of("n8n_api", json::object{{"operation", op}});
-      continue;
-    }
-    if (t.n8n_webhooks == "test" && tool.target.type == "webhook") {
-      // n8n serves a workflow under test at /webhook-test/<path> instead of /webhook/<path>.
-      auto url = tool.target.text("url");
-      if (auto at = url.find("/webhook/"); at != std::string::npos)
-        tool.target.spec["url"] = url.replace(at, 9, "/webhook-test/");
-    }
-    if (t.mode == "builtin") {
-      auto name = connectors::builtin_connector::builtin_for_tool(tool.id);
-      if (!name.empty() && tool.target.type != "builtin")
-        tool.target = tool_target::of("builtin", json::object{{"name", name}});
-    } else if (t.mode == "webhook") {
-      if (tool.target.type == "webhook") {
-        auto url = connectors::parse_url(tool.target.text("url"));
-        tool.target.spec["url"] = t.webhook_base_url + (url ? url->target : "/webhook/" + kebab(tool.id));
-      } else if (tool.target.type == "builtin" && tool.target.text("name") != "noop") {
-        tool.target = tool_target::of("webhook", json::object{{"url", t.webhook_base_url + "/webhook/" + kebab(tool.id)}});
-      }
-    }
-  }
-}
-
-} // namespace
 
 error_info check_configuration(opex_config& cfg) {
   schema_registry target_schemas;
@@ -281,7 +233,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   }
   if (auto bad = check_configuration(cfg))
     throw engine_error(bad);
-  resolve_targets(cfg);
+  connectors::route_targets(cfg);
   im.database = options.database.empty() ? database_path(cfg) : options.database;
 
   auto rt = std::make_shared<actors::runtime>();

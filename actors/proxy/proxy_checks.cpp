@@ -119,18 +119,26 @@ result<checked_output> proxy_checker::check(prolex_output output, const policies
   return out;
 }
 
-bool proxy_checker::needs_usage(const checked_output& c, const policies::guard_context& g) const {
+namespace {
+
+policies::plan_view view_of(const checked_output& c) {
+  return policies::plan_view{c.tools, c.dag->steps, c.estimated_cost_usd};
+}
+
+policies::usage_needs needs_of(const checked_output& c, const policies::guard_context& g) {
+  policies::usage_needs n;
   if (!c.dag)
-    return false;
-  if (c.estimated_cost_usd > 0)
-    return true;
-  const auto* t = cfg_.find_tenant(g.tenant);
-  if (t && (t->max_requests_per_day || t->max_cost_per_day_usd || !t->max_executions_per_day.empty()))
-    return true;
-  for (const auto* tool : c.tools)
-    if (policies::daily_limit(*tool, g) >= 0 || tool->id == "N8N_WORKFLOW_PROMOTE")
-      return true;
-  return false;
+    return n;
+  const auto plan = view_of(c);
+  for (const auto* policy : policies::usage_policies())
+    policy->needs(plan, g, n);
+  return n;
+}
+
+} // namespace
+
+bool proxy_checker::needs_usage(const checked_output& c, const policies::guard_context& g) const {
+  return needs_of(c, g).any;
 }
 
 std::vector<std::string> proxy_checker::usage_tools(const checked_output& c) const {
@@ -141,34 +149,18 @@ std::vector<std::string> proxy_checker::usage_tools(const checked_output& c) con
 }
 
 std::vector<std::string> proxy_checker::usage_workflows(const checked_output& c) const {
-  std::vector<std::string> out;
-  if (!c.dag)
-    return out;
-  for (std::size_t i = 0; i < c.tools.size(); ++i)
-    if (c.tools[i]->id == "N8N_WORKFLOW_PROMOTE")
-      if (auto n = get_string(c.dag->steps[i].payload, "workflow_name"))
-        out.emplace_back(*n);
-  return out;
+  policies::guard_context none;
+  none.cfg = &cfg_;
+  return needs_of(c, none).workflows;
 }
 
 error_info proxy_checker::check_usage(const checked_output& c, const policies::guard_context& g) const {
-  if (auto err = policies::check_cost(c.estimated_cost_usd, g))
-    return err;
-  if (auto err = policies::check_request_quota(g))
-    return err;
-  std::map<std::string, int> planned;
-  for (const auto* t : c.tools)
-    ++planned[t->id];
-  for (const auto* t : c.tools) {
-    if (auto err = policies::check_tool_quota(*t, planned[t->id], g))
+  if (!c.dag)
+    return {};
+  const auto plan = view_of(c);
+  for (const auto* policy : policies::usage_policies())
+    if (auto err = policy->check(plan, g))
       return err;
-  }
-  for (std::size_t i = 0; i < c.tools.size(); ++i)
-    if (c.tools[i]->id == "N8N_WORKFLOW_PROMOTE") {
-      auto verdict = policies::check_n8n_guardrails(*c.tools[i], c.dag->steps[i].payload, g);
-      if (verdict.error)
-        return at_step(std::move(verdict.error), c.dag->steps[i]);
-    }
   return {};
 }
 

@@ -15,6 +15,15 @@ public:
       "properties": {"type": {"const": "builtin"}, "name": {"type": "string", "minLength": 1}}})";
   }
 
+  /// targets.mode builtin: every tool a builtin serves runs on it.
+  void route(tool_definition& tool, const opex_config& config) const override {
+    if (config.targets.mode != "builtin")
+      return;
+    auto name = builtin_connector::builtin_for_tool(tool.id);
+    if (!name.empty() && tool.target.type != "builtin")
+      tool.target = tool_target::of("builtin", boost::json::object{{"name", name}});
+  }
+
   std::shared_ptr<connector> create(connector_environment& env) const override {
     builtin_options options;
     options.database = env.database;

@@ -20,6 +20,12 @@ public:
 
   bool configured(const opex_config& config) const override { return !config.n8n.instances.empty(); }
 
+  /// n8n.route_tools with instances configured: the N8N_* tools run on n8n's REST API.
+  void route(tool_definition& tool, const opex_config& config) const override {
+    if (auto op = n8n_operation_for(tool.id); !op.empty() && !config.n8n.instances.empty() && config.n8n.route_tools)
+      tool.target = tool_target::of("n8n_api", boost::json::object{{"operation", op}});
+  }
+
   std::shared_ptr<connector> create(connector_environment& env) const override {
     n8n_connector_options options;
     options.settings = env.config->n8n;

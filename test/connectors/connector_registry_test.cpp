@@ -98,3 +98,28 @@ TEST_CASE("connector registry: the engine refuses to start on a bad target, with
     CHECK(std::string(e.what()).find("url") != std::string::npos);
   }
 }
+
+TEST_CASE("connector registry: each factory routes the tools opex.yml sends to it, overrides first") {
+  const std::string refs = "catalogue: " + ref + "/rag/tools/tools.yml\nsystem: " + ref + "/config/system.yml\nautonomy: "
+                           + ref + "/config/autonomy.yml\n";
+  auto builtin = config_of(refs + "targets: {mode: builtin}\n");
+  connectors::route_targets(builtin);
+  CHECK(builtin.catalogue.find("TASK_CREATE")->target.type == "builtin");
+  CHECK(builtin.catalogue.find("TASK_CREATE")->target.text("name") == "task_create");
+  CHECK(builtin.catalogue.find("WEB_SEARCH")->target.type == "webhook");  // no builtin serves it
+
+  auto webhook = config_of(refs + "targets: {mode: webhook, webhook_base_url: 'http://127.0.0.1:5678', n8n_webhooks: test}\n");
+  connectors::route_targets(webhook);
+  CHECK(webhook.catalogue.find("TASK_CREATE")->target.text("url") == "http://127.0.0.1:5678/webhook-test/task-create");
+
+  auto overridden = config_of(refs + "targets:\n  mode: builtin\n  overrides:\n    TASK_CREATE: {type: webhook, url: 'http://127.0.0.1:9/x'}\n");
+  connectors::route_targets(overridden);
+  CHECK(overridden.catalogue.find("TASK_CREATE")->target.type == "webhook");
+  CHECK(overridden.catalogue.find("TASK_CREATE")->target.text("url") == "http://127.0.0.1:9/x");
+
+  auto n8n = config_of(refs + "n8n:\n  instances:\n    sandbox: {base_url: 'http://127.0.0.1:5678', api_key: 'env:N8N_KEY'}\n");
+  connectors::route_targets(n8n);
+  CHECK(n8n.catalogue.find("N8N_WORKFLOW_TEST")->target.type == "n8n_api");
+  CHECK(n8n.catalogue.find("N8N_WORKFLOW_TEST")->target.text("operation") == "workflow_test");
+  CHECK(n8n.catalogue.find("TASK_CREATE")->target.type == "builtin");
+}

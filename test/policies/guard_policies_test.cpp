@@ -286,3 +286,50 @@ TEST_CASE("guard: the n8n guardrails ask for a review after an upsert succeeds, 
   CHECK_FALSE(policy->check(step_view{upsert, unreviewed, cfg}, g).review);
   CHECK_FALSE(policy->check(step_view{*cfg.catalogue.find("TASK_CREATE"), obj("{}"), cfg}, g).review);
 }
+
+TEST_CASE("guard: the usage policies say what to count, and judge in order: budget, requests, tools, promotion") {
+  std::vector<std::string> names;
+  for (const auto* p : usage_policies())
+    names.emplace_back(p->name());
+  CHECK(names == std::vector<std::string>{"budget", "request_quota", "tool_quota", "n8n_promotion"});
+
+  auto cfg = reference_config("tenants:\n  - {slug: acme, quotas: {max_requests_per_day: 2}}\n");
+  const tool_definition* web = cfg.catalogue.find("WEB_SEARCH");
+  const tool_definition* promote = cfg.catalogue.find("N8N_WORKFLOW_PROMOTE");
+  std::vector<plan_step> steps(2);
+  steps[0].step = 1;
+  steps[0].tool = "WEB_SEARCH";
+  steps[1].step = 2;
+  steps[1].tool = "N8N_WORKFLOW_PROMOTE";
+  steps[1].payload = obj(R"({"workflow_name":"AUTO_PROLEX_X"})");
+  std::vector<const tool_definition*> tools{web, promote};
+  auto needs = [&](std::size_t n, const guard_context& g) {
+    usage_needs out;
+    plan_view plan{std::span(tools.data(), n), std::span(steps.data(), n), 0.0};
+    for (const auto* p : usage_policies())
+      p->needs(plan, g, out);
+    return out;
+  };
+  auto g = guard(cfg, 3);
+  auto one = needs(1, g);
+  CHECK(one.any);  // WEB_SEARCH has a daily limit in the reference catalogue
+  CHECK(one.workflows.empty());
+  auto both = needs(2, g);
+  CHECK(both.workflows == std::vector<std::string>{"AUTO_PROLEX_X"});
+
+  // The promotion is refused until a test and a review are recorded, named at its step.
+  plan_view plan{tools, steps, 0.0};
+  auto refused = usage_policies().back()->check(plan, g);
+  REQUIRE(refused);
+  CHECK(refused.code == error_code::guardrail_violation);
+  CHECK(refused.details.at("step") == 2);
+  g.usage.workflow_tested["AUTO_PROLEX_X"] = true;
+  g.usage.workflow_reviewed["AUTO_PROLEX_X"] = true;
+  CHECK_FALSE(usage_policies().back()->check(plan, g));
+
+  // The tenant's request quota, from the counted requests.
+  auto acme = guard(cfg, 3, "acme");
+  acme.usage.tenant_requests_today = 2;
+  const auto* requests = usage_policies()[1];
+  CHECK(requests->check(plan, acme).code == error_code::quota_exceeded);
+}

@@ -54,6 +54,12 @@ public:
   /// `mcp_server` for `server`). Default: unchanged.
   virtual void normalise(tool_target& /*target*/) const {}
 
+  /// Applies opex.yml's routing to a catalogue tool that `targets.overrides` does not name
+  /// (docs/decisions.md, "Targets"): a factory rewrites or claims the target when the
+  /// configuration routes the tool to its connector (targets.mode, n8n.route_tools). Called for
+  /// every factory in registry order; a later factory's claim replaces an earlier one's.
+  /// Default: unchanged.
+  virtual void route(tool_definition& /*tool*/, const opex_config& /*config*/) const {}
   /// Whether opex.yml asks for this connector (the llm, n8n and mcp sections); tools of a type
   /// that is not configured fail with CONNECTOR_UNAVAILABLE when called.
   virtual bool configured(const opex_config& /*config*/) const { return true; }
@@ -70,6 +76,10 @@ const connector_factory* find_connector_factory(std::string_view type) noexcept;
 
 /// Adds each factory's target schema to `schemas` as "target/<type>".
 void add_target_schemas(schema_registry& schemas);
+
+/// Gives every catalogue tool its target under this configuration: its `targets.overrides`
+/// entry, else what the factories' route() make of it.
+void route_targets(opex_config& config);
 
 /// Checks and normalises every tool's target (the catalogue's and `targets.overrides`): its type
 /// must have a factory and its mapping must match that factory's schema. Tools with an empty

@@ -8,6 +8,7 @@
 
 #include "opex/catalogue.hpp"
 #include "opex/config.hpp"
+#include "opex/contracts.hpp"
 #include "opex/policies/guard_context.hpp"
 
 #include <boost/json/object.hpp>
@@ -57,6 +58,37 @@ public:
   virtual std::string_view name() const noexcept = 0;
   virtual guard_verdict check(const step_view& step, const guard_context& g) const = 0;
 };
+
+/// The plan a usage policy looks at once the chain has run: its tools and steps (index-aligned,
+/// payloads as the chain rewrote them) and its estimated cost (USD).
+struct plan_view {
+  std::span<const tool_definition* const> tools;
+  std::span<const plan_step> steps;
+  double estimated_cost_usd = 0.0;
+};
+
+/// What the usage policies need counted from the journal before they can judge a plan.
+struct usage_needs {
+  bool any = false;                    ///< something must be counted (else no lookup at all)
+  std::vector<std::string> workflows;  ///< workflow names whose tests and reviews are looked up
+};
+
+/// A policy over what a plan would use, judged with the usage counted so far (g.usage): budgets,
+/// quotas, the n8n promotion's recorded test and review. Stateless and thread-safe.
+class usage_policy {
+public:
+  virtual ~usage_policy() = default;
+  virtual std::string_view name() const noexcept = 0;
+  /// Adds to `needs` what must be counted for `plan` (nothing when the policy does not apply).
+  virtual void needs(const plan_view& plan, const guard_context& g, usage_needs& needs) const = 0;
+  /// The refusal (COST_LIMIT_EXCEEDED, QUOTA_EXCEEDED, GUARDRAIL_VIOLATION with details
+  /// {rule, step?}), or none.
+  virtual error_info check(const plan_view& plan, const guard_context& g) const = 0;
+};
+
+/// Every usage policy, in the order they judge (docs/guarded-execution.md, "Order of the
+/// checks"): budget, request_quota, tool_quota, n8n_promotion.
+std::span<const usage_policy* const> usage_policies() noexcept;
 
 /// Every per-step policy opex ships, in the default order.
 std::span<const guard_policy* const> step_policies() noexcept;
