@@ -86,6 +86,7 @@ result<checked_output> proxy_checker::check(prolex_output output, const policies
     // The configured chain (guard.step_policies), in order; placeholder values are skipped by
     // the workflow checks here and checked again once resolved.
     std::optional<policies::review_request> review;
+    std::vector<policies::fact_request> facts;
     for (const auto* policy : chain_) {
       auto verdict = policy->check(policies::step_view{*tool, step.payload, cfg_}, g);
       if (verdict.error)
@@ -96,8 +97,10 @@ result<checked_output> proxy_checker::check(prolex_output output, const policies
         step.payload = std::move(*verdict.rewritten);
       if (verdict.review)
         review = std::move(verdict.review);
+      facts.insert(facts.end(), verdict.facts.begin(), verdict.facts.end());
     }
     out.reviews.push_back(std::move(review));
+    out.facts.push_back(std::move(facts));
     out.tools.push_back(tool);
     out.templated.push_back(templated);
     out.validate_at_dispatch.push_back(defer_schema && !schema.empty());

@@ -35,6 +35,7 @@ struct checked_output {
   std::vector<std::string> approval_reasons;
   std::vector<bool> requires_code;
   std::vector<std::optional<policies::review_request>> reviews;  ///< opened once the step succeeds
+  std::vector<std::vector<policies::fact_request>> facts;         ///< recorded once the step succeeds
   double estimated_cost_usd = 0.0;
   bool sensitive = false;  ///< sensitivity high: payloads are journaled as digests
 };

@@ -3,6 +3,8 @@
 // row and answer is masked here (key names, value shapes, the secrets the run resolved).
 #include "plan_run.hpp"
 
+#include "opex/json_util.hpp"
+
 #include "opex/policies/confirmation_code.hpp"
 #include "opex/policies/masking.hpp"
 
@@ -127,6 +129,17 @@ journal_entry plan_run::step_outcome_entry(std::size_t i) const {
   entry.metadata["attempts"] = static_cast<std::int64_t>(r.attempts.size());
   entry.metadata["execution_time_ms"] = r.duration_ms;
   entry.metadata["cost_usd"] = r.cost_usd;
+  if (r.status == step_status::succeeded && steps_[i].payload) {
+    // Facts a policy asked to record (guard_verdict::facts), from the payload as sent: the
+    // usage counters keep them (docs/guarded-execution.md, "Quotas and budgets").
+    json::array facts;
+    for (const auto& f : plan_->facts[i])
+      for (const auto& field : f.subject_fields)
+        if (auto subject = get_string(*steps_[i].payload, field))
+          facts.push_back(json::object{{"kind", f.kind}, {"subject", *subject}});
+    if (!facts.empty())
+      entry.metadata["facts"] = std::move(facts);
+  }
   entry.tags = {"step", std::string(step_status_name(r.status))};
   return entry;
 }

@@ -71,6 +71,12 @@ void fill_from_journal(sqlite_db& db) {
     " (SELECT tenant, MIN(timestamp) AS timestamp FROM journal WHERE agent = 'proxy' GROUP BY request_id)"
     " GROUP BY 1, 2, 3, 4;"
     "INSERT OR IGNORE INTO usage_counters(kind, subject, tenant, bucket, count, cost_usd)"
+    " SELECT json_extract(f.value, '$.kind'), json_extract(f.value, '$.subject'), '', '', 1, 0"
+    " FROM journal, json_each(journal.entry, '$.metadata.facts') AS f"
+    " WHERE agent = 'opex' AND status = 'success' AND json_extract(entry, '$.tags[0]') = 'step'"
+    " AND json_type(f.value, '$.kind') = 'text' AND json_type(f.value, '$.subject') = 'text';"
+    // Journals written before steps carried metadata.facts: their successful tests.
+    "INSERT OR IGNORE INTO usage_counters(kind, subject, tenant, bucket, count, cost_usd)"
     " SELECT 'workflow_tested', json_extract(entry, p.path), '', '', 1, 0"
     " FROM journal, (SELECT '$.payload_snapshot.workflow_name' AS path UNION ALL"
     " SELECT '$.payload_snapshot.workflow_id') AS p"
@@ -111,16 +117,22 @@ void count(sqlite_db& db, const json::object& entry, std::string_view bucket, st
     return;
   if (opex_tool && status == "success" && first_tag_is_step(entry)) {
     add(db, "tool_success", tool, tenant, bucket, 1, 0.0);
-    if (tool == "N8N_WORKFLOW_TEST")
-      if (const auto* p = get_member(entry, "payload_snapshot"); p && p->is_object())
-        for (const char* key : {"workflow_name", "workflow_id"})
-          if (auto w = get_string(p->get_object(), key)) {
-            auto st = db.prepared(
-              "INSERT OR IGNORE INTO usage_counters(kind, subject, tenant, bucket, count, cost_usd)"
-              " VALUES ('workflow_tested', ?1, '', '', 1, 0)");
-            st->bind(1, *w);
-            st->step();
-          }
+    // Facts the guard asked to record once the step succeeded (metadata.facts: [{kind, subject}]).
+    if (const auto* md = get_member(entry, "metadata"); md && md->is_object())
+      if (const auto* facts = get_member(md->get_object(), "facts"); facts && facts->is_array())
+        for (const auto& f : facts->get_array()) {
+          const auto* fo = f.if_object();
+          auto kind = fo ? get_string(*fo, "kind") : std::nullopt;
+          auto subject = fo ? get_string(*fo, "subject") : std::nullopt;
+          if (!kind || !subject)
+            continue;
+          auto st = db.prepared(
+            "INSERT OR IGNORE INTO usage_counters(kind, subject, tenant, bucket, count, cost_usd)"
+            " VALUES (?1, ?2, '', '', 1, 0)");
+          st->bind(1, *kind);
+          st->bind(2, *subject);
+          st->step();
+        }
   }
   if (opex_tool || agent == "kimmy" || agent == "prolex")
     if (double cost = cost_of(entry); cost != 0.0)

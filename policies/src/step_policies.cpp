@@ -94,9 +94,17 @@ public:
     }
     auto v = check_n8n_guardrails(s.tool, s.payload, g);
     guard_verdict out{std::move(v.error), v.needs_approval ? v.approval_reason : std::string(), std::move(v.rewritten),
-                      std::nullopt};
-    if (v.review_after_success)  // the promotion's guardrail then requires the approved review
-      out.review = review_request{"workflow_name", "review_required: review workflow {subject} before it is promoted"};
+                      std::nullopt, {}};
+    if (s.tool.id == "N8N_WORKFLOW_UPSERT") {
+      // review_required (the default): a person reviews the new workflow before any promotion,
+      // which n8n_promotion then requires. The name may be a template: the review is opened with
+      // the name as sent.
+      const auto* review = get_member(s.payload, "review_required");
+      if (!(review && review->is_bool() && !review->get_bool()))
+        out.review = review_request{"workflow_name", "review_required: review workflow {subject} before it is promoted"};
+    }
+    if (s.tool.id == "N8N_WORKFLOW_TEST")  // a success is what a promotion looks for
+      out.facts.push_back(fact_request{"workflow_tested", {"workflow_name", "workflow_id"}});
     return out;
   }
 };

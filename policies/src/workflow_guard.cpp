@@ -122,7 +122,6 @@ guardrail_verdict check_n8n_guardrails(const tool_definition& tool, const json::
     bool review = true;
     if (const auto* r = get_member(payload, "review_required"); r && r->is_bool())
       review = r->get_bool();
-    v.review_after_success = review;
     if (review) {
       const auto* active = get_member(payload, "active");
       if (!active || !active->is_bool() || active->get_bool()) {

@@ -18,8 +18,10 @@ namespace json = boost::json;
 
 namespace {
 
+/// A journal entry; `workflow`: a tested workflow, recorded as the guard asks today
+/// (metadata.facts), or as journals before facts had it (payload_snapshot) when `legacy`.
 json::object entry(std::string ts, std::string request, std::string agent, std::string tool, std::string status,
-                   std::string tenant, double cost = 0.0, std::string workflow = "") {
+                   std::string tenant, double cost = 0.0, std::string workflow = "", bool legacy = false) {
   json::object e{{"timestamp", ts},       {"request_id", request}, {"agent", agent},
                  {"action_type", "execution"}, {"result", {{"status", status}}},
                  {"metadata", {{"tenant", tenant}}}, {"tags", json::array{agent == "opex" ? "step" : "decision"}}};
@@ -27,12 +29,14 @@ json::object entry(std::string ts, std::string request, std::string agent, std::
     e["tool_used"] = tool;
   if (cost != 0.0)
     e["metadata"].as_object()["cost_usd"] = cost;
-  if (!workflow.empty())
+  if (!workflow.empty() && legacy)
     e["payload_snapshot"] = {{"workflow_name", workflow}};
+  else if (!workflow.empty())
+    e["metadata"].as_object()["facts"] = json::array{json::object{{"kind", "workflow_tested"}, {"subject", workflow}}};
   return e;
 }
 
-std::vector<json::object> sample() {
+std::vector<json::object> sample(bool legacy = false) {
   return {
     entry("2026-11-30T23:59:59.000Z", "r0", "opex", "TASK_CREATE", "success", "acme", 1.0),   // before today
     entry("2026-12-01T00:00:00.000Z", "r1", "proxy", "", "success", "acme"),
@@ -42,7 +46,7 @@ std::vector<json::object> sample() {
     entry("2026-12-01T09:15:00.000Z", "r2", "opex", "TASK_CREATE", "success", "globex", 0.5),
     entry("2026-12-01T09:16:00.000Z", "r2", "opex", "TASK_CREATE", "failure", "globex", 0.125),
     entry("2026-12-01T10:00:00.000Z", "r3", "kimmy", "", "success", "acme", 0.01),
-    entry("2026-12-01T10:00:01.000Z", "r3", "opex", "N8N_WORKFLOW_TEST", "success", "acme", 0.0, "Weekly report"),
+    entry("2026-12-01T10:00:01.000Z", "r3", "opex", "N8N_WORKFLOW_TEST", "success", "acme", 0.0, "Weekly report", legacy),
   };
 }
 
@@ -89,7 +93,7 @@ TEST_CASE("usage_counters: a database made before them is counted from its journ
   {
     auto db = std::shared_ptr<sqlite_db>(sqlite_db::open(dir.file("opex.db")).value());
     auto journal = sqlite_journal::open_on(db).value();
-    REQUIRE(journal->append(sample()).value() == 9);
+    REQUIRE(journal->append(sample(true)).value() == 9);
     db->exec("DROP TABLE usage_counters");
   }
   auto db = std::shared_ptr<sqlite_db>(sqlite_db::open(dir.file("opex.db")).value());
@@ -100,6 +104,20 @@ TEST_CASE("usage_counters: a database made before them is counted from its journ
     auto again = plan_store::open_on(db).value();
     check_facts(*again);
   }
+}
+
+TEST_CASE("usage_counters: recounting a journal keeps the facts the guard recorded (metadata.facts)") {
+  test::temp_dir dir;
+  {
+    auto db = std::shared_ptr<sqlite_db>(sqlite_db::open(dir.file("opex.db")).value());
+    auto journal = sqlite_journal::open_on(db).value();
+    REQUIRE(journal->append(sample(false)).value() == 9);
+    db->exec("DROP TABLE usage_counters");
+  }
+  auto db = std::shared_ptr<sqlite_db>(sqlite_db::open(dir.file("opex.db")).value());
+  auto journal = sqlite_journal::open_on(db).value();
+  auto store = plan_store::open_on(db).value();
+  check_facts(*store);
 }
 
 TEST_CASE("journal_marks: a time window is an id range that holds every entry in it") {

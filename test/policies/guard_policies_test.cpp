@@ -285,6 +285,14 @@ TEST_CASE("guard: the n8n guardrails ask for a review after an upsert succeeds, 
   auto unreviewed = obj(R"({"workflow_name":"AUTO_PROLEX_X","tags":["AUTO_PROLEX"],"review_required":false})");
   CHECK_FALSE(policy->check(step_view{upsert, unreviewed, cfg}, g).review);
   CHECK_FALSE(policy->check(step_view{*cfg.catalogue.find("TASK_CREATE"), obj("{}"), cfg}, g).review);
+  // A name that comes from an earlier step still gets its review (opened with the name as sent).
+  auto templated = obj(R"({"workflow_name":"{{ step_1.result.workflow_name }}","tags":["AUTO_PROLEX"]})");
+  CHECK(policy->check(step_view{upsert, templated, cfg}, g).review);
+  // A test's success is recorded as a fact the promotion looks for.
+  auto tested = policy->check(step_view{*cfg.catalogue.find("N8N_WORKFLOW_TEST"), obj(R"({"workflow_name":"AUTO_PROLEX_X"})"), cfg}, g);
+  REQUIRE(tested.facts.size() == 1);
+  CHECK(tested.facts[0].kind == "workflow_tested");
+  CHECK(tested.facts[0].subject_fields == std::vector<std::string>{"workflow_name", "workflow_id"});
 }
 
 TEST_CASE("guard: the usage policies say what to count, and judge in order: budget, requests, tools, promotion") {

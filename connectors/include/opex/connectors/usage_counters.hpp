@@ -19,8 +19,9 @@ class sqlite_db;
 ///   with agent opex, a tool, status success, first tag `step`);
 /// - `cost`, subject "": metadata.cost_usd of opex's tool entries and of Kimmy's and Prolex's;
 /// - `request`, subject "": requests the Proxy Master journaled, counted at their first entry;
-/// - `workflow_tested`, subject a workflow name or id, tenant and bucket "": an
-///   N8N_WORKFLOW_TEST step succeeded for it.
+/// - a fact a guard policy asked to record once a step succeeded (the step entry's
+///   `metadata.facts: [{kind, subject}]`, guard_verdict::facts), tenant and bucket "": today
+///   `workflow_tested`, subject a workflow name or id an n8n test succeeded for.
 namespace usage_counters {
 
 /// Creates the table. When it is new and the journal already holds entries (a database made

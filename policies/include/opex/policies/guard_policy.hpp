@@ -37,17 +37,25 @@ struct review_request {
   std::string reason;
 };
 
+/// A fact to record once the step has succeeded, for later usage policies (usage.hpp): one per
+/// `subject_fields` value the payload as sent has (strings only), under `kind`.
+struct fact_request {
+  std::string kind;
+  std::vector<std::string> subject_fields;
+};
+
 /// A policy's answer for one step: refuse (`error`, the standard error with details {rule}),
 /// ask a person before (`approval_reason`) or after (`review`), rewrite the payload the step
-/// will send (`rewritten`), or none of these (allowed).
+/// will send (`rewritten`), record facts once it succeeded (`facts`), or none of these (allowed).
 struct guard_verdict {
   error_info error;
   std::string approval_reason;
   std::optional<boost::json::object> rewritten;
   std::optional<review_request> review;
+  std::vector<fact_request> facts;  ///< recorded once the step has succeeded
 
-  static guard_verdict refuse(error_info e) { return {std::move(e), {}, std::nullopt, std::nullopt}; }
-  static guard_verdict approval(std::string reason) { return {{}, std::move(reason), std::nullopt, std::nullopt}; }
+  static guard_verdict refuse(error_info e) { return {std::move(e), {}, std::nullopt, std::nullopt, {}}; }
+  static guard_verdict approval(std::string reason) { return {{}, std::move(reason), std::nullopt, std::nullopt, {}}; }
 };
 
 /// One per-step policy. Implementations are stateless and thread-safe.

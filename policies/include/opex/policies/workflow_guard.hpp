@@ -31,7 +31,6 @@ struct guardrail_verdict {
   bool needs_approval = false;                   ///< e.g. a target other than sandbox
   std::string approval_reason;
   std::optional<boost::json::object> rewritten;  ///< payload as it must be sent (review -> inactive)
-  bool review_after_success = false;             ///< UPSERT with review_required: a review follows
 };
 
 /// UPSERT: name starts with AUTO_PROLEX_, tags contain the auto-generated tag (system.yml
