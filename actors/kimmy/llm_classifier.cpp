@@ -76,7 +76,7 @@ bool valid_date(std::string_view s) {
 
 llm_classifier::llm_classifier(const opex_config& cfg, const kimmy_classifier& rules) : cfg_(cfg), rules_(rules) {}
 
-connectors::llm_request llm_classifier::request_for(const kimmy_request& req) const {
+llm_request llm_classifier::request_for(const kimmy_request& req) const {
   auto today = req.now.local_date();
   std::string sys =
     "You are Kimmy, the input filter of the opex orchestration engine. You classify one request written "
@@ -97,9 +97,9 @@ connectors::llm_request llm_classifier::request_for(const kimmy_request& req) co
     "Parameters: never invent one. A value the text does not state is null. title is the object of the action in "
     "the request's words. due_date is resolved from the text's date expression against today, "
     + weekday_name(today) + " " + iso_date(today) + " (\"vendredi\"/\"by Friday\" = the first Friday after today).";
-  connectors::llm_request r;
+  llm_request r;
   r.system = std::move(sys);
-  r.messages.push_back(connectors::llm_message{"user", req.text});
+  r.messages.push_back(llm_message{"user", req.text});
   return r;
 }
 

@@ -6,7 +6,7 @@
 
 #include "kimmy/kimmy_classifier.hpp"
 
-#include "opex/connectors/llm_client.hpp"
+#include "opex/llm_messages.hpp"
 
 #include <string>
 #include <string_view>
@@ -22,7 +22,7 @@ public:
 
   /// The question: a system prompt (the 13 intents, the JSON shape to return, the parameter
   /// rules, today's date) and the request's text as the user message.
-  connectors::llm_request request_for(const kimmy_request& req) const;
+  llm_request request_for(const kimmy_request& req) const;
 
   /// Checks the model's answer and merges it into `analysis` (which holds the rules' analysis
   /// of the same request): bare JSON {"language", "intent", "complexity", "confidence",

@@ -106,7 +106,7 @@ std::vector<const tool_definition*> llm_planner::offered_tools(const policies::g
   return out;
 }
 
-connectors::llm_request llm_planner::request_for(const kimmy_payload& payload, const policies::guard_context& g) const {
+llm_request llm_planner::request_for(const kimmy_payload& payload, const policies::guard_context& g) const {
   std::string level_name;
   int max_tools = cfg_.system.max_plan_steps;
   if (const auto* def = cfg_.autonomy.find(g.level)) {
@@ -154,9 +154,9 @@ connectors::llm_request llm_planner::request_for(const kimmy_payload& payload, c
 
   json::object constraints = payload.constraints;
   std::string user = "Plan this request. KimmyPayload:\n" + json::serialize(to_json(payload));
-  connectors::llm_request r;
+  llm_request r;
   r.system = std::move(sys);
-  r.messages.push_back(connectors::llm_message{"user", std::move(user)});
+  r.messages.push_back(llm_message{"user", std::move(user)});
   return r;
 }
 

@@ -8,7 +8,7 @@
 #include "proxy/proxy_checks.hpp"
 
 #include "opex/config.hpp"
-#include "opex/connectors/llm_client.hpp"
+#include "opex/llm_messages.hpp"
 #include "opex/contracts.hpp"
 #include "opex/policies/guard_context.hpp"
 #include "opex/schema_registry.hpp"
@@ -31,7 +31,7 @@ public:
   /// level and environment, the tools allowed at `g.level` for `g.tenant` with their risk,
   /// approval need and payload fields) and one user message (the request's constraints and
   /// KimmyPayload as JSON).
-  connectors::llm_request request_for(const kimmy_payload& payload, const policies::guard_context& g) const;
+  llm_request request_for(const kimmy_payload& payload, const policies::guard_context& g) const;
 
   /// Accepts an answer: bare JSON, ProlexOutput schema, then the Proxy Master's checks at `g`.
   /// Returns the output, or the errors to send back (each "what: why", schema errors with

@@ -7,6 +7,7 @@
 #include "opex/config.hpp"
 #include "opex/connectors/connector.hpp"
 #include "opex/connectors/http_client.hpp"
+#include "opex/llm_messages.hpp"
 
 #include <functional>
 #include <map>
@@ -17,42 +18,11 @@
 
 namespace opex::connectors {
 
-/// One message of a conversation: role user | assistant.
-struct llm_message {
-  std::string role = "user";
-  std::string content;
-};
-
-/// What to ask. `max_tokens` 0 and no temperature = the endpoint's settings.
-struct llm_request {
-  std::string system;
-  std::vector<llm_message> messages;
-  int max_tokens = 0;
-  std::optional<double> temperature;
-};
-
-/// Tokens and their cost (USD, from the endpoint's prices per million tokens).
-struct llm_usage {
-  std::int64_t input_tokens = 0;   ///< Anthropic input_tokens (+ cache tokens) / OpenAI prompt_tokens
-  std::int64_t output_tokens = 0;  ///< Anthropic output_tokens / OpenAI completion_tokens
-  double cost_usd = 0.0;
-};
-
-/// The model's answer: the text of its content (Anthropic: text blocks joined; OpenAI: the
-/// first choice's message), the model that answered, why it stopped, the usage.
-/// JSON (to_json): {"text", "model", "stop_reason", "id", "endpoint", "provider",
-///                  "usage": {"input_tokens", "output_tokens", "cost_usd"}}
-struct llm_response {
-  std::string text;
-  std::string model;
-  std::string stop_reason;
-  std::string id;
-  std::string endpoint;
-  std::string provider;
-  llm_usage usage;
-
-  boost::json::object to_json() const;
-};
+// The messages themselves are core types (opex/llm_messages.hpp).
+using opex::llm_message;
+using opex::llm_request;
+using opex::llm_response;
+using opex::llm_usage;
 
 namespace llm {
 
