@@ -78,7 +78,7 @@ supervisor_actor request_registry::find(const std::string& request_id) const {
   return it == running_.end() ? supervisor_actor{} : it->second;
 }
 
-journal_entry breaker_entry(const runtime& rt, const policies::breaker_transition& t, const std::string& request_id,
+journal_entry breaker_entry(const runtime_services& rt, const policies::breaker_transition& t, const std::string& request_id,
                             const std::string& tool) {
   journal_entry e;
   e.timestamp = rt.now();
@@ -99,7 +99,7 @@ journal_entry breaker_entry(const runtime& rt, const policies::breaker_transitio
   return e;
 }
 
-journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, std::string agent,
+journal_entry make_journal_entry(const runtime_services& rt, const request_context& ctx, std::string agent,
                                  std::string action_type) {
   journal_entry e;
   e.timestamp = rt.now();
@@ -114,7 +114,7 @@ journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, 
   return e;
 }
 
-std::shared_ptr<request_result> make_result(const runtime& rt, const request_context& ctx) {
+std::shared_ptr<request_result> make_result(const runtime_services& rt, const request_context& ctx) {
   auto r = std::make_shared<request_result>();
   r->request_id = ctx.request_id;
   r->user_id = ctx.user_id.empty() ? rt.config.default_user_id : ctx.user_id;
@@ -129,7 +129,7 @@ std::shared_ptr<request_result> make_result(const runtime& rt, const request_con
   return r;
 }
 
-policies::guard_context guard_for(const runtime& rt, const request_context& ctx) {
+policies::guard_context guard_for(const runtime_services& rt, const request_context& ctx) {
   policies::guard_context g;
   g.cfg = &rt.config;
   g.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
@@ -147,7 +147,7 @@ policies::guard_context guard_for(const runtime& rt, const request_context& ctx)
   return g;
 }
 
-std::pair<std::string, std::string> day_and_month_start(const runtime& rt) {
+std::pair<std::string, std::string> day_and_month_start(const runtime_services& rt) {
   namespace chr = std::chrono;
   auto now = rt.time->now();
   auto today = now.local_date();
@@ -157,7 +157,7 @@ std::pair<std::string, std::string> day_and_month_start(const runtime& rt) {
           format_timestamp(chr::time_point_cast<chr::system_clock::duration>(first))};
 }
 
-request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err) {
+request_outcome refusal(const runtime_services& rt, const request_context& ctx, error_info err) {
   boost::json::value details = std::move(err.details);  // errors never carry secrets either
   policies::mask_secrets(details, rt.masking);
   err.details = std::move(details.get_object());

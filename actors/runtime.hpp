@@ -86,53 +86,18 @@ private:
   std::map<std::string, std::vector<callback>, std::less<>> watchers_;
 };
 
-/// Immutable after start-up, except for the thread-safe registries marked mutable; shared by
-/// every actor through a shared_ptr.
-struct runtime {
+/// What every actor reads: configuration, schemas, clocks, masking, observers and the store.
+struct runtime_services {
   opex_config config;
   std::shared_ptr<schema_registry> schemas;
   std::shared_ptr<const clock> time;
-  std::unique_ptr<kimmy_classifier> kimmy;
-  std::unique_ptr<rule_planner> planner;
-  std::unique_ptr<proxy_checker> proxy;
-  std::unique_ptr<llm_planner> llm_plans;         ///< Prolex's llm modes
-  std::unique_ptr<llm_classifier> llm_kimmy;      ///< Kimmy's llm modes
   policies::masking_rules masking;
-  /// LLM endpoints (null without `llm.endpoints`): the `llm` connector and the gateway use it.
-  std::shared_ptr<const connectors::llm_service> llm;
-  /// Connector per target type name ("webhook", "builtin").
-  std::map<std::string, std::shared_ptr<connectors::connector>, std::less<>> connectors;
-
-  /// Circuit breakers per target, shared by every plan.
-  mutable std::unique_ptr<policies::breaker_registry> breakers;
-  /// Concurrent calls per target.
-  mutable std::unique_ptr<target_limiter> limiter;
-  /// Running plans, for cancellation and approvals.
-  mutable request_registry requests;
-  /// Who waits for which request to end.
-  mutable completion_hub completions;
-  /// Who waits for a request's first answer (repeats of its idempotency key).
-  mutable completion_hub answers;
-  /// Source of step_call ids.
-  mutable std::atomic<std::uint64_t> next_call_id{0};
-  /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
-  std::string approval_secret;
-  /// Tenants' secrets, for `{{ secrets.NAME }}` in payloads (null: none resolves).
-  std::shared_ptr<const connectors::secret_store> secrets;
-  /// A read-only engine (engine_options::read_only): the store changes nothing when it reads.
-  bool read_only = false;
   /// Told what happens as requests run (progress, metrics, tracing); filled before spawn_agents.
   observer_set observers;
-  /// Seed of retry jitter when execution.jitter_seed is 0 (drawn once at start-up).
-  std::uint64_t jitter_seed = 0x9e3779b97f4a7c15ULL;
-
-  /// Long-lived actors, set by spawn_agents.
-  store_actor store;  ///< journal, plan state, approvals
-  agent_actor prolex;
-  agent_actor proxy_master;
-  llm_actor llm_gateway;  ///< set when `llm` is
-  std::map<std::string, executor_actor, std::less<>> executors;  ///< by tool category
-
+  /// A read-only engine (engine_options::read_only): the store changes nothing when it reads.
+  bool read_only = false;
+  /// The store actor (journal, plan state, approvals), set by spawn_agents.
+  store_actor store;
   /// The actor system's clock (set by spawn_agents; simulated under CAF's test_coordinator):
   /// every duration and timer. Wall-clock dates come from `time`. docs/architecture.md, "Time".
   const caf::actor_clock* actor_time = nullptr;
@@ -147,32 +112,90 @@ struct runtime {
   }
 };
 
+/// The agents' plain logic (Kimmy, Prolex, the Proxy Master's checks).
+struct runtime_agents {
+  std::unique_ptr<kimmy_classifier> kimmy;
+  std::unique_ptr<rule_planner> planner;
+  std::unique_ptr<proxy_checker> proxy;
+  std::unique_ptr<llm_planner> llm_plans;     ///< Prolex's llm modes
+  std::unique_ptr<llm_classifier> llm_kimmy;  ///< Kimmy's llm modes
+};
+
+/// What runs tool and model calls: connectors, breakers, the bulkhead, secrets, call ids.
+struct runtime_execution {
+  /// LLM endpoints (null without `llm.endpoints`): the `llm` connector and the gateway use it.
+  std::shared_ptr<const connectors::llm_service> llm;
+  /// Connector per target type name ("webhook", "builtin").
+  std::map<std::string, std::shared_ptr<connectors::connector>, std::less<>> connectors;
+  /// Circuit breakers per target, shared by every plan.
+  mutable std::unique_ptr<policies::breaker_registry> breakers;
+  /// Concurrent calls per target.
+  mutable std::unique_ptr<target_limiter> limiter;
+  /// Tenants' secrets, for `{{ secrets.NAME }}` in payloads (null: none resolves).
+  std::shared_ptr<const connectors::secret_store> secrets;
+  /// Source of step_call ids.
+  mutable std::atomic<std::uint64_t> next_call_id{0};
+  /// Seed of retry jitter when execution.jitter_seed is 0 (drawn once at start-up).
+  std::uint64_t jitter_seed = 0x9e3779b97f4a7c15ULL;
+};
+
+/// The long-lived actors (set by spawn_agents) and the registries that route to running plans.
+struct runtime_routing {
+  agent_actor prolex;
+  agent_actor proxy_master;
+  llm_actor llm_gateway;  ///< set when `llm` is
+  std::map<std::string, executor_actor, std::less<>> executors;  ///< by tool category
+  /// Running plans, for cancellation and approvals.
+  mutable request_registry requests;
+  /// Who waits for which request to end.
+  mutable completion_hub completions;
+  /// Who waits for a request's first answer (repeats of its idempotency key).
+  mutable completion_hub answers;
+};
+
+/// Everything the engine built, immutable after start-up except for the thread-safe parts
+/// marked mutable. The composition root fills it. The executors and the LLM gateway receive
+/// only its services and execution parts, the store its services and routing (`part<P>(rt)`, a
+/// shared_ptr keeping the whole alive). Kimmy and Prolex (whose model dialogs use the LLM
+/// service and the gateway), the Proxy Master and the plan supervisors (which orchestrate)
+/// still receive it whole.
+struct runtime : runtime_services, runtime_agents, runtime_execution, runtime_routing {
+  /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
+  std::string approval_secret;
+};
+
+/// One part of `rt`, sharing its lifetime.
+template <class Part>
+std::shared_ptr<const Part> part(const std::shared_ptr<const runtime>& rt) {
+  return std::shared_ptr<const Part>(rt, static_cast<const Part*>(rt.get()));
+}
+
 /// A journal entry pre-filled from the request: timestamp, agent, action_type, request_id,
 /// user_id, intent (from Kimmy), metadata.autonomy_level.
-journal_entry make_journal_entry(const runtime& rt, const request_context& ctx, std::string agent,
+journal_entry make_journal_entry(const runtime_services& rt, const request_context& ctx, std::string agent,
                                  std::string action_type);
 
 /// The journal entry of a circuit-breaker transition caused by a call of `request_id` (agent
 /// system, action_type alert, data {circuit_breaker, from, to, failure_rate, slow_call_rate,
 /// calls}, tags circuit_breaker and the new state). `tool` may be "".
-journal_entry breaker_entry(const runtime& rt, const policies::breaker_transition& t, const std::string& request_id,
+journal_entry breaker_entry(const runtime_services& rt, const policies::breaker_transition& t, const std::string& request_id,
                             const std::string& tool);
 
 /// A request_result pre-filled from the request (ids, Kimmy payload and decision, output,
 /// planned_by, duration).
-std::shared_ptr<request_result> make_result(const runtime& rt, const request_context& ctx);
+std::shared_ptr<request_result> make_result(const runtime_services& rt, const request_context& ctx);
 
 /// The result of a refusal: status rejected, error set (timestamped).
-request_outcome refusal(const runtime& rt, const request_context& ctx, error_info err);
+request_outcome refusal(const runtime_services& rt, const request_context& ctx, error_info err);
 
 /// Masks a result in place (policies/masking): the ProlexOutput's payloads, each step's data
 /// and error details, the error's details, and `literals` (secret values a plan resolved).
 void mask_result(request_result& r, const policies::masking_rules& rules, const std::vector<std::string>& literals = {});
 
 /// The guard's view of a request: its tenant, level, environment and Kimmy's constraints.
-policies::guard_context guard_for(const runtime& rt, const request_context& ctx);
+policies::guard_context guard_for(const runtime_services& rt, const request_context& ctx);
 
 /// Local midnight of today and the first of this month, as UTC ISO 8601 (quota windows).
-std::pair<std::string, std::string> day_and_month_start(const runtime& rt);
+std::pair<std::string, std::string> day_and_month_start(const runtime_services& rt);
 
 } // namespace opex::actors

@@ -47,7 +47,8 @@ struct running_call {
 };
 
 struct executor_state {
-  std::shared_ptr<const runtime> rt;
+  std::shared_ptr<const runtime_services> base;  ///< config, store, observers, clocks
+  std::shared_ptr<const runtime_execution> exec;  ///< connectors, breakers, the bulkhead, call ids
   std::string category;
   std::deque<queued_call> queue;
   std::unordered_map<std::uint64_t, running_call> running;
@@ -73,10 +74,10 @@ connectors::call_outcome failure(error_code code, std::string message, json::obj
 /// Journals a breaker transition caused by a call of `request_id` and tells the observers.
 void breaker_changed(self_pointer self, const policies::breaker_transition& t, const std::string& request_id,
                      const tool_definition& tool, int step) {
-  const auto& rt = *self->state.rt;
-  auto e = breaker_entry(rt, t, request_id, tool.id);
-  self->send(rt.store, journal_atom::value, std::move(e));
-  rt.observers.notify(opex::breaker_changed{request_id, step, tool.id, t.target,
+  const auto& base = *self->state.base;
+  auto e = breaker_entry(base, t, request_id, tool.id);
+  self->send(base.store, journal_atom::value, std::move(e));
+  base.observers.notify(opex::breaker_changed{request_id, step, tool.id, t.target,
                                             std::string(policies::breaker_state_name(t.from)),
                                             std::string(policies::breaker_state_name(t.to))});
 }
@@ -91,20 +92,20 @@ void finish(self_pointer self, std::uint64_t id, connectors::call_outcome outcom
     return;
   auto call = std::move(it->second);
   st.running.erase(it);
-  const auto& rt = *st.rt;
+  const auto& exec = *st.exec;
   if (!call.target.empty()) {
     auto now = self->clock().now();
     if (call.recorded) {
       // counted when the caller gave up on it
     } else if (outcome.error.code == error_code::cancelled) {
-      rt.breakers->release(call.target, now);
+      exec.breakers->release(call.target, now);
     } else {
       bool failed = !outcome.ok && policies::is_retryable(outcome.error, retry_settings{});
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
-      if (auto t = rt.breakers->record(call.target, failed, took, now))
+      if (auto t = exec.breakers->record(call.target, failed, took, now))
         breaker_changed(self, *t, call.request_id, *call.tool, call.step);
     }
-    for (auto& waiter : rt.limiter->release(call.target))
+    for (auto& waiter : exec.limiter->release(call.target))
       if (waiter != caf::actor_cast<executor_actor>(self))
         self->send(waiter, wake_atom::value);
   }
@@ -115,7 +116,7 @@ void finish(self_pointer self, std::uint64_t id, connectors::call_outcome outcom
 /// Starts one call that has its permits; false when the breaker refused it (answered).
 void start(self_pointer self, queued_call q) {
   auto& st = self->state;
-  const auto& rt = *st.rt;
+  const auto& exec = *st.exec;
   auto id = q.call.call_id;
   running_call r;
   r.promise = std::move(q.promise);
@@ -125,11 +126,11 @@ void start(self_pointer self, queued_call q) {
   r.request_id = q.call.context.request_id;
   r.step = q.call.context.step;
   if (!q.target.empty()) {
-    auto permit = rt.breakers->try_acquire(q.target, r.started);
+    auto permit = exec.breakers->try_acquire(q.target, r.started);
     if (permit.transition)
       breaker_changed(self, *permit.transition, r.request_id, *r.tool, r.step);
     if (!permit.permitted) {
-      for (auto& waiter : rt.limiter->release(q.target))
+      for (auto& waiter : exec.limiter->release(q.target))
         if (waiter != caf::actor_cast<executor_actor>(self))
           self->send(waiter, wake_atom::value);
       r.promise.deliver(failure(error_code::circuit_open, "circuit open for " + q.target,
@@ -164,10 +165,10 @@ void start(self_pointer self, queued_call q) {
 /// whose target is saturated lets later calls to other targets pass).
 void pump(self_pointer self) {
   auto& st = self->state;
-  const auto max = static_cast<std::size_t>(std::max(1, st.rt->config.execution.executor_max_concurrency));
+  const auto max = static_cast<std::size_t>(std::max(1, st.base->config.execution.executor_max_concurrency));
   auto handle = caf::actor_cast<executor_actor>(self);
   for (auto it = st.queue.begin(); it != st.queue.end() && st.running.size() < max;) {
-    if (!it->target.empty() && !st.rt->limiter->try_acquire(it->target, handle)) {
+    if (!it->target.empty() && !st.exec->limiter->try_acquire(it->target, handle)) {
       ++it;
       continue;
     }
@@ -177,30 +178,31 @@ void pump(self_pointer self) {
   }
 }
 
-executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<const runtime> rt,
-                                            std::string category) {
-  self->state.rt = std::move(rt);
+executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<const runtime_services> base,
+                                            std::shared_ptr<const runtime_execution> exec, std::string category) {
+  self->state.base = std::move(base);
+  self->state.exec = std::move(exec);
   self->state.category = std::move(category);
   return {
     [self](exec_atom, step_call& call) -> caf::result<connectors::call_outcome> {
       auto& st = self->state;
       const std::string& type = call.tool->target.type;
-      auto it = st.rt->connectors.find(type);
-      if (it == st.rt->connectors.end())
+      auto it = st.exec->connectors.find(type);
+      if (it == st.exec->connectors.end())
         return failure(error_code::connector_unavailable,
                        "no connector for target type " + (type.empty() ? std::string("none") : type)
                          + ": opex.yml does not configure it (docs/connectors.md)",
                        json::object{{"tool", call.tool->id}, {"target_type", type.empty() ? "none" : type}});
-      const auto capacity = static_cast<std::size_t>(std::max(0, st.rt->config.execution.queue_capacity));
+      const auto capacity = static_cast<std::size_t>(std::max(0, st.base->config.execution.queue_capacity));
       if (st.queue.size() >= capacity
-          && st.running.size() >= static_cast<std::size_t>(std::max(1, st.rt->config.execution.executor_max_concurrency)))
+          && st.running.size() >= static_cast<std::size_t>(std::max(1, st.base->config.execution.executor_max_concurrency)))
         return failure(error_code::queue_full, "executor " + st.category + " is saturated",
                        json::object{{"category", st.category},
                                     {"running", static_cast<std::int64_t>(st.running.size())},
                                     {"queued", static_cast<std::int64_t>(st.queue.size())},
                                     {"queue_capacity", static_cast<std::int64_t>(capacity)}});
       if (call.call_id == 0)
-        call.call_id = ++st.rt->next_call_id;
+        call.call_id = ++st.exec->next_call_id;
       queued_call q;
       q.connector = it->second.get();
       q.target = q.connector->breaker_key(*call.tool);
@@ -228,7 +230,7 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
         // The attempt ran out of time: a failure for the breaker now, before the next call.
         auto now = self->clock().now();
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started);
-        if (auto t = st.rt->breakers->record(call.target, true, took, now))
+        if (auto t = st.exec->breakers->record(call.target, true, took, now))
           breaker_changed(self, *t, call.request_id, *call.tool, call.step);
         call.recorded = true;
       }
@@ -245,7 +247,8 @@ executor_actor::behavior_type tool_executor(self_pointer self, std::shared_ptr<c
 
 executor_actor spawn_executor(caf::actor_system& system, std::shared_ptr<const runtime> rt,
                               std::string category) {
-  return system.spawn(tool_executor, std::move(rt), std::move(category));
+  // An executor receives only the services and the execution parts of the runtime.
+  return system.spawn(tool_executor, part<runtime_services>(rt), part<runtime_execution>(rt), std::move(category));
 }
 
 } // namespace opex::actors

@@ -33,7 +33,8 @@ struct pending_llm_call {
 };
 
 struct gateway_state {
-  std::shared_ptr<const runtime> rt;
+  std::shared_ptr<const runtime_services> base;  ///< config, store, clocks
+  std::shared_ptr<const runtime_execution> exec;  ///< the model service, breakers
   std::unordered_map<std::uint64_t, pending_llm_call> calls;
   std::uint64_t next_id = 0;
   std::mt19937_64 rng{std::random_device{}()};
@@ -43,8 +44,8 @@ struct gateway_state {
 using self_pointer = llm_actor::stateful_pointer<gateway_state>;
 
 void journal_breaker(self_pointer self, const policies::breaker_transition& t, const pending_llm_call& c) {
-  const auto& rt = *self->state.rt;
-  self->send(rt.store, journal_atom::value, breaker_entry(rt, t, c.call.request_id, ""));
+  const auto& base = *self->state.base;
+  self->send(base.store, journal_atom::value, breaker_entry(base, t, c.call.request_id, ""));
 }
 
 void finish(self_pointer self, std::uint64_t id) {
@@ -66,7 +67,7 @@ void attempt(self_pointer self, std::uint64_t id) {
   auto& c = it->second;
   ++c.reply.attempts;
   c.attempt_started = self->clock().now();
-  auto permit = st.rt->breakers->try_acquire(c.breaker, c.attempt_started);
+  auto permit = st.exec->breakers->try_acquire(c.breaker, c.attempt_started);
   if (permit.transition)
     journal_breaker(self, *permit.transition, c);
   if (!permit.permitted) {
@@ -79,7 +80,7 @@ void attempt(self_pointer self, std::uint64_t id) {
     return;
   }
   auto handle = caf::actor_cast<llm_actor>(self);
-  st.rt->llm->complete(c.endpoint, c.call.request, [handle, id](result<connectors::llm_response> r) {
+  st.exec->llm->complete(c.endpoint, c.call.request, [handle, id](result<connectors::llm_response> r) {
     llm_reply reply;
     if (r) {
       reply.ok = true;
@@ -91,14 +92,16 @@ void attempt(self_pointer self, std::uint64_t id) {
   });
 }
 
-llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const runtime> rt) {
-  self->state.rt = std::move(rt);
-  if (auto seed = self->state.rt->config.execution.jitter_seed)
+llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const runtime_services> base,
+                                     std::shared_ptr<const runtime_execution> exec) {
+  self->state.base = std::move(base);
+  self->state.exec = std::move(exec);
+  if (auto seed = self->state.base->config.execution.jitter_seed)
     self->state.rng.seed(seed);
   return {
     [self](llm_atom, llm_call& call) -> caf::result<llm_reply> {
       auto& st = self->state;
-      const auto* endpoint = st.rt->llm ? st.rt->llm->settings().find(call.endpoint) : nullptr;
+      const auto* endpoint = st.exec->llm ? st.exec->llm->settings().find(call.endpoint) : nullptr;
       if (endpoint == nullptr) {
         llm_reply r;
         r.error = make_error(error_code::connector_unavailable,
@@ -129,7 +132,7 @@ llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const ru
       if (r.error.code != error_code::circuit_open) {
         bool failed = !r.ok && policies::is_retryable(r.error, retry_settings{});
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - c.attempt_started);
-        if (auto t = st.rt->breakers->record(c.breaker, failed, took, now))
+        if (auto t = st.exec->breakers->record(c.breaker, failed, took, now))
           journal_breaker(self, *t, c);
       }
       if (r.ok) {
@@ -145,7 +148,7 @@ llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const ru
       c.reply.ok = false;
       c.reply.error = std::move(r.error);
       auto decision = policies::decide_retry(*c.retry, c.reply.attempts + 1, c.reply.error, std::nullopt, st.rng,
-                                             st.rt->time->now().utc);
+                                             st.base->time->now().utc);
       if (!decision.retry) {
         c.reply.error.details["attempts"] = c.reply.attempts;
         finish(self, id);
@@ -160,7 +163,8 @@ llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const ru
 } // namespace
 
 llm_actor spawn_llm_gateway(caf::actor_system& system, std::shared_ptr<const runtime> rt) {
-  return system.spawn(llm_gateway, std::move(rt));
+  // The gateway receives only the services and the execution parts of the runtime.
+  return system.spawn(llm_gateway, part<runtime_services>(rt), part<runtime_execution>(rt));
 }
 
 } // namespace opex::actors

@@ -19,7 +19,7 @@ json::object model_note::to_json() const {
   return o;
 }
 
-journal_entry model_failure_entry(const runtime& rt, const request_context& ctx, std::string agent,
+journal_entry model_failure_entry(const runtime_services& rt, const request_context& ctx, std::string agent,
                                   const model_note& note) {
   auto entry = make_journal_entry(rt, ctx, std::move(agent), "error");
   entry.status = "failure";
@@ -32,7 +32,7 @@ journal_entry model_failure_entry(const runtime& rt, const request_context& ctx,
   return entry;
 }
 
-request_outcome model_refusal(const runtime& rt, const request_context& ctx, const model_note& note) {
+request_outcome model_refusal(const runtime_services& rt, const request_context& ctx, const model_note& note) {
   auto err = note.error;
   err.details["llm"] = note.to_json();
   return refusal(rt, ctx, std::move(err));

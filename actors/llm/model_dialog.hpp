@@ -41,11 +41,11 @@ using dialog_done = std::function<void(bool accepted, model_note note)>;
 
 /// The journal entry of a request refused because the model failed in `llm` mode (agent's
 /// action_type error, the note under data.llm, model, tokens and cost in metadata).
-journal_entry model_failure_entry(const runtime& rt, const request_context& ctx, std::string agent,
+journal_entry model_failure_entry(const runtime_services& rt, const request_context& ctx, std::string agent,
                                   const model_note& note);
 
 /// The refusal of that request: the note's error with the note under details.llm.
-request_outcome model_refusal(const runtime& rt, const request_context& ctx, const model_note& note);
+request_outcome model_refusal(const runtime_services& rt, const request_context& ctx, const model_note& note);
 
 /// The question asked again after a refused answer: the conversation so far, then the errors.
 connectors::llm_request retry_request(connectors::llm_request first, const std::string& answer,
@@ -54,7 +54,7 @@ connectors::llm_request retry_request(connectors::llm_request first, const std::
 /// Asks the store what the tenant spent today (journaled costs, USD) and calls `then` with it,
 /// or with 0 when the store cannot answer: the budget of a model call needs it.
 template <class Self, class Then>
-void with_spent_today(Self* self, const runtime& rt, std::string tenant, Then then) {
+void with_spent_today(Self* self, const runtime_services& rt, std::string tenant, Then then) {
   facts_query q;
   q.tenant = tenant.empty() ? "default" : std::move(tenant);
   std::tie(q.day_start, q.month_start) = day_and_month_start(rt);

@@ -29,7 +29,8 @@ namespace json = boost::json;
 namespace {
 
 struct store_state {
-  std::shared_ptr<const runtime> rt;
+  std::shared_ptr<const runtime_services> rt;     ///< config, masking, clocks, schemas
+  std::shared_ptr<const runtime_routing> routes;  ///< running plans (group commit waits for them)
   std::shared_ptr<connectors::storage_backend> storage;
   connectors::journal_sink* journal = nullptr;
   connectors::plan_state_store* plans = nullptr;
@@ -99,7 +100,7 @@ void schedule_flush(self_pointer self) {
     if (!st.marker_sent) {
       st.marker_sent = true;
       const auto siblings = static_cast<std::size_t>(std::max(0, cfg.group_commit_siblings));
-      if (cfg.group_commit_delay_us > 0 && st.rt->requests.running() > siblings)
+      if (cfg.group_commit_delay_us > 0 && st.routes->requests.running() > siblings)
         self->delayed_send(self, std::chrono::microseconds(cfg.group_commit_delay_us), tick_atom::value);
       else
         self->send(self, tick_atom::value);
@@ -313,9 +314,11 @@ stored_plans unfinished_plans(self_pointer self) {
   return out;
 }
 
-store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime> rt,
+store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtime_services> rt,
+                                 std::shared_ptr<const runtime_routing> routes,
                                  std::shared_ptr<connectors::storage_backend> storage, std::string secret) {
   self->state.rt = std::move(rt);
+  self->state.routes = std::move(routes);
   self->state.storage = std::move(storage);
   self->state.journal = &self->state.storage->journal();
   self->state.plans = &self->state.storage->plans();
@@ -385,9 +388,11 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
   std::string secret = rt->approval_secret;
   if (secret.empty())
     secret = storage->plans().secret("approval_secret");
+  // The store receives only the services and the routing parts of the runtime.
   if (detached)
-    return system.spawn<caf::detached>(store, std::move(rt), std::move(storage), std::move(secret));
-  return system.spawn(store, std::move(rt), std::move(storage), std::move(secret));
+    return system.spawn<caf::detached>(store, part<runtime_services>(rt), part<runtime_routing>(rt), std::move(storage),
+                                       std::move(secret));
+  return system.spawn(store, part<runtime_services>(rt), part<runtime_routing>(rt), std::move(storage), std::move(secret));
 }
 
 } // namespace opex::actors
