@@ -156,18 +156,33 @@ struct runtime_routing {
 /// Everything the engine built, immutable after start-up except for the thread-safe parts
 /// marked mutable. The composition root fills it. The executors and the LLM gateway receive
 /// only its services and execution parts, the store its services and routing (`part<P>(rt)`, a
-/// shared_ptr keeping the whole alive). Kimmy and Prolex (whose model dialogs use the LLM
-/// service and the gateway), the Proxy Master and the plan supervisors (which orchestrate)
-/// still receive it whole.
+/// shared_ptr keeping the whole alive), Kimmy and Prolex their agent_parts. The Proxy Master and
+/// the plan supervisors orchestrate (a supervisor reaches the executors, the store, the logic and
+/// the registries) and receive it whole.
 struct runtime : runtime_services, runtime_agents, runtime_execution, runtime_routing {
   /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
   std::string approval_secret;
+};
+
+/// What Kimmy and Prolex receive: the services, the agents' logic, the routes (the next agent,
+/// the LLM gateway) and the model service their dialogs estimate costs with.
+struct agent_parts {
+  std::shared_ptr<const runtime_services> base;
+  std::shared_ptr<const runtime_agents> agents;
+  std::shared_ptr<const runtime_routing> routes;
+  std::shared_ptr<const connectors::llm_service> llm;  ///< null without llm.endpoints
 };
 
 /// One part of `rt`, sharing its lifetime.
 template <class Part>
 std::shared_ptr<const Part> part(const std::shared_ptr<const runtime>& rt) {
   return std::shared_ptr<const Part>(rt, static_cast<const Part*>(rt.get()));
+}
+
+/// The parts Kimmy and Prolex receive.
+inline std::shared_ptr<const agent_parts> agent_parts_of(const std::shared_ptr<const runtime>& rt) {
+  return std::make_shared<const agent_parts>(
+    agent_parts{part<runtime_services>(rt), part<runtime_agents>(rt), part<runtime_routing>(rt), rt->llm});
 }
 
 /// A journal entry pre-filled from the request: timestamp, agent, action_type, request_id,

@@ -19,12 +19,12 @@ namespace json = boost::json;
 
 /// Journals the classification, then passes the request on (quick action or Prolex).
 template <class Delegate>
-auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
+auto classified(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
                 const kimmy_analysis& analysis, caf::actor_clock::time_point started, const model_note* note,
                 const std::vector<std::string>& dropped, Delegate delegate) {
   ctx.kimmy = std::make_shared<const kimmy_payload>(analysis.payload);
   ctx.decision = std::make_shared<const kimmy_decision>(analysis.decision);
-  auto entry = make_journal_entry(*rt, ctx, "kimmy", "classification");
+  auto entry = make_journal_entry(*rt->base, ctx, "kimmy", "classification");
   entry.payload_snapshot = to_json(analysis.payload);
   json::array reasons;
   for (const auto& r : analysis.decision.reasons)
@@ -44,7 +44,7 @@ auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, req
   entry.data = std::move(data);
   entry.metadata["confidence"] = analysis.payload.confidence;
   entry.metadata["execution_time_ms"] =
-    std::chrono::duration<double, std::milli>(rt->elapsed_now() - started).count();
+    std::chrono::duration<double, std::milli>(rt->base->elapsed_now() - started).count();
   entry.metadata["model"] = note && note->fallback_reason.empty() ? note->model : std::string("rules");
   entry.metadata["tokens_used"] = note ? note->tokens : 0;
   entry.metadata["cost_usd"] = note ? note->cost_usd : 0.0;
@@ -53,20 +53,20 @@ auto classified(self_pointer self, const std::shared_ptr<const runtime>& rt, req
     entry.tags.emplace_back("llm_fallback");
     entry.tags.push_back(note->fallback_reason);
   }
-  self->send(rt->store, journal_atom::value, std::move(entry));
+  self->send(rt->base->store, journal_atom::value, std::move(entry));
 
   if (analysis.decision.handled_directly) {
-    auto planned = rt->planner->plan(analysis.payload, rt->config.level_for(ctx.tenant));
+    auto planned = rt->agents->planner->plan(analysis.payload, rt->base->config.level_for(ctx.tenant));
     if (planned.output.type == output_type::tool_call || planned.output.type == output_type::answer) {
       ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
       ctx.planned_by = "kimmy";
-      return delegate(rt->proxy_master, std::move(ctx));
+      return delegate(rt->routes->proxy_master, std::move(ctx));
     }
   }
-  return delegate(rt->prolex, std::move(ctx));
+  return delegate(rt->routes->prolex, std::move(ctx));
 }
 
-agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const runtime> rt) {
+agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const agent_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
@@ -75,10 +75,10 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       req.text = ctx.text ? *ctx.text : std::string{};
       req.source = ctx.source;
       req.user_id = ctx.user_id;
-      req.now = rt->time->now();
-      auto analysis = rt->kimmy->analyze(req);
-      const auto& mode = rt->config.kimmy.mode;
-      if (mode == "rules" || !rt->llm_kimmy)
+      req.now = rt->base->time->now();
+      auto analysis = rt->agents->kimmy->analyze(req);
+      const auto& mode = rt->base->config.kimmy.mode;
+      if (mode == "rules" || !rt->agents->llm_kimmy)
         return classified(self, rt, std::move(ctx), analysis, started, nullptr, {},
                           [self](const agent_actor& next, request_context c) {
                             return caf::result<request_outcome>(self->delegate(next, run_atom::value, std::move(c)));
@@ -87,22 +87,22 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       auto rp = self->make_response_promise<request_outcome>();
       auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
       auto with_budget = [self, rt, ctx, rp, req, rules, started](double spent_today) mutable {
-        const auto& cfg = rt->config;
+        const auto& cfg = rt->base->config;
         double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
                                                cfg.system.max_cost_per_day_usd - spent_today));
         llm_call call;
         call.endpoint = cfg.kimmy.llm;
-        call.request = rt->llm_kimmy->request_for(req);
+        call.request = rt->agents->llm_kimmy->request_for(req);
         call.request_id = ctx.request_id;
         call.purpose = "kimmy";
         auto merged = std::make_shared<kimmy_analysis>(*rules);
         auto dropped = std::make_shared<std::vector<std::string>>();
         run_model_dialog(
-          self, rt, std::move(call), budget,
+          self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
           [rt, merged, rules, dropped](const std::string& text) {
             *merged = *rules;
             dropped->clear();
-            return rt->llm_kimmy->merge(text, *merged, *dropped);
+            return rt->agents->llm_kimmy->merge(text, *merged, *dropped);
           },
           [self, rt, ctx, rp, rules, merged, dropped, started](bool accepted, model_note note) mutable {
             auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
@@ -113,15 +113,15 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
               classified(self, rt, std::move(ctx), *merged, started, &note, *dropped, pass_on);
               return;
             }
-            if (rt->config.kimmy.mode == "llm_with_rules_fallback") {
+            if (rt->base->config.kimmy.mode == "llm_with_rules_fallback") {
               classified(self, rt, std::move(ctx), *rules, started, &note, {}, pass_on);
               return;
             }
-            self->send(rt->store, journal_atom::value, model_failure_entry(*rt, ctx, "kimmy", note));
-            rp.deliver(model_refusal(*rt, ctx, note));
+            self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "kimmy", note));
+            rp.deliver(model_refusal(*rt->base, ctx, note));
           });
       };
-      with_spent_today(self, *rt, ctx.tenant, std::move(with_budget));
+      with_spent_today(self, *rt->base, ctx.tenant, std::move(with_budget));
       return rp;
     },
   };
@@ -130,7 +130,8 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
 } // namespace
 
 agent_actor spawn_kimmy_filter(caf::actor_system& system, std::shared_ptr<const runtime> rt) {
-  return system.spawn(kimmy_filter, std::move(rt));
+  // Kimmy and Prolex receive their agent_parts only.
+  return system.spawn(kimmy_filter, agent_parts_of(rt));
 }
 
 } // namespace opex::actors

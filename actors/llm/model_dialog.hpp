@@ -81,7 +81,7 @@ struct dialog_state {
 };
 
 template <class Self>
-void dialog_ask(Self* self, std::shared_ptr<const runtime> rt, std::shared_ptr<dialog_state> st) {
+void dialog_ask(Self* self, llm_actor gateway, std::shared_ptr<dialog_state> st) {
   if (st->budget >= 0) {
     double estimate = connectors::llm::estimate_cost_usd(*st->endpoint, st->call.request);
     if (st->note.cost_usd + estimate > st->budget) {
@@ -94,9 +94,9 @@ void dialog_ask(Self* self, std::shared_ptr<const runtime> rt, std::shared_ptr<d
     }
   }
   ++st->note.calls;
-  self->request(rt->llm_gateway, caf::infinite, llm_atom::value, st->call)
+  self->request(gateway, caf::infinite, llm_atom::value, st->call)
     .then(
-      [self, rt, st](llm_reply& r) {
+      [self, gateway, st](llm_reply& r) {
         st->note.attempts += r.attempts;
         st->note.tokens += r.input_tokens + r.output_tokens;
         st->note.cost_usd += r.cost_usd;
@@ -122,7 +122,7 @@ void dialog_ask(Self* self, std::shared_ptr<const runtime> rt, std::shared_ptr<d
           return;
         }
         st->call.request = retry_request(std::move(st->call.request), r.response.text, errors);
-        dialog_ask(self, rt, st);
+        dialog_ask(self, gateway, st);
       },
       [st](caf::error& err) {
         st->give_up("model_unavailable",
@@ -132,23 +132,24 @@ void dialog_ask(Self* self, std::shared_ptr<const runtime> rt, std::shared_ptr<d
 
 } // namespace detail
 
-/// Runs the dialog from actor `self` (any actor type that can send requests). `budget_usd`
-/// bounds the estimated cost of each call plus what was spent (< 0: no bound).
+/// Runs the dialog from actor `self` (any actor type that can send requests) through `gateway`;
+/// `llm` gives the endpoints' prices. `budget_usd` bounds the estimated cost of each call plus
+/// what was spent (< 0: no bound).
 template <class Self>
-void run_model_dialog(Self* self, std::shared_ptr<const runtime> rt, llm_call call, double budget_usd,
+void run_model_dialog(Self* self, const connectors::llm_service* llm, llm_actor gateway, llm_call call, double budget_usd,
                       answer_checker check, dialog_done done) {
   auto st = std::make_shared<detail::dialog_state>();
-  st->endpoint = rt->llm ? rt->llm->settings().find(call.endpoint) : nullptr;
+  st->endpoint = llm ? llm->settings().find(call.endpoint) : nullptr;
   st->note.endpoint = st->endpoint ? st->endpoint->name : call.endpoint;
   st->call = std::move(call);
   st->check = std::move(check);
   st->done = std::move(done);
   st->budget = budget_usd;
-  if (!rt->llm_gateway || st->endpoint == nullptr) {
+  if (!gateway || st->endpoint == nullptr) {
     st->give_up("model_unavailable", make_error(error_code::connector_unavailable, "no LLM endpoint is configured"));
     return;
   }
-  detail::dialog_ask(self, std::move(rt), std::move(st));
+  detail::dialog_ask(self, std::move(gateway), std::move(st));
 }
 
 } // namespace opex::actors

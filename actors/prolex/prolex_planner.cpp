@@ -16,7 +16,7 @@ using self_pointer = agent_actor::pointer;
 namespace json = boost::json;
 
 /// The planning entry of the journal (model, tokens and cost in metadata).
-void journal_plan(self_pointer self, const runtime& rt, const request_context& ctx, const prolex_output& output,
+void journal_plan(self_pointer self, const runtime_services& rt, const request_context& ctx, const prolex_output& output,
                   const std::string& rule, const std::string& detail, caf::actor_clock::time_point started,
                   const model_note* note) {
   auto entry = make_journal_entry(rt, ctx, "prolex", "planning");
@@ -39,35 +39,35 @@ void journal_plan(self_pointer self, const runtime& rt, const request_context& c
 
 /// Plans with the rules and passes the output on.
 template <class Delegate>
-auto plan_with_rules(self_pointer self, const std::shared_ptr<const runtime>& rt, request_context ctx,
+auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
                      caf::actor_clock::time_point started, const model_note* note, Delegate delegate) {
-  auto planned = rt->planner->plan(*ctx.kimmy, rt->config.level_for(ctx.tenant));
+  auto planned = rt->agents->planner->plan(*ctx.kimmy, rt->base->config.level_for(ctx.tenant));
   std::string rule = planned.note.rule;
   std::string detail = planned.note.detail;
   if (note) {
     rule = "llm_fallback:" + rule;
     detail = "the model's plan was not used (" + note->fallback_reason + "): " + note->error.message + "; " + detail;
   }
-  journal_plan(self, *rt, ctx, planned.output, rule, detail, started, note);
+  journal_plan(self, *rt->base, ctx, planned.output, rule, detail, started, note);
   ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
   ctx.planned_by = "prolex";
   return delegate(std::move(ctx));
 }
 
-agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const runtime> rt) {
+agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const agent_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
       if (!ctx.kimmy && ctx.raw) {
         // /webhook/prolex-intake: the payload comes from outside.
-        if (auto err = rt->schemas->check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
+        if (auto err = rt->base->schemas->check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
           err.message = "Invalid KimmyPayload schema";
-          auto entry = make_journal_entry(*rt, ctx, "prolex", "error");
+          auto entry = make_journal_entry(*rt->base, ctx, "prolex", "error");
           entry.status = "failure";
           entry.error = err.message;
           entry.error_code = std::string(error_code_name(err.code));
-          self->send(rt->store, journal_atom::value, std::move(entry));
-          return refusal(*rt, ctx, std::move(err));
+          self->send(rt->base->store, journal_atom::value, std::move(entry));
+          return refusal(*rt->base, ctx, std::move(err));
         }
         auto payload = kimmy_payload_from_json(ctx.raw->get_object());
         if (payload.user_id.empty())
@@ -76,20 +76,20 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         ctx.kimmy = std::make_shared<const kimmy_payload>(std::move(payload));
       }
       if (!ctx.kimmy)
-        return refusal(*rt, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
+        return refusal(*rt->base, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
 
-      const auto& mode = rt->config.prolex.mode;
-      if (mode == "rules" || !rt->llm_plans)
+      const auto& mode = rt->base->config.prolex.mode;
+      if (mode == "rules" || !rt->agents->llm_plans)
         return plan_with_rules(self, rt, std::move(ctx), started, nullptr, [self, rt](request_context c) {
-          return caf::result<request_outcome>(self->delegate(rt->proxy_master, run_atom::value, std::move(c)));
+          return caf::result<request_outcome>(self->delegate(rt->routes->proxy_master, run_atom::value, std::move(c)));
         });
 
       // The model plans; its budget is the planning limit, the request's own budget and what
       // is left of the day's.
       auto rp = self->make_response_promise<request_outcome>();
-      auto g = guard_for(*rt, ctx);
+      auto g = guard_for(*rt->base, ctx);
       auto with_budget = [self, rt, ctx, g, rp, started](double spent_today) mutable {
-        const auto& cfg = rt->config;
+        const auto& cfg = rt->base->config;
         double budget = cfg.prolex.max_cost_per_call_usd > 0 ? cfg.prolex.max_cost_per_call_usd
                                                              : cfg.system.max_cost_per_request_usd;
         if (g.max_cost_usd)
@@ -97,34 +97,34 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         budget = std::max(0.0, std::min(budget, cfg.system.max_cost_per_day_usd - spent_today));
         llm_call call;
         call.endpoint = cfg.prolex.llm;
-        call.request = rt->llm_plans->request_for(*ctx.kimmy, g);
+        call.request = rt->agents->llm_plans->request_for(*ctx.kimmy, g);
         call.request_id = ctx.request_id;
         call.purpose = "prolex";
         auto output = std::make_shared<prolex_output>();
         run_model_dialog(
-          self, rt, std::move(call), budget,
-          [rt, g, output](const std::string& text) { return rt->llm_plans->check(text, g, *output); },
+          self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
+          [rt, g, output](const std::string& text) { return rt->agents->llm_plans->check(text, g, *output); },
           [self, rt, ctx, rp, started, output](bool accepted, model_note note) mutable {
             auto pass_on = [self, rt, rp](request_context c) mutable {
-              rp.delegate(rt->proxy_master, run_atom::value, std::move(c));
+              rp.delegate(rt->routes->proxy_master, run_atom::value, std::move(c));
               return 0;
             };
             if (accepted) {
-              journal_plan(self, *rt, ctx, *output, "llm", "planned by " + note.model, started, &note);
+              journal_plan(self, *rt->base, ctx, *output, "llm", "planned by " + note.model, started, &note);
               ctx.output = std::make_shared<const prolex_output>(std::move(*output));
               ctx.planned_by = "prolex";
               pass_on(std::move(ctx));
               return;
             }
-            if (rt->config.prolex.mode == "llm_with_rules_fallback") {
+            if (rt->base->config.prolex.mode == "llm_with_rules_fallback") {
               plan_with_rules(self, rt, std::move(ctx), started, &note, pass_on);
               return;
             }
-            self->send(rt->store, journal_atom::value, model_failure_entry(*rt, ctx, "prolex", note));
-            rp.deliver(model_refusal(*rt, ctx, note));
+            self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "prolex", note));
+            rp.deliver(model_refusal(*rt->base, ctx, note));
           });
       };
-      with_spent_today(self, *rt, g.tenant, std::move(with_budget));
+      with_spent_today(self, *rt->base, g.tenant, std::move(with_budget));
       return rp;
     },
   };
@@ -133,7 +133,8 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
 } // namespace
 
 agent_actor spawn_prolex_planner(caf::actor_system& system, std::shared_ptr<const runtime> rt) {
-  return system.spawn(prolex_planner, std::move(rt));
+  // Kimmy and Prolex receive their agent_parts only.
+  return system.spawn(prolex_planner, agent_parts_of(rt));
 }
 
 } // namespace opex::actors
