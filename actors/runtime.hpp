@@ -1,5 +1,6 @@
-// What every agent shares, built once by the engine: configuration, schemas, clock, the plain
-// logic of each agent, the connectors, and the handles of the long-lived actors.
+// What the engine builds once and its actors share, in parts (services, the agents' logic,
+// execution, routing): each actor receives the parts it uses (docs/architecture.md, "What an
+// actor receives").
 #pragma once
 
 #include "messages.hpp"

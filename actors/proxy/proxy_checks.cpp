@@ -128,7 +128,9 @@ policies::plan_view view_of(const checked_output& c) {
   return policies::plan_view{c.tools, c.dag->steps, c.estimated_cost_usd};
 }
 
-policies::usage_needs needs_of(const checked_output& c, const policies::guard_context& g) {
+} // namespace
+
+policies::usage_needs proxy_checker::usage_needs_of(const checked_output& c, const policies::guard_context& g) const {
   policies::usage_needs n;
   if (!c.dag)
     return n;
@@ -138,23 +140,11 @@ policies::usage_needs needs_of(const checked_output& c, const policies::guard_co
   return n;
 }
 
-} // namespace
-
-bool proxy_checker::needs_usage(const checked_output& c, const policies::guard_context& g) const {
-  return needs_of(c, g).any;
-}
-
 std::vector<std::string> proxy_checker::usage_tools(const checked_output& c) const {
   std::set<std::string> ids;
   for (const auto* t : c.tools)
     ids.insert(t->id);
   return {ids.begin(), ids.end()};
-}
-
-std::vector<std::string> proxy_checker::usage_workflows(const checked_output& c) const {
-  policies::guard_context none;
-  none.cfg = &cfg_;
-  return needs_of(c, none).workflows;
 }
 
 error_info proxy_checker::check_usage(const checked_output& c, const policies::guard_context& g) const {

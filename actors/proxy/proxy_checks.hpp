@@ -61,13 +61,12 @@ public:
   /// (PLAN_TOO_LARGE). Every error's details name the step and tool.
   result<checked_output> check(prolex_output output, const policies::guard_context& g) const;
 
-  /// True when check_usage needs facts from the journal (costs, quotas, tenant limits,
-  /// promotions).
-  bool needs_usage(const checked_output& c, const policies::guard_context& g) const;
+  /// What the usage policies need counted for `c` (`any` false: check_usage needs no facts
+  /// from the journal; `workflows`: whose tests and reviews to look up).
+  policies::usage_needs usage_needs_of(const checked_output& c, const policies::guard_context& g) const;
 
-  /// Tools and workflows to count for check_usage.
+  /// The plan's tool ids, once each: the tools whose executions are counted for check_usage.
   std::vector<std::string> usage_tools(const checked_output& c) const;
-  std::vector<std::string> usage_workflows(const checked_output& c) const;
 
   /// The checks over counted usage, in order: budgets (COST_LIMIT_EXCEEDED), quotas per tool
   /// and per tenant (QUOTA_EXCEEDED), promotions' recorded test and review

@@ -96,7 +96,8 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
       if (!checked)
         return refuse(self, *rt, ctx, std::move(checked).error(), ctx.raw.get());
       auto plan = std::make_shared<const checked_output>(std::move(checked).value());
-      if (!rt->proxy->needs_usage(*plan, g)) {
+      auto needs = rt->proxy->usage_needs_of(*plan, g);
+      if (!needs.any) {
         auto routed = route(self, rt, ctx, plan);
         if (auto* outcome = std::get_if<request_outcome>(&routed))
           return std::move(*outcome);
@@ -106,7 +107,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
       facts_query q;
       q.tenant = g.tenant;
       q.tools = rt->proxy->usage_tools(*plan);
-      q.workflows = rt->proxy->usage_workflows(*plan);
+      q.workflows = std::move(needs.workflows);
       std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
       auto rp = self->make_response_promise<request_outcome>();
       self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))

@@ -1,6 +1,6 @@
 // The run logic of one plan as a pure state machine: inputs (start, resume, a commit, a step
 // outcome, a retry timer, an approval, a cancellation) go in, commands (persist, dispatch,
-// abandon, schedule, open or close an approval, report, deliver, finished) come out. No actors,
+// abandon, schedule, open or close an approval, observe, deliver, finished) come out. No actors,
 // no clocks of its own: the caller passes the time with every input and carries the commands
 // out (the plan_supervisor actor in production, the tests directly). docs/durability.md gives
 // the ordering rules this class enforces.
