@@ -28,7 +28,7 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
                                 const std::string& database, bool detached);
 
 /// A supervisor for one plan (spawned by the Proxy Master per tool_call or multi_tool_plan).
-supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const runtime> rt);
+supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const plan_parts> parts);
 
 /// An executor for one tool category.
 executor_actor spawn_executor(caf::actor_system& system, std::shared_ptr<const runtime> rt,

@@ -155,11 +155,10 @@ struct runtime_routing {
 };
 
 /// Everything the engine built, immutable after start-up except for the thread-safe parts
-/// marked mutable. The composition root fills it. The executors and the LLM gateway receive
-/// only its services and execution parts, the store its services and routing (`part<P>(rt)`, a
-/// shared_ptr keeping the whole alive), Kimmy and Prolex their agent_parts. The Proxy Master and
-/// the plan supervisors orchestrate (a supervisor reaches the executors, the store, the logic and
-/// the registries) and receive it whole.
+/// marked mutable. The composition root fills it; no actor receives it whole. The executors and
+/// the LLM gateway receive only its services and execution parts, the store its services and
+/// routing (`part<P>(rt)`, a shared_ptr keeping the whole alive), Kimmy and Prolex their
+/// agent_parts, the Proxy Master and the plan supervisors their plan_parts.
 struct runtime : runtime_services, runtime_agents, runtime_execution, runtime_routing {
   /// HMAC key of confirmation codes (env or file); "" = a random key kept in the database.
   std::string approval_secret;
@@ -174,6 +173,16 @@ struct agent_parts {
   std::shared_ptr<const connectors::llm_service> llm;  ///< null without llm.endpoints
 };
 
+/// What the Proxy Master and the plan supervisors (and plan_run) receive: the services, the
+/// Proxy Master's checks (no other agent's logic), execution (call ids, secrets, the jitter
+/// seed) and the routes (the executors, the running plans, who waits for answers).
+struct plan_parts {
+  std::shared_ptr<const runtime_services> base;
+  std::shared_ptr<const proxy_checker> checks;
+  std::shared_ptr<const runtime_execution> exec;
+  std::shared_ptr<const runtime_routing> routes;
+};
+
 /// One part of `rt`, sharing its lifetime.
 template <class Part>
 std::shared_ptr<const Part> part(const std::shared_ptr<const runtime>& rt) {
@@ -184,6 +193,13 @@ std::shared_ptr<const Part> part(const std::shared_ptr<const runtime>& rt) {
 inline std::shared_ptr<const agent_parts> agent_parts_of(const std::shared_ptr<const runtime>& rt) {
   return std::make_shared<const agent_parts>(
     agent_parts{part<runtime_services>(rt), part<runtime_agents>(rt), part<runtime_routing>(rt), rt->llm});
+}
+
+/// The parts the Proxy Master and the plan supervisors receive.
+inline std::shared_ptr<const plan_parts> plan_parts_of(const std::shared_ptr<const runtime>& rt) {
+  return std::make_shared<const plan_parts>(plan_parts{part<runtime_services>(rt),
+                                                       std::shared_ptr<const proxy_checker>(rt, rt->proxy.get()),
+                                                       part<runtime_execution>(rt), part<runtime_routing>(rt)});
 }
 
 /// A journal entry pre-filled from the request: timestamp, agent, action_type, request_id,

@@ -207,14 +207,14 @@ void engine::impl::recover() {
                 << (checked ? std::string("not a plan") : policies::masked(checked.error().message, rt->masking))
                 << "\n";
       actors::request_state failed = *p.request;
-      failed.status = "failed";
+      failed.status = std::string(request_status_name(request_status::failed));
       failed.updated_at = format_timestamp(rt->time->now().utc);
       caf::anon_send(rt->store, actors::state_atom::value, std::move(failed));
       continue;
     }
     auto plan = std::make_shared<const actors::checked_output>(std::move(checked).value());
     ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
-    auto sup = actors::spawn_plan_supervisor(*system, rt);
+    auto sup = actors::spawn_plan_supervisor(*system, actors::plan_parts_of(rt));
     rt->requests.add(ctx.request_id, sup);
     caf::anon_send(sup, actors::recover_atom::value, std::move(ctx), actors::checked_plan(plan), std::move(p));
   }
@@ -471,7 +471,9 @@ result<json::object> engine::wait(const std::string& request_id, std::chrono::mi
     if (!state)
       return state.error();
     const auto& req = state->at("request").as_object();
-    if (req.at("result").is_object() && req.at("status") != "awaiting_approval" && req.at("status") != "running")
+    const auto status = get_string(req, "status").value_or("");
+    if (req.at("result").is_object() && status != request_status_name(request_status::awaiting_approval) &&
+        status != actors::request_state::running_status)
       return req.at("result").as_object();
   }
   if (f.wait_for(timeout) != std::future_status::ready)

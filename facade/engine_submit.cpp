@@ -189,7 +189,7 @@ void engine::impl::answer_repeat(const std::string& request_id, result_callback 
   actors::request_lookup q{request_id, ""};
   system->spawn([store, q, once](caf::event_based_actor* self) {
     self->request(store, std::chrono::seconds(30), actors::get_atom::value, q).then([once](actors::stored_plan& p) {
-      if (p.request && p.request->result.is_object() && p.request->status != "running")
+      if (p.request && p.request->result.is_object() && !p.request->running())
         once(request_result_from_json(p.request->result.as_object()));
     });
   });

@@ -21,7 +21,7 @@ namespace {
 
 using promise_type = caf::typed_response_promise<request_outcome>;
 
-journal_entry decision_entry(const runtime& rt, const request_context& ctx, const checked_output* plan,
+journal_entry decision_entry(const runtime_services& rt, const request_context& ctx, const checked_output* plan,
                              const json::value* raw) {
   auto entry = make_journal_entry(rt, ctx, "proxy", "execution");
   if (ctx.output)
@@ -35,7 +35,7 @@ journal_entry decision_entry(const runtime& rt, const request_context& ctx, cons
 }
 
 /// Refuses: journals the refusal and answers with the standard error.
-request_outcome refuse(agent_actor::pointer self, const runtime& rt, const request_context& ctx, error_info err,
+request_outcome refuse(agent_actor::pointer self, const runtime_services& rt, const request_context& ctx, error_info err,
                        const json::value* raw) {
   auto entry = decision_entry(rt, ctx, nullptr, raw);
   entry.action_type = "error";
@@ -53,10 +53,10 @@ request_outcome refuse(agent_actor::pointer self, const runtime& rt, const reque
 
 /// Routes a checked plan: answers and clarifications are answered here; tool calls and plans
 /// get a new supervisor (returned, registered for cancellation and approvals).
-std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self, const std::shared_ptr<const runtime>& rt,
+std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self, const std::shared_ptr<const plan_parts>& rt,
                                                       request_context& ctx,
                                                       const std::shared_ptr<const checked_output>& plan) {
-  auto entry = decision_entry(*rt, ctx, plan.get(), ctx.raw.get());
+  auto entry = decision_entry(*rt->base, ctx, plan.get(), ctx.raw.get());
   if (!ctx.output) {
     ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
     ctx.planned_by = "client";
@@ -64,8 +64,8 @@ std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self,
   const auto type = plan->output.type;
   if (type == output_type::answer || type == output_type::clarification) {
     entry.data = json::object{{"decision", "returned"}, {"output_type", output_type_name(type)}};
-    self->send(rt->store, journal_atom::value, std::move(entry));
-    auto r = make_result(*rt, ctx);
+    self->send(rt->base->store, journal_atom::value, std::move(entry));
+    auto r = make_result(*rt->base, ctx);
     r->status = request_status::succeeded;
     return request_outcome{std::move(r)};
   }
@@ -79,24 +79,24 @@ std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self,
                             {"steps", static_cast<std::int64_t>(plan->dag->steps.size())},
                             {"steps_needing_approval", approvals},
                             {"estimated_cost_usd", plan->estimated_cost_usd}};
-  self->send(rt->store, journal_atom::value, std::move(entry));
+  self->send(rt->base->store, journal_atom::value, std::move(entry));
   auto supervisor = spawn_plan_supervisor(self->system(), rt);
-  rt->requests.add(ctx.request_id, supervisor);
+  rt->routes->requests.add(ctx.request_id, supervisor);
   return supervisor;
 }
 
-agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_ptr<const runtime> rt) {
+agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_ptr<const plan_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
-      auto g = guard_for(*rt, ctx);
-      result<checked_output> checked = ctx.output ? rt->proxy->check(*ctx.output, g)
-                                       : ctx.raw  ? rt->proxy->check_json(*ctx.raw, g)
+      auto g = guard_for(*rt->base, ctx);
+      result<checked_output> checked = ctx.output ? rt->checks->check(*ctx.output, g)
+                                       : ctx.raw  ? rt->checks->check_json(*ctx.raw, g)
                                                   : result<checked_output>(make_error(
                                                       error_code::internal_error, "no ProlexOutput"));
       if (!checked)
-        return refuse(self, *rt, ctx, std::move(checked).error(), ctx.raw.get());
+        return refuse(self, *rt->base, ctx, std::move(checked).error(), ctx.raw.get());
       auto plan = std::make_shared<const checked_output>(std::move(checked).value());
-      auto needs = rt->proxy->usage_needs_of(*plan, g);
+      auto needs = rt->checks->usage_needs_of(*plan, g);
       if (!needs.any) {
         auto routed = route(self, rt, ctx, plan);
         if (auto* outcome = std::get_if<request_outcome>(&routed))
@@ -106,17 +106,17 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
       // Budgets and quotas are counted from the journal by the store, off this thread.
       facts_query q;
       q.tenant = g.tenant;
-      q.tools = rt->proxy->usage_tools(*plan);
+      q.tools = rt->checks->usage_tools(*plan);
       q.workflows = std::move(needs.workflows);
-      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt);
+      std::tie(q.day_start, q.month_start) = day_and_month_start(*rt->base);
       auto rp = self->make_response_promise<request_outcome>();
-      self->request(rt->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
+      self->request(rt->base->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
         .then(
           [self, rt, ctx, plan, g, rp](connectors::usage_facts& f) mutable {
             auto guard = g;
             guard.usage = std::move(f);
-            if (auto err = rt->proxy->check_usage(*plan, guard)) {
-              rp.deliver(refuse(self, *rt, ctx, std::move(err), ctx.raw.get()));
+            if (auto err = rt->checks->check_usage(*plan, guard)) {
+              rp.deliver(refuse(self, *rt->base, ctx, std::move(err), ctx.raw.get()));
               return;
             }
             auto routed = route(self, rt, ctx, plan);
@@ -126,7 +126,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
               rp.delegate(std::get<supervisor_actor>(routed), run_atom::value, ctx, checked_plan(plan));
           },
           [self, rt, ctx, rp](caf::error& err) mutable {
-            rp.deliver(refuse(self, *rt, ctx,
+            rp.deliver(refuse(self, *rt->base, ctx,
                               make_error(error_code::internal_error, "cannot count usage: " + caf::to_string(err)),
                               ctx.raw.get()));
           });
@@ -138,7 +138,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
 } // namespace
 
 agent_actor spawn_proxy_master(caf::actor_system& system, std::shared_ptr<const runtime> rt) {
-  return system.spawn(proxy_master, std::move(rt));
+  return system.spawn(proxy_master, plan_parts_of(rt));
 }
 
 } // namespace opex::actors

@@ -22,7 +22,7 @@ claim_reply idempotency_book::judge(const idempotency_claim& c, const request_st
                     {{"idempotency_key", c.key}, {"request_id", row.id}});
   claim_reply r;
   r.request_id = row.id;
-  if (row.status == "running" || !row.result.is_object()) {
+  if (row.running() || !row.result.is_object()) {
     r.outcome = claim_reply::kind::running;
   } else {
     r.outcome = claim_reply::kind::replay;

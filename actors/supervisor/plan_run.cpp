@@ -31,8 +31,8 @@ constexpr std::string_view resume_note =
 
 } // namespace
 
-plan_run::plan_run(std::shared_ptr<const runtime> rt, request_context ctx, checked_plan plan, run_time now)
-  : rt_(std::move(rt)), ctx_(std::move(ctx)), plan_(std::move(plan)) {
+plan_run::plan_run(std::shared_ptr<const plan_parts> parts, request_context ctx, checked_plan plan, run_time now)
+  : parts_(std::move(parts)), rt_(parts_->base.get()), exec_(parts_->exec.get()), ctx_(std::move(ctx)), plan_(std::move(plan)) {
   const auto n = plan_->dag->steps.size();
   scheduler_ = std::make_unique<dag_scheduler>(plan_->dag);
   results_.resize(n);
@@ -42,7 +42,7 @@ plan_run::plan_run(std::shared_ptr<const runtime> rt, request_context ctx, check
   const auto& cfg = rt_->config;
   max_parallel_ = static_cast<std::size_t>(std::max(1, cfg.execution.max_parallelism));
   // The seed: configured (tests), else the engine's, drawn once at start-up; mixed with the id.
-  rng_.seed((cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : rt_->jitter_seed)
+  rng_.seed((cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : exec_->jitter_seed)
             ^ std::hash<std::string>{}(ctx_.request_id));
   guard_ = guard_for(*rt_, ctx_);
   request_deadline_ = now + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
@@ -133,7 +133,7 @@ void plan_run::observe_approval(std::size_t i, const std::string& approval_id, a
 
 void plan_run::start(run_time) {
   write_batch w;
-  w.requests.push_back(request_row("running", nullptr));
+  w.requests.push_back(request_row(std::string(request_state::running_status), nullptr));
   commit(std::move(w), {pending_commit::kind::started, {}, nullptr});
 }
 

@@ -115,7 +115,7 @@ boost::json::value scope_of(const step_result& r);
 /// summary in the step's entry. Not thread-safe: one owner.
 class plan_run {
 public:
-  plan_run(std::shared_ptr<const runtime> rt, request_context ctx, checked_plan plan, run_time now);
+  plan_run(std::shared_ptr<const plan_parts> parts, request_context ctx, checked_plan plan, run_time now);
 
   /// A new request: persist it as running (committed), then dispatch.
   void start(run_time now);
@@ -224,7 +224,9 @@ private:
   };
   deadline_view remaining(std::size_t i, run_time now) const;
 
-  std::shared_ptr<const runtime> rt_;
+  std::shared_ptr<const plan_parts> parts_;
+  const runtime_services* rt_;  ///< parts_->base
+  const runtime_execution* exec_;  ///< parts_->exec
   request_context ctx_;
   checked_plan plan_;
   policies::guard_context guard_;

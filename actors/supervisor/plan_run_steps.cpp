@@ -71,7 +71,7 @@ void plan_run::dispatch(std::size_t i, run_time now) {
       finish_step(i, step_status::failed, nullptr, std::move(err), now);
       return;
     }
-    auto verdict = rt_->proxy->check_resolved(*plan_->tools[i], resolved->get_object(), guard_);
+    auto verdict = parts_->checks->check_resolved(*plan_->tools[i], resolved->get_object(), guard_);
     if (verdict.error) {
       verdict.error.details["step"] = step.step;
       finish_step(i, step_status::failed, nullptr, std::move(verdict.error), now);
@@ -96,7 +96,7 @@ bool plan_run::validate_payload(std::size_t i, run_time now) {
   if (!plan_->validate_at_dispatch[i] || has_secret_placeholders(json::value(*steps_[i].payload)))
     return true;  // with secrets, the connector's own checks apply (the value is never validated here)
   const auto& step = plan_->dag->steps[i];
-  auto schema = rt_->proxy->payload_schema_id(*plan_->tools[i]);
+  auto schema = parts_->checks->payload_schema_id(*plan_->tools[i]);
   if (auto err = rt_->schemas->check(schema, json::value(*steps_[i].payload), "payload of " + step.tool)) {
     err.code = error_code::payload_invalid;
     err.details["step"] = step.step;
@@ -155,7 +155,7 @@ void plan_run::attempt(std::size_t i, run_time now) {
   auto& s = steps_[i];
   const auto* tool = plan_->tools[i];
   const auto& cfg = rt_->config;
-  if (!rt_->executors.empty() && !rt_->executors.contains(tool->category)) {
+  if (!parts_->routes->executors.empty() && !parts_->routes->executors.contains(tool->category)) {
     finish_step(i, step_status::failed, nullptr,
                 make_error(error_code::connector_unavailable, "no executor for category " + tool->category,
                            json::object{{"tool", tool->id}, {"category", tool->category}}),
@@ -168,7 +168,7 @@ void plan_run::attempt(std::size_t i, run_time now) {
     for (const auto& ph : find_placeholders(json::value(*s.payload))) {
       if (ph.root != "secrets" || values.contains(ph.path))
         continue;
-      auto value = rt_->secrets ? rt_->secrets->get(guard_.tenant, ph.path) : std::nullopt;
+      auto value = exec_->secrets ? exec_->secrets->get(guard_.tenant, ph.path) : std::nullopt;
       if (!value) {
         finish_step(i, step_status::failed, nullptr,
                     make_error(error_code::secret_not_found,
@@ -208,7 +208,7 @@ void plan_run::attempt(std::size_t i, run_time now) {
   out_.emplace_back(run_cmd::persist{std::move(w), 0});
   observe_attempt_start(i);
   step_call call;
-  call.call_id = ++rt_->next_call_id;
+  call.call_id = ++exec_->next_call_id;
   call.tool = tool;
   call.payload = std::move(call_payload);
   call.context.request_id = ctx_.request_id;
@@ -372,7 +372,7 @@ void plan_run::maybe_deliver_early() {
   auto result = build_result();
   result->status = request_status::awaiting_approval;
   write_batch w;
-  w.requests.push_back(request_row("awaiting_approval", to_json(*result)));
+  w.requests.push_back(request_row(std::string(request_status_name(request_status::awaiting_approval)), to_json(*result)));
   commit(std::move(w), {pending_commit::kind::early, {}, std::move(result)});
 }
 

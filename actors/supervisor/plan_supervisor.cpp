@@ -18,7 +18,7 @@ namespace opex::actors {
 namespace {
 
 struct supervisor_state {
-  std::shared_ptr<const runtime> rt;
+  std::shared_ptr<const plan_parts> rt;
   std::unique_ptr<plan_run> run;
   caf::typed_response_promise<request_outcome> promise;
   bool promise_pending = false;
@@ -37,10 +37,10 @@ void carry_out(self_pointer self);
 /// Sends one attempt; its answer (or its timeout) comes back as an input.
 void send_attempt(self_pointer self, run_cmd::dispatch& d) {
   auto& st = self->state;
-  auto exec = st.rt->executors.find(d.category);
+  auto exec = st.rt->routes->executors.find(d.category);
   auto step = d.step;
   auto call_id = d.call.call_id;
-  if (exec == st.rt->executors.end()) {
+  if (exec == st.rt->routes->executors.end()) {
     connectors::call_outcome o;
     o.error = make_error(error_code::connector_unavailable, "no executor for category " + d.category,
                          boost::json::object{{"category", d.category}});
@@ -69,11 +69,11 @@ void send_attempt(self_pointer self, run_cmd::dispatch& d) {
 void send_persist(self_pointer self, run_cmd::persist& p) {
   auto& st = self->state;
   if (p.commit == 0) {
-    self->send(st.rt->store, state_atom::value, std::move(p.writes));
+    self->send(st.rt->base->store, state_atom::value, std::move(p.writes));
     return;
   }
   auto token = p.commit;
-  self->request(st.rt->store, std::chrono::seconds(60), commit_atom::value, std::move(p.writes))
+  self->request(st.rt->base->store, std::chrono::seconds(60), commit_atom::value, std::move(p.writes))
     .then(
       [self, token](bool) {
         self->state.run->committed(token, now_of(self));
@@ -90,11 +90,11 @@ void send_persist(self_pointer self, run_cmd::persist& p) {
 void send_approval(self_pointer self, run_cmd::open_approval& a) {
   auto& st = self->state;
   if (!a.reply) {
-    caf::anon_send(st.rt->store, approval_atom::value, std::move(a.record));  // fire and forget
+    caf::anon_send(st.rt->base->store, approval_atom::value, std::move(a.record));  // fire and forget
     return;
   }
   auto step = a.step;
-  self->request(st.rt->store, std::chrono::seconds(30), approval_atom::value, std::move(a.record))
+  self->request(st.rt->base->store, std::chrono::seconds(30), approval_atom::value, std::move(a.record))
     .then(
       [self, step](approval_reply& reply) {
         self->state.run->approval_recorded(step, std::move(reply), now_of(self));
@@ -127,15 +127,15 @@ void carry_out(self_pointer self) {
       } else if (auto* o = std::get_if<run_cmd::open_approval>(&c)) {
         send_approval(self, *o);
       } else if (auto* x = std::get_if<run_cmd::close_approval>(&c)) {
-        caf::anon_send(st.rt->store, decide_atom::value, std::move(x->decision));
+        caf::anon_send(st.rt->base->store, decide_atom::value, std::move(x->decision));
       } else if (auto* r = std::get_if<run_cmd::observe>(&c)) {
-        std::visit([&](const auto& e) { st.rt->observers.notify(e); }, r->event);
+        std::visit([&](const auto& e) { st.rt->base->observers.notify(e); }, r->event);
       } else if (auto* dl = std::get_if<run_cmd::deliver>(&c)) {
         if (dl->to_watchers) {
-          st.rt->requests.remove(st.run->request_id());
-          st.rt->completions.complete(*dl->result);
+          st.rt->routes->requests.remove(st.run->request_id());
+          st.rt->routes->completions.complete(*dl->result);
           if (!st.promise_pending)
-            st.rt->answers.complete(*dl->result);  // a resumed plan: repeats wait for this
+            st.rt->routes->answers.complete(*dl->result);  // a resumed plan: repeats wait for this
         }
         if (dl->to_caller && st.promise_pending) {
           st.promise_pending = false;
@@ -149,7 +149,7 @@ void carry_out(self_pointer self) {
   }
 }
 
-supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_ptr<const runtime> rt) {
+supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_ptr<const plan_parts> rt) {
   self->state.rt = std::move(rt);
   // The engine stops (shutdown, SIGTERM past the drain deadline): the caller learns that the
   // request is interrupted; its committed state resumes at the next start.
@@ -203,8 +203,8 @@ supervisor_actor::behavior_type plan_supervisor(self_pointer self, std::shared_p
 
 } // namespace
 
-supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const runtime> rt) {
-  return system.spawn(plan_supervisor, std::move(rt));
+supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const plan_parts> parts) {
+  return system.spawn(plan_supervisor, std::move(parts));
 }
 
 } // namespace opex::actors

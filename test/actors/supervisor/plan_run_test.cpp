@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A runtime with the default configuration and no actors; a plan checked by the Proxy Master.
+/// A runtime with the default configuration and no actors (plan_run gets its plan_parts); a
+/// plan checked by the Proxy Master.
 struct harness {
   std::shared_ptr<runtime> rt;
   std::unique_ptr<plan_run> run;
@@ -39,7 +40,7 @@ struct harness {
       FAIL(checked.error().message);
     auto p = std::make_shared<const checked_output>(std::move(checked).value());
     ctx.output = std::shared_ptr<const prolex_output>(p, &p->output);
-    run = std::make_unique<plan_run>(rt, ctx, p, now);
+    run = std::make_unique<plan_run>(plan_parts_of(rt), ctx, p, now);
   }
 
   std::vector<run_command>& take() {

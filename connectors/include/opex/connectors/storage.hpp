@@ -33,6 +33,7 @@ struct stored_request {
   std::string id;
   std::string tenant = "default";
   std::string user_id;
+  /// `running_status` while the plan runs, then a request_status name (request_status_name).
   std::string status;
   boost::json::value output;
   boost::json::value result;
@@ -40,6 +41,10 @@ struct stored_request {
   std::string updated_at;
   std::string idempotency_key;  ///< "" = none; unique per tenant while kept (docs/durability.md)
   std::string body_digest;      ///< SHA-256 of the entry point and the body that created it
+
+  /// The status of a request whose plan has not ended.
+  static constexpr std::string_view running_status = "running";
+  bool running() const noexcept { return status == running_status; }
 };
 
 /// A step as stored, written before it is dispatched and after it completes.
