@@ -185,6 +185,7 @@ struct llm_call {
   std::string endpoint;  ///< "" = llm.default
   connectors::llm_request request;
   std::string request_id;
+  std::string tenant;   ///< the request's tenant (observers)
   std::string purpose;  ///< "kimmy" | "prolex": journaled with each attempt
 };
 

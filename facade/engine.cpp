@@ -263,6 +263,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   add_connectors(*rt, im.database);
 
   rt->observers.add(make_progress_observer(std::move(options.on_progress)));
+  im.metrics = std::make_shared<observers::prometheus_metrics>();
+  rt->observers.add(im.metrics);
   for (auto& o : options.observers)
     rt->observers.add(std::move(o));
   im.system_config = std::make_unique<caf::actor_system_config>();
@@ -488,6 +490,10 @@ bool engine::cancel(const std::string& request_id) {
     return false;
   caf::anon_send(supervisor, actors::cancel_atom::value);
   return true;
+}
+
+observers::prometheus_metrics& engine::metrics() const {
+  return *impl_->metrics;
 }
 
 std::vector<breaker_info> engine::breakers() const {

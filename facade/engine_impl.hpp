@@ -7,6 +7,7 @@
 #include "agents.hpp"
 
 #include "opex/connectors/database_lock.hpp"
+#include "opex/observers/prometheus_metrics.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -21,6 +22,7 @@ namespace opex {
 
 struct engine::impl {
   std::shared_ptr<actors::runtime> rt;
+  std::shared_ptr<observers::prometheus_metrics> metrics;
   caf::actor sweeper;
   std::string database;
   std::unique_ptr<caf::actor_system_config> system_config;

@@ -94,6 +94,7 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
         call.endpoint = cfg.kimmy.llm;
         call.request = rt->agents->llm_kimmy->request_for(req);
         call.request_id = ctx.request_id;
+        call.tenant = ctx.tenant;
         call.purpose = "kimmy";
         auto merged = std::make_shared<kimmy_analysis>(*rules);
         auto dropped = std::make_shared<std::vector<std::string>>();

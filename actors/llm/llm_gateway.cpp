@@ -27,6 +27,7 @@ struct pending_llm_call {
   llm_reply reply;
   std::string endpoint;  ///< resolved name
   std::string breaker;
+  std::string model;  ///< the endpoint's configured model
   const retry_settings* retry = nullptr;
   caf::actor_clock::time_point started;
   caf::actor_clock::time_point attempt_started;
@@ -46,6 +47,32 @@ using self_pointer = llm_actor::stateful_pointer<gateway_state>;
 void journal_breaker(self_pointer self, const policies::breaker_transition& t, const pending_llm_call& c) {
   const auto& base = *self->state.base;
   self->send(base.store, journal_atom::value, breaker_entry(base, t, c.call.request_id, ""));
+  base.observers.notify(opex::breaker_changed{c.call.request_id, 0, "", t.target,
+                                            std::string(policies::breaker_state_name(t.from)),
+                                            std::string(policies::breaker_state_name(t.to))});
+}
+
+/// Tells the observers how one attempt went (tokens, cost, duration, error).
+void observe_attempt(self_pointer self, const pending_llm_call& c, const llm_reply& r,
+                     caf::actor_clock::time_point now) {
+  const auto& base = *self->state.base;
+  if (base.observers.empty())
+    return;
+  model_call_ended e;
+  e.request_id = c.call.request_id;
+  e.tenant = c.call.tenant;
+  e.agent = c.call.purpose;
+  e.endpoint = c.endpoint;
+  e.model = r.ok && !r.response.model.empty() ? r.response.model : c.model;
+  if (r.ok) {
+    e.input_tokens = r.response.usage.input_tokens;
+    e.output_tokens = r.response.usage.output_tokens;
+    e.cost_usd = r.response.usage.cost_usd;
+  } else {
+    e.error_code = std::string(error_code_name(r.error.code));
+  }
+  e.duration_ms = std::chrono::duration<double, std::milli>(now - c.attempt_started).count();
+  base.observers.notify(e);
 }
 
 void finish(self_pointer self, std::uint64_t id) {
@@ -114,6 +141,7 @@ llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const ru
       auto& c = st.calls[id];
       c.endpoint = endpoint->name;
       c.breaker = "llm:" + endpoint->name;
+      c.model = endpoint->model;
       c.retry = &endpoint->retry;
       c.call = std::move(call);
       c.started = self->clock().now();
@@ -129,6 +157,7 @@ llm_actor::behavior_type llm_gateway(self_pointer self, std::shared_ptr<const ru
         return;
       auto& c = it->second;
       auto now = self->clock().now();
+      observe_attempt(self, c, r, now);
       if (r.error.code != error_code::circuit_open) {
         bool failed = !r.ok && policies::is_retryable(r.error, retry_settings{});
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - c.attempt_started);

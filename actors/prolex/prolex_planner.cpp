@@ -99,6 +99,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         call.endpoint = cfg.prolex.llm;
         call.request = rt->agents->llm_plans->request_for(*ctx.kimmy, g);
         call.request_id = ctx.request_id;
+        call.tenant = ctx.tenant;
         call.purpose = "prolex";
         auto output = std::make_shared<prolex_output>();
         run_model_dialog(

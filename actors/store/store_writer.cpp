@@ -58,6 +58,13 @@ void flush(self_pointer self) {
     st.waiters.clear();
     return;
   }
+  const auto started = st.rt->elapsed_now();
+  auto observe = [&st, started](bool ok) {
+    if (!st.rt->observers.empty())
+      st.rt->observers.notify(batch_committed{
+        st.entries.size(), st.states.size(),
+        std::chrono::duration<double, std::milli>(st.rt->elapsed_now() - started).count(), ok});
+  };
   try {
     st.storage->in_batch([&st] {
       st.journal->insert(st.entries);
@@ -69,6 +76,7 @@ void flush(self_pointer self) {
       }
     });
   } catch (const std::exception& e) {
+    observe(false);
     std::cerr << "opex: store commit failed: " << e.what() << " (" << st.entries.size() << " entries, "
               << st.states.size() << " rows kept)\n";
     constexpr std::size_t max_kept = 100000;
@@ -80,6 +88,7 @@ void flush(self_pointer self) {
     }
     return;
   }
+  observe(true);
   st.entries.clear();
   st.states.clear();
   st.keys.committed();

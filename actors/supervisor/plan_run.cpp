@@ -100,7 +100,12 @@ void plan_run::observe_attempt_end(std::size_t i, const error_info* error, std::
     return;
   const auto& r = results_[i];
   const auto& a = r.attempts.back();
+  const auto& s = steps_[i];
   auto e = observed<attempt_ended>(ctx_.request_id, r, error);
+  e.tenant = guard_.tenant;
+  e.cost_usd = s.last_cost_usd;
+  e.input_tokens = s.last_input_tokens;
+  e.output_tokens = s.last_output_tokens;
   e.attempt = static_cast<int>(r.attempts.size());
   e.outcome = a.outcome;
   e.duration_ms = a.duration_ms;
@@ -114,6 +119,7 @@ void plan_run::observe_step_end(std::size_t i) {
     return;
   const auto& r = results_[i];
   auto e = observed<step_ended>(ctx_.request_id, r, &r.error);
+  e.tenant = guard_.tenant;
   e.status = r.status;
   e.attempts = static_cast<int>(r.attempts.size());
   e.duration_ms = r.duration_ms;
@@ -253,6 +259,9 @@ void plan_run::outcome(std::size_t i, std::uint64_t call_id, connectors::call_ou
   auto& a = r.attempts.back();
   a.duration_ms = ms_between(s.attempt_started, now);
   r.cost_usd += o.cost_usd;
+  s.last_cost_usd = o.cost_usd;
+  s.last_input_tokens = o.input_tokens;
+  s.last_output_tokens = o.output_tokens;
   mask_outcome(o.data, o.error);
   if (!o.ok) {
     on_failure(i, std::move(o), now);

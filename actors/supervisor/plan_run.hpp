@@ -170,6 +170,10 @@ private:
     bool dispatched = false;           ///< dispatch() ran (a held step has not)
     std::string resume_note;           ///< the next attempt re-runs one whose outcome was lost
     std::map<std::string, int> failure_codes;  ///< error codes of attempts beyond the journal's cap
+    /// What the last answered attempt reported (observers): USD and model tokens.
+    double last_cost_usd = 0.0;
+    std::int64_t last_input_tokens = 0;
+    std::int64_t last_output_tokens = 0;
   };
 
   /// What a commit token unblocks.

@@ -356,6 +356,8 @@ void plan_run::stop_plan(request_status status, step_status running_status, cons
       a.outcome = running_status;
       a.error_code = std::string(error_code_name(why.code));
       a.duration_ms = std::chrono::duration<double, std::milli>(now - steps_[i].attempt_started).count();
+      steps_[i].last_cost_usd = 0.0;  // an abandoned attempt reports nothing
+      steps_[i].last_input_tokens = steps_[i].last_output_tokens = 0;
       observe_attempt_end(i, &why);
     }
     abandon_attempt(i, running_status == step_status::timed_out);

@@ -227,6 +227,8 @@ cancel_handle llm_connector::call(const tool_definition& tool, const json::objec
     } else {
       out.ok = true;
       out.cost_usd = r->usage.cost_usd;
+      out.input_tokens = r->usage.input_tokens;
+      out.output_tokens = r->usage.output_tokens;
       out.data = r->to_json();
     }
     done(std::move(out));

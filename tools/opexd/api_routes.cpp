@@ -4,6 +4,7 @@
 
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
+#include "opex/observers/prometheus_metrics.hpp"
 #include "opex/policies/confirmation_code.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -167,6 +168,28 @@ struct route_call {
 
 void route_healthz(const route_call& c) {
   c.reply({200, R"({"status":"ok"})", c.request_id, {}, false});
+}
+
+/// Prometheus' text exposition of the engine's and opexd's series; breaker states and pending
+/// approvals are read fresh for each scrape.
+void route_metrics(const route_call& c) {
+  auto& m = c.eng.metrics();
+  std::vector<observers::breaker_sample> breakers;
+  for (const auto& b : c.eng.breakers())
+    breakers.push_back({b.target, b.state});
+  m.set_breakers(breakers);
+  c.eng.approvals("", "pending", [&m, reply = c.reply, request_id = c.request_id](result<json::array> pending) {
+    if (pending) {
+      std::map<std::string, double> by_tenant;
+      for (const auto& a : *pending)
+        if (const auto* o = a.if_object())
+          by_tenant[std::string(get_string(*o, "tenant").value_or("default"))] += 1;
+      m.set_pending_approvals(by_tenant);
+    }
+    http_reply r{200, m.exposition(), request_id, {}, false};
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply(std::move(r));
+  });
 }
 
 void route_request(const route_call& c) {
@@ -365,6 +388,7 @@ struct route_entry {
 const std::vector<route_entry>& route_table() {
   static const std::vector<route_entry> routes{
     {"/healthz", false, "GET", {}, true, route_healthz},
+    {"/metrics", false, "GET", {}, true, route_metrics},
     {"/webhook/kimmy-intake", false, "POST", {}, false, route_kimmy_intake},
     {"/webhook/prolex-intake", false, "POST", {}, false, route_prolex_intake},
     {"/webhook/proxy-exec", false, "POST", {}, false, route_proxy_exec},
@@ -414,6 +438,11 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
   const auto* r = find_route(path);
   if (!r)
     return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
+  // Every answer from here names its route (metrics, access log).
+  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : "")](http_reply answer) {
+    answer.route = label;
+    reply(std::move(answer));
+  };
   auto method_not_allowed = [&] {
     return reply(error_reply(make_error(error_code::method_not_allowed, "use " + std::string(r->allow),
                                         json::object{{"allow", std::string(r->allow)}}),

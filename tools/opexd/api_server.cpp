@@ -2,8 +2,11 @@
 // other errors, a connection limit answered with 503), one session per connection (headers
 // read first: an unsupported Transfer-Encoding is refused before any body is read), drain on
 // SIGTERM, SIGHUP logged and ignored. Sessions hand requests to the engine asynchronously and
-// write the response when the callback is posted back to their strand (BUILD-NOTES pitfall 7).
+// write the response when the callback is posted back to their strand (a blocking bridge into CAF costs
+// 60-90 µs a request: docs/performance.md).
 #include "api_server_impl.hpp"
+
+#include "opex/observers/prometheus_metrics.hpp"
 
 #include "opex/ids.hpp"
 
@@ -33,8 +36,12 @@ public:
   session(tcp::socket socket, std::shared_ptr<api_server::impl> server)
     : stream_(std::move(socket)), server_(std::move(server)) {
     ++server_->connections;
+    server_->metrics->connection_opened();
   }
-  ~session() { --server_->connections; }
+  ~session() {
+    --server_->connections;
+    server_->metrics->connection_closed();
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
@@ -53,7 +60,9 @@ private:
   void on_header(beast::error_code ec, std::size_t) {
     if (ec)
       return on_read(ec, 0);
+    started_ = std::chrono::steady_clock::now();
     const auto& h = parser_->get();
+    method_ = std::string(h.method_string());
     if (auto it = h.find("X-Request-ID"); it != h.end() && is_uuid(std::string(it->value())))
       request_id_ = std::string(it->value());
     if (auto it = h.find(http::field::transfer_encoding); it != h.end()) {
@@ -115,7 +124,7 @@ private:
   void write(http_reply reply) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(reply.status), 11);
     res->set(http::field::server, "opexd/0.1");
-    res->set(http::field::content_type, "application/json");
+    res->set(http::field::content_type, reply.content_type);
     auto id = reply.request_id.empty() ? request_id_ : reply.request_id;
     if (!id.empty())
       res->set("X-Request-ID", id);
@@ -124,6 +133,9 @@ private:
     if (reply.close || server_->draining)
       keep_alive_ = false;
     res->keep_alive(keep_alive_);
+    server_->metrics->answered(reply.route, method_, reply.status,
+                               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
+                               reply.body.size());
     res->body() = std::move(reply.body);
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(60));
@@ -145,12 +157,15 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   std::string request_id_;
+  std::string method_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool keep_alive_ = true;
 };
 
 /// Beyond the connection limit: a 503 written at once, then the socket closes.
 void refuse_connection(tcp::socket socket, const std::shared_ptr<api_server::impl>& server) {
   ++server->rejected_connections;
+  server->metrics->connection_rejected("connection_limit");
   auto body = json::serialize(to_error_json(
     make_error(error_code::unavailable, "too many open connections",
                json::object{{"max_connections", server->options.max_connections}}),
@@ -194,6 +209,9 @@ void accept(std::shared_ptr<api_server::impl> server) {
 }
 
 } // namespace
+
+api_server::impl::impl(engine& e, api_server_options o)
+  : eng(e), options(std::move(o)), metrics(std::make_unique<http_metrics>(*eng.metrics().registry())) {}
 
 api_server::api_server(engine& eng, api_server_options options)
   : impl_(std::make_shared<impl>(eng, std::move(options))) {}

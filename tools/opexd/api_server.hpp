@@ -42,6 +42,7 @@ struct api_server_options {
 /// - `POST /webhook/prolex-intake` body KimmyPayload -> 200 request_result
 /// - `POST /webhook/proxy-exec` body ProlexOutput -> 200 request_result
 /// - `GET /healthz` -> {"status": "ok"} (no auth)
+/// - `GET /metrics` -> Prometheus text exposition 0.0.4 (no auth; docs/operations.md, "Metrics")
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
 /// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",
 ///   "half_opened", "closed", "rejected"}]}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "api_server.hpp"
+#include "http_metrics.hpp"
 
 #include "opex/schema_registry.hpp"
 
@@ -29,6 +30,8 @@ struct http_reply {
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  ///< close the connection after this answer
+  std::string content_type = "application/json";
+  std::string route;  ///< the route that answered (metrics, access log); "" = none matched
 };
 
 /// The standard error JSON with its HTTP status.
@@ -71,8 +74,9 @@ struct api_server::impl {
   std::mutex m;
   std::condition_variable cv;
   std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
+  std::unique_ptr<http_metrics> metrics;  ///< in the engine's registry
 
-  impl(engine& e, api_server_options o) : eng(e), options(std::move(o)) {}
+  impl(engine& e, api_server_options o);
 
   /// Authenticates: the caller, or the error (UNAUTHORIZED, PERMISSION_DENIED for a read-only
   /// key on a write route).

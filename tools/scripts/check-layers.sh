@@ -30,6 +30,9 @@ rule engine -- 'opex/(connectors|policies)/|caf/|boost/(beast|asio)|sqlite3|opex
 # 2 policies and connectors: neither includes the other, the actors or the facade.
 rule policies -- 'opex/connectors/|caf/|opex/(engine|opex)\.hpp' "policies/ includes a connector, CAF or the facade"
 rule connectors -- 'opex/policies/|caf/|opex/(engine|opex)\.hpp' "connectors/ includes a policy, CAF or the facade"
+# 2b observers: the core's events only (no connectors, policies, actors, CAF or the facade).
+rule observers -- 'opex/(connectors|policies)/|caf/|boost/(beast|asio)|sqlite3|opex/(engine|opex)\.hpp|(\.\./)*actors/' \
+  "an observer (observers/) includes a connector, a policy, an actor, CAF or the facade"
 # 3 agent logic: plain classes, no actors.
 rule actors/kimmy/kimmy_classifier.cpp actors/kimmy/kimmy_classifier.hpp actors/kimmy/date_resolver.cpp \
      actors/kimmy/text_normalizer.cpp actors/kimmy/llm_classifier.cpp actors/kimmy/llm_classifier.hpp \

@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libssl-dev catch2 libvalijson-dev libsqlite3-dev
   prometheus-cpp-dev libcli11-dev sqlite3 wrk
+  prometheus  # promtool and the server the metrics test scrapes opexd with
 )
 
 # Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A

@@ -20,6 +20,10 @@
 #include <string>
 #include <vector>
 
+namespace opex::observers {
+class prometheus_metrics;
+}
+
 namespace opex {
 
 /// One circuit breaker as seen from outside (docs/resilience.md).
@@ -143,6 +147,11 @@ public:
   /// The circuit breakers seen so far: target, state, failure rate (percent) and transition
   /// counters.
   std::vector<breaker_info> breakers() const;
+
+  /// The engine's Prometheus metrics (always on; opexd serves them at /metrics and adds its
+  /// HTTP series to the same registry): opex/observers/prometheus_metrics.hpp for the series,
+  /// docs/operations.md, "Metrics".
+  observers::prometheus_metrics& metrics() const;
 
   /// Approvals (JSON: {"id", "tenant", "request_id", "step", "tool", "kind", "subject",
   /// "payload_digest", "reason", "status", "requires_code", "created_at", "expires_at",

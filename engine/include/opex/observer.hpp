@@ -7,6 +7,7 @@
 #include "opex/contracts.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@ struct attempt_started {
 /// An attempt's outcome, before the step goes on (retry) or ends.
 struct attempt_ended {
   std::string request_id;
+  std::string tenant;
   int step = 0;
   std::string tool;
   int attempt = 1;
@@ -42,6 +44,9 @@ struct attempt_ended {
   double duration_ms = 0.0;                     ///< ms, on the actor clock
   std::string error_code;                       ///< "" on success
   std::string message;                          ///< the error's message, "" on success
+  double cost_usd = 0.0;                        ///< USD the attempt reported (connector)
+  std::int64_t input_tokens = 0;                ///< model tokens the attempt reported (llm targets)
+  std::int64_t output_tokens = 0;
   /// When another attempt follows: its delay (ms) and why (the retry policy's reason).
   std::optional<std::chrono::milliseconds> retry_in;
   std::string retry_reason;
@@ -50,6 +55,7 @@ struct attempt_ended {
 /// A step reached a terminal state (succeeded, failed, timed_out, skipped, cancelled).
 struct step_ended {
   std::string request_id;
+  std::string tenant;
   int step = 0;
   std::string tool;
   step_status status = step_status::succeeded;
@@ -80,6 +86,29 @@ struct approval_changed {
   std::string reason;  ///< pending: why the guard asks
 };
 
+/// One model call of an agent (Kimmy's or Prolex's llm mode) through the LLM gateway: one per
+/// attempt, answered or not.
+struct model_call_ended {
+  std::string request_id;
+  std::string tenant;
+  std::string agent;     ///< kimmy | prolex
+  std::string endpoint;  ///< llm.endpoints name
+  std::string model;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  double cost_usd = 0.0;     ///< USD, at the endpoint's prices
+  double duration_ms = 0.0;  ///< ms, on the actor clock
+  std::string error_code;    ///< "" when answered
+};
+
+/// The store committed one batch (group commit, docs/durability.md), or failed to.
+struct batch_committed {
+  std::size_t entries = 0;     ///< journal entries
+  std::size_t rows = 0;        ///< request and step rows
+  double duration_ms = 0.0;    ///< ms the transaction took
+  bool ok = true;              ///< false: the writes stay buffered and are tried again
+};
+
 /// Hooks called on actor and HTTP threads, in the order events happen for one request. They must
 /// be thread-safe, must not block and must not throw; every hook does nothing by default.
 class observer {
@@ -94,6 +123,8 @@ public:
   virtual void on_step_end(const step_ended&) {}
   virtual void on_breaker_change(const breaker_changed&) {}
   virtual void on_approval(const approval_changed&) {}
+  virtual void on_model_call(const model_call_ended&) {}
+  virtual void on_commit(const batch_committed&) {}
 };
 
 /// The engine's observers, called in the order they were added. Filled at start-up, read-only
@@ -113,6 +144,8 @@ public:
   void notify(const step_ended& e) const { each([&](observer& o) { o.on_step_end(e); }); }
   void notify(const breaker_changed& e) const { each([&](observer& o) { o.on_breaker_change(e); }); }
   void notify(const approval_changed& e) const { each([&](observer& o) { o.on_approval(e); }); }
+  void notify(const model_call_ended& e) const { each([&](observer& o) { o.on_model_call(e); }); }
+  void notify(const batch_committed& e) const { each([&](observer& o) { o.on_commit(e); }); }
 
 private:
   template <class F>

@@ -22,7 +22,9 @@ struct call_outcome {
   bool ok = false;
   boost::json::value data;
   error_info error;
-  double cost_usd = 0.0;
+  double cost_usd = 0.0;            ///< USD the call cost (model calls, priced tools)
+  std::int64_t input_tokens = 0;    ///< model tokens (llm targets), else 0
+  std::int64_t output_tokens = 0;
 };
 
 /// What a connector knows about the call it makes.
