@@ -46,6 +46,11 @@ std::string resolve_path(const std::string& base_dir, std::string_view p);
 /// A `file:` reference with a relative path resolves from the configuration's folder.
 std::string anchor_reference(const std::string& base_dir, const std::string& value);
 
+/// `rate_limit:` (server or tenant) over `base` (the server's, for a tenant).
+rate_limit_settings rate_limit_from(const boost::json::object& o, rate_limit_settings base);
+/// `signatures:` (server or tenant); a `file:` secret resolves from the configuration's folder.
+signature_settings signatures_from(const boost::json::object& o, const std::string& base_dir);
+
 /// One top-level section of opex.yml. `read` gets the section's value (null when absent, for
 /// sections with `always`, which fill defaults then) and returns the first error.
 struct config_section {

@@ -89,7 +89,22 @@ error_info read_circuit_breaker(const json::value& section, opex_config& cfg, co
   return {};
 }
 
-error_info read_server(const json::value& section, opex_config& cfg, const config_reading&) {
+rate_limit_settings rate_limit_from(const json::object& o, rate_limit_settings base) {
+  base.requests_per_minute = int_at(o, "requests_per_minute").value_or(base.requests_per_minute);
+  base.burst = int_at(o, "burst").value_or(base.burst);
+  return base;
+}
+
+signature_settings signatures_from(const json::object& o, const std::string& base_dir) {
+  signature_settings s;
+  s.secret = anchor_reference(base_dir, std::string(get_string(o, "secret").value_or("")));
+  s.tolerance_s = int_at(o, "tolerance_s").value_or(s.tolerance_s);
+  if (auto it = o.find("required"); it != o.end() && it->value().is_bool())
+    s.required = it->value().get_bool();
+  return s;
+}
+
+error_info read_server(const json::value& section, opex_config& cfg, const config_reading& r) {
   const auto* s = section.is_object() ? &section.get_object() : nullptr;
   if (!s)
     return {};
@@ -101,6 +116,10 @@ error_info read_server(const json::value& section, opex_config& cfg, const confi
   cfg.server.threads = int_at(*s, "threads").value_or(cfg.server.threads);
   cfg.server.max_connections = int_at(*s, "max_connections").value_or(cfg.server.max_connections);
   cfg.server.drain_timeout_s = int_at(*s, "drain_timeout_s").value_or(cfg.server.drain_timeout_s);
+  if (const auto* rl = object_at(*s, "rate_limit"))
+    cfg.server.rate_limit = rate_limit_from(*rl, cfg.server.rate_limit);
+  if (const auto* sig = object_at(*s, "signatures"))
+    cfg.server.signatures = signatures_from(*sig, r.base_dir);
   return {};
 }
 

@@ -67,6 +67,10 @@ error_info read_tenants(const json::value& section, opex_config& cfg, const conf
           if (kv.value().is_int64())
             ts.max_executions_per_day[std::string(kv.key())] = static_cast<int>(kv.value().get_int64());
     }
+    if (const auto* rl = object_at(to, "rate_limit"))
+      ts.rate_limit = rate_limit_from(*rl, cfg.server.rate_limit);
+    if (const auto* sig = object_at(to, "signatures"))
+      ts.signatures = signatures_from(*sig, r.base_dir);
     for (const auto& other : cfg.tenants)
       if (other.slug == ts.slug)
         return config_error(r.origin, "tenants." + ts.slug, "duplicate tenant slug");

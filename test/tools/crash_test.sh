@@ -15,6 +15,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v sqlite3 >/dev/null || fail "sqlite3 is needed (tools/scripts/install-deps.sh installs it)"
 
 . "$(dirname "$0")/opexd_lib.sh"
+# Eight clients on one key far exceed the default 100 requests per minute: no rate limit here.
+printf 'server:\n  rate_limit: {requests_per_minute: 0}\n' > "$work/opex.yml"
 
 client() {  # posts until the stop file exists; logs "request_id http_code" per answer
   local n=$1 cycle=$2
@@ -30,7 +32,7 @@ client() {  # posts until the stop file exists; logs "request_id http_code" per 
 }
 
 for cycle in $(seq 1 "$cycles"); do
-  start_opexd
+  start_opexd --config "$work/opex.yml"
   for n in 1 2 3 4 5 6 7 8; do client $n "$cycle" & done
   sleep "0.$((RANDOM % 8 + 4))"
   kill -9 $opexd_pid
@@ -40,7 +42,7 @@ for cycle in $(seq 1 "$cycles"); do
 done
 
 # A last start resumes what the last kill interrupted; then a clean stop.
-start_opexd
+start_opexd --config "$work/opex.yml"
 for _ in $(seq 1 200); do
   running=$(sqlite3 "$db" "SELECT COUNT(*) FROM requests WHERE status = 'running'")
   [[ $running == 0 ]] && break

@@ -81,7 +81,8 @@ body='{"type":"tool_call","tool":"TASK_CREATE","payload":{"title":"Réviser l'"'
 
 # --- opexd --------------------------------------------------------------------------------------
 mkdir -p "$work/opex"
-OPEX_DATA_DIR=$work/opex OPEX_API_KEYS=bench-key "$opexd" --port 0 > "$work/opexd.out" 2>&1 &
+printf 'server:\n  rate_limit: {requests_per_minute: 0}\n' > "$work/no-rate-limit.yml"  # one key, one route
+OPEX_DATA_DIR=$work/opex OPEX_API_KEYS=bench-key "$opexd" --port 0 --config "$work/no-rate-limit.yml" > "$work/opexd.out" 2>&1 &
 opexd_pid=$!
 port=""
 for _ in $(seq 1 100); do

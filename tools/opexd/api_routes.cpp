@@ -55,6 +55,11 @@ http_reply error_reply(const error_info& err, const std::string& request_id) {
   r.body = json::serialize(to_error_json(err, request_id, format_timestamp(std::chrono::system_clock::now())));
   if (err.code == error_code::unavailable || err.code == error_code::overloaded)
     r.headers.emplace_back("Retry-After", "1");
+  if (err.code == error_code::rate_limited) {
+    const auto* ms = err.details.if_contains("retry_after_ms");
+    auto wait_ms = ms && ms->is_int64() ? ms->get_int64() : 1000;
+    r.headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (wait_ms + 999) / 1000)));
+  }
   return r;
 }
 
@@ -465,6 +470,8 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
     query = std::move(checked).value();
     if (!allows(r->allow, req.method))
       return method_not_allowed();
+    if (auto err = edge_check(req, who, std::string(r->path) + (r->with_id ? "{id}" : "")))
+      return reply(error_reply(err, request_id));
   }
   r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
                         request_id, reply});

@@ -6,6 +6,8 @@
 #include "opex/engine.hpp"
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,6 +27,26 @@ struct api_key {
 /// `tenant`.
 std::vector<api_key> parse_api_keys(std::string_view text, std::string_view tenant = "default");
 
+/// A signing secret resolved from its env:/file: reference at start (docs/operations.md, "Signed
+/// webhooks").
+struct signing_settings {
+  std::string secret;
+  int tolerance_s = 300;
+  bool required = true;
+};
+
+/// The edge rules of one set of keys (the server's, or a tenant's): token buckets per key and
+/// route (requests_per_minute 0 = off) and, when set, signed webhooks.
+struct edge_policy {
+  rate_limit_settings rate_limit{0, 0};
+  std::optional<signing_settings> signatures;
+};
+
+/// The server's and each tenant's edge_policy from opex.yml (server.rate_limit,
+/// server.signatures, tenants[].rate_limit / signatures). Errors: SECRET_NOT_FOUND when a
+/// signing secret's reference does not resolve (named in the message).
+result<std::pair<edge_policy, std::map<std::string, edge_policy, std::less<>>>> edge_policies(const opex_config& cfg);
+
 /// Server settings. `require_auth` false only with opexd --insecure-no-auth.
 struct api_server_options {
   std::string bind = "127.0.0.1";
@@ -34,6 +56,8 @@ struct api_server_options {
   std::vector<api_key> keys;
   bool require_auth = true;
   int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
+  edge_policy edge;            ///< keys of no tenant of their own (default: no limit, unsigned)
+  std::map<std::string, edge_policy, std::less<>> tenant_edge;  ///< by tenant slug
 };
 
 /// Routes (every error in the standard error JSON, docs/decisions.md):
@@ -64,6 +88,11 @@ struct api_server_options {
 /// `Idempotency-Key` (1-255 printable ASCII) is the request's idempotency key, scoped by the
 /// key's tenant: a repeat answers the stored result with `Idempotent-Replayed: true`; another
 /// body with the same key is 409 IDEMPOTENCY_CONFLICT (docs/durability.md).
+/// Rate limits (edge_policy): past a key's bucket on a route, 429 RATE_LIMITED with
+/// Retry-After (s) and details {route, limit, retry_after_ms}. Signed webhooks: on the
+/// /webhook/ routes, X-Opex-Timestamp and X-Opex-Signature (policies/webhook_signature.hpp);
+/// 401 SIGNATURE_INVALID / SIGNATURE_EXPIRED, 409 REPLAYED. Both come after the key, before
+/// the body is read as JSON.
 /// Edge checks: bodies must be JSON (`Content-Type: application/json` or none; else 415
 /// UNSUPPORTED_MEDIA_TYPE) and strict JSON (400 INVALID_JSON: duplicate keys, 1e999, invalid
 /// UTF-8); a Transfer-Encoding other than chunked is 501 NOT_IMPLEMENTED and the connection is

@@ -5,6 +5,8 @@
 #include "api_server.hpp"
 #include "http_metrics.hpp"
 
+#include "opex/policies/rate_limiter.hpp"
+#include "opex/policies/webhook_signature.hpp"
 #include "opex/schema_registry.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -75,12 +77,21 @@ struct api_server::impl {
   std::condition_variable cv;
   std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
   std::unique_ptr<http_metrics> metrics;  ///< in the engine's registry
+  policies::rate_limiter limiter;
+  policies::signature_verifier signatures;
 
   impl(engine& e, api_server_options o);
 
   /// Authenticates: the caller, or the error (UNAUTHORIZED, PERMISSION_DENIED for a read-only
   /// key on a write route).
   result<caller> authenticate(const http_request_view& req, bool write) const;
+
+  /// The edge rules of a caller's keys: its tenant's, else the server's.
+  const edge_policy& edge_of(const caller& who) const;
+
+  /// Rate limit and signature checks of an authenticated request on route `label`; an empty
+  /// error_info lets it through.
+  error_info edge_check(const http_request_view& req, const caller& who, const std::string& label);
 
   /// Routes one request; calls `reply` exactly once, possibly from another thread.
   void route(const http_request_view& req, std::function<void(http_reply)> reply);

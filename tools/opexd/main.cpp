@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
     so.max_body_bytes = cfg.server.max_body_bytes;
     so.require_auth = !no_auth;
     so.max_connections = cfg.server.max_connections;
+    auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
+    if (!edge) {
+      std::cerr << "opexd: " << edge.error().message << "\n";
+      return 1;
+    }
+    std::tie(so.edge, so.tenant_edge) = std::move(edge).value();
     if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
       so.keys = opex::tools::parse_api_keys(keys, "default");
     for (const auto& t : cfg.tenants)  // each tenant's keys act for that tenant only

@@ -110,6 +110,22 @@ struct circuit_breaker_settings {
 
 /// One tenant (`tenants:` in opex.yml). Requests carry a tenant (opexd: from the API key);
 /// without tenants everything runs as the tenant "default".
+/// Token buckets per API key and route at opexd's edge (docs/operations.md, "Rate limits").
+struct rate_limit_settings {
+  int requests_per_minute = 100;  ///< refill rate; 0 = no limit
+  int burst = 0;                  ///< bucket size (requests at once); 0 = requests_per_minute
+};
+
+/// Signed webhooks (docs/operations.md, "Signed webhooks"): X-Opex-Timestamp and
+/// X-Opex-Signature (sha256=HMAC of "<timestamp>.<body>") on the /webhook/ routes.
+struct signature_settings {
+  /// Where the signing secret is: `env:NAME` or `file:PATH` (relative to opex.yml), never the
+  /// secret itself. "" = webhooks are not signed.
+  std::string secret;
+  int tolerance_s = 300;  ///< s a timestamp may be away from now, and how long replays are remembered
+  bool required = true;   ///< false: a signature is checked only when a request carries one
+};
+
 struct tenant_settings {
   std::string slug;
   std::optional<int> autonomy_level;            ///< overrides the engine's level
@@ -118,6 +134,8 @@ struct tenant_settings {
   std::optional<int> max_requests_per_day;
   std::optional<double> max_cost_per_day_usd;
   std::map<std::string, int> max_executions_per_day;  ///< per tool, on top of the catalogue's
+  std::optional<rate_limit_settings> rate_limit;  ///< this tenant's keys; unset = server.rate_limit
+  std::optional<signature_settings> signatures;   ///< this tenant's keys; unset = server.signatures
 };
 
 /// Human approvals (docs/guarded-execution.md).
@@ -369,6 +387,8 @@ struct opex_config {
     int threads = 2;
     int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
     int drain_timeout_s = 30;    ///< SIGTERM: how long in-flight requests may finish (s)
+    rate_limit_settings rate_limit;  ///< per API key and route (the spec's 100 per minute)
+    signature_settings signatures;   ///< signed webhooks; off while `secret` is ""
   } server;
 
   /// Secret-looking keys masked in everything stored or answered (policies/masking).

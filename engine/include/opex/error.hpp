@@ -66,6 +66,10 @@ enum class error_code {
   unavailable,            ///< UNAVAILABLE: opexd is draining or at its connection limit (HTTP 503).
   database_locked,        ///< DATABASE_LOCKED: another engine executes on this database (HTTP 503).
   overloaded,             ///< OVERLOADED: execution.max_in_flight_requests requests are running; retry later (HTTP 503, Retry-After).
+  signature_invalid,      ///< SIGNATURE_INVALID: a webhook's HMAC signature is missing or wrong (HTTP 401; docs/operations.md).
+  signature_expired,      ///< SIGNATURE_EXPIRED: a webhook's X-Opex-Timestamp is outside the tolerance (HTTP 401).
+  replayed,               ///< REPLAYED: a webhook signature already seen within the tolerance (HTTP 409).
+  rate_limited,           ///< RATE_LIMITED: the API key's requests per minute on this route are spent (HTTP 429, Retry-After).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".

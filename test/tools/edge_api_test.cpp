@@ -1,0 +1,129 @@
+// opexd's edge from opex.yml as a client meets it (docs/operations.md, "Rate limits" and
+// "Signed webhooks"): a signed request runs; a forged, stale or replayed one is refused with its
+// code; the 101st request in a minute on one key and route gets 429 with Retry-After; a tenant's
+// own limit and secret apply to its keys.
+#include "support/opexd_fixture.hpp"
+
+#include "opex/policies/webhook_signature.hpp"
+
+#include <cstdlib>
+
+using namespace opex;
+using namespace opex::test;
+
+namespace {
+
+const std::string task_plan = R"({"type":"tool_call","tool":"TASK_CREATE","payload":{"title":"edge"}})";
+
+std::string now_unix() {
+  return std::to_string(
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+/// Starts opexd with the edge rules read from `yaml`, as opexd's main does.
+void start_with_edge(opexd_fixture& fx, const std::string& yaml) {
+  fx.write_config(yaml);
+  fx.adjust_server = [&fx](tools::api_server_options& so) {
+    auto edge = tools::edge_policies(fx.eng->configuration());
+    REQUIRE(edge);
+    std::tie(so.edge, so.tenant_edge) = std::move(edge).value();
+  };
+  fx.start();
+}
+
+} // namespace
+
+TEST_CASE("edge api: signed webhooks: a signed request runs, forged, stale and replayed ones are refused") {
+  ::setenv("OPEX_TEST_SIGNING_SECRET", "whsec-server", 1);
+  opexd_fixture fx;
+  fx.add_keys("edge-key");
+  start_with_edge(fx, "server:\n  signatures: {secret: env:OPEX_TEST_SIGNING_SECRET, tolerance_s: 300}\n");
+  auto post = [&](const std::string& ts, const std::string& sig) {
+    std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/json"}};
+    if (!ts.empty())
+      h.emplace_back("X-Opex-Timestamp", ts);
+    if (!sig.empty())
+      h.emplace_back("X-Opex-Signature", sig);
+    return fx.call("POST", "/webhook/proxy-exec", task_plan, "edge-key", h);
+  };
+  auto ts = now_unix();
+  auto sig = policies::webhook_signature("whsec-server", ts, task_plan);
+
+  auto ok = post(ts, sig);
+  REQUIRE(ok.status == 200);
+  CHECK(ok.body.at("status").as_string() == "succeeded");
+
+  auto replay = post(ts, sig);
+  CHECK(replay.status == 409);
+  CHECK(fx.error_code_of(replay) == "REPLAYED");
+
+  auto unsigned_request = post("", "");
+  CHECK(unsigned_request.status == 401);
+  CHECK(fx.error_code_of(unsigned_request) == "SIGNATURE_INVALID");
+
+  auto forged = post("0", "sha256=" + std::string(64, 'a'));
+  CHECK(forged.status == 401);
+  CHECK(fx.error_code_of(forged) == "SIGNATURE_INVALID");
+
+  auto stale = post("0", policies::webhook_signature("whsec-server", "0", task_plan));
+  CHECK(stale.status == 401);
+  CHECK(fx.error_code_of(stale) == "SIGNATURE_EXPIRED");
+
+  // Reads are not webhooks: the journal answers with the key alone.
+  CHECK(fx.call("GET", "/v1/journal?limit=1", "", "edge-key").status == 200);
+}
+
+TEST_CASE("edge api: the 101st request in a minute on one key and route gets 429 RATE_LIMITED with Retry-After") {
+  opexd_fixture fx;
+  fx.add_keys("limited-key");
+  fx.add_keys("acme-key", "acme");
+  start_with_edge(fx, "server:\n  rate_limit: {requests_per_minute: 100}\n"
+                      "tenants:\n  - slug: acme\n    rate_limit: {requests_per_minute: 60, burst: 2}\n");
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(fx.call("GET", "/v1/breakers", "", "limited-key").status == 200);
+  auto limited = fx.call("GET", "/v1/breakers", "", "limited-key");
+  CHECK(limited.status == 429);
+  CHECK(fx.error_code_of(limited) == "RATE_LIMITED");
+  CHECK(limited.raw.header("retry-after") == std::optional<std::string>("1"));
+  CHECK(limited.body.at("details").at("route").as_string() == "/v1/breakers");
+  // Another route of the same key has its own bucket.
+  CHECK(fx.call("GET", "/v1/journal?limit=1", "", "limited-key").status == 200);
+  // The tenant's own limit: a burst of 2.
+  CHECK(fx.call("GET", "/v1/breakers", "", "acme-key").status == 200);
+  CHECK(fx.call("GET", "/v1/breakers", "", "acme-key").status == 200);
+  CHECK(fx.call("GET", "/v1/breakers", "", "acme-key").status == 429);
+  // Health checks and metrics carry no key and are not limited.
+  for (int i = 0; i < 120; ++i)
+    REQUIRE(fx.call("GET", "/healthz", "", "").status == 200);
+}
+
+TEST_CASE("edge api: a tenant's signing secret applies to its keys, and a missing secret stops the start") {
+  ::setenv("OPEX_TEST_ACME_SECRET", "whsec-acme", 1);
+  opexd_fixture fx;
+  fx.add_keys("default-key");
+  fx.add_keys("acme-key", "acme");
+  start_with_edge(fx, "tenants:\n  - slug: acme\n    signatures: {secret: env:OPEX_TEST_ACME_SECRET}\n");
+  // The default tenant signs nothing; acme must.
+  CHECK(fx.call("POST", "/webhook/proxy-exec", task_plan, "default-key", {{"Content-Type", "application/json"}}).status
+        == 200);
+  CHECK(fx.call("POST", "/webhook/proxy-exec", task_plan, "acme-key", {{"Content-Type", "application/json"}}).status
+        == 401);
+  auto ts = now_unix();
+  auto signed_acme = fx.call("POST", "/webhook/proxy-exec", task_plan, "acme-key",
+                             {{"Content-Type", "application/json"},
+                              {"X-Opex-Timestamp", ts},
+                              {"X-Opex-Signature", policies::webhook_signature("whsec-acme", ts, task_plan)}});
+  CHECK(signed_acme.status == 200);
+
+  auto cfg = load_config_text("server:\n  signatures: {secret: env:OPEX_TEST_NOT_SET_ANYWHERE}\n", ".", "edge.yml");
+  REQUIRE(cfg);
+  auto edge = tools::edge_policies(*cfg);
+  REQUIRE_FALSE(edge);
+  CHECK(edge.error().code == error_code::secret_not_found);
+  CHECK_THAT(edge.error().message, Catch::Contains("server.signatures.secret"));
+  // A secret written in the file itself is refused by the schema: only env: or file: references.
+  auto literal = load_config_text("server:\n  signatures: {secret: whsec-in-clear}\n", ".", "edge.yml");
+  REQUIRE_FALSE(literal);
+  CHECK(literal.error().code == error_code::config_error);
+  CHECK_THAT(boost::json::serialize(literal.error().details), Catch::Contains("[server][signatures][secret]"));
+}
