@@ -368,9 +368,9 @@ store_actor::behavior_type store(self_pointer self, std::shared_ptr<const runtim
       self->state.tick_scheduled = false;
       flush(self);
     },
-    [self](flush_atom) {
+    [self](flush_atom) {  // true when everything written so far is committed
       flush(self);
-      return true;
+      return self->state.entries.empty() && self->state.states.empty();
     },
     [self](query_atom, const journal_query& q) { return query_journal(self, q); },
     [self](approval_atom, connectors::approval_record& a) { return open_approval(self, a); },

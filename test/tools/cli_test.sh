@@ -224,4 +224,23 @@ lid=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$llm")
   || fail "the planning entry does not name the model"
 if grep -q 'sk-loopback' "$work/data/opex.db" 2>/dev/null; then fail "the API key reached the database"; fi
 
+# 9. Exit codes and the conventions of a command line (README, "opexctl").
+rc=0; out=$("$tools/opexctl" --version 2>&1) || rc=$?
+[[ $rc -eq 0 && $out =~ ^opexctl\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" --help 2>&1) || rc=$?
+[[ $rc -eq 0 && $out == *"Exit codes"* ]] || fail "--help (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" ask --help 2>&1) || rc=$?
+[[ $rc -eq 0 && $out == *"ask"* ]] || fail "ask --help (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" frobnicate 2>&1) || rc=$?
+[[ $rc -eq 2 && $out == *"frobnicate"* ]] || fail "an unknown command should exit 2 and be named (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" journal --limit lots 2>&1) || rc=$?
+[[ $rc -eq 2 && $out == *"lots"* ]] || fail "a bad option value should exit 2 and be named (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" ask 2>&1) || rc=$?
+[[ $rc -eq 2 ]] || fail "a missing argument should exit 2 (rc $rc): $out"
+echo '{"type":"tool_call","tool":"NO_SUCH_TOOL","payload":{}}' > "$work/refused.json"
+rc=0; out=$("$tools/opexctl" run "$work/refused.json" --json 2>&1) || rc=$?
+[[ $rc -eq 4 && $out == *'"status":"rejected"'* ]] || fail "a plan the guard refuses should exit 4 (rc $rc): $out"
+rc=0; out=$("$tools/opexctl" request 00000000-0000-4000-8000-000000000000 2>&1) || rc=$?
+[[ $rc -eq 4 && $out == *"no request 00000000"* ]] || fail "an unknown request should exit 4 (rc $rc): $out"
+
 echo "cli acceptance: ok"

@@ -25,8 +25,20 @@ YAML
 . "$(dirname "$0")/opexd_lib.sh"
 healthy() { [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$port/healthz") == 200 ]]; }
 
-# 1. SIGHUP is logged and ignored.
+# 0. The command line: --version, --help that starts nothing, a bad option named with exit 2.
+rc=0; out=$("$tools/opexd" --version 2>&1) || rc=$?
+[[ $rc -eq 0 && $out =~ ^opexd\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "opexd --version (rc $rc): $out"
+rc=0; out=$("$tools/opexd" --help 2>&1) || rc=$?
+[[ $rc -eq 0 && $out == *"--config"* ]] || fail "opexd --help (rc $rc): $out"
+[[ ! -e $work/data ]] || fail "opexd --help created the data folder"
+rc=0; out=$("$tools/opexd" --frobnicate 2>&1) || rc=$?
+[[ $rc -eq 2 && $out == *"frobnicate"* ]] || fail "opexd with an unknown option should exit 2 naming it (rc $rc): $out"
+
+# 1. SIGHUP is logged and ignored; /livez and /readyz answer (docs/operations.md, "Health").
 start_opexd --config "$work/opex.yml"
+[[ $(curl -s "http://127.0.0.1:$port/livez") == '{"status":"alive"}' ]] || fail "/livez"
+ready=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/readyz")
+[[ $ready == *'"status":"ready"'*'"journal":"ok"'*' 200' ]] || fail "/readyz: $ready"
 kill -HUP $opexd_pid
 sleep 0.2
 kill -0 $opexd_pid 2>/dev/null || fail "SIGHUP killed opexd"

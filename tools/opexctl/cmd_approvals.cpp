@@ -67,7 +67,7 @@ int decide(const decide_args& args, bool approve, const common_options& o) {
   d.decided_by = !args.decided_by.empty() ? args.decided_by : std::string("opexctl:") + (login ? login : "unknown");
   auto decided = e.decide(d);
   if (!decided)
-    return print_error(decided.error(), o) - 1;
+    return print_error(decided.error(), o, exit_refused);
   auto req = std::string(decided->at("request_id").as_string());
   if (decided->at("kind") != "step") {
     std::cout << (o.json_output ? json::serialize(*decided)
@@ -79,13 +79,13 @@ int decide(const decide_args& args, bool approve, const common_options& o) {
   auto minutes = e.configuration().system.max_execution_time_minutes;
   auto final = e.wait(req, std::chrono::minutes(std::max(1, minutes)));
   if (!final)
-    return print_error(final.error(), o) - 1;
+    return print_error(final.error(), o, exit_refused);
   if (o.json_output)
     std::cout << json::serialize(*final) << std::endl;
   else
     std::cout << "approval " << args.approval_id << ": " << decided->at("status").as_string().c_str() << "\nrequest "
               << req << ": " << final->at("status").as_string().c_str() << "\n";
-  return final->at("status") == "succeeded" ? 0 : 1;
+  return final->at("status") == "succeeded" ? exit_succeeded : exit_failed;
 }
 
 } // namespace

@@ -50,7 +50,7 @@ int show_mcp_tools(const mcp_args& a, const common_options& o) {
   auto e = make_engine(o);
   auto tools = e.mcp_tools(a.server, std::chrono::milliseconds(a.timeout_ms));
   if (!tools)
-    return print_error(tools.error(), o) - 1;
+    return print_error(tools.error(), o, exit_refused);
   if (o.json_output) {
     std::cout << json::serialize(json::object{{"server", a.server}, {"tools", *tools}}) << std::endl;
   } else {

@@ -79,7 +79,7 @@ void add_request_commands(CLI::App& app, command_list& out) {
                    auto e = make_engine(o, false, true);
                    auto state = e.request_state(*shown);
                    if (!state)
-                     return print_error(state.error(), o) - 1;
+                     return print_error(state.error(), o, exit_refused);
                    std::cout << json::serialize(*state) << std::endl;
                    return 0;
                  }});

@@ -21,7 +21,7 @@ namespace {
 int validate_yaml(const std::string& file, std::string kind, const common_options& o) {
   auto doc = read_yaml_file(file);
   if (!doc)
-    return print_error(doc.error(), o) - 1;
+    return print_error(doc.error(), o, exit_failed);
   if (kind == "auto")
     kind = doc->is_array() ? "catalogue" : "config";
   error_info err;
@@ -49,7 +49,7 @@ int validate_yaml(const std::string& file, std::string kind, const common_option
     err = c ? check_configuration(*c) : c.error();
   }
   if (err)
-    return print_error(err, o) - 1;
+    return print_error(err, o, exit_failed);
   if (o.json_output)
     std::cout << json::serialize(json::object{{"valid", true}, {"kind", kind}, {"file", file}}) << std::endl;
   else
@@ -61,7 +61,7 @@ int validate_yaml(const std::string& file, std::string kind, const common_option
 int validate_json(const std::string& file, std::string kind, const common_options& o) {
   auto doc = read_json_file(file);
   if (!doc)
-    return print_error(doc.error(), o) - 1;
+    return print_error(doc.error(), o, exit_failed);
   if (kind == "auto") {
     const auto* obj = doc->if_object();
     if (obj && obj->contains("raw_input"))
@@ -86,7 +86,7 @@ int validate_json(const std::string& file, std::string kind, const common_option
       for (const auto& e : err.details.at("errors").as_array())
         std::cerr << "  " << e.as_string().c_str() << "\n";
     }
-    return 1;
+    return exit_failed;
   }
   if (o.json_output)
     std::cout << json::serialize(json::object{{"valid", true}, {"kind", kind}, {"file", file}}) << std::endl;

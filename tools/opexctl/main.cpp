@@ -12,7 +12,10 @@ using namespace opex;
 using namespace opexctl;
 
 int main(int argc, char** argv) {
-  CLI::App app{"opexctl: run and inspect opex requests"};
+  CLI::App app{"opexctl: run and inspect opex requests\n"
+               "Exit codes: 0 succeeded, 1 a step failed (or validate found errors), 2 usage or\n"
+               "configuration error, 3 awaiting approval, 4 refused."};
+  app.set_version_flag("--version", std::string("opexctl ") + OPEX_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand: `opexctl ask "..." --json`
   common_options o;
@@ -29,17 +32,34 @@ int main(int argc, char** argv) {
   add_approval_commands(app, commands);
   add_inspect_commands(app, commands);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version: printed, nothing runs
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // unknown command or option, bad value: named by CLI11
+    auto rest = app.remaining();
+    if (!rest.empty() && app.get_subcommands().empty()) {  // CLI11 would only say one is required
+      std::string known;
+      for (const auto& c : commands)
+        known += (known.empty() ? "" : ", ")
+                 + (c.sub->get_parent() != &app ? c.sub->get_parent()->get_name() + " " : "") + c.sub->get_name();
+      std::cerr << "opexctl: unknown command '" << rest.front() << "' (commands: " << known << ")\n";
+      return exit_usage;
+    }
+    app.exit(e);
+    return exit_usage;
+  }
   try {
     for (const auto& c : commands)
       if (c.sub->parsed())
         return c.run(o);
   } catch (const CLI::Error& e) {
-    return app.exit(e);
+    app.exit(e);
+    return exit_usage;
   } catch (const engine_error& e) {
     return print_error(e.info, o);
   } catch (const std::exception& e) {
     return print_error(make_error(error_code::config_error, e.what()), o);
   }
-  return 2;
+  return exit_usage;
 }

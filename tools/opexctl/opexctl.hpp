@@ -16,6 +16,15 @@
 
 namespace opexctl {
 
+/// opexctl's exit codes (README, "opexctl"; asserted by test/tools/cli_test.sh).
+enum exit_code : int {
+  exit_succeeded = 0,  ///< done: the request succeeded, the plan or configuration is valid
+  exit_failed = 1,     ///< a step failed (partial, failed, timed out, cancelled); validate found errors
+  exit_usage = 2,      ///< usage or configuration: unknown command or option, bad value, invalid opex.yml, database locked
+  exit_awaiting = 3,   ///< the plan waits for a person's approval
+  exit_refused = 4,    ///< refused: the guard rejected the request, or a decision or lookup was refused (CONFLICT, NOT_FOUND...)
+};
+
 /// The options every command takes (they may follow the subcommand).
 struct common_options {
   std::string config;
@@ -46,12 +55,13 @@ void add_validate_command(CLI::App& app, command_list& out);   ///< validate
 /// Throws engine_error (CONFIG_ERROR, DATABASE_LOCKED) and CLI::ValidationError (--now).
 opex::engine make_engine(const common_options& o, bool recover = false, bool read_only = false);
 
-/// Prints a request's result (JSON with --json, else a summary); exit 0 succeeded, 3 awaiting
-/// approval, 1 otherwise.
+/// Prints a request's result (JSON with --json, else a summary); exit_succeeded, exit_awaiting,
+/// exit_refused (status rejected) or exit_failed.
 int finish(const opex::request_result& r, const common_options& o);
 
-/// Prints an error (the standard error JSON on stdout with --json, else on stderr); returns 2.
-int print_error(const opex::error_info& err, const common_options& o);
+/// Prints an error (the standard error JSON on stdout with --json, else on stderr); returns
+/// `code` (exit_usage by default).
+int print_error(const opex::error_info& err, const common_options& o, exit_code code = exit_usage);
 
 /// Turns SIGINT into a callback while a request runs (signals blocked in every thread, one
 /// thread waits for them); a second Ctrl-C after the request ended exits as usual.

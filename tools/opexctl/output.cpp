@@ -111,10 +111,15 @@ int finish(const request_result& r, const common_options& o) {
     print_human(r);
   if (r.status == request_status::awaiting_approval && !o.json_output)
     std::cout << "  waiting for approval: `opexctl approvals` lists it, `opexctl approve ID` runs it\n";
-  return r.status == request_status::succeeded ? 0 : r.status == request_status::awaiting_approval ? 3 : 1;
+  switch (r.status) {
+  case request_status::succeeded: return exit_succeeded;
+  case request_status::awaiting_approval: return exit_awaiting;
+  case request_status::rejected: return exit_refused;
+  default: return exit_failed;
+  }
 }
 
-int print_error(const error_info& err, const common_options& o) {
+int print_error(const error_info& err, const common_options& o, exit_code code) {
   if (o.json_output) {
     std::cout << json::serialize(to_error_json(err, "", format_timestamp(std::chrono::system_clock::now())))
               << std::endl;
@@ -124,7 +129,7 @@ int print_error(const error_info& err, const common_options& o) {
       for (const auto& e : errors->as_array())
         std::cerr << "  " << (e.is_string() ? std::string(e.as_string()) : json::serialize(e)) << "\n";
   }
-  return 2;
+  return code;
 }
 
 } // namespace opexctl

@@ -175,6 +175,22 @@ void route_healthz(const route_call& c) {
   c.reply({200, R"({"status":"ok"})", c.request_id, {}, false});
 }
 
+void route_livez(const route_call& c) {
+  c.reply({200, R"({"status":"alive"})", c.request_id, {}, false});
+}
+
+/// Ready: the engine's checks (journal, MCP servers); while draining the session answers 503
+/// before any route.
+void route_readyz(const route_call& c) {
+  c.eng.readiness([reply = c.reply, request_id = c.request_id](json::object r) {
+    if (r.at("ready").as_bool())
+      return reply({200, json::serialize(json::object{{"status", "ready"}, {"checks", r.at("checks")}}), request_id, {}, false});
+    reply(error_reply(make_error(error_code::unavailable, "opexd is not ready",
+                                 json::object{{"reason", "not_ready"}, {"checks", r.at("checks")}}),
+                      request_id));
+  });
+}
+
 /// Prometheus' text exposition of the engine's and opexd's series; breaker states and pending
 /// approvals are read fresh for each scrape.
 void route_metrics(const route_call& c) {
@@ -393,6 +409,8 @@ struct route_entry {
 const std::vector<route_entry>& route_table() {
   static const std::vector<route_entry> routes{
     {"/healthz", false, "GET", {}, true, route_healthz},
+    {"/livez", false, "GET", {}, true, route_livez},
+    {"/readyz", false, "GET", {}, true, route_readyz},
     {"/metrics", false, "GET", {}, true, route_metrics},
     {"/webhook/kimmy-intake", false, "POST", {}, false, route_kimmy_intake},
     {"/webhook/prolex-intake", false, "POST", {}, false, route_prolex_intake},

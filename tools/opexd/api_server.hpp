@@ -65,7 +65,9 @@ struct api_server_options {
 ///   request_result JSON
 /// - `POST /webhook/prolex-intake` body KimmyPayload -> 200 request_result
 /// - `POST /webhook/proxy-exec` body ProlexOutput -> 200 request_result
-/// - `GET /healthz` -> {"status": "ok"} (no auth)
+/// - `GET /healthz`, `GET /livez` -> {"status": "ok" | "alive"} (no auth): the process answers
+/// - `GET /readyz` -> {"status": "ready", "checks": {"journal", "mcp_servers"}}, or 503
+///   UNAVAILABLE with details {reason: not_ready | draining, checks} (no auth; engine::readiness)
 /// - `GET /metrics` -> Prometheus text exposition 0.0.4 (no auth; docs/operations.md, "Metrics")
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
 /// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",

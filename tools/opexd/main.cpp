@@ -22,7 +22,15 @@ int main(int argc, char** argv) {
   app.add_option("--port,-p", port, "Port (default: server.port; 0 = any free port, printed on stdout)");
   app.add_option("--threads", threads, "HTTP I/O threads (default: server.threads)");
   app.add_flag("--insecure-no-auth", no_auth, "Accept requests without X-API-Key (development only)");
-  CLI11_PARSE(app, argc, argv);
+  app.set_version_flag("--version", std::string("opexd ") + OPEX_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version: printed, nothing starts
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // unknown option, bad value: named by CLI11
+    app.exit(e);
+    return 2;
+  }
 
   // Block the signals before any thread starts, so only wait_for_signal() receives them.
   sigset_t set;

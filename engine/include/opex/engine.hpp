@@ -213,6 +213,14 @@ public:
   /// "protocol_version", "server_info", "tools", "last_error"}]; empty without mcp.servers.
   boost::json::array mcp_servers() const;
 
+  /// Whether the engine can take work (opexd's /readyz; docs/operations.md, "Health"), given to
+  /// `done` on another thread: {"ready": bool, "checks": {"journal": "ok" | why,
+  /// "mcp_servers": {name: state}}}. The journal check asks the store to commit what it holds
+  /// within 2 s (the writer is alive and the database takes writes); an MCP server is ready when
+  /// its state is ready or idle (started on first use), not when starting, restarting, failed or
+  /// stopped. A read-only or stopped engine is not ready.
+  void readiness(std::function<void(boost::json::object)> done) const;
+
   /// The tools an MCP server lists now, starting it when needed: [{"name", "title",
   /// "description", "input_schema", "output_schema"?}]. Errors: CONNECTOR_UNAVAILABLE (no
   /// such server, cannot start), CONNECTION_FAILED, TIMEOUT. Blocks the caller.
