@@ -45,6 +45,34 @@ kill -0 $opexd_pid 2>/dev/null || fail "SIGHUP killed opexd"
 healthy || fail "opexd does not answer after SIGHUP"
 grep -q "SIGHUP" "$work/opexd.out" || fail "SIGHUP not logged"
 
+# 1b. systemd's notify protocol (Type=notify), as systemd sees it: a datagram socket named by
+#     NOTIFY_SOCKET gets READY=1 once opexd serves, WATCHDOG=1 while it runs, STOPPING=1 on
+#     SIGTERM.
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not exit 0 after SIGTERM"
+python3 - "$work/notify.sock" "$work/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
+PY
+listener=$!
+for _ in $(seq 1 100); do [[ -S $work/notify.sock ]] && break; sleep 0.05; done
+NOTIFY_SOCKET=$work/notify.sock WATCHDOG_USEC=200000 start_opexd --config "$work/opex.yml"
+for _ in $(seq 1 100); do grep -q "WATCHDOG=1" "$work/notify.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "^READY=1 STATUS=listening on 127.0.0.1:$port" "$work/notify.log" || fail "no READY=1: $(cat "$work/notify.log" 2>/dev/null)"
+grep -q "^WATCHDOG=1" "$work/notify.log" || fail "no WATCHDOG=1: $(cat "$work/notify.log")"
+grep -q "STOPPING=1" "$work/notify.log" && fail "STOPPING=1 before any signal"
+kill -TERM $opexd_pid
+wait $opexd_pid || fail "opexd did not exit 0 after SIGTERM"
+for _ in $(seq 1 100); do grep -q "STOPPING=1" "$work/notify.log" && break; sleep 0.05; done
+grep -q "^STOPPING=1 STATUS=draining" "$work/notify.log" || fail "no STOPPING=1: $(cat "$work/notify.log")"
+[[ $(grep -c "^READY=1" "$work/notify.log") == 1 ]] || fail "READY=1 more than once: $(cat "$work/notify.log")"
+kill $listener
+start_opexd --config "$work/opex.yml"
+
 # 2. One writer per database: a second opexd and an executing opexctl are refused, naming the
 #    lock; opexctl journal (read-only) works beside the running opexd.
 set +e

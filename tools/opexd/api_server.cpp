@@ -18,6 +18,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <csignal>
+#include <future>
 #include <iostream>
 
 namespace opex::tools {
@@ -235,6 +236,13 @@ void api_server::start() {
   accept(std::shared_ptr<impl>(impl_));
   for (int i = 0; i < std::max(1, im.options.threads); ++i)
     im.threads.emplace_back([&im] { im.ioc.run(); });
+}
+
+bool api_server::responsive(std::chrono::milliseconds within) const {
+  auto done = std::make_shared<std::promise<void>>();
+  auto f = done->get_future();
+  asio::post(impl_->ioc, [done] { done->set_value(); });
+  return f.wait_for(within) == std::future_status::ready;
 }
 
 std::uint16_t api_server::port() const {

@@ -111,6 +111,9 @@ public:
   /// address cannot be bound.
   void start();
 
+  /// True when the I/O threads run a posted task within `within` (the systemd watchdog's check).
+  bool responsive(std::chrono::milliseconds within) const;
+
   /// The bound port (after start()).
   std::uint16_t port() const;
 

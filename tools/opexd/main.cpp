@@ -4,6 +4,7 @@
 // SIGHUP is logged and ignored. Exit codes: 0 stopped cleanly, 1 could not start (config,
 // database in use, address in use), 2 usage error.
 #include "api_server.hpp"
+#include "service_notifier.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -73,7 +74,11 @@ int main(int argc, char** argv) {
     server.start();
     std::cout << "opexd listening on " << so.bind << ":" << server.port() << " (database " << eng.database()
               << ")" << std::endl;
+    opex::tools::service_notifier systemd;  // Type=notify; nothing without NOTIFY_SOCKET
+    systemd.ready("listening on " + so.bind + ":" + std::to_string(server.port()),
+                  [&server] { return server.responsive(std::chrono::seconds(1)); });
     int sig = server.wait_for_signal();
+    systemd.stopping("draining " + std::to_string(eng.in_flight()) + " request(s)");
     auto drain = std::chrono::seconds(std::max(0, cfg.server.drain_timeout_s));
     std::cout << "opexd stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): draining " << eng.in_flight()
               << " request(s), up to " << drain.count() << " s" << std::endl;

@@ -10,6 +10,7 @@ packages=(
   libyaml-cpp-dev libssl-dev catch2 libvalijson-dev libsqlite3-dev
   prometheus-cpp-dev libcli11-dev sqlite3 wrk
   prometheus  # promtool and the server the metrics test scrapes opexd with
+  libsystemd-dev  # opexd's sd_notify (Type=notify)
 )
 
 # Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A
