@@ -116,6 +116,9 @@ error_info read_server(const json::value& section, opex_config& cfg, const confi
   cfg.server.threads = int_at(*s, "threads").value_or(cfg.server.threads);
   cfg.server.max_connections = int_at(*s, "max_connections").value_or(cfg.server.max_connections);
   cfg.server.drain_timeout_s = int_at(*s, "drain_timeout_s").value_or(cfg.server.drain_timeout_s);
+  if (auto log = get_string(*s, "access_log"))
+    cfg.server.access_log = *log == "stderr" || *log == "stdout" || *log == "off" ? std::string(*log)
+                                                                                  : resolve_path(r.base_dir, *log);
   if (const auto* rl = object_at(*s, "rate_limit"))
     cfg.server.rate_limit = rate_limit_from(*rl, cfg.server.rate_limit);
   if (const auto* sig = object_at(*s, "signatures"))

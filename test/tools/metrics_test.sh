@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# opexd's /metrics as an operator uses it (docs/operations.md, "Metrics"): after a request that
+# opexd's /metrics and access log as an operator uses them (docs/operations.md, "Metrics"): after a request that
 # runs and one that is refused, the exposition passes Prometheus' own `promtool check metrics`
 # and carries opex's series with their labels; then a real Prometheus server, started here on
 # loopback, scrapes opexd and reports the target up with those series.
@@ -44,6 +44,20 @@ expect '^opex_http_requests_total\{code="404",method="POST",route="/webhook/prox
 expect '^opex_http_connections [0-9]'
 expect '^opex_approvals_pending\{tenant="default"\} 0$'
 expect '^# TYPE opex_http_request_duration_seconds histogram$'
+
+# 2b. The access log (docs/operations.md, "Logs"): one JSON line per answer on stderr, with the
+#     route, status, tenant and request id, and never the key.
+python3 - "$work/opexd.out" <<'PY' || fail "access log: $(cat "$work/opexd.out")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+by = {(l["method"], l["route"], l["status"]): l for l in lines}
+ok = by[("POST", "/webhook/kimmy-intake", 200)]
+assert ok["tenant"] == "default" and len(ok["request_id"]) == 36 and ok["bytes"] > 0, ok
+assert ok["level"] == "info" and ok["msg"] == "http" and ok["duration_ms"] > 0 and ok["time"].endswith("Z"), ok
+assert by[("POST", "/webhook/proxy-exec", 404)]["path"] == "/webhook/proxy-exec"
+assert ("GET", "/metrics", 200) in by
+assert not any("metrics-key" in json.dumps(l) for l in lines), "the API key reached the log"
+PY
 
 # 3. A real Prometheus scrapes opexd every second; its API reports the target up and opex's
 #    series. Prometheus picks a port from a free one found now.

@@ -461,9 +461,11 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
   const auto* r = find_route(path);
   if (!r)
     return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
-  // Every answer from here names its route (metrics, access log).
-  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : "")](http_reply answer) {
+  // Every answer from here names its route, and its tenant once known (metrics, access log).
+  auto tenant = std::make_shared<std::string>();
+  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : ""), tenant](http_reply answer) {
     answer.route = label;
+    answer.tenant = *tenant;
     reply(std::move(answer));
   };
   auto method_not_allowed = [&] {
@@ -482,6 +484,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
     if (!authenticated)
       return reply(error_reply(authenticated.error(), request_id));
     who = std::move(authenticated).value();
+    *tenant = who.tenant;
     auto checked = query_of(*url, r->query);
     if (!checked)
       return reply(error_reply(checked.error(), request_id));

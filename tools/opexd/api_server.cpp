@@ -64,6 +64,7 @@ private:
     started_ = std::chrono::steady_clock::now();
     const auto& h = parser_->get();
     method_ = std::string(h.method_string());
+    path_ = std::string(h.target().substr(0, h.target().find('?')));
     if (auto it = h.find("X-Request-ID"); it != h.end() && is_uuid(std::string(it->value())))
       request_id_ = std::string(it->value());
     if (auto it = h.find(http::field::transfer_encoding); it != h.end()) {
@@ -134,9 +135,10 @@ private:
     if (reply.close || server_->draining)
       keep_alive_ = false;
     res->keep_alive(keep_alive_);
-    server_->metrics->answered(reply.route, method_, reply.status,
-                               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
-                               reply.body.size());
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    server_->metrics->answered(reply.route, method_, reply.status, took, reply.body.size());
+    server_->access->write({method_, path_, reply.route, reply.status, took * 1000.0, id, reply.tenant, "",
+                            reply.body.size()});
     res->body() = std::move(reply.body);
     res->prepare_payload();
     stream_.expires_after(std::chrono::seconds(60));
@@ -159,6 +161,7 @@ private:
   http::request<http::string_body> request_;
   std::string request_id_;
   std::string method_;
+  std::string path_;  ///< the target without its query (access log)
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool keep_alive_ = true;
 };
@@ -212,7 +215,8 @@ void accept(std::shared_ptr<api_server::impl> server) {
 } // namespace
 
 api_server::impl::impl(engine& e, api_server_options o)
-  : eng(e), options(std::move(o)), metrics(std::make_unique<http_metrics>(*eng.metrics().registry())) {}
+  : eng(e), options(std::move(o)), metrics(std::make_unique<http_metrics>(*eng.metrics().registry())),
+    access(std::make_unique<access_log>(options.access_log)) {}
 
 api_server::api_server(engine& eng, api_server_options options)
   : impl_(std::make_shared<impl>(eng, std::move(options))) {}

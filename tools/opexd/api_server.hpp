@@ -56,6 +56,7 @@ struct api_server_options {
   std::vector<api_key> keys;
   bool require_auth = true;
   int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
+  std::string access_log = "off";  ///< stderr, stdout, off or a file (access_log.hpp)
   edge_policy edge;            ///< keys of no tenant of their own (default: no limit, unsigned)
   std::map<std::string, edge_policy, std::less<>> tenant_edge;  ///< by tenant slug
 };

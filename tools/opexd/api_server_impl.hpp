@@ -2,6 +2,7 @@
 // routes (api_routes.cpp). Beast stays in the .cpp files; this header only needs Asio's types.
 #pragma once
 
+#include "access_log.hpp"
 #include "api_server.hpp"
 #include "http_metrics.hpp"
 
@@ -34,6 +35,7 @@ struct http_reply {
   bool close = false;  ///< close the connection after this answer
   std::string content_type = "application/json";
   std::string route;  ///< the route that answered (metrics, access log); "" = none matched
+  std::string tenant;  ///< the caller's tenant once authenticated (access log)
 };
 
 /// The standard error JSON with its HTTP status.
@@ -77,6 +79,7 @@ struct api_server::impl {
   std::condition_variable cv;
   std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
   std::unique_ptr<http_metrics> metrics;  ///< in the engine's registry
+  std::unique_ptr<access_log> access;
   policies::rate_limiter limiter;
   policies::signature_verifier signatures;
 

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     so.max_body_bytes = cfg.server.max_body_bytes;
     so.require_auth = !no_auth;
     so.max_connections = cfg.server.max_connections;
+    so.access_log = cfg.server.access_log;
     auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
     if (!edge) {
       std::cerr << "opexd: " << edge.error().message << "\n";

@@ -387,6 +387,7 @@ struct opex_config {
     int threads = 2;
     int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
     int drain_timeout_s = 30;    ///< SIGTERM: how long in-flight requests may finish (s)
+    std::string access_log = "stderr";  ///< one JSON line per answer: stderr, stdout, off or a file path
     rate_limit_settings rate_limit;  ///< per API key and route (the spec's 100 per minute)
     signature_settings signatures;   ///< signed webhooks; off while `secret` is ""
   } server;
