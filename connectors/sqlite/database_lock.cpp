@@ -20,8 +20,10 @@ result<std::unique_ptr<database_lock>> database_lock::acquire(const std::string&
   std::string path = database + ".lock";
   std::error_code ec;
   auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty())
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);  // 0700, as sqlite_db::open
+  }
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return make_error(error_code::internal_error, "cannot create the lock file " + path,

@@ -11,6 +11,9 @@
 #include <memory>
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace opex::connectors {
 
 namespace {
@@ -86,8 +89,14 @@ result<std::unique_ptr<sqlite_db>> sqlite_db::open(const std::string& path) {
   try {
     if (path != ":memory:") {
       auto dir = std::filesystem::path(path).parent_path();
-      if (!dir.empty())
+      if (!dir.empty() && !std::filesystem::exists(dir)) {
         std::filesystem::create_directories(dir);
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all);  // 0700: the data folder
+      }
+      // A new database is created 0600 before SQLite opens it: its -wal and -shm files take the
+      // same mode (journals and stored rows are the tenants' data; docs/operations.md, "Files").
+      if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
+        ::close(fd);
     }
   } catch (const std::exception& e) {
     return make_error(error_code::internal_error, "cannot create the database folder",

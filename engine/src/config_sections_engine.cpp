@@ -119,6 +119,10 @@ error_info read_server(const json::value& section, opex_config& cfg, const confi
   if (auto log = get_string(*s, "access_log"))
     cfg.server.access_log = *log == "stderr" || *log == "stdout" || *log == "off" ? std::string(*log)
                                                                                   : resolve_path(r.base_dir, *log);
+  if (const auto* cors = object_at(*s, "cors")) {
+    cfg.server.allowed_origins = strings_at(*cors, "allowed_origins");
+    cfg.server.cors_max_age_s = int_at(*cors, "max_age_s").value_or(cfg.server.cors_max_age_s);
+  }
   if (const auto* rl = object_at(*s, "rate_limit"))
     cfg.server.rate_limit = rate_limit_from(*rl, cfg.server.rate_limit);
   if (const auto* sig = object_at(*s, "signatures"))

@@ -39,6 +39,12 @@ start_opexd --config "$work/opex.yml"
 [[ $(curl -s "http://127.0.0.1:$port/livez") == '{"status":"alive"}' ]] || fail "/livez"
 ready=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/readyz")
 [[ $ready == *'"status":"ready"'*'"journal":"ok"'*' 200' ]] || fail "/readyz: $ready"
+# The data folder is 0700, the database and its WAL 0600 (docs/operations.md, "Files").
+[[ $(stat -c %a "$work/data") == 700 ]] || fail "data folder mode $(stat -c %a "$work/data")"
+for f in "$work/data/opex.db" "$work/data/opex.db-wal" "$work/data/opex.db.lock"; do
+  [[ ! -e $f || $(stat -c %a "$f") == 600 ]] || fail "$f has mode $(stat -c %a "$f")"
+done
+[[ -e $work/data/opex.db-wal ]] || fail "no WAL file to check"
 kill -HUP $opexd_pid
 sleep 0.2
 kill -0 $opexd_pid 2>/dev/null || fail "SIGHUP killed opexd"

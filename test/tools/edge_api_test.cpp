@@ -127,3 +127,38 @@ TEST_CASE("edge api: a tenant's signing secret applies to its keys, and a missin
   CHECK(literal.error().code == error_code::config_error);
   CHECK_THAT(boost::json::serialize(literal.error().details), Catch::Contains("[server][signatures][secret]"));
 }
+
+TEST_CASE("edge api: origins: preflight without a key, allowed origins get CORS headers, others 403") {
+  opexd_fixture fx;
+  fx.add_keys("cors-key");
+  fx.adjust_server = [](tools::api_server_options& so) { so.allowed_origins = {"https://console.example.com"}; };
+  fx.start();
+  const std::string allowed = "https://console.example.com";
+  auto pre = fx.call("OPTIONS", "/webhook/proxy-exec", "", "",
+                     {{"Origin", allowed}, {"Access-Control-Request-Method", "POST"}});
+  CHECK(pre.status == 204);
+  CHECK(pre.raw.header("access-control-allow-origin") == std::optional<std::string>(allowed));
+  CHECK(pre.raw.header("access-control-allow-methods") == std::optional<std::string>("POST, OPTIONS"));
+  CHECK_THAT(pre.raw.header("access-control-allow-headers").value_or(""), Catch::Contains("X-API-Key"));
+  CHECK(pre.raw.header("access-control-max-age") == std::optional<std::string>("600"));
+  auto plain = fx.call("OPTIONS", "/v1/approvals/abc", "", "");
+  CHECK(plain.status == 204);
+  CHECK(plain.raw.header("allow") == std::optional<std::string>("GET, POST, OPTIONS"));
+
+  auto ok = fx.call("POST", "/webhook/proxy-exec", task_plan, "cors-key",
+                    {{"Content-Type", "application/json"}, {"Origin", allowed}});
+  CHECK(ok.status == 200);
+  CHECK(ok.raw.header("access-control-allow-origin") == std::optional<std::string>(allowed));
+  CHECK(ok.raw.header("vary") == std::optional<std::string>("Origin"));
+
+  auto evil = fx.call("POST", "/webhook/proxy-exec", task_plan, "cors-key",
+                      {{"Content-Type", "application/json"}, {"Origin", "https://evil.example"}});
+  CHECK(evil.status == 403);
+  CHECK(fx.error_code_of(evil) == "PERMISSION_DENIED");
+  CHECK(evil.body.at("details").at("rule").as_string() == "origin");
+  CHECK_FALSE(evil.raw.header("access-control-allow-origin"));
+  CHECK(fx.call("OPTIONS", "/webhook/proxy-exec", "", "", {{"Origin", "https://evil.example"}}).status == 403);
+  // Same-origin (the Origin names the Host the request was sent to) needs no allow-list entry.
+  auto host = "127.0.0.1:" + std::to_string(fx.server->port());
+  CHECK(fx.call("GET", "/v1/breakers", "", "cors-key", {{"Origin", "http://" + host}, {"Host", host}}).status == 200);
+}

@@ -4,6 +4,8 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
+
 namespace opex::tools {
 
 namespace json = boost::json;
@@ -76,6 +78,60 @@ error_info api_server::impl::edge_check(const http_request_view& req, const call
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch()).count();
   return signatures.verify(edge.signatures->secret, timestamp, signature, req.body, now, edge.signatures->tolerance_s);
+}
+
+} // namespace opex::tools
+
+namespace opex::tools {
+
+namespace {
+
+/// True when the Origin names the host the request was sent to (same-origin), whatever the
+/// scheme (opexd may sit behind a TLS-terminating proxy).
+bool same_origin(std::string_view origin, std::string_view host) {
+  auto sep = origin.find("://");
+  return !host.empty() && sep != std::string_view::npos && origin.substr(sep + 3) == host;
+}
+
+bool cross_origin_allowed(const api_server_options& o, std::string_view origin) {
+  return std::find(o.allowed_origins.begin(), o.allowed_origins.end(), origin) != o.allowed_origins.end();
+}
+
+constexpr std::string_view allowed_request_headers =
+  "Content-Type, X-API-Key, X-Request-ID, Idempotency-Key, X-Opex-Timestamp, X-Opex-Signature, traceparent, tracestate";
+
+} // namespace
+
+error_info api_server::impl::origin_check(const http_request_view& req) const {
+  auto origin = req.header("Origin");
+  if (origin.empty() || same_origin(origin, req.header("Host")) || cross_origin_allowed(options, origin))
+    return {};
+  return make_error(error_code::permission_denied, "origin " + origin + " is not allowed (server.cors.allowed_origins)",
+                    json::object{{"rule", "origin"}, {"origin", origin}});
+}
+
+std::string api_server::impl::allowed_cross_origin(const http_request_view& req) const {
+  auto origin = req.header("Origin");
+  return cross_origin_allowed(options, origin) ? origin : std::string{};
+}
+
+void add_cors_headers(const std::string& origin, http_reply& r) {
+  r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+  r.headers.emplace_back("Vary", "Origin");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-ID, Retry-After, Idempotent-Replayed");
+}
+
+http_reply api_server::impl::preflight(const http_request_view& req, std::string_view allow) const {
+  http_reply r{204, "", req.request_id, {}, false};
+  const std::string methods = std::string(allow) + ", OPTIONS";
+  r.headers.emplace_back("Allow", methods);
+  if (auto origin = allowed_cross_origin(req); !origin.empty()) {
+    add_cors_headers(origin, r);
+    r.headers.emplace_back("Access-Control-Allow-Methods", methods);
+    r.headers.emplace_back("Access-Control-Allow-Headers", std::string(allowed_request_headers));
+    r.headers.emplace_back("Access-Control-Max-Age", std::to_string(options.cors_max_age_s));
+  }
+  return r;
 }
 
 } // namespace opex::tools

@@ -461,13 +461,21 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
   const auto* r = find_route(path);
   if (!r)
     return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
-  // Every answer from here names its route, and its tenant once known (metrics, access log).
+  // Every answer from here names its route, and its tenant once known (metrics, access log),
+  // and carries the CORS headers of an allowed cross-origin caller.
   auto tenant = std::make_shared<std::string>();
-  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : ""), tenant](http_reply answer) {
+  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : ""), tenant,
+           origin = allowed_cross_origin(req)](http_reply answer) {
     answer.route = label;
     answer.tenant = *tenant;
+    if (!origin.empty() && answer.status != 204)
+      add_cors_headers(origin, answer);
     reply(std::move(answer));
   };
+  if (auto err = origin_check(req))
+    return reply(error_reply(err, request_id));
+  if (req.method == "OPTIONS")
+    return reply(preflight(req, r->allow));
   auto method_not_allowed = [&] {
     return reply(error_reply(make_error(error_code::method_not_allowed, "use " + std::string(r->allow),
                                         json::object{{"allow", std::string(r->allow)}}),

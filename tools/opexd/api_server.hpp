@@ -57,6 +57,8 @@ struct api_server_options {
   bool require_auth = true;
   int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
   std::string access_log = "off";  ///< stderr, stdout, off or a file (access_log.hpp)
+  std::vector<std::string> allowed_origins;  ///< CORS (server.cors.allowed_origins)
+  int cors_max_age_s = 600;
   edge_policy edge;            ///< keys of no tenant of their own (default: no limit, unsigned)
   std::map<std::string, edge_policy, std::less<>> tenant_edge;  ///< by tenant slug
 };
@@ -91,6 +93,11 @@ struct api_server_options {
 /// `Idempotency-Key` (1-255 printable ASCII) is the request's idempotency key, scoped by the
 /// key's tenant: a repeat answers the stored result with `Idempotent-Replayed: true`; another
 /// body with the same key is 409 IDEMPOTENCY_CONFLICT (docs/durability.md).
+/// Origins (CORS): a request whose Origin is neither same-origin (its Host) nor in
+/// allowed_origins is refused with 403 PERMISSION_DENIED (details {rule: origin, origin});
+/// allowed cross-origin answers carry Access-Control-Allow-Origin and Vary: Origin. `OPTIONS`
+/// on a route is answered without a key: 204 with Allow, and for an allowed Origin the
+/// Access-Control-Allow-* headers of a preflight.
 /// Rate limits (edge_policy): past a key's bucket on a route, 429 RATE_LIMITED with
 /// Retry-After (s) and details {route, limit, retry_after_ms}. Signed webhooks: on the
 /// /webhook/ routes, X-Opex-Timestamp and X-Opex-Signature (policies/webhook_signature.hpp);

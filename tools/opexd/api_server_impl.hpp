@@ -38,6 +38,9 @@ struct http_reply {
   std::string tenant;  ///< the caller's tenant once authenticated (access log)
 };
 
+/// Adds the CORS headers of an answer to an allowed cross-origin caller.
+void add_cors_headers(const std::string& origin, http_reply& r);
+
 /// The standard error JSON with its HTTP status.
 http_reply error_reply(const error_info& err, const std::string& request_id);
 
@@ -95,6 +98,16 @@ struct api_server::impl {
   /// Rate limit and signature checks of an authenticated request on route `label`; an empty
   /// error_info lets it through.
   error_info edge_check(const http_request_view& req, const caller& who, const std::string& label);
+
+  /// The Origin check (before the key): an empty error_info for a request without Origin, a
+  /// same-origin one, or an allowed one.
+  error_info origin_check(const http_request_view& req) const;
+
+  /// The answer to OPTIONS on a route whose methods are `allow`.
+  http_reply preflight(const http_request_view& req, std::string_view allow) const;
+
+  /// The request's Origin when it is one of allowed_origins, else "".
+  std::string allowed_cross_origin(const http_request_view& req) const;
 
   /// Routes one request; calls `reply` exactly once, possibly from another thread.
   void route(const http_request_view& req, std::function<void(http_reply)> reply);

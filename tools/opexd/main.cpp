@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
     so.require_auth = !no_auth;
     so.max_connections = cfg.server.max_connections;
     so.access_log = cfg.server.access_log;
+    so.allowed_origins = cfg.server.allowed_origins;
+    so.cors_max_age_s = cfg.server.cors_max_age_s;
     auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
     if (!edge) {
       std::cerr << "opexd: " << edge.error().message << "\n";

@@ -388,6 +388,11 @@ struct opex_config {
     int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
     int drain_timeout_s = 30;    ///< SIGTERM: how long in-flight requests may finish (s)
     std::string access_log = "stderr";  ///< one JSON line per answer: stderr, stdout, off or a file path
+    /// Browsers' origins allowed to call opexd (CORS; docs/operations.md, "Origins"): exact
+    /// `scheme://host[:port]` values. A request with another Origin (and not same-origin) is
+    /// refused with 403; an empty list allows same-origin browser requests only.
+    std::vector<std::string> allowed_origins;
+    int cors_max_age_s = 600;  ///< how long a browser may cache a preflight answer (s)
     rate_limit_settings rate_limit;  ///< per API key and route (the spec's 100 per minute)
     signature_settings signatures;   ///< signed webhooks; off while `secret` is ""
   } server;
