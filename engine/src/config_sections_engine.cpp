@@ -119,6 +119,10 @@ error_info read_server(const json::value& section, opex_config& cfg, const confi
   if (auto log = get_string(*s, "access_log"))
     cfg.server.access_log = *log == "stderr" || *log == "stdout" || *log == "off" ? std::string(*log)
                                                                                   : resolve_path(r.base_dir, *log);
+  if (const auto* tls = object_at(*s, "tls")) {
+    cfg.server.tls_certificate = resolve_path(r.base_dir, get_string(*tls, "certificate").value_or(""));
+    cfg.server.tls_private_key = resolve_path(r.base_dir, get_string(*tls, "private_key").value_or(""));
+  }
   if (const auto* cors = object_at(*s, "cors")) {
     cfg.server.allowed_origins = strings_at(*cors, "allowed_origins");
     cfg.server.cors_max_age_s = int_at(*cors, "max_age_s").value_or(cfg.server.cors_max_age_s);

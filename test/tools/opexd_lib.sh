@@ -12,7 +12,7 @@ start_opexd() {
   opexd_pid=$!
   port=""
   for _ in $(seq 1 100); do
-    port=$(sed -nE 's/.*listening on [0-9.]+:([0-9]+).*/\1/p' "$work/opexd.out")
+    port=$(sed -nE 's#.*listening on (https://)?[0-9.]+:([0-9]+).*#\2#p' "$work/opexd.out")
     [[ -n $port ]] && return 0
     kill -0 $opexd_pid 2>/dev/null || fail "opexd exited: $(cat "$work/opexd.out")"
     sleep 0.05

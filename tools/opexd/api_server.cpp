@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <csignal>
@@ -31,11 +32,19 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-/// One connection: read the headers, check them, read the body, route, write; keep-alive loop.
-class session : public std::enable_shared_from_this<session> {
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// One connection: (the TLS handshake,) read the headers, check them, read the body, route,
+/// write; keep-alive loop. `Stream` is beast::tcp_stream, or tls_stream with server.tls.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
 public:
-  session(tcp::socket socket, std::shared_ptr<api_server::impl> server)
-    : stream_(std::move(socket)), server_(std::move(server)) {
+  template <class... Args>
+  session(std::shared_ptr<api_server::impl> server, tcp::socket socket, Args&... tls_context)
+    : stream_(std::move(socket), tls_context...), server_(std::move(server)) {
     ++server_->connections;
     server_->metrics->connection_opened();
   }
@@ -45,7 +54,16 @@ public:
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
+    if constexpr (tls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+        if (ec)  // not TLS, an old protocol version, a bad client hello: the connection closes
+          return;
+        self->read();
+      });
+    } else {
+      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
+    }
   }
 
 private:
@@ -53,7 +71,7 @@ private:
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     request_id_.clear();
-    stream_.expires_after(std::chrono::seconds(60));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -97,7 +115,7 @@ private:
                                request_id_));
     request_ = parser_->release();
     keep_alive_ = request_.keep_alive();
-    stream_.expires_never();
+    beast::get_lowest_layer(stream_).expires_never();
     if (server_->draining) {
       keep_alive_ = false;
       return write(error_reply(make_error(error_code::unavailable, "opexd is stopping", {{"reason", "draining"}}),
@@ -141,7 +159,7 @@ private:
                             reply.body.size()});
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    stream_.expires_after(std::chrono::seconds(60));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec || !self->keep_alive_)
         return self->close();
@@ -150,11 +168,19 @@ private:
   }
 
   void close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (tls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      });
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<api_server::impl> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -207,7 +233,10 @@ void accept(std::shared_ptr<api_server::impl> server) {
     if (server->connections.load() >= server->options.max_connections)
       refuse_connection(std::move(socket), server);
     else
-      std::make_shared<session>(std::move(socket), server)->start();
+      if (server->tls)
+        std::make_shared<session<tls_stream>>(server, std::move(socket), *server->tls)->start();
+      else
+        std::make_shared<session<beast::tcp_stream>>(server, std::move(socket))->start();
     accept(server);
   });
 }
@@ -225,8 +254,30 @@ api_server::~api_server() {
   stop();
 }
 
+namespace {
+
+/// A TLS 1.2+ server context over PEM files; std::runtime_error names the file it cannot load.
+std::unique_ptr<asio::ssl::context> tls_context(const std::string& certificate, const std::string& key) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2
+                   | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1
+                   | asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(certificate, ec);
+  if (ec)
+    throw std::runtime_error("cannot load the TLS certificate " + certificate + ": " + ec.message());
+  ctx->use_private_key_file(key, asio::ssl::context::pem, ec);
+  if (ec)
+    throw std::runtime_error("cannot load the TLS private key " + key + ": " + ec.message());
+  return ctx;
+}
+
+} // namespace
+
 void api_server::start() {
   auto& im = *impl_;
+  if (!im.options.tls_certificate.empty() || !im.options.tls_private_key.empty())
+    im.tls = tls_context(im.options.tls_certificate, im.options.tls_private_key);
   beast::error_code ec;
   tcp::endpoint ep{asio::ip::make_address(im.options.bind, ec), im.options.port};
   if (ec)

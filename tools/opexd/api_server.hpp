@@ -57,6 +57,8 @@ struct api_server_options {
   bool require_auth = true;
   int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
   std::string access_log = "off";  ///< stderr, stdout, off or a file (access_log.hpp)
+  std::string tls_certificate;  ///< PEM chain; with tls_private_key, HTTPS (TLS 1.2+) instead of HTTP
+  std::string tls_private_key;
   std::vector<std::string> allowed_origins;  ///< CORS (server.cors.allowed_origins)
   int cors_max_age_s = 600;
   edge_policy edge;            ///< keys of no tenant of their own (default: no limit, unsigned)
@@ -116,7 +118,7 @@ public:
   api_server& operator=(const api_server&) = delete;
 
   /// Binds and starts accepting on the I/O threads. Throws std::runtime_error when the
-  /// address cannot be bound.
+  /// address cannot be bound, or the TLS certificate or key cannot be loaded (naming the file).
   void start();
 
   /// True when the I/O threads run a posted task within `within` (the systemd watchdog's check).

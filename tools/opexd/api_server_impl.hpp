@@ -13,6 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -83,6 +84,7 @@ struct api_server::impl {
   std::shared_ptr<schema_registry> schemas = schema_registry::with_embedded();
   std::unique_ptr<http_metrics> metrics;  ///< in the engine's registry
   std::unique_ptr<access_log> access;
+  std::unique_ptr<boost::asio::ssl::context> tls;  ///< set by start() with a certificate
   policies::rate_limiter limiter;
   policies::signature_verifier signatures;
 

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
     so.require_auth = !no_auth;
     so.max_connections = cfg.server.max_connections;
     so.access_log = cfg.server.access_log;
+    so.tls_certificate = cfg.server.tls_certificate;
+    so.tls_private_key = cfg.server.tls_private_key;
     so.allowed_origins = cfg.server.allowed_origins;
     so.cors_max_age_s = cfg.server.cors_max_age_s;
     auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
@@ -75,7 +77,7 @@ int main(int argc, char** argv) {
     }
     opex::tools::api_server server(eng, so);
     server.start();
-    std::cout << "opexd listening on " << so.bind << ":" << server.port() << " (database " << eng.database()
+    std::cout << "opexd listening on " << (so.tls_certificate.empty() ? "" : "https://") << so.bind << ":" << server.port() << " (database " << eng.database()
               << ")" << std::endl;
     opex::tools::service_notifier systemd;  // Type=notify; nothing without NOTIFY_SOCKET
     systemd.ready("listening on " + so.bind + ":" + std::to_string(server.port()),

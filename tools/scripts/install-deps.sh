@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache git curl ca-certificates pkg-config
+  build-essential cmake ccache git curl ca-certificates openssl pkg-config
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libssl-dev catch2 libvalijson-dev libsqlite3-dev

@@ -388,6 +388,10 @@ struct opex_config {
     int max_connections = 1024;  ///< open connections; beyond, new ones get 503 UNAVAILABLE
     int drain_timeout_s = 30;    ///< SIGTERM: how long in-flight requests may finish (s)
     std::string access_log = "stderr";  ///< one JSON line per answer: stderr, stdout, off or a file path
+    /// HTTPS (docs/operations.md, "TLS"): PEM certificate chain and private key files; both ""
+    /// = plain HTTP. TLS 1.2 and 1.3 only.
+    std::string tls_certificate;
+    std::string tls_private_key;
     /// Browsers' origins allowed to call opexd (CORS; docs/operations.md, "Origins"): exact
     /// `scheme://host[:port]` values. A request with another Origin (and not same-origin) is
     /// refused with 403; an empty list allows same-origin browser requests only.
