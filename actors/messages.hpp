@@ -73,6 +73,7 @@ struct request_context {
   std::string planned_by;                                 ///< kimmy | prolex | client
   std::string idempotency_key;                            ///< "" = none (docs/durability.md)
   std::string body_digest;                                ///< SHA-256 of entry point and body
+  trace_context trace;                                    ///< the request's span (W3C)
 };
 
 /// The final answer of the chain for one request. `stored`: the request's row already holds

@@ -103,6 +103,7 @@ std::optional<actors::request_context> engine::impl::start(submit_options& opts,
   ctx.user_id = std::move(opts.user_id);
   ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
   ctx.tenant = opts.tenant.empty() ? "default" : std::move(opts.tenant);
+  ctx.trace = opts.trace ? std::move(*opts.trace) : trace_context::start();
   if (ctx.tenant != "default" && !rt->config.find_tenant(ctx.tenant)) {
     done(immediate_error(ctx.request_id,
                          make_error(error_code::validation_error, "unknown tenant " + ctx.tenant,

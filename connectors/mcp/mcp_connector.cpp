@@ -60,11 +60,13 @@ std::string mcp_connector::breaker_key(const tool_definition& tool) const {
 
 cancel_handle mcp_connector::call(const tool_definition& tool, const json::object& payload, const call_context& ctx,
                                   call_completion done) {
-  return call_tool(tool.target.text("server"), tool.target.text("tool_name"), payload, ctx.timeout, std::move(done));
+  return call_tool(tool.target.text("server"), tool.target.text("tool_name"), payload, ctx.timeout, std::move(done),
+                   ctx.trace);
 }
 
 cancel_handle mcp_connector::call_tool(const std::string& server, const std::string& tool_name,
-                                       json::object arguments, chr::milliseconds timeout, call_completion done) {
+                                       json::object arguments, chr::milliseconds timeout, call_completion done,
+                                       const trace_context& trace) {
   auto it = impl_->sessions.find(server);
   if (it == impl_->sessions.end()) {
     call_outcome out;
@@ -75,8 +77,17 @@ cancel_handle mcp_connector::call_tool(const std::string& server, const std::str
   }
   auto s = it->second;
   auto id = s->next_id();
-  asio::post(impl_->io, [s, id, tool_name, arguments = std::move(arguments), timeout, done = std::move(done)]() mutable {
+  json::object meta;  // the attempt's span, as MCP carries request metadata
+  if (trace.valid()) {
+    meta["traceparent"] = trace.traceparent();
+    if (!trace.tracestate.empty())
+      meta["tracestate"] = trace.tracestate;
+  }
+  asio::post(impl_->io, [s, id, tool_name, arguments = std::move(arguments), timeout, done = std::move(done),
+                         meta = std::move(meta)]() mutable {
     json::object params{{"name", tool_name}, {"arguments", std::move(arguments)}};
+    if (!meta.empty())
+      params["_meta"] = std::move(meta);
     s->request(id, "tools/call", std::move(params), timeout,
                [server = s->name(), tool_name, done = std::move(done)](error_info err, json::value result) {
                  if (err) {

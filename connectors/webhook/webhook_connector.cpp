@@ -32,6 +32,7 @@ cancel_handle webhook_connector::call(const tool_definition& tool, const json::o
                                                                   : ctx.idempotency_key},
                  {"X-Opex-Attempt", std::to_string(ctx.attempt)},
                  {"X-Opex-Tool", tool.id}};
+  add_trace_headers(ctx.trace, req.headers);
   const auto* headers = tool.target.spec.if_contains("headers");
   for (const auto& kv : headers && headers->is_object() ? headers->get_object() : json::object{}) {
     const std::string name(kv.key());

@@ -2,6 +2,7 @@
 // "Signed webhooks"): a signed request runs; a forged, stale or replayed one is refused with its
 // code; the 101st request in a minute on one key and route gets 429 with Retry-After; a tenant's
 // own limit and secret apply to its keys.
+#include "support/loopback_server.hpp"
 #include "support/opexd_fixture.hpp"
 
 #include "opex/policies/webhook_signature.hpp"
@@ -161,4 +162,47 @@ TEST_CASE("edge api: origins: preflight without a key, allowed origins get CORS 
   // Same-origin (the Origin names the Host the request was sent to) needs no allow-list entry.
   auto host = "127.0.0.1:" + std::to_string(fx.server->port());
   CHECK(fx.call("GET", "/v1/breakers", "", "cors-key", {{"Origin", "http://" + host}, {"Host", host}}).status == 200);
+}
+
+namespace {
+std::string header_of(const test::recorded_request& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name)
+      return v;
+  return "";
+}
+} // namespace
+
+TEST_CASE("edge api: traces: the caller's traceparent is continued, returned and sent to the webhook") {
+  test::loopback_server hook([](const test::recorded_request&) { return test::scripted_response{200, R"({"ok":true})"}; });
+  opexd_fixture fx;
+  fx.add_keys("trace-key");
+  fx.write_config("targets:\n  overrides:\n    TASK_CREATE: {type: webhook, url: \"" + hook.base_url() + "/task\"}\n");
+  fx.start();
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string caller = "00-" + trace + "-00f067aa0ba902b7-01";
+  auto r = fx.call("POST", "/webhook/proxy-exec", task_plan, "trace-key",
+                   {{"Content-Type", "application/json"}, {"traceparent", caller}, {"tracestate", "vendor=x"}});
+  REQUIRE(r.status == 200);
+  auto answered = trace_context::parse(r.raw.header("traceparent").value_or(""));
+  REQUIRE(answered);
+  CHECK(answered->trace_id == trace);
+  CHECK(answered->span_id != "00f067aa0ba902b7");  // opexd's own span under the caller's
+  CHECK(r.raw.header("tracestate") == std::optional<std::string>("vendor=x"));
+  REQUIRE(hook.requests().size() == 1);
+  auto sent = trace_context::parse(header_of(hook.requests()[0], "traceparent"));
+  REQUIRE(sent);
+  CHECK(sent->trace_id == trace);
+  CHECK(sent->span_id != answered->span_id);  // the attempt's span, a child of the request's
+  CHECK(header_of(hook.requests()[0], "tracestate") == "vendor=x");
+
+  // No traceparent, or an invalid one (upper-case hex): a new trace, returned all the same.
+  auto fresh = fx.call("GET", "/v1/breakers", "", "trace-key");
+  auto started = trace_context::parse(fresh.raw.header("traceparent").value_or(""));
+  REQUIRE(started);
+  CHECK(started->trace_id != trace);
+  auto bad = fx.call("GET", "/v1/breakers", "", "trace-key", {{"traceparent", "00-" + std::string(32, 'A') + "-00f067aa0ba902b7-01"}});
+  auto restarted = trace_context::parse(bad.raw.header("traceparent").value_or(""));
+  REQUIRE(restarted);
+  CHECK(restarted->trace_id != std::string(32, 'a'));
 }

@@ -19,7 +19,7 @@ start_opexd
 base=http://127.0.0.1:$port
 
 # 1. A request that runs (TASK_CREATE) and a plan that is refused (unknown tool, 404).
-code=$(curl -s -o "$work/ok.json" -w '%{http_code}' "${H[@]}" \
+code=$(curl -s -o "$work/ok.json" -w '%{http_code}' "${H[@]}" -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
   -d '{"text":"Créer une tâche pour réviser l architecture Prolex avant vendredi"}' "$base/webhook/kimmy-intake")
 [[ $code == 200 ]] || fail "kimmy-intake answered $code: $(cat "$work/ok.json")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" \
@@ -53,6 +53,8 @@ lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by = {(l["method"], l["route"], l["status"]): l for l in lines}
 ok = by[("POST", "/webhook/kimmy-intake", 200)]
 assert ok["tenant"] == "default" and len(ok["request_id"]) == 36 and ok["bytes"] > 0, ok
+assert ok["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736", ok
+assert len(by[("POST", "/webhook/proxy-exec", 404)]["trace_id"]) == 32
 assert ok["level"] == "info" and ok["msg"] == "http" and ok["duration_ms"] > 0 and ok["time"].endswith("Z"), ok
 assert by[("POST", "/webhook/proxy-exec", 404)]["path"] == "/webhook/proxy-exec"
 assert ("GET", "/metrics", 200) in by

@@ -169,6 +169,7 @@ struct route_call {
   const query_map& query;
   const std::string& request_id;
   const reply_fn& reply;
+  const trace_context& trace;  ///< the request's span
 };
 
 void route_healthz(const route_call& c) {
@@ -356,6 +357,7 @@ std::optional<json::value> intake_body(const route_call& c, submit_options& so) 
     return std::nullopt;
   }
   so.request_id = c.request_id;
+  so.trace = c.trace;
   so.idempotency_key = key;
   so.tenant = c.who.tenant;
   return std::move(body).value();
@@ -452,6 +454,17 @@ void api_server::impl::answered() {
 
 void api_server::impl::route(const http_request_view& req, std::function<void(http_reply)> reply) {
   const auto& request_id = req.request_id;
+  // The request's span: a child of the caller's traceparent, or a new trace; every answer
+  // returns it (docs/operations.md, "Traces").
+  auto incoming = trace_context::parse(req.header("traceparent"), req.header("tracestate"));
+  auto span = incoming ? incoming->child() : trace_context::start();
+  reply = [reply = std::move(reply), span](http_reply answer) {
+    answer.headers.emplace_back("traceparent", span.traceparent());
+    if (!span.tracestate.empty())
+      answer.headers.emplace_back("tracestate", span.tracestate);
+    answer.trace_id = span.trace_id;
+    reply(std::move(answer));
+  };
   auto url = urls::parse_origin_form(req.target);
   if (!url)
     return reply(error_reply(make_error(error_code::validation_error, "malformed request target",
@@ -503,7 +516,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
       return reply(error_reply(err, request_id));
   }
   r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
-                        request_id, reply});
+                        request_id, reply, span});
 }
 
 } // namespace opex::tools

@@ -155,8 +155,8 @@ private:
     res->keep_alive(keep_alive_);
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     server_->metrics->answered(reply.route, method_, reply.status, took, reply.body.size());
-    server_->access->write({method_, path_, reply.route, reply.status, took * 1000.0, id, reply.tenant, "",
-                            reply.body.size()});
+    server_->access->write({method_, path_, reply.route, reply.status, took * 1000.0, id, reply.tenant,
+                            reply.trace_id, reply.body.size()});
     res->body() = std::move(reply.body);
     res->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(60));

@@ -37,6 +37,7 @@ struct http_reply {
   std::string content_type = "application/json";
   std::string route;  ///< the route that answered (metrics, access log); "" = none matched
   std::string tenant;  ///< the caller's tenant once authenticated (access log)
+  std::string trace_id;  ///< the request's W3C trace id (access log)
 };
 
 /// Adds the CORS headers of an answer to an allowed cross-origin caller.

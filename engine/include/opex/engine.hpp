@@ -2,6 +2,7 @@
 // ProlexOutput), get its result as a future or a callback, read the journal (docs/architecture.md).
 #pragma once
 
+#include "opex/trace_context.hpp"
 #include "opex/clock.hpp"
 #include "opex/config.hpp"
 #include "opex/contracts.hpp"
@@ -77,6 +78,10 @@ struct submit_options {
   std::string user_id;     ///< default: config default_user_id
   std::string source = "api";
   std::string tenant;      ///< a configured tenant's slug; "" = "default"
+  /// The span the request runs under (W3C Trace Context; opexd: a child of the caller's
+  /// traceparent). Unset: a new trace. Each step attempt calls its target under a child span,
+  /// sent as `traceparent` / `tracestate` (docs/operations.md, "Traces").
+  std::optional<trace_context> trace;
 };
 
 /// A person's decision on a pending approval.

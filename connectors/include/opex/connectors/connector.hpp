@@ -3,6 +3,7 @@
 // each registered under that name; the last three only when opex.yml configures them.
 #pragma once
 
+#include "opex/trace_context.hpp"
 #include "opex/catalogue.hpp"
 #include "opex/error.hpp"
 
@@ -39,7 +40,20 @@ struct call_context {
   /// `<request_id>:<step>` (builtin tools run once per key; webhooks and n8n send it as
   /// `Idempotency-Key`). "" = none.
   std::string idempotency_key;
+  /// The attempt's span (W3C Trace Context): webhooks and n8n send it as `traceparent` and
+  /// `tracestate` headers, MCP in `params._meta`. Empty ids: not sent.
+  trace_context trace;
 };
+
+/// Adds `traceparent` (and `tracestate` when there is one) of `trace` to HTTP headers; nothing
+/// for an empty context.
+inline void add_trace_headers(const trace_context& trace, std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!trace.valid())
+    return;
+  headers.emplace_back("traceparent", trace.traceparent());
+  if (!trace.tracestate.empty())
+    headers.emplace_back("tracestate", trace.tracestate);
+}
 
 /// Invoked exactly once per call, on any thread (a connector's I/O thread or the caller's).
 using call_completion = std::function<void(call_outcome)>;

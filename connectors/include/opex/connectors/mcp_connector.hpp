@@ -55,8 +55,9 @@ public:
   std::string breaker_key(const tool_definition& tool) const override;
 
   /// Calls `tool_name` on `server` with `arguments` (what call() does for a catalogue tool).
+  /// A valid `trace` goes in `params._meta` as {traceparent, tracestate?}.
   cancel_handle call_tool(const std::string& server, const std::string& tool_name, boost::json::object arguments,
-                          std::chrono::milliseconds timeout, call_completion done);
+                          std::chrono::milliseconds timeout, call_completion done, const trace_context& trace = {});
 
   using tools_callback = std::function<void(result<std::vector<mcp::tool_info>>)>;
 
