@@ -2,7 +2,8 @@
 // address. SIGINT/SIGTERM: stop accepting, let the requests in flight finish up to
 // server.drain_timeout_s, interrupt what is left (it resumes at the next start), commit, exit 0.
 // SIGHUP is logged and ignored. Exit codes: 0 stopped cleanly, 1 could not start (config,
-// database in use, address in use), 2 usage error.
+// database in use, address in use, a TLS file or signing secret that does not load), 2 usage
+// error (unknown option, no API key).
 #include "api_server.hpp"
 #include "service_notifier.hpp"
 
@@ -12,17 +13,61 @@
 #include <cstdlib>
 #include <iostream>
 
-int main(int argc, char** argv) {
-  CLI::App app{"opexd: the opex orchestration daemon"};
-  std::string config, database, bind;
+namespace {
+
+/// The command line's overrides of opex.yml's server section.
+struct command_line {
+  std::string bind;
   int port = -1, threads = 0;
   bool no_auth = false;
+};
+
+/// The HTTP server's settings from opex.yml and the command line, with the API keys from the
+/// environment. Errors: SECRET_NOT_FOUND (a signing secret; exit 1), VALIDATION_ERROR (no API
+/// key and no --insecure-no-auth: a usage error, exit 2).
+opex::result<opex::tools::api_server_options> server_options(const opex::opex_config& cfg, const command_line& args) {
+  opex::tools::api_server_options so;
+  so.bind = args.bind.empty() ? cfg.server.bind : args.bind;
+  so.port = static_cast<std::uint16_t>(args.port >= 0 ? args.port : cfg.server.port);
+  so.threads = args.threads > 0 ? args.threads : cfg.server.threads;
+  so.max_body_bytes = cfg.server.max_body_bytes;
+  so.require_auth = !args.no_auth;
+  so.max_connections = cfg.server.max_connections;
+  so.access_log = cfg.server.access_log;
+  so.tls_certificate = cfg.server.tls_certificate;
+  so.tls_private_key = cfg.server.tls_private_key;
+  so.allowed_origins = cfg.server.allowed_origins;
+  so.cors_max_age_s = cfg.server.cors_max_age_s;
+  auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
+  if (!edge)
+    return edge.error();
+  std::tie(so.edge, so.tenant_edge) = std::move(edge).value();
+  if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
+    so.keys = opex::tools::parse_api_keys(keys, "default");
+  for (const auto& t : cfg.tenants)  // each tenant's keys act for that tenant only
+    if (!t.api_keys_env.empty())
+      if (const char* keys = std::getenv(t.api_keys_env.c_str()))
+        for (auto& k : opex::tools::parse_api_keys(keys, t.slug))
+          so.keys.push_back(std::move(k));
+  if (so.require_auth && so.keys.empty())
+    return opex::make_error(opex::error_code::validation_error,
+                            "no API keys: set " + cfg.server.api_keys_env
+                              + "=key1,key2:read (or pass --insecure-no-auth for local development)");
+  return so;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"opexd: the opex orchestration daemon"};
+  std::string config, database;
+  command_line args;
   app.add_option("--config,-c", config, "opex.yml (default: the built-in configuration)");
   app.add_option("--database", database, "SQLite database (default: storage.database or the data dir)");
-  app.add_option("--bind", bind, "Address to listen on (default: server.bind, 127.0.0.1)");
-  app.add_option("--port,-p", port, "Port (default: server.port; 0 = any free port, printed on stdout)");
-  app.add_option("--threads", threads, "HTTP I/O threads (default: server.threads)");
-  app.add_flag("--insecure-no-auth", no_auth, "Accept requests without X-API-Key (development only)");
+  app.add_option("--bind", args.bind, "Address to listen on (default: server.bind, 127.0.0.1)");
+  app.add_option("--port,-p", args.port, "Port (default: server.port; 0 = any free port, printed on stdout)");
+  app.add_option("--threads", args.threads, "HTTP I/O threads (default: server.threads)");
+  app.add_flag("--insecure-no-auth", args.no_auth, "Accept requests without X-API-Key (development only)");
   app.set_version_flag("--version", std::string("opexd ") + OPEX_VERSION);
   try {
     app.parse(argc, argv);
@@ -45,40 +90,16 @@ int main(int argc, char** argv) {
     eo.database = database;
     opex::engine eng(std::move(eo));
     const auto& cfg = eng.configuration();
-    opex::tools::api_server_options so;
-    so.bind = bind.empty() ? cfg.server.bind : bind;
-    so.port = static_cast<std::uint16_t>(port >= 0 ? port : cfg.server.port);
-    so.threads = threads > 0 ? threads : cfg.server.threads;
-    so.max_body_bytes = cfg.server.max_body_bytes;
-    so.require_auth = !no_auth;
-    so.max_connections = cfg.server.max_connections;
-    so.access_log = cfg.server.access_log;
-    so.tls_certificate = cfg.server.tls_certificate;
-    so.tls_private_key = cfg.server.tls_private_key;
-    so.allowed_origins = cfg.server.allowed_origins;
-    so.cors_max_age_s = cfg.server.cors_max_age_s;
-    auto edge = opex::tools::edge_policies(cfg);  // signing secrets resolved once, here
-    if (!edge) {
-      std::cerr << "opexd: " << edge.error().message << "\n";
-      return 1;
+    auto options = server_options(cfg, args);
+    if (!options) {
+      std::cerr << "opexd: " << options.error().message << "\n";
+      return options.error().code == opex::error_code::validation_error ? 2 : 1;
     }
-    std::tie(so.edge, so.tenant_edge) = std::move(edge).value();
-    if (const char* keys = std::getenv(cfg.server.api_keys_env.c_str()))
-      so.keys = opex::tools::parse_api_keys(keys, "default");
-    for (const auto& t : cfg.tenants)  // each tenant's keys act for that tenant only
-      if (!t.api_keys_env.empty())
-        if (const char* keys = std::getenv(t.api_keys_env.c_str()))
-          for (auto& k : opex::tools::parse_api_keys(keys, t.slug))
-            so.keys.push_back(std::move(k));
-    if (so.require_auth && so.keys.empty()) {
-      std::cerr << "opexd: no API keys: set " << cfg.server.api_keys_env
-                << "=key1,key2:read (or pass --insecure-no-auth for local development)\n";
-      return 2;
-    }
+    auto& so = *options;
     opex::tools::api_server server(eng, so);
     server.start();
-    std::cout << "opexd listening on " << (so.tls_certificate.empty() ? "" : "https://") << so.bind << ":" << server.port() << " (database " << eng.database()
-              << ")" << std::endl;
+    std::cout << "opexd listening on " << (so.tls_certificate.empty() ? "" : "https://") << so.bind << ":"
+              << server.port() << " (database " << eng.database() << ")" << std::endl;
     opex::tools::service_notifier systemd;  // Type=notify; nothing without NOTIFY_SOCKET
     systemd.ready("listening on " + so.bind + ":" + std::to_string(server.port()),
                   [&server] { return server.responsive(std::chrono::seconds(1)); });
