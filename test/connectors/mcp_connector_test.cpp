@@ -448,3 +448,26 @@ TEST_CASE("mcp fault: a server that exits at start is retried, then given up", "
   CHECK(status_of(*c, "fake").at("restarts") == 2);
   CHECK(status_of(*c, "fake").at("consecutive_failures") == 3);
 }
+
+TEST_CASE("mcp: a call's trace context travels in params._meta, and none when there is none", "[mcp]") {
+  test::temp_dir dir;
+  auto record = dir.file("record.jsonl");
+  auto c = make_connector({stdio_server("fake", fake_mcp, {"--record", record})});
+  auto span = trace_context::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "vendor=x");
+  REQUIRE(span);
+  std::promise<connectors::call_outcome> p;
+  c->call_tool("fake", "echo", json::object{{"message", "traced"}}, 20s,
+               [&p](connectors::call_outcome out) { p.set_value(std::move(out)); }, *span);
+  REQUIRE(p.get_future().get().ok);
+  REQUIRE(call(*c, "fake", "echo", json::object{{"message", "plain"}}).ok);
+  std::vector<json::object> calls;
+  for (const auto& m : recorded(record))
+    if (m.contains("method") && m.at("method").as_string() == "tools/call")
+      calls.push_back(m);
+  REQUIRE(calls.size() == 2);
+  const auto& meta = calls[0].at("params").at("_meta");
+  CHECK(meta.at("traceparent").as_string() == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  CHECK(meta.at("tracestate").as_string() == "vendor=x");
+  CHECK(calls[0].at("params").at("arguments").at("message").as_string() == "traced");
+  CHECK_FALSE(calls[1].at("params").as_object().contains("_meta"));
+}
