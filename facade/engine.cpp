@@ -155,6 +155,9 @@ void engine::impl::release() {
   actors::stop_agents(*system, *rt);
   system->await_all_actors_done();
   rt->connectors.clear();  // joins connector threads while the system still exists
+  // A client released from its own I/O thread ends that thread by itself: let it finish before
+  // the process may exit.
+  connectors::http_client::wait_for_threads(std::chrono::seconds(2));
   // CAF's actor_system waits for every thread that called into it to drop its logger: the
   // threads of an embedding program (opexd's I/O threads) must have ended before this.
   system.reset();

@@ -22,6 +22,8 @@
 #include <atomic>
 #include <cctype>
 #include <optional>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace opex::connectors {
@@ -83,6 +85,23 @@ std::optional<std::string> http_response::header(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+
+/// I/O threads left to end by themselves (detached: their client was released from one of its
+/// own completions) and still running (wait_for_threads).
+struct thread_census {
+  std::mutex m;
+  std::condition_variable cv;
+  int detached = 0;
+};
+
+thread_census& census() {
+  static thread_census c;
+  return c;
+}
+
+} // namespace
+
 struct http_client::impl {
   http_client_options options;
   asio::io_context ioc;
@@ -91,6 +110,7 @@ struct http_client::impl {
   std::unique_ptr<http_pool::connection_pool<false>> plain;
   std::unique_ptr<http_pool::connection_pool<true>> secure;
   std::vector<std::thread> threads;
+  std::thread::id detached_thread;  ///< the I/O thread stop() was called from, which ends by itself
 
   explicit impl(http_client_options opts) : options(std::move(opts)) {
     tls.set_default_verify_paths();
@@ -107,7 +127,16 @@ struct http_client::impl {
   static void start_threads(const std::shared_ptr<impl>& self) {
     int n = std::max(1, self->options.threads);
     for (int i = 0; i < n; ++i)
-      self->threads.emplace_back([self] { self->ioc.run(); });
+      self->threads.emplace_back([owner = std::shared_ptr<impl>(self)]() mutable {
+        owner->ioc.run();
+        const bool detached = owner->detached_thread == std::this_thread::get_id();
+        owner.reset();  // the last owner may be this thread: the state goes here, then the count
+        if (detached) {
+          std::lock_guard lock(census().m);
+          --census().detached;
+          census().cv.notify_all();
+        }
+      });
   }
 
   /// Stops the threads and joins them, except the calling one when it is one of them: that one
@@ -116,8 +145,14 @@ struct http_client::impl {
     guard.reset();
     ioc.stop();
     for (auto& t : threads) {
-      if (t.get_id() == std::this_thread::get_id())
+      if (t.get_id() == std::this_thread::get_id()) {
+        detached_thread = t.get_id();
+        {
+          std::lock_guard lock(census().m);
+          ++census().detached;
+        }
         t.detach();
+      }
       else if (t.joinable())
         t.join();
     }
@@ -404,6 +439,11 @@ http_client::http_client(http_client_options options)
 
 http_client::~http_client() {
   impl_->stop();
+}
+
+bool http_client::wait_for_threads(std::chrono::milliseconds within) {
+  std::unique_lock lock(census().m);
+  return census().cv.wait_for(lock, within, [] { return census().detached == 0; });
 }
 
 std::function<void()> http_client::send(http_request request, http_completion done) {

@@ -120,6 +120,9 @@ TEST_CASE("http_client: a completion that holds the last reference releases the 
   }
   REQUIRE(done.wait_for(30s) == std::future_status::ready);
   CHECK(done.get() == 200);
+  // The client's thread ends by itself once the completion returned; the process must not exit
+  // under its cleanup.
+  CHECK(http_client::wait_for_threads(10s));
 }
 
 namespace {

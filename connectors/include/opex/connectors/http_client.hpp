@@ -96,6 +96,12 @@ public:
   /// The pool's counters (both schemes together).
   http_connection_stats connection_stats() const;
 
+  /// A client released from one of its own completions cannot join that thread: it ends by
+  /// itself after the completion returns, releasing the client's state. Waits until every such
+  /// thread in the process has ended, at most `within`; true when none is left. Whoever is
+  /// about to end the process waits here, so that cleanup does not race exit().
+  static bool wait_for_threads(std::chrono::milliseconds within);
+
 private:
   struct impl;
   std::shared_ptr<impl> impl_;
