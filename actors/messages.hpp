@@ -243,7 +243,9 @@ using llm_actor = caf::typed_actor<caf::replies_to<llm_atom, llm_call>::with<llm
 /// The store: the SystemJournal (batched appends, queries), the plan state (requests and steps,
 /// batched upserts), the approvals (created, decided and expired at once, never batched), and
 /// the guard's usage facts. One SQLite owner, detached in production. `commit_atom` answers
-/// after the group commit holding its writes; `claim_atom` claims an idempotency key;
+/// after the group commit holding its writes; `flush_atom` commits what is buffered and answers
+/// true when nothing is left uncommitted (false: the commit failed, the writes are kept and
+/// retried); `claim_atom` claims an idempotency key;
 /// `purge_atom` forgets keys older than the idempotency window (returns how many).
 using store_actor =
   caf::typed_actor<caf::reacts_to<journal_atom, journal_entry>,

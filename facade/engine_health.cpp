@@ -21,7 +21,7 @@ bool mcp_usable(std::string_view state) {
 void engine::readiness(std::function<void(json::object)> done) const {
   auto& im = *impl_;
   json::object mcp;
-  bool ready = !im.read_only && !im.stopped.load();
+  bool ready = true;  // every MCP server usable
   for (const auto& s : mcp_servers()) {
     const auto& o = s.as_object();
     auto state = std::string(o.at("state").as_string());

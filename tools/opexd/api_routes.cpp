@@ -476,9 +476,9 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
     return reply(error_reply(make_error(error_code::not_found, "no route " + path, json::object{{"path", path}}), request_id));
   // Every answer from here names its route, and its tenant once known (metrics, access log),
   // and carries the CORS headers of an allowed cross-origin caller.
+  const std::string label = std::string(r->path) + (r->with_id ? "{id}" : "");
   auto tenant = std::make_shared<std::string>();
-  reply = [reply = std::move(reply), label = std::string(r->path) + (r->with_id ? "{id}" : ""), tenant,
-           origin = allowed_cross_origin(req)](http_reply answer) {
+  reply = [reply = std::move(reply), label, tenant, origin = allowed_cross_origin(req)](http_reply answer) {
     answer.route = label;
     answer.tenant = *tenant;
     if (!origin.empty() && answer.status != 204)
@@ -512,7 +512,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
     query = std::move(checked).value();
     if (!allows(r->allow, req.method))
       return method_not_allowed();
-    if (auto err = edge_check(req, who, std::string(r->path) + (r->with_id ? "{id}" : "")))
+    if (auto err = edge_check(req, who, label))
       return reply(error_reply(err, request_id));
   }
   r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
