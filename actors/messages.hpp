@@ -188,6 +188,7 @@ struct llm_call {
   std::string request_id;
   std::string tenant;   ///< the request's tenant (observers)
   std::string purpose;  ///< "kimmy" | "prolex": journaled with each attempt
+  trace_context span;   ///< the asking agent's span (each model call is a child of it)
 };
 
 /// The gateway's answer: the response of the last attempt, or why every attempt failed;

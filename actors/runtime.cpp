@@ -201,4 +201,19 @@ void mask_result(request_result& r, const policies::masking_rules& rules, const 
   mask_error(r.error);
 }
 
+void observe_agent(const runtime_services& rt, const request_context& ctx, std::string agent, const trace_context& span,
+                   std::chrono::nanoseconds took, std::string outcome, std::string code) {
+  if (rt.observers.empty())
+    return;
+  agent_ended e;
+  e.request_id = ctx.request_id;
+  e.tenant = ctx.tenant;
+  e.agent = std::move(agent);
+  e.span = span;
+  e.duration_ms = std::chrono::duration<double, std::milli>(took).count();
+  e.outcome = std::move(outcome);
+  e.error_code = std::move(code);
+  rt.observers.notify(e);
+}
+
 } // namespace opex::actors

@@ -220,6 +220,12 @@ std::shared_ptr<request_result> make_result(const runtime_services& rt, const re
 /// The result of a refusal: status rejected, error set (timestamped).
 request_outcome refusal(const runtime_services& rt, const request_context& ctx, error_info err);
 
+/// Tells the observers an agent finished its part of a request (its span: a child of the
+/// request's). `outcome`: classified | planned | routed | answered | refused; `code` "" unless
+/// refused. Nothing when no observer listens.
+void observe_agent(const runtime_services& rt, const request_context& ctx, std::string agent, const trace_context& span,
+                   std::chrono::nanoseconds took, std::string outcome, std::string code = {});
+
 /// Masks a result in place (policies/masking): the ProlexOutput's payloads, each step's data
 /// and error details, the error's details, and `literals` (secret values a plan resolved).
 void mask_result(request_result& r, const policies::masking_rules& rules, const std::vector<std::string>& literals = {});

@@ -155,6 +155,8 @@ void engine::impl::release() {
   actors::stop_agents(*system, *rt);
   system->await_all_actors_done();
   rt->connectors.clear();  // joins connector threads while the system still exists
+  if (tracer)
+    tracer->stop();  // the last spans are sent
   // A client released from its own I/O thread ends that thread by itself: let it finish before
   // the process may exit.
   connectors::http_client::wait_for_threads(std::chrono::seconds(2));
@@ -268,6 +270,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   rt->observers.add(make_progress_observer(std::move(options.on_progress)));
   im.metrics = std::make_shared<observers::prometheus_metrics>();
   rt->observers.add(im.metrics);
+  im.tracer = make_trace_exporter(rt->config, OPEX_VERSION);
+  rt->observers.add(im.tracer);
   for (auto& o : options.observers)
     rt->observers.add(std::move(o));
   im.system_config = std::make_unique<caf::actor_system_config>();

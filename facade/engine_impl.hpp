@@ -7,6 +7,7 @@
 #include "agents.hpp"
 
 #include "opex/connectors/database_lock.hpp"
+#include "opex/observers/otlp_trace_exporter.hpp"
 #include "opex/observers/prometheus_metrics.hpp"
 
 #include <caf/actor_system.hpp>
@@ -23,6 +24,7 @@ namespace opex {
 struct engine::impl {
   std::shared_ptr<actors::runtime> rt;
   std::shared_ptr<observers::prometheus_metrics> metrics;
+  std::shared_ptr<observers::otlp_trace_exporter> tracer;  ///< nullptr unless tracing.endpoint
   caf::actor sweeper;
   std::string database;
   std::unique_ptr<caf::actor_system_config> system_config;
@@ -65,6 +67,10 @@ private:
   void run(actors::request_context ctx, actors::entry_point entry, result_callback done);
   void answer_repeat(const std::string& request_id, result_callback done);
 };
+
+/// The span exporter `tracing:` configures (its own HTTP client), or nullptr without an
+/// endpoint. Throws engine_error (CONFIG_ERROR) when a header reference cannot be resolved.
+std::shared_ptr<observers::otlp_trace_exporter> make_trace_exporter(const opex_config& cfg, const std::string& version);
 
 /// A request_result for a refusal before anything ran.
 request_result immediate_error(const std::string& request_id, error_info err, const clock& time);

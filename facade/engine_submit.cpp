@@ -127,7 +127,7 @@ void engine::impl::submit(actors::request_context ctx, actors::entry_point entry
   ctx.received = rt->elapsed_now();
   if (ctx.user_id.empty())
     ctx.user_id = rt->config.default_user_id;
-  rt->observers.notify(request_started{ctx.request_id, ctx.tenant, ctx.user_id, ctx.source, std::string(entry_name(entry))});
+  rt->observers.notify(request_started{ctx.request_id, ctx.tenant, ctx.user_id, ctx.source, std::string(entry_name(entry)), ctx.trace});
   ++in_flight;
   auto counted = [this, done = std::move(done)](request_result r) {
     --in_flight;

@@ -20,7 +20,8 @@ namespace json = boost::json;
 /// Journals the classification, then passes the request on (quick action or Prolex).
 template <class Delegate>
 auto classified(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
-                const kimmy_analysis& analysis, caf::actor_clock::time_point started, const model_note* note,
+                const kimmy_analysis& analysis, caf::actor_clock::time_point started, const trace_context& span,
+                const model_note* note,
                 const std::vector<std::string>& dropped, Delegate delegate) {
   ctx.kimmy = std::make_shared<const kimmy_payload>(analysis.payload);
   ctx.decision = std::make_shared<const kimmy_decision>(analysis.decision);
@@ -54,6 +55,7 @@ auto classified(self_pointer self, const std::shared_ptr<const agent_parts>& rt,
     entry.tags.push_back(note->fallback_reason);
   }
   self->send(rt->base->store, journal_atom::value, std::move(entry));
+  observe_agent(*rt->base, ctx, "kimmy", span, self->clock().now() - started, "classified");
 
   if (analysis.decision.handled_directly) {
     auto planned = rt->agents->planner->plan(analysis.payload, rt->base->config.level_for(ctx.tenant));
@@ -70,6 +72,7 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
+      auto span = ctx.trace.valid() ? ctx.trace.child() : trace_context{};
       kimmy_request req;
       req.request_id = ctx.request_id;
       req.text = ctx.text ? *ctx.text : std::string{};
@@ -79,14 +82,14 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       auto analysis = rt->agents->kimmy->analyze(req);
       const auto& mode = rt->base->config.kimmy.mode;
       if (mode == "rules" || !rt->agents->llm_kimmy)
-        return classified(self, rt, std::move(ctx), analysis, started, nullptr, {},
+        return classified(self, rt, std::move(ctx), analysis, started, span, nullptr, {},
                           [self](const agent_actor& next, request_context c) {
                             return caf::result<request_outcome>(self->delegate(next, run_atom::value, std::move(c)));
                           });
 
       auto rp = self->make_response_promise<request_outcome>();
       auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
-      auto with_budget = [self, rt, ctx, rp, req, rules, started](double spent_today) mutable {
+      auto with_budget = [self, rt, ctx, rp, req, rules, started, span](double spent_today) mutable {
         const auto& cfg = rt->base->config;
         double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
                                                cfg.system.max_cost_per_day_usd - spent_today));
@@ -96,6 +99,7 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
         call.request_id = ctx.request_id;
         call.tenant = ctx.tenant;
         call.purpose = "kimmy";
+        call.span = span;
         auto merged = std::make_shared<kimmy_analysis>(*rules);
         auto dropped = std::make_shared<std::vector<std::string>>();
         run_model_dialog(
@@ -105,20 +109,22 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
             dropped->clear();
             return rt->agents->llm_kimmy->merge(text, *merged, *dropped);
           },
-          [self, rt, ctx, rp, rules, merged, dropped, started](bool accepted, model_note note) mutable {
+          [self, rt, ctx, rp, rules, merged, dropped, started, span](bool accepted, model_note note) mutable {
             auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
               rp.delegate(next, run_atom::value, std::move(c));
               return 0;
             };
             if (accepted) {
-              classified(self, rt, std::move(ctx), *merged, started, &note, *dropped, pass_on);
+              classified(self, rt, std::move(ctx), *merged, started, span, &note, *dropped, pass_on);
               return;
             }
             if (rt->base->config.kimmy.mode == "llm_with_rules_fallback") {
-              classified(self, rt, std::move(ctx), *rules, started, &note, {}, pass_on);
+              classified(self, rt, std::move(ctx), *rules, started, span, &note, {}, pass_on);
               return;
             }
             self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "kimmy", note));
+            observe_agent(*rt->base, ctx, "kimmy", span, self->clock().now() - started, "refused",
+                          std::string(error_code_name(note.error.code)));
             rp.deliver(model_refusal(*rt->base, ctx, note));
           });
       };

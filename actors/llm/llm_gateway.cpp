@@ -72,6 +72,7 @@ void observe_attempt(self_pointer self, const pending_llm_call& c, const llm_rep
     e.error_code = std::string(error_code_name(r.error.code));
   }
   e.duration_ms = std::chrono::duration<double, std::milli>(now - c.attempt_started).count();
+  e.span = c.call.span;
   base.observers.notify(e);
 }
 

@@ -18,7 +18,8 @@ namespace json = boost::json;
 /// The planning entry of the journal (model, tokens and cost in metadata).
 void journal_plan(self_pointer self, const runtime_services& rt, const request_context& ctx, const prolex_output& output,
                   const std::string& rule, const std::string& detail, caf::actor_clock::time_point started,
-                  const model_note* note) {
+                  const trace_context& span, const model_note* note) {
+  observe_agent(rt, ctx, "prolex", span, self->clock().now() - started, "planned");
   auto entry = make_journal_entry(rt, ctx, "prolex", "planning");
   entry.payload_snapshot = to_json(output);
   json::object data{{"output_type", output_type_name(output.type)}, {"rule", rule}, {"detail", detail}};
@@ -40,7 +41,8 @@ void journal_plan(self_pointer self, const runtime_services& rt, const request_c
 /// Plans with the rules and passes the output on.
 template <class Delegate>
 auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
-                     caf::actor_clock::time_point started, const model_note* note, Delegate delegate) {
+                     caf::actor_clock::time_point started, const trace_context& span, const model_note* note,
+                     Delegate delegate) {
   auto planned = rt->agents->planner->plan(*ctx.kimmy, rt->base->config.level_for(ctx.tenant));
   std::string rule = planned.note.rule;
   std::string detail = planned.note.detail;
@@ -48,7 +50,7 @@ auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>
     rule = "llm_fallback:" + rule;
     detail = "the model's plan was not used (" + note->fallback_reason + "): " + note->error.message + "; " + detail;
   }
-  journal_plan(self, *rt->base, ctx, planned.output, rule, detail, started, note);
+  journal_plan(self, *rt->base, ctx, planned.output, rule, detail, started, span, note);
   ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
   ctx.planned_by = "prolex";
   return delegate(std::move(ctx));
@@ -58,6 +60,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
+      auto span = ctx.trace.valid() ? ctx.trace.child() : trace_context{};
       if (!ctx.kimmy && ctx.raw) {
         // /webhook/prolex-intake: the payload comes from outside.
         if (auto err = rt->base->schemas->check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
@@ -67,6 +70,8 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
           entry.error = err.message;
           entry.error_code = std::string(error_code_name(err.code));
           self->send(rt->base->store, journal_atom::value, std::move(entry));
+          observe_agent(*rt->base, ctx, "prolex", span, self->clock().now() - started, "refused",
+                        std::string(error_code_name(err.code)));
           return refusal(*rt->base, ctx, std::move(err));
         }
         auto payload = kimmy_payload_from_json(ctx.raw->get_object());
@@ -80,7 +85,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
 
       const auto& mode = rt->base->config.prolex.mode;
       if (mode == "rules" || !rt->agents->llm_plans)
-        return plan_with_rules(self, rt, std::move(ctx), started, nullptr, [self, rt](request_context c) {
+        return plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, [self, rt](request_context c) {
           return caf::result<request_outcome>(self->delegate(rt->routes->proxy_master, run_atom::value, std::move(c)));
         });
 
@@ -88,7 +93,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
       // is left of the day's.
       auto rp = self->make_response_promise<request_outcome>();
       auto g = guard_for(*rt->base, ctx);
-      auto with_budget = [self, rt, ctx, g, rp, started](double spent_today) mutable {
+      auto with_budget = [self, rt, ctx, g, rp, started, span](double spent_today) mutable {
         const auto& cfg = rt->base->config;
         double budget = cfg.prolex.max_cost_per_call_usd > 0 ? cfg.prolex.max_cost_per_call_usd
                                                              : cfg.system.max_cost_per_request_usd;
@@ -101,27 +106,30 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         call.request_id = ctx.request_id;
         call.tenant = ctx.tenant;
         call.purpose = "prolex";
+        call.span = span;
         auto output = std::make_shared<prolex_output>();
         run_model_dialog(
           self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
           [rt, g, output](const std::string& text) { return rt->agents->llm_plans->check(text, g, *output); },
-          [self, rt, ctx, rp, started, output](bool accepted, model_note note) mutable {
+          [self, rt, ctx, rp, started, span, output](bool accepted, model_note note) mutable {
             auto pass_on = [self, rt, rp](request_context c) mutable {
               rp.delegate(rt->routes->proxy_master, run_atom::value, std::move(c));
               return 0;
             };
             if (accepted) {
-              journal_plan(self, *rt->base, ctx, *output, "llm", "planned by " + note.model, started, &note);
+              journal_plan(self, *rt->base, ctx, *output, "llm", "planned by " + note.model, started, span, &note);
               ctx.output = std::make_shared<const prolex_output>(std::move(*output));
               ctx.planned_by = "prolex";
               pass_on(std::move(ctx));
               return;
             }
             if (rt->base->config.prolex.mode == "llm_with_rules_fallback") {
-              plan_with_rules(self, rt, std::move(ctx), started, &note, pass_on);
+              plan_with_rules(self, rt, std::move(ctx), started, span, &note, pass_on);
               return;
             }
             self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "prolex", note));
+            observe_agent(*rt->base, ctx, "prolex", span, self->clock().now() - started, "refused",
+                          std::string(error_code_name(note.error.code)));
             rp.deliver(model_refusal(*rt->base, ctx, note));
           });
       };

@@ -21,6 +21,17 @@ namespace {
 
 using promise_type = caf::typed_response_promise<request_outcome>;
 
+/// The Proxy Master's span over one request: when its checks began, under which span id.
+struct check_span {
+  trace_context span;
+  caf::actor_clock::time_point started;
+
+  void end(agent_actor::pointer self, const runtime_services& rt, const request_context& ctx, std::string outcome,
+           std::string code = {}) const {
+    observe_agent(rt, ctx, "proxy_master", span, self->clock().now() - started, std::move(outcome), std::move(code));
+  }
+};
+
 journal_entry decision_entry(const runtime_services& rt, const request_context& ctx, const checked_output* plan,
                              const json::value* raw) {
   auto entry = make_journal_entry(rt, ctx, "proxy", "execution");
@@ -36,7 +47,8 @@ journal_entry decision_entry(const runtime_services& rt, const request_context& 
 
 /// Refuses: journals the refusal and answers with the standard error.
 request_outcome refuse(agent_actor::pointer self, const runtime_services& rt, const request_context& ctx, error_info err,
-                       const json::value* raw) {
+                       const json::value* raw, const check_span& cs) {
+  cs.end(self, rt, ctx, "refused", std::string(error_code_name(err.code)));
   auto entry = decision_entry(rt, ctx, nullptr, raw);
   entry.action_type = "error";
   entry.status = "failure";
@@ -55,7 +67,8 @@ request_outcome refuse(agent_actor::pointer self, const runtime_services& rt, co
 /// get a new supervisor (returned, registered for cancellation and approvals).
 std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self, const std::shared_ptr<const plan_parts>& rt,
                                                       request_context& ctx,
-                                                      const std::shared_ptr<const checked_output>& plan) {
+                                                      const std::shared_ptr<const checked_output>& plan,
+                                                      const check_span& cs) {
   auto entry = decision_entry(*rt->base, ctx, plan.get(), ctx.raw.get());
   if (!ctx.output) {
     ctx.output = std::shared_ptr<const prolex_output>(plan, &plan->output);
@@ -65,6 +78,7 @@ std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self,
   if (type == output_type::answer || type == output_type::clarification) {
     entry.data = json::object{{"decision", "returned"}, {"output_type", output_type_name(type)}};
     self->send(rt->base->store, journal_atom::value, std::move(entry));
+    cs.end(self, *rt->base, ctx, "answered");
     auto r = make_result(*rt->base, ctx);
     r->status = request_status::succeeded;
     return request_outcome{std::move(r)};
@@ -80,6 +94,7 @@ std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self,
                             {"steps_needing_approval", approvals},
                             {"estimated_cost_usd", plan->estimated_cost_usd}};
   self->send(rt->base->store, journal_atom::value, std::move(entry));
+  cs.end(self, *rt->base, ctx, "routed");
   auto supervisor = spawn_plan_supervisor(self->system(), rt);
   rt->routes->requests.add(ctx.request_id, supervisor);
   return supervisor;
@@ -88,17 +103,18 @@ std::variant<request_outcome, supervisor_actor> route(agent_actor::pointer self,
 agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_ptr<const plan_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
+      check_span cs{ctx.trace.valid() ? ctx.trace.child() : trace_context{}, self->clock().now()};
       auto g = guard_for(*rt->base, ctx);
       result<checked_output> checked = ctx.output ? rt->checks->check(*ctx.output, g)
                                        : ctx.raw  ? rt->checks->check_json(*ctx.raw, g)
                                                   : result<checked_output>(make_error(
                                                       error_code::internal_error, "no ProlexOutput"));
       if (!checked)
-        return refuse(self, *rt->base, ctx, std::move(checked).error(), ctx.raw.get());
+        return refuse(self, *rt->base, ctx, std::move(checked).error(), ctx.raw.get(), cs);
       auto plan = std::make_shared<const checked_output>(std::move(checked).value());
       auto needs = rt->checks->usage_needs_of(*plan, g);
       if (!needs.any) {
-        auto routed = route(self, rt, ctx, plan);
+        auto routed = route(self, rt, ctx, plan, cs);
         if (auto* outcome = std::get_if<request_outcome>(&routed))
           return std::move(*outcome);
         return self->delegate(std::get<supervisor_actor>(routed), run_atom::value, std::move(ctx), checked_plan(plan));
@@ -112,23 +128,23 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
       auto rp = self->make_response_promise<request_outcome>();
       self->request(rt->base->store, std::chrono::seconds(30), facts_atom::value, std::move(q))
         .then(
-          [self, rt, ctx, plan, g, rp](connectors::usage_facts& f) mutable {
+          [self, rt, ctx, plan, g, rp, cs](connectors::usage_facts& f) mutable {
             auto guard = g;
             guard.usage = std::move(f);
             if (auto err = rt->checks->check_usage(*plan, guard)) {
-              rp.deliver(refuse(self, *rt->base, ctx, std::move(err), ctx.raw.get()));
+              rp.deliver(refuse(self, *rt->base, ctx, std::move(err), ctx.raw.get(), cs));
               return;
             }
-            auto routed = route(self, rt, ctx, plan);
+            auto routed = route(self, rt, ctx, plan, cs);
             if (auto* outcome = std::get_if<request_outcome>(&routed))
               rp.deliver(std::move(*outcome));
             else
               rp.delegate(std::get<supervisor_actor>(routed), run_atom::value, ctx, checked_plan(plan));
           },
-          [self, rt, ctx, rp](caf::error& err) mutable {
+          [self, rt, ctx, rp, cs](caf::error& err) mutable {
             rp.deliver(refuse(self, *rt->base, ctx,
                               make_error(error_code::internal_error, "cannot count usage: " + caf::to_string(err)),
-                              ctx.raw.get()));
+                              ctx.raw.get(), cs));
           });
       return rp;
     },

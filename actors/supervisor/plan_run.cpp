@@ -111,7 +111,24 @@ void plan_run::observe_attempt_end(std::size_t i, const error_info* error, std::
   e.duration_ms = a.duration_ms;
   e.retry_in = retry_in;
   e.retry_reason = retry_reason;
+  describe_attempt(i, e);
   out_.emplace_back(run_cmd::observe{std::move(e)});
+}
+
+void plan_run::describe_attempt(std::size_t i, attempt_ended& e) const {
+  const auto& s = steps_[i];
+  e.span = s.attempt_span;
+  e.call_span_id = s.call_span_id;
+  if (const auto* tool = plan_->tools[i]) {
+    const auto& target = tool->target;
+    e.target_type = target.type;
+    e.target_name = target.text("tool_name", target.text("operation", target.text("name")));
+  }
+  if (!rt_->config.tracing.capture_content)
+    return;
+  if (s.payload)
+    e.arguments = json::serialize(masked_payload(i));
+  e.result = s.last_result;
 }
 
 void plan_run::observe_step_end(std::size_t i) {
@@ -263,6 +280,8 @@ void plan_run::outcome(std::size_t i, std::uint64_t call_id, connectors::call_ou
   s.last_input_tokens = o.input_tokens;
   s.last_output_tokens = o.output_tokens;
   mask_outcome(o.data, o.error);
+  if (rt_->config.tracing.capture_content && o.ok)
+    s.last_result = json::serialize(masked_data(o.data));
   if (!o.ok) {
     on_failure(i, std::move(o), now);
     return;

@@ -174,6 +174,10 @@ private:
     double last_cost_usd = 0.0;
     std::int64_t last_input_tokens = 0;
     std::int64_t last_output_tokens = 0;
+    /// The attempt in flight's span and its connector call's span id (tracing).
+    trace_context attempt_span;
+    std::string call_span_id;
+    std::string last_result;  ///< masked result JSON, kept only when tracing.capture_content
   };
 
   /// What a commit token unblocks.
@@ -208,6 +212,8 @@ private:
   void observe_attempt_end(std::size_t i, const error_info* error, std::optional<std::chrono::milliseconds> retry_in = {},
                            const std::string& retry_reason = {});
   void observe_step_end(std::size_t i);
+  /// What the attempt's span carries: its target, and its arguments and result when configured.
+  void describe_attempt(std::size_t i, attempt_ended& e) const;
   void observe_approval(std::size_t i, const std::string& approval_id, approval_status status,
                         const std::string& reason = {});
 
@@ -221,6 +227,9 @@ private:
   request_state request_row(std::string status, boost::json::value result) const;
   std::shared_ptr<request_result> build_result() const;
   void mask_outcome(boost::json::value& data, error_info& error) const;
+  /// Copies masked like the step's row: its resolved payload, and a result.
+  boost::json::value masked_payload(std::size_t i) const;
+  boost::json::value masked_data(const boost::json::value& data) const;
 
   struct deadline_view {
     std::chrono::milliseconds left{0};

@@ -52,6 +52,14 @@ void plan_run::mask_outcome(json::value& data, error_info& error) const {
   }
 }
 
+json::value plan_run::masked_payload(std::size_t i) const {
+  return steps_[i].payload ? masked_copy(*steps_[i].payload, rt_->masking, secret_values_) : json::value(nullptr);
+}
+
+json::value plan_run::masked_data(const json::value& data) const {
+  return masked_copy(data, rt_->masking, secret_values_);
+}
+
 journal_entry plan_run::step_entry(std::size_t i) const {
   const auto& r = results_[i];
   auto entry = make_journal_entry(*rt_, ctx_, "opex", "execution");

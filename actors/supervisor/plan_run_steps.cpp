@@ -218,8 +218,11 @@ void plan_run::attempt(std::size_t i, run_time now) {
   call.context.attempt = static_cast<int>(r.attempts.size());
   call.context.timeout = milliseconds(timeout_ms);
   call.context.idempotency_key = ctx_.request_id + ":" + std::to_string(r.step);
-  if (ctx_.trace.valid())
-    call.context.trace = ctx_.trace.child();  // the attempt's span
+  if (ctx_.trace.valid()) {
+    s.attempt_span = ctx_.trace.child();
+    call.context.trace = s.attempt_span.child();  // the connector call's span: the target's parent
+    s.call_span_id = call.context.trace.span_id;
+  }
   s.call_id = call.call_id;
   out_.emplace_back(run_cmd::dispatch{i, std::move(call), tool->category, milliseconds(timeout_ms)});
 }

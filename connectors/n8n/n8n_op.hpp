@@ -362,7 +362,10 @@ private:
     });
   }
 
+  /// Every exchange of the operation (public API, login, internal REST) carries the attempt's
+  /// trace context (docs/operations.md, "Traces").
   void send(http_request req, std::function<void(error_info, http_response)> cb) {
+    add_trace_headers(ctx_.trace, req.headers);
     auto self = shared_from_this();
     in_flight_ = im_->http->send(std::move(req), [self, cb = std::move(cb)](error_info err, http_response res) mutable {
       asio::post(self->im_->io, [self, cb = std::move(cb), err = std::move(err), res = std::move(res)]() mutable {

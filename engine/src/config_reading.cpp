@@ -162,7 +162,7 @@ std::vector<std::string> schema_violations(const schema_registry& schemas, std::
 }
 
 std::span<const config_section> config_sections() noexcept {
-  static constexpr std::array<config_section, 19> all{{
+  static constexpr std::array<config_section, 20> all{{
     {"storage", read_storage},
     {"journal", read_journal},
     {"targets", read_targets},
@@ -182,6 +182,7 @@ std::span<const config_section> config_sections() noexcept {
     {"mcp", read_mcp},
     {"llm", read_llm},
     {"n8n", read_n8n},  // after llm: its design model is one of llm's endpoints
+    {"tracing", read_tracing},
   }};
   return all;
 }

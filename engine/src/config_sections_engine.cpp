@@ -1,4 +1,4 @@
-// opex.yml's engine sections: storage, journal, execution, circuit_breaker, server, idempotency,
+// opex.yml's engine sections: storage, journal, execution, circuit_breaker, server, idempotency, tracing,
 // masking, approvals, tool_costs, secrets.
 #include "config_reading.hpp"
 
@@ -139,6 +139,32 @@ error_info read_idempotency(const json::value& section, opex_config& cfg, const 
   if (!i)
     return {};
   cfg.idempotency.retention_hours = int_at(*i, "retention_hours").value_or(cfg.idempotency.retention_hours);
+  return {};
+}
+
+error_info read_tracing(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* t = section.is_object() ? &section.get_object() : nullptr;
+  if (!t)
+    return {};
+  auto& out = cfg.tracing;
+  out.endpoint = std::string(get_string(*t, "endpoint").value_or(out.endpoint));
+  out.service_name = std::string(get_string(*t, "service_name").value_or(out.service_name));
+  out.max_batch = int_at(*t, "max_batch").value_or(out.max_batch);
+  out.flush_interval_ms = int_at(*t, "flush_interval_ms").value_or(out.flush_interval_ms);
+  out.max_queue = int_at(*t, "max_queue").value_or(out.max_queue);
+  out.timeout_ms = int_at(*t, "timeout_ms").value_or(out.timeout_ms);
+  if (const auto* v = get_member(*t, "capture_content"); v && v->is_bool())
+    out.capture_content = v->get_bool();
+  if (const auto* h = object_at(*t, "headers"))
+    for (const auto& kv : *h)
+      if (kv.value().is_string()) {
+        std::string name(kv.key());
+        auto value = anchor_reference(r.base_dir, std::string(kv.value().get_string()));
+        if (secret_looking(name) && !is_reference(value))
+          return config_error(r.origin, "tracing.headers." + name,
+                              "credentials are references (env:NAME or file:PATH), never literals");
+        out.headers[name] = std::move(value);
+      }
   return {};
 }
 

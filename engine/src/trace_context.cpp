@@ -61,6 +61,7 @@ trace_context trace_context::start() {
 
 trace_context trace_context::child() const {
   trace_context c = *this;
+  c.parent_span_id = span_id;
   c.span_id = random_hex(16);
   return c;
 }

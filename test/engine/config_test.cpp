@@ -205,3 +205,27 @@ TEST_CASE("config: each section is checked by its own schema fragment, errors na
                           "secrets", "mcp", "llm", "n8n"})
     CHECK(schemas->contains("schemas/config/sections/" + std::string(key) + ".schema.json"));
 }
+
+TEST_CASE("config: tracing, off by default; its headers are references when they look like credentials") {
+  auto none = load_config_text("autonomy_level: 2\n", "", "test.yml");
+  REQUIRE(none);
+  CHECK(none->tracing.endpoint.empty());
+  auto on = load_config_text("tracing:\n  endpoint: http://127.0.0.1:4318/v1/traces\n  headers: {authorization: env:OTLP_AUTH, x-tenant: acme}\n"
+                             "  max_batch: 64\n  flush_interval_ms: 200\n  capture_content: true\n",
+                             "", "test.yml");
+  REQUIRE(on);
+  CHECK(on->tracing.endpoint == "http://127.0.0.1:4318/v1/traces");
+  CHECK(on->tracing.headers.at("authorization") == "env:OTLP_AUTH");
+  CHECK(on->tracing.headers.at("x-tenant") == "acme");
+  CHECK(on->tracing.max_batch == 64);
+  CHECK(on->tracing.flush_interval_ms == 200);
+  CHECK(on->tracing.capture_content);
+  CHECK(on->tracing.service_name == "opex");
+  auto literal = load_config_text("tracing:\n  endpoint: http://c/v1/traces\n  headers: {authorization: Bearer abc}\n", "", "test.yml");
+  REQUIRE(!literal);
+  CHECK(literal.error().code == error_code::config_error);
+  CHECK(get_string(literal.error().details, "key").value_or("") == "tracing.headers.authorization");
+  auto bad = load_config_text("tracing:\n  endpoint: ftp://c\n  max_batch: 0\n", "", "test.yml");
+  REQUIRE(!bad);
+  CHECK(bad.error().code == error_code::config_error);
+}

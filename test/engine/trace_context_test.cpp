@@ -19,6 +19,8 @@ TEST_CASE("trace_context: a valid traceparent is read, its child keeps the trace
   CHECK(child.span_id.size() == 16);
   CHECK(child.span_id != c->span_id);
   CHECK(child.tracestate == c->tracestate);
+  CHECK(c->parent_span_id.empty());
+  CHECK(child.parent_span_id == c->span_id);
   // A later version is read as version 00 (its extra fields ignored).
   CHECK(trace_context::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
 }

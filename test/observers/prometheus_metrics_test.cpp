@@ -25,7 +25,7 @@ double value_of(const std::string& text, const std::string& series) {
 
 TEST_CASE("prometheus_metrics: requests, attempts, retries, steps and durations land in their series") {
   prometheus_metrics m;
-  m.on_request_start({"r1", "acme", "u", "api", "kimmy"});
+  m.on_request_start({"r1", "acme", "u", "api", "kimmy", {}});
   attempt_ended a;
   a.request_id = "r1";
   a.tenant = "acme";

@@ -206,3 +206,26 @@ TEST_CASE("edge api: traces: the caller's traceparent is continued, returned and
   REQUIRE(restarted);
   CHECK(restarted->trace_id != std::string(32, 'a'));
 }
+
+TEST_CASE("edge api: traces: n8n's REST calls carry the attempt's traceparent") {
+  // A loopback stand-in for n8n's public API: it answers the workflow list and records headers.
+  test::loopback_server n8n([](const test::recorded_request&) {
+    return test::scripted_response{200, R"({"data":[],"nextCursor":null})"};
+  });
+  ::setenv("OPEX_EDGE_TEST_N8N_KEY", "n8n-key", 1);
+  opexd_fixture fx;
+  fx.add_keys("trace-key");
+  fx.write_config("n8n:\n  instances:\n    sandbox:\n      base_url: " + n8n.base_url()
+                  + "\n      api_key: env:OPEX_EDGE_TEST_N8N_KEY\n      environment: sandbox\n");
+  fx.start();
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto r = fx.call("POST", "/webhook/proxy-exec", R"({"type":"tool_call","tool":"N8N_LIST_WORKFLOWS","payload":{}})",
+                   "trace-key", {{"Content-Type", "application/json"}, {"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
+  REQUIRE(r.status == 200);
+  REQUIRE(!n8n.requests().empty());
+  for (const auto& req : n8n.requests()) {
+    auto sent = trace_context::parse(header_of(req, "traceparent"));
+    REQUIRE(sent);
+    CHECK(sent->trace_id == trace);
+  }
+}

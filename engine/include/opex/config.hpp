@@ -108,8 +108,6 @@ struct circuit_breaker_settings {
   int permitted_number_of_calls_in_half_open_state = 3;
 };
 
-/// One tenant (`tenants:` in opex.yml). Requests carry a tenant (opexd: from the API key);
-/// without tenants everything runs as the tenant "default".
 /// Token buckets per API key and route at opexd's edge (docs/operations.md, "Rate limits").
 struct rate_limit_settings {
   int requests_per_minute = 100;  ///< refill rate; 0 = no limit
@@ -126,6 +124,8 @@ struct signature_settings {
   bool required = true;   ///< false: a signature is checked only when a request carries one
 };
 
+/// One tenant (`tenants:` in opex.yml). Requests carry a tenant (opexd: from the API key);
+/// without tenants everything runs as the tenant "default".
 struct tenant_settings {
   std::string slug;
   std::optional<int> autonomy_level;            ///< overrides the engine's level
@@ -265,6 +265,24 @@ struct n8n_settings {
 
   /// The instance serving `environment` ("" = the default instance), or nullptr.
   const n8n_instance_settings* for_environment(std::string_view environment) const noexcept;
+};
+
+/// Span export over OTLP/HTTP with JSON bodies (`tracing:` in opex.yml; docs/operations.md,
+/// "Traces"): spans are queued without blocking and sent in batches from a thread of their own.
+struct tracing_settings {
+  /// The collector's traces URL, e.g. http://127.0.0.1:4318/v1/traces; "" = no export.
+  std::string endpoint;
+  /// Extra request headers (an `authorization` for a hosted collector); values are literals or
+  /// `env:NAME` / `file:PATH` references, resolved when the engine starts.
+  std::map<std::string, std::string> headers;
+  std::string service_name = "opex";  ///< the resource's service.name
+  int max_batch = 512;                ///< spans per export request
+  int flush_interval_ms = 1000;       ///< longest wait before queued spans are sent (ms)
+  int max_queue = 8192;               ///< spans waiting; more are dropped and counted
+  int timeout_ms = 5000;              ///< per export request (ms)
+  /// Put each tool call's masked arguments and result on its span (gen_ai.tool.call.arguments,
+  /// gen_ai.tool.call.result); off by default.
+  bool capture_content = false;
 };
 
 /// Resolves a configured value: `env:NAME` -> the environment variable, `file:PATH` -> the
@@ -422,6 +440,7 @@ struct opex_config {
   mcp_settings mcp;                          ///< MCP servers reachable by mcp_tool targets
   llm_settings llm;                          ///< LLM endpoints
   n8n_settings n8n;                          ///< n8n instances for n8n_api targets
+  tracing_settings tracing;                  ///< OTLP span export
 
   /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
   const tenant_settings* find_tenant(std::string_view slug) const noexcept;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "opex/contracts.hpp"
+#include "opex/trace_context.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,20 @@ struct request_started {
   std::string user_id;
   std::string source;  ///< submit_options::source: api, cli, webhook, ...
   std::string entry;   ///< the first agent: kimmy (text), prolex (a KimmyPayload), proxy (a plan)
+  /// The request's span; parent_span_id is the caller's span when it sent a traceparent.
+  trace_context trace;
+};
+
+/// One agent (Kimmy, Prolex, the Proxy Master) finished its part of a request: classified,
+/// planned, checked, or refused.
+struct agent_ended {
+  std::string request_id;
+  std::string tenant;
+  std::string agent;         ///< kimmy | prolex | proxy_master
+  trace_context span;        ///< the agent's span, a child of the request's
+  double duration_ms = 0.0;  ///< ms, on the actor clock
+  std::string outcome;       ///< classified | planned | routed | answered | refused
+  std::string error_code;    ///< "" unless refused
 };
 
 /// An attempt of a step, dispatched to its executor.
@@ -50,6 +65,15 @@ struct attempt_ended {
   /// When another attempt follows: its delay (ms) and why (the retry policy's reason).
   std::optional<std::chrono::milliseconds> retry_in;
   std::string retry_reason;
+  /// The attempt's span (a child of the request's) and the connector call's span under it,
+  /// whose id is the traceparent the target received; empty when the request has no trace.
+  trace_context span;
+  std::string call_span_id;
+  std::string target_type;  ///< the connector type that ran it: mcp_tool, webhook, n8n_api, llm, builtin
+  std::string target_name;  ///< the MCP tool, the n8n operation, the builtin or llm name; "" for webhooks
+  /// The masked payload and result as JSON text, only when tracing.capture_content is on.
+  std::string arguments;
+  std::string result;
 };
 
 /// A step reached a terminal state (succeeded, failed, timed_out, skipped, cancelled).
@@ -99,6 +123,7 @@ struct model_call_ended {
   double cost_usd = 0.0;     ///< USD, at the endpoint's prices
   double duration_ms = 0.0;  ///< ms, on the actor clock
   std::string error_code;    ///< "" when answered
+  trace_context span;        ///< the span of the agent that asked (the call's parent)
 };
 
 /// The store committed one batch (group commit, docs/durability.md), or failed to.
@@ -125,6 +150,7 @@ public:
   virtual void on_approval(const approval_changed&) {}
   virtual void on_model_call(const model_call_ended&) {}
   virtual void on_commit(const batch_committed&) {}
+  virtual void on_agent_end(const agent_ended&) {}
 };
 
 /// The engine's observers, called in the order they were added. Filled at start-up, read-only
@@ -146,6 +172,7 @@ public:
   void notify(const approval_changed& e) const { each([&](observer& o) { o.on_approval(e); }); }
   void notify(const model_call_ended& e) const { each([&](observer& o) { o.on_model_call(e); }); }
   void notify(const batch_committed& e) const { each([&](observer& o) { o.on_commit(e); }); }
+  void notify(const agent_ended& e) const { each([&](observer& o) { o.on_agent_end(e); }); }
 
 private:
   template <class F>

@@ -16,6 +16,9 @@ struct trace_context {
   std::string span_id;
   std::string flags = "01";
   std::string tracestate;
+  /// The span this one was made a child of by child(): the caller's span for a request that
+  /// came with a traceparent, "" for a new trace or a parsed context.
+  std::string parent_span_id;
 
   /// The context of a valid `traceparent` (version 00, or a later one read as 00: only its
   /// first four fields), else nullopt: malformed, upper-case hex, an all-zero trace or parent
@@ -25,7 +28,8 @@ struct trace_context {
   /// A new trace (random trace and span ids, sampled).
   static trace_context start();
 
-  /// The same trace under a new random span id (the span of a call made from this one).
+  /// The same trace under a new random span id (the span of a call made from this one), whose
+  /// parent_span_id is this span's id.
   trace_context child() const;
 
   /// `00-<trace_id>-<span_id>-<flags>`.
