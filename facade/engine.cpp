@@ -2,6 +2,8 @@
 // system, recovery, queries and shutdown. Submissions are in engine_submit.cpp.
 #include "engine_impl.hpp"
 
+#include "opex/log.hpp"
+
 #include "opex/connectors/connector_factory.hpp"
 #include "opex/policies/guard_policy.hpp"
 #include "opex/connectors/storage.hpp"
@@ -19,7 +21,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include <iostream>
 #include <filesystem>
 #include <atomic>
 #include <fstream>
@@ -208,9 +209,9 @@ void engine::impl::recover() {
     auto g = actors::guard_for(*rt, ctx);
     auto checked = rt->proxy->check_json(p.request->output, g);
     if (!checked || !checked->dag) {
-      std::cerr << "opex: cannot resume request " << ctx.request_id << ": "
-                << (checked ? std::string("not a plan") : policies::masked(checked.error().message, rt->masking))
-                << "\n";
+      log_event(log_level::error, "recovery.resume_failed", "a request could not be resumed: its plan no longer passes the checks",
+                boost::json::object{{"request_id", ctx.request_id},
+                                    {"reason", checked ? std::string("not a plan") : checked.error().message}});
       actors::request_state failed = *p.request;
       failed.status = std::string(request_status_name(request_status::failed));
       failed.updated_at = format_timestamp(rt->time->now().utc);
@@ -266,6 +267,8 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);  // chain checked above
 
   add_connectors(*rt, im.database);
+  configure_log(rt->config.logging);
+  set_log_masker([rules = rt->masking](std::string_view text) { return policies::masked(text, rules); });
 
   rt->observers.add(make_progress_observer(std::move(options.on_progress)));
   im.metrics = std::make_shared<observers::prometheus_metrics>();

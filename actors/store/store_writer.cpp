@@ -19,7 +19,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <iostream>
+#include "opex/log.hpp"
 #include <variant>
 
 namespace opex::actors {
@@ -77,8 +77,8 @@ void flush(self_pointer self) {
     });
   } catch (const std::exception& e) {
     observe(false);
-    std::cerr << "opex: store commit failed: " << e.what() << " (" << st.entries.size() << " entries, "
-              << st.states.size() << " rows kept)\n";
+    log_event(log_level::error, "store.commit_failed", std::string("the store could not commit a batch: ") + e.what(),
+              boost::json::object{{"entries_kept", st.entries.size()}, {"rows_kept", st.states.size()}});
     constexpr std::size_t max_kept = 100000;
     if (st.entries.size() > max_kept)
       st.entries.erase(st.entries.begin(), st.entries.begin() + static_cast<std::ptrdiff_t>(st.entries.size() - max_kept));
@@ -127,7 +127,8 @@ void buffer_entry(self_pointer self, const journal_entry& entry) {
   if (st.rt->config.journal.validate_entries) {
     auto errors = st.rt->schemas->validate(schema_ids::journal_entry, v);
     if (!errors.empty())
-      std::cerr << "opex: journal entry does not match its schema: " << errors.front() << "\n";
+      log_event(log_level::warn, "journal.entry_invalid", "a journal entry does not match its schema",
+                boost::json::object{{"error", errors.front()}});
   }
   st.entries.push_back(std::move(v.get_object()));
 }
@@ -197,7 +198,7 @@ std::size_t purge_keys(self_pointer self) {
   try {
     return st.plans->forget_keys_before(format_timestamp(before));
   } catch (const std::exception& e) {
-    std::cerr << "opex: cannot forget old idempotency keys: " << e.what() << "\n";
+    log_event(log_level::warn, "idempotency.sweep_failed", std::string("old idempotency keys were not forgotten: ") + e.what());
     return 0;
   }
 }

@@ -82,6 +82,7 @@ error_info read_circuit_breaker(const boost::json::value&, opex_config&, const c
 error_info read_server(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_idempotency(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_tracing(const boost::json::value&, opex_config&, const config_reading&);
+error_info read_logging(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_masking(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_approvals(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_tool_costs(const boost::json::value&, opex_config&, const config_reading&);

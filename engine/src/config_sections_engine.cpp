@@ -1,5 +1,5 @@
-// opex.yml's engine sections: storage, journal, execution, circuit_breaker, server, idempotency, tracing,
-// masking, approvals, tool_costs, secrets.
+// opex.yml's engine sections: storage, journal, execution, circuit_breaker, server, idempotency,
+// tracing, logging, masking, approvals, tool_costs, secrets.
 #include "config_reading.hpp"
 
 #include "opex/catalogue.hpp"
@@ -165,6 +165,19 @@ error_info read_tracing(const json::value& section, opex_config& cfg, const conf
                               "credentials are references (env:NAME or file:PATH), never literals");
         out.headers[name] = std::move(value);
       }
+  return {};
+}
+
+error_info read_logging(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* l = section.is_object() ? &section.get_object() : nullptr;
+  if (!l)
+    return {};
+  if (auto level = get_string(*l, "level"))
+    cfg.logging.level = parse_log_level(*level).value_or(cfg.logging.level);  // the schema lists the names
+  if (auto target = get_string(*l, "target")) {
+    std::string t(*target);
+    cfg.logging.target = (t == "stderr" || t == "stdout" || t == "off") ? t : resolve_path(r.base_dir, t);
+  }
   return {};
 }
 

@@ -109,7 +109,7 @@ node -e '
 sleep 0.3
 for _ in $(seq 1 30); do healthy && break; sleep 0.2; done
 healthy || fail "opexd stopped serving after running out of descriptors: $(tail -3 "$work/opexd.out")"
-grep -q "accept failed" "$work/opexd.out" || fail "the descriptor limit was never reached: $(cat "$work/emfile.out")"
+grep -q "\"event\":\"http.accept_failed\"" "$work/opexd.out" || fail "the descriptor limit was never reached: $(cat "$work/emfile.out")"
 kill -TERM $opexd_pid
 wait $opexd_pid || fail "opexd did not exit 0 after the EMFILE test"
 

@@ -9,6 +9,7 @@
 #include "opex/observers/prometheus_metrics.hpp"
 
 #include "opex/ids.hpp"
+#include "opex/log.hpp"
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -20,7 +21,6 @@
 
 #include <csignal>
 #include <future>
-#include <iostream>
 
 namespace opex::tools {
 
@@ -220,8 +220,8 @@ void accept(std::shared_ptr<api_server::impl> server) {
       // doubles up to 1 s, so a burst of descriptors running out does not end the service.
       using std::chrono::milliseconds;
       server->accept_backoff = std::min(milliseconds(1000), std::max(milliseconds(10), server->accept_backoff * 2));
-      std::cerr << "opexd: accept failed (" << ec.message() << "); retrying in " << server->accept_backoff.count()
-                << " ms\n";
+      log_event(log_level::error, "http.accept_failed", "accepting a connection failed: " + ec.message(),
+                boost::json::object{{"retry_in_ms", server->accept_backoff.count()}});
       server->accept_retry.expires_after(server->accept_backoff);
       server->accept_retry.async_wait([server](beast::error_code wait_ec) {
         if (!wait_ec)
@@ -349,7 +349,7 @@ int api_server::wait_for_signal() {
     if (ec)
       return;
     if (sig == SIGHUP) {  // configuration reload is not supported yet: never a reason to die
-      std::cerr << "opexd: SIGHUP received; reloading the configuration is not supported yet, ignored\n";
+      log_event(log_level::warn, "config.reload_unsupported", "SIGHUP received; reloading the configuration is not supported yet, ignored");
       signals.async_wait(on_signal);
       return;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "opex/catalogue.hpp"
+#include "opex/log.hpp"
 #include "opex/error.hpp"
 
 #include <boost/json/array.hpp>
@@ -441,6 +442,7 @@ struct opex_config {
   llm_settings llm;                          ///< LLM endpoints
   n8n_settings n8n;                          ///< n8n instances for n8n_api targets
   tracing_settings tracing;                  ///< OTLP span export
+  log_settings logging;                      ///< the engine log (`logging: {level, target}`)
 
   /// The tenant with this slug, or nullptr ("default" always resolves when no tenants exist).
   const tenant_settings* find_tenant(std::string_view slug) const noexcept;
