@@ -32,6 +32,12 @@ void print_approval(const json::object& a) {
 }
 
 int list_approvals(const list_args& args, const common_options& o) {
+  if (!o.server.empty())  // the key's tenant, and no confirmation codes: the API never sends them
+    return remote_show(o, "GET", "/v1/approvals" + query_string({{"status", args.status}}), "",
+                       [](const json::object& b) {
+                         for (const auto& v : b.at("approvals").as_array())
+                           print_approval(v.as_object());
+                       });
   auto e = make_engine(o, false, true);
   auto list = e.approvals(args.tenant, args.status);
   if (!list)
@@ -55,7 +61,24 @@ struct decide_args {
   std::string approval_id, code, decided_by, comment;
 };
 
+int decide_on_server(const decide_args& args, bool approve, const common_options& o) {
+  json::object body{{"decision", approve ? "approve" : "reject"}};
+  if (!args.code.empty())
+    body["confirmation_code"] = args.code;
+  if (!args.comment.empty())
+    body["comment"] = args.comment;
+  const char* login = std::getenv("USER");
+  body["decided_by"] = !args.decided_by.empty() ? args.decided_by : std::string("opexctl:") + (login ? login : "unknown");
+  // opexd resumes the parked step itself; the request's outcome is `opexctl request ID`.
+  return remote_show(o, "POST", "/v1/approvals/" + args.approval_id, json::serialize(body), [&](const json::object& a) {
+    std::cout << "approval " << args.approval_id << ": " << a.at("status").as_string().c_str() << " (request "
+              << a.at("request_id").as_string().c_str() << ")\n";
+  });
+}
+
 int decide(const decide_args& args, bool approve, const common_options& o) {
+  if (!o.server.empty())
+    return decide_on_server(args, approve, o);
   interrupt_watch::block_sigint();
   auto e = make_engine(o, true);  // resumes the plans waiting in the database
   approval_decision_request d;

@@ -28,6 +28,14 @@ void print_entry(const json::object& e) {
 }
 
 int show_journal(const journal_query& q, const common_options& o) {
+  if (!o.server.empty())
+    return remote_show(o, "GET",
+                       "/v1/journal" + query_string({{"request_id", q.request_id}, {"agent", q.agent},
+                                                     {"limit", std::to_string(q.limit)}}),
+                       "", [](const json::object& b) {
+                         for (const auto& row : b.at("entries").as_array())
+                           print_entry(row.as_object());
+                       });
   auto e = make_engine(o, false, true);
   auto rows = e.journal(q);
   if (!rows)

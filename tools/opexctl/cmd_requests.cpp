@@ -1,5 +1,5 @@
-// opexctl ask (text through the whole pipeline), run (a ProlexOutput file) and request (a stored
-// request's state).
+// opexctl ask (text through the whole pipeline), run (a ProlexOutput file), request (a stored
+// request's state) and cancel; with --server each goes through a running opexd's API.
 #include "opexctl.hpp"
 
 #include "opex/ids.hpp"
@@ -45,6 +45,12 @@ void add_request_commands(CLI::App& app, command_list& out) {
   ask->add_option("--source", a->source, "chat|whatsapp|telegram|email|api|other");
   ask->add_option("--user", a->user, "User id");
   out.push_back({ask, [a](const common_options& o) {
+                   if (!o.server.empty()) {
+                     json::object body{{"text", a->text}, {"source", a->source}};
+                     if (!a->user.empty())
+                       body["user_id"] = a->user;
+                     return remote_submit(o, "/webhook/kimmy-intake", body);
+                   }
                    submit_options so;
                    so.source = a->source;
                    so.user_id = a->user;
@@ -64,6 +70,11 @@ void add_request_commands(CLI::App& app, command_list& out) {
                    auto doc = read_json_file(r->plan_file);
                    if (!doc)
                      return print_error(doc.error(), o);
+                   if (!o.server.empty()) {
+                     if (!doc->is_object())
+                       return print_error(make_error(error_code::validation_error, r->plan_file + ": not a JSON object"), o);
+                     return remote_submit(o, "/webhook/proxy-exec", doc->as_object());
+                   }
                    submit_options so;
                    so.user_id = r->user;
                    auto plan = std::make_shared<json::value>(std::move(doc).value());
@@ -76,12 +87,30 @@ void add_request_commands(CLI::App& app, command_list& out) {
   auto* request = app.add_subcommand("request", "Show a request's stored state and result");
   request->add_option("id", *shown, "Request id")->required();
   out.push_back({request, [shown](const common_options& o) {
+                   if (!o.server.empty())
+                     return remote_show(o, "GET", "/v1/requests/" + *shown, "", nullptr);
                    auto e = make_engine(o, false, true);
                    auto state = e.request_state(*shown);
                    if (!state)
                      return print_error(state.error(), o, exit_refused);
                    std::cout << json::serialize(*state) << std::endl;
                    return 0;
+                 }});
+
+  auto cancelled = std::make_shared<std::string>();
+  auto* cancel = app.add_subcommand("cancel", "Cancel a running request on opexd (--server): pending steps are cancelled");
+  cancel->add_option("id", *cancelled, "Request id")->required();
+  out.push_back({cancel, [cancelled](const common_options& o) {
+                   if (o.server.empty())
+                     return print_error(make_error(error_code::validation_error,
+                                                   "cancel needs --server: a request runs in the process that started it "
+                                                   "(Ctrl-C cancels one started by opexctl ask or run)",
+                                                   json::object{{"option", "--server"}}),
+                                        o);
+                   return remote_show(o, "DELETE", "/v1/requests/" + *cancelled, "", [](const json::object& b) {
+                     std::cout << "request " << b.at("request_id").as_string().c_str() << ": "
+                               << b.at("status").as_string().c_str() << "\n";
+                   });
                  }});
 }
 

@@ -1,9 +1,11 @@
 // opexctl: the command line for test authors and operators. Each subcommand lives in a
 // cmd_*.cpp file and registers itself in the list below; main() parses and runs the one given.
-//   ask, run, request         cmd_requests.cpp
+//   ask, run, request, cancel cmd_requests.cpp
 //   approvals, approve, reject cmd_approvals.cpp
 //   journal, mcp servers|tools cmd_inspect.cpp
 //   validate                  cmd_validate.cpp
+//   completion bash           cmd_completion.cpp
+// With --server, the request, approval and journal commands call opexd's API (remote.cpp).
 #include "opexctl.hpp"
 
 #include <exception>
@@ -25,12 +27,20 @@ int main(int argc, char** argv) {
   app.add_flag("--json", o.json_output, "Print one JSON object on stdout");
   app.add_flag("--quiet,-q", o.quiet, "No live progress on stderr");
   app.add_flag("--progress", o.progress, "Live progress on stderr even when it is not a terminal");
+  app.add_option("--server", o.server, "A running opexd (http[s]://host:port): ask, run, request, cancel, approvals, "
+                                       "approve, reject and journal go through its API")
+    ->envname("OPEX_SERVER");
+  app.add_option("--api-key", o.api_key, "opexd's API key (prefer the OPEX_API_KEY variable: arguments are visible to ps)")
+    ->envname("OPEX_API_KEY");
+  app.add_option("--ca-file", o.ca_file, "Extra CA bundle for an https --server");
+  app.add_option("--server-timeout-ms", o.timeout_ms, "How long one call to --server may take (ms)")->check(CLI::PositiveNumber);
 
   command_list commands;
   add_request_commands(app, commands);
   add_validate_command(app, commands);
   add_approval_commands(app, commands);
   add_inspect_commands(app, commands);
+  add_completion_command(app, commands);
 
   try {
     app.parse(argc, argv);

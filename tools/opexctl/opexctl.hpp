@@ -5,6 +5,8 @@
 
 #include "opex/engine.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -33,7 +35,39 @@ struct common_options {
   bool json_output = false;
   bool quiet = false;
   bool progress = false;
+  /// --server URL (or OPEX_SERVER): talk to that opexd instead of opening the database;
+  /// --api-key (or OPEX_API_KEY) is its key, --ca-file an extra CA bundle for https.
+  std::string server;
+  std::string api_key;
+  std::string ca_file;
+  int timeout_ms = 300000;  ///< per call to opexd (ms)
 };
+
+/// opexd's answer to one call: its HTTP status and JSON object body.
+struct server_answer {
+  int status = 0;
+  boost::json::value body;
+};
+
+/// Calls opexd (`o.server` + `path`) with `o.api_key` as X-API-Key; `body`, when given, is sent
+/// as application/json. Errors: UNAUTHORIZED (no key), VALIDATION_ERROR (not a URL),
+/// CONNECTION_FAILED / TIMEOUT (unreachable), PROTOCOL_ERROR (an answer that is not JSON).
+opex::result<server_answer> call_server(const common_options& o, const std::string& method, const std::string& path,
+                                        const std::string& body = {});
+
+/// POSTs a submission (kimmy-intake, proxy-exec) and prints its result like a local run
+/// (the same exit codes); an error answer gives exit_usage for 401/403, exit_failed for 429 and
+/// 5xx, exit_refused otherwise.
+int remote_submit(const common_options& o, const std::string& path, const boost::json::object& body);
+
+/// Calls a reading or deciding route and prints its JSON (--json, or without `human`) or
+/// `human`'s rendering; an error answer: exit_refused for 404 and 409, exit_usage for other
+/// 4xx, exit_failed for 429 and 5xx.
+int remote_show(const common_options& o, const std::string& method, const std::string& path, const std::string& body,
+                const std::function<void(const boost::json::object&)>& human);
+
+/// `?k=v&...` with each value percent-encoded (empty values left out); "" when none.
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& params);
 
 /// A subcommand: its CLI11 node, and what it runs once parsed (returns the exit code).
 struct command {
@@ -47,6 +81,7 @@ void add_request_commands(CLI::App& app, command_list& out);   ///< ask, run, re
 void add_approval_commands(CLI::App& app, command_list& out);  ///< approvals, approve, reject
 void add_inspect_commands(CLI::App& app, command_list& out);   ///< journal, mcp servers, mcp tools
 void add_validate_command(CLI::App& app, command_list& out);   ///< validate
+void add_completion_command(CLI::App& app, command_list& out); ///< completion bash
 
 /// An engine for one command. Only approve/reject resume the plans waiting in the database
 /// (they must run somewhere); other commands leave them to opexd or to the next decision.
