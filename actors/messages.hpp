@@ -58,6 +58,8 @@ enum class entry_point { kimmy, prolex, proxy };
 
 /// The state a request carries from agent to agent. Copied at each hop; the heavy parts are
 /// shared and immutable.
+struct policy_generation;
+
 struct request_context {
   std::string request_id;
   std::string user_id;
@@ -74,6 +76,9 @@ struct request_context {
   std::string idempotency_key;                            ///< "" = none (docs/durability.md)
   std::string body_digest;                                ///< SHA-256 of entry point and body
   trace_context trace;                                    ///< the request's span (W3C)
+  /// The policies it was admitted under, kept to its end across reloads (null: the engine's
+  /// first, in runtime_services and runtime_agents). docs/operations.md, "Reload".
+  std::shared_ptr<const policy_generation> generation;
 };
 
 /// The final answer of the chain for one request. `stored`: the request's row already holds

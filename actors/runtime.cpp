@@ -131,10 +131,11 @@ std::shared_ptr<request_result> make_result(const runtime_services& rt, const re
 
 policies::guard_context guard_for(const runtime_services& rt, const request_context& ctx) {
   policies::guard_context g;
-  g.cfg = &rt.config;
+  const auto& cfg = config_of(rt, ctx);
+  g.cfg = &cfg;
   g.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
-  g.level = rt.config.level_for(g.tenant);
-  g.environment = rt.config.environment;
+  g.level = cfg.level_for(g.tenant);
+  g.environment = cfg.environment;
   if (ctx.kimmy) {
     const auto& c = ctx.kimmy->constraints;
     if (auto it = c.find("max_cost_usd"); it != c.end() && it->value().is_number())

@@ -164,6 +164,33 @@ struct runtime : runtime_services, runtime_agents, runtime_execution, runtime_ro
   std::string approval_secret;
 };
 
+/// What a configuration reload (engine::reload, SIGHUP) replaces, all at once: the configuration
+/// the agents and the guard read (catalogue, autonomy, system limits, tenants, guard policies,
+/// approvals, planning, protected workflows, tool costs), the payload schemas and the agents'
+/// logic built over them. A request keeps the generation it was admitted with to its end; the
+/// engine's settings (storage, journal, execution, server, connectors, tracing, logging) stay
+/// those it started with. docs/operations.md, "Reload".
+struct policy_generation {
+  std::uint64_t number = 1;  ///< 1 for the configuration the engine started with
+  opex_config config;
+  std::shared_ptr<schema_registry> schemas;
+  runtime_agents agents;
+};
+
+/// What a request's agents and guard read: its generation's, else the engine's first.
+inline const opex_config& config_of(const runtime_services& rt, const request_context& ctx) {
+  return ctx.generation ? ctx.generation->config : rt.config;
+}
+inline const schema_registry& schemas_of(const runtime_services& rt, const request_context& ctx) {
+  return ctx.generation ? *ctx.generation->schemas : *rt.schemas;
+}
+inline const runtime_agents& agents_of(const runtime_agents& first, const request_context& ctx) {
+  return ctx.generation ? ctx.generation->agents : first;
+}
+inline const proxy_checker& checks_of(const proxy_checker& first, const request_context& ctx) {
+  return ctx.generation ? *ctx.generation->agents.proxy : first;
+}
+
 /// What Kimmy and Prolex receive: the services, the agents' logic, the routes (the next agent,
 /// the LLM gateway) and the model service their dialogs estimate costs with.
 struct agent_parts {

@@ -45,11 +45,6 @@ error_info check_configuration(opex_config& cfg) {
   return connectors::check_storage_backend(cfg.storage.backend);
 }
 
-namespace {
-
-/// Loads the payload schemas the catalogue names that opex does not embed, from the
-/// catalogue's folder or its parents (the reference layout: rag/tools/tools.yml next to
-/// schemas/payloads/). Throws when one cannot be found.
 void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
   for (const auto& tool : cfg.catalogue.tools()) {
     if (tool.payload_schema.empty() || schemas.contains(tool.payload_schema))
@@ -72,8 +67,6 @@ void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
                                + " is neither embedded nor found next to the catalogue");
   }
 }
-
-} // namespace
 
 /// The connectors the configuration asks for, built by their factories in registry order
 /// (connectors/connector_registry.cpp): webhook and builtin always; llm, n8n_api and mcp_tool

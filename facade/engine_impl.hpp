@@ -35,6 +35,14 @@ struct engine::impl {
   std::atomic<bool> stopped{false};
   std::atomic<std::size_t> in_flight{0};
   std::mutex stop_m;
+  /// The policies new requests are admitted under after a reload; null: the first ones (in rt).
+  mutable std::mutex generation_m;
+  std::shared_ptr<const actors::policy_generation> generation;
+
+  std::shared_ptr<const actors::policy_generation> current_generation() const {
+    std::lock_guard lock(generation_m);
+    return generation;
+  }
 
   ~impl() { release(); }
 
@@ -67,6 +75,11 @@ private:
   void run(actors::request_context ctx, actors::entry_point entry, result_callback done);
   void answer_repeat(const std::string& request_id, result_callback done);
 };
+
+/// Loads the payload schemas the catalogue names that opex does not embed, from the
+/// catalogue's folder or its parents (the reference layout: rag/tools/tools.yml next to
+/// schemas/payloads/). Throws std::runtime_error when one cannot be found.
+void load_payload_schemas(const opex_config& cfg, schema_registry& schemas);
 
 /// The span exporter `tracing:` configures (its own HTTP client), or nullptr without an
 /// endpoint. Throws engine_error (CONFIG_ERROR) when a header reference cannot be resolved.

@@ -104,7 +104,8 @@ std::optional<actors::request_context> engine::impl::start(submit_options& opts,
   ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
   ctx.tenant = opts.tenant.empty() ? "default" : std::move(opts.tenant);
   ctx.trace = opts.trace ? std::move(*opts.trace) : trace_context::start();
-  if (ctx.tenant != "default" && !rt->config.find_tenant(ctx.tenant)) {
+  ctx.generation = current_generation();  // its policies to the end, whatever reloads follow
+  if (ctx.tenant != "default" && !actors::config_of(*rt, ctx).find_tenant(ctx.tenant)) {
     done(immediate_error(ctx.request_id,
                          make_error(error_code::validation_error, "unknown tenant " + ctx.tenant,
                                     json::object{{"tenant", ctx.tenant}}),
@@ -126,7 +127,7 @@ void engine::impl::submit(actors::request_context ctx, actors::entry_point entry
   ctx.entry = entry;
   ctx.received = rt->elapsed_now();
   if (ctx.user_id.empty())
-    ctx.user_id = rt->config.default_user_id;
+    ctx.user_id = actors::config_of(*rt, ctx).default_user_id;
   rt->observers.notify(request_started{ctx.request_id, ctx.tenant, ctx.user_id, ctx.source, std::string(entry_name(entry)), ctx.trace});
   ++in_flight;
   auto counted = [this, done = std::move(done)](request_result r) {

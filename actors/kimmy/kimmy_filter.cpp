@@ -58,7 +58,7 @@ auto classified(self_pointer self, const std::shared_ptr<const agent_parts>& rt,
   observe_agent(*rt->base, ctx, "kimmy", span, self->clock().now() - started, "classified");
 
   if (analysis.decision.handled_directly) {
-    auto planned = rt->agents->planner->plan(analysis.payload, rt->base->config.level_for(ctx.tenant));
+    auto planned = agents_of(*rt->agents, ctx).planner->plan(analysis.payload, config_of(*rt->base, ctx).level_for(ctx.tenant));
     if (planned.output.type == output_type::tool_call || planned.output.type == output_type::answer) {
       ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
       ctx.planned_by = "kimmy";
@@ -79,9 +79,10 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       req.source = ctx.source;
       req.user_id = ctx.user_id;
       req.now = rt->base->time->now();
-      auto analysis = rt->agents->kimmy->analyze(req);
-      const auto& mode = rt->base->config.kimmy.mode;
-      if (mode == "rules" || !rt->agents->llm_kimmy)
+      const auto& agents = agents_of(*rt->agents, ctx);  // the request's generation (reloads)
+      auto analysis = agents.kimmy->analyze(req);
+      const auto& mode = config_of(*rt->base, ctx).kimmy.mode;
+      if (mode == "rules" || !agents.llm_kimmy)
         return classified(self, rt, std::move(ctx), analysis, started, span, nullptr, {},
                           [self](const agent_actor& next, request_context c) {
                             return caf::result<request_outcome>(self->delegate(next, run_atom::value, std::move(c)));
@@ -90,12 +91,12 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       auto rp = self->make_response_promise<request_outcome>();
       auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
       auto with_budget = [self, rt, ctx, rp, req, rules, started, span](double spent_today) mutable {
-        const auto& cfg = rt->base->config;
+        const auto& cfg = config_of(*rt->base, ctx);
         double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
                                                cfg.system.max_cost_per_day_usd - spent_today));
         llm_call call;
         call.endpoint = cfg.kimmy.llm;
-        call.request = rt->agents->llm_kimmy->request_for(req);
+        call.request = agents_of(*rt->agents, ctx).llm_kimmy->request_for(req);
         call.request_id = ctx.request_id;
         call.tenant = ctx.tenant;
         call.purpose = "kimmy";
@@ -104,10 +105,10 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
         auto dropped = std::make_shared<std::vector<std::string>>();
         run_model_dialog(
           self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
-          [rt, merged, rules, dropped](const std::string& text) {
+          [rt, merged, rules, dropped, gen = ctx.generation](const std::string& text) {
             *merged = *rules;
             dropped->clear();
-            return rt->agents->llm_kimmy->merge(text, *merged, *dropped);
+            return (gen ? gen->agents : *rt->agents).llm_kimmy->merge(text, *merged, *dropped);
           },
           [self, rt, ctx, rp, rules, merged, dropped, started, span](bool accepted, model_note note) mutable {
             auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
@@ -118,7 +119,7 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
               classified(self, rt, std::move(ctx), *merged, started, span, &note, *dropped, pass_on);
               return;
             }
-            if (rt->base->config.kimmy.mode == "llm_with_rules_fallback") {
+            if (config_of(*rt->base, ctx).kimmy.mode == "llm_with_rules_fallback") {
               classified(self, rt, std::move(ctx), *rules, started, span, &note, {}, pass_on);
               return;
             }

@@ -43,7 +43,7 @@ template <class Delegate>
 auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
                      caf::actor_clock::time_point started, const trace_context& span, const model_note* note,
                      Delegate delegate) {
-  auto planned = rt->agents->planner->plan(*ctx.kimmy, rt->base->config.level_for(ctx.tenant));
+  auto planned = agents_of(*rt->agents, ctx).planner->plan(*ctx.kimmy, config_of(*rt->base, ctx).level_for(ctx.tenant));
   std::string rule = planned.note.rule;
   std::string detail = planned.note.detail;
   if (note) {
@@ -63,7 +63,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
       auto span = ctx.trace.valid() ? ctx.trace.child() : trace_context{};
       if (!ctx.kimmy && ctx.raw) {
         // /webhook/prolex-intake: the payload comes from outside.
-        if (auto err = rt->base->schemas->check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
+        if (auto err = schemas_of(*rt->base, ctx).check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
           err.message = "Invalid KimmyPayload schema";
           auto entry = make_journal_entry(*rt->base, ctx, "prolex", "error");
           entry.status = "failure";
@@ -83,8 +83,8 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
       if (!ctx.kimmy)
         return refusal(*rt->base, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
 
-      const auto& mode = rt->base->config.prolex.mode;
-      if (mode == "rules" || !rt->agents->llm_plans)
+      const auto& mode = config_of(*rt->base, ctx).prolex.mode;
+      if (mode == "rules" || !agents_of(*rt->agents, ctx).llm_plans)
         return plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, [self, rt](request_context c) {
           return caf::result<request_outcome>(self->delegate(rt->routes->proxy_master, run_atom::value, std::move(c)));
         });
@@ -94,7 +94,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
       auto rp = self->make_response_promise<request_outcome>();
       auto g = guard_for(*rt->base, ctx);
       auto with_budget = [self, rt, ctx, g, rp, started, span](double spent_today) mutable {
-        const auto& cfg = rt->base->config;
+        const auto& cfg = config_of(*rt->base, ctx);
         double budget = cfg.prolex.max_cost_per_call_usd > 0 ? cfg.prolex.max_cost_per_call_usd
                                                              : cfg.system.max_cost_per_request_usd;
         if (g.max_cost_usd)
@@ -102,7 +102,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         budget = std::max(0.0, std::min(budget, cfg.system.max_cost_per_day_usd - spent_today));
         llm_call call;
         call.endpoint = cfg.prolex.llm;
-        call.request = rt->agents->llm_plans->request_for(*ctx.kimmy, g);
+        call.request = agents_of(*rt->agents, ctx).llm_plans->request_for(*ctx.kimmy, g);
         call.request_id = ctx.request_id;
         call.tenant = ctx.tenant;
         call.purpose = "prolex";
@@ -110,7 +110,9 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         auto output = std::make_shared<prolex_output>();
         run_model_dialog(
           self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
-          [rt, g, output](const std::string& text) { return rt->agents->llm_plans->check(text, g, *output); },
+          [rt, g, output, gen = ctx.generation](const std::string& text) {
+            return (gen ? gen->agents : *rt->agents).llm_plans->check(text, g, *output);
+          },
           [self, rt, ctx, rp, started, span, output](bool accepted, model_note note) mutable {
             auto pass_on = [self, rt, rp](request_context c) mutable {
               rp.delegate(rt->routes->proxy_master, run_atom::value, std::move(c));
@@ -123,7 +125,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
               pass_on(std::move(ctx));
               return;
             }
-            if (rt->base->config.prolex.mode == "llm_with_rules_fallback") {
+            if (config_of(*rt->base, ctx).prolex.mode == "llm_with_rules_fallback") {
               plan_with_rules(self, rt, std::move(ctx), started, span, &note, pass_on);
               return;
             }

@@ -105,14 +105,15 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       check_span cs{ctx.trace.valid() ? ctx.trace.child() : trace_context{}, self->clock().now()};
       auto g = guard_for(*rt->base, ctx);
-      result<checked_output> checked = ctx.output ? rt->checks->check(*ctx.output, g)
-                                       : ctx.raw  ? rt->checks->check_json(*ctx.raw, g)
+      const auto& checks = checks_of(*rt->checks, ctx);  // the request's generation (reloads)
+      result<checked_output> checked = ctx.output ? checks.check(*ctx.output, g)
+                                       : ctx.raw  ? checks.check_json(*ctx.raw, g)
                                                   : result<checked_output>(make_error(
                                                       error_code::internal_error, "no ProlexOutput"));
       if (!checked)
         return refuse(self, *rt->base, ctx, std::move(checked).error(), ctx.raw.get(), cs);
       auto plan = std::make_shared<const checked_output>(std::move(checked).value());
-      auto needs = rt->checks->usage_needs_of(*plan, g);
+      auto needs = checks.usage_needs_of(*plan, g);
       if (!needs.any) {
         auto routed = route(self, rt, ctx, plan, cs);
         if (auto* outcome = std::get_if<request_outcome>(&routed))
@@ -122,7 +123,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
       // Budgets and quotas are counted from the journal by the store, off this thread.
       facts_query q;
       q.tenant = g.tenant;
-      q.tools = rt->checks->usage_tools(*plan);
+      q.tools = checks.usage_tools(*plan);
       q.workflows = std::move(needs.workflows);
       std::tie(q.day_start, q.month_start) = day_and_month_start(*rt->base);
       auto rp = self->make_response_promise<request_outcome>();
@@ -131,7 +132,7 @@ agent_actor::behavior_type proxy_master(agent_actor::pointer self, std::shared_p
           [self, rt, ctx, plan, g, rp, cs](connectors::usage_facts& f) mutable {
             auto guard = g;
             guard.usage = std::move(f);
-            if (auto err = rt->checks->check_usage(*plan, guard)) {
+            if (auto err = checks_of(*rt->checks, ctx).check_usage(*plan, guard)) {
               rp.deliver(refuse(self, *rt->base, ctx, std::move(err), ctx.raw.get(), cs));
               return;
             }

@@ -45,7 +45,7 @@ plan_run::plan_run(std::shared_ptr<const plan_parts> parts, request_context ctx,
   rng_.seed((cfg.execution.jitter_seed != 0 ? cfg.execution.jitter_seed : exec_->jitter_seed)
             ^ std::hash<std::string>{}(ctx_.request_id));
   guard_ = guard_for(*rt_, ctx_);
-  request_deadline_ = now + std::chrono::minutes(std::max(1, cfg.system.max_execution_time_minutes));
+  request_deadline_ = now + std::chrono::minutes(std::max(1, config_of(*rt_, ctx_).system.max_execution_time_minutes));
   for (std::size_t i = 0; i < n; ++i) {
     const auto& step = plan_->dag->steps[i];
     results_[i].step = step.step;
@@ -369,7 +369,7 @@ void plan_run::decision(const connectors::approval_record& a, const std::string&
       s.payload = std::move(with_code);
     }
     // The time spent waiting for a person does not count against max_execution_time_minutes.
-    request_deadline_ = now + std::chrono::minutes(std::max(1, rt_->config.system.max_execution_time_minutes));
+    request_deadline_ = now + std::chrono::minutes(std::max(1, config_of(*rt_, ctx_).system.max_execution_time_minutes));
     if (!validate_payload(i, now))
       return;
     attempt(i, now);
@@ -451,7 +451,7 @@ plan_run::deadline_view plan_run::remaining(std::size_t i, run_time now) const {
 }
 
 void plan_run::request_timed_out(run_time now) {
-  auto minutes = rt_->config.system.max_execution_time_minutes;
+  auto minutes = config_of(*rt_, ctx_).system.max_execution_time_minutes;
   stop_plan(request_status::timed_out, step_status::timed_out,
             make_error(error_code::timeout, "the request exceeded max_execution_time_minutes",
                        json::object{{"scope", "request"}, {"max_execution_time_minutes", minutes}}),

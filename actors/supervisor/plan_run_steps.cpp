@@ -97,7 +97,7 @@ bool plan_run::validate_payload(std::size_t i, run_time now) {
     return true;  // with secrets, the connector's own checks apply (the value is never validated here)
   const auto& step = plan_->dag->steps[i];
   auto schema = parts_->checks->payload_schema_id(*plan_->tools[i]);
-  if (auto err = rt_->schemas->check(schema, json::value(*steps_[i].payload), "payload of " + step.tool)) {
+  if (auto err = schemas_of(*rt_, ctx_).check(schema, json::value(*steps_[i].payload), "payload of " + step.tool)) {
     err.code = error_code::payload_invalid;
     err.details["step"] = step.step;
     err.details["tool"] = step.tool;
@@ -120,7 +120,7 @@ void plan_run::request_approval(std::size_t i) {
   rec.reason = plan_->approval_reasons[i];
   rec.requires_code = plan_->requires_code[i];
   rec.created_at = rt_->now();
-  rec.expires_at = format_timestamp(rt_->time->now().utc + std::chrono::minutes(rt_->config.approvals.expiry_minutes));
+  rec.expires_at = format_timestamp(rt_->time->now().utc + std::chrono::minutes(config_of(*rt_, ctx_).approvals.expiry_minutes));
   r.status = step_status::awaiting_approval;
   ++awaiting_;
   out_.emplace_back(run_cmd::open_approval{i, std::move(rec), true});
@@ -146,7 +146,7 @@ void plan_run::open_review(std::size_t i) {
   if (auto at = rec.reason.find("{subject}"); at != std::string::npos)
     rec.reason.replace(at, 9, rec.subject);
   rec.created_at = rt_->now();
-  rec.expires_at = format_timestamp(rt_->time->now().utc + std::chrono::minutes(rt_->config.approvals.expiry_minutes));
+  rec.expires_at = format_timestamp(rt_->time->now().utc + std::chrono::minutes(config_of(*rt_, ctx_).approvals.expiry_minutes));
   out_.emplace_back(run_cmd::open_approval{i, std::move(rec), false});
 }
 

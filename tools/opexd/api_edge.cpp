@@ -49,13 +49,15 @@ result<std::pair<edge_policy, std::map<std::string, edge_policy, std::less<>>>> 
   return std::make_pair(std::move(server), std::move(tenants));
 }
 
-const edge_policy& api_server::impl::edge_of(const caller& who) const {
-  auto it = options.tenant_edge.find(who.tenant);
-  return it == options.tenant_edge.end() ? options.edge : it->second;
+std::shared_ptr<const edge_policy> api_server::impl::edge_of(const caller& who) const {
+  auto r = current_rules();
+  auto it = r->tenant_edge.find(who.tenant);
+  return std::shared_ptr<const edge_policy>(r, it == r->tenant_edge.end() ? &r->edge : &it->second);
 }
 
 error_info api_server::impl::edge_check(const http_request_view& req, const caller& who, const std::string& label) {
-  const auto& edge = edge_of(who);
+  auto held = edge_of(who);  // the rules of this request, whatever a reload does meanwhile
+  const auto& edge = *held;
   if (edge.rate_limit.requests_per_minute > 0) {
     auto d = limiter.take(who.fingerprint + " " + label, edge.rate_limit, std::chrono::steady_clock::now());
     if (!d.allowed) {

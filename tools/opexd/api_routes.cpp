@@ -144,7 +144,8 @@ result<caller> api_server::impl::authenticate(const http_request_view& req, bool
   auto given = req.header("X-API-Key");
   if (given.empty())
     return make_error(error_code::unauthorized, "missing X-API-Key header", json::object{{"header", "X-API-Key"}});
-  for (const auto& k : options.keys)
+  auto r = current_rules();
+  for (const auto& k : r->keys)
     if (key_equals(k.key, given)) {
       if (write && k.scope == "read")
         return make_error(error_code::permission_denied, "this API key may only read",

@@ -244,8 +244,17 @@ void accept(std::shared_ptr<api_server::impl> server) {
 } // namespace
 
 api_server::impl::impl(engine& e, api_server_options o)
-  : eng(e), options(std::move(o)), metrics(std::make_unique<http_metrics>(*eng.metrics().registry())),
+  : eng(e), options(std::move(o)),
+    rules(std::make_shared<const key_rules>(key_rules{options.keys, options.edge, options.tenant_edge})),
+    metrics(std::make_unique<http_metrics>(*eng.metrics().registry())),
     access(std::make_unique<access_log>(options.access_log)) {}
+
+void api_server::reload_keys(std::vector<api_key> keys, edge_policy edge,
+                             std::map<std::string, edge_policy, std::less<>> tenant_edge) {
+  auto next = std::make_shared<const key_rules>(key_rules{std::move(keys), std::move(edge), std::move(tenant_edge)});
+  std::lock_guard lock(impl_->rules_m);
+  impl_->rules = std::move(next);
+}
 
 api_server::api_server(engine& eng, api_server_options options)
   : impl_(std::make_shared<impl>(eng, std::move(options))) {}
@@ -341,15 +350,18 @@ void api_server::stop() {
   im.cv.notify_all();
 }
 
-int api_server::wait_for_signal() {
+int api_server::wait_for_signal(const std::function<void()>& on_hangup) {
   asio::io_context signals_ctx;
   asio::signal_set signals(signals_ctx, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
   std::function<void(beast::error_code, int)> on_signal = [&](beast::error_code ec, int sig) {
     if (ec)
       return;
-    if (sig == SIGHUP) {  // configuration reload is not supported yet: never a reason to die
-      log_event(log_level::warn, "config.reload_unsupported", "SIGHUP received; reloading the configuration is not supported yet, ignored");
+    if (sig == SIGHUP) {  // reload: never a reason to die
+      if (on_hangup)
+        on_hangup();
+      else
+        log_event(log_level::warn, "config.reload_unsupported", "SIGHUP received; this server has no configuration to reload");
       signals.async_wait(on_signal);
       return;
     }

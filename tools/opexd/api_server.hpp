@@ -138,8 +138,13 @@ public:
   bool wait_idle(std::chrono::milliseconds deadline);
 
   /// Blocks until stop() is called or SIGINT/SIGTERM arrives (returns the signal, 0 after
-  /// stop()). SIGHUP is logged and ignored (configuration reload comes later).
-  int wait_for_signal();
+  /// stop()). Each SIGHUP calls `on_hangup` (on the signal thread; opexd reloads its
+  /// configuration), or is logged and ignored without one.
+  int wait_for_signal(const std::function<void()>& on_hangup = {});
+
+  /// Replaces the API keys and their edge rules at once (a reload); requests already
+  /// authenticated keep the rules they were checked with.
+  void reload_keys(std::vector<api_key> keys, edge_policy edge, std::map<std::string, edge_policy, std::less<>> tenant_edge);
 
   /// Connections refused at the connection limit so far.
   std::uint64_t rejected_connections() const;

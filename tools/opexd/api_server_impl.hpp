@@ -65,9 +65,23 @@ struct caller {
   std::string tenant_filter() const { return scope == "admin" ? std::string{} : tenant; }
 };
 
+/// The keys and their edge rules, replaced at once by a reload (api_server::reload_keys).
+struct key_rules {
+  std::vector<api_key> keys;
+  edge_policy edge;
+  std::map<std::string, edge_policy, std::less<>> tenant_edge;
+};
+
 struct api_server::impl {
   engine& eng;
   api_server_options options;
+  mutable std::mutex rules_m;
+  std::shared_ptr<const key_rules> rules;  ///< read once per request
+
+  std::shared_ptr<const key_rules> current_rules() const {
+    std::lock_guard lock(rules_m);
+    return rules;
+  }
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{ioc.get_executor()};
   boost::asio::ip::tcp::acceptor acceptor{ioc};
@@ -96,7 +110,7 @@ struct api_server::impl {
   result<caller> authenticate(const http_request_view& req, bool write) const;
 
   /// The edge rules of a caller's keys: its tenant's, else the server's.
-  const edge_policy& edge_of(const caller& who) const;
+  std::shared_ptr<const edge_policy> edge_of(const caller& who) const;
 
   /// Rate limit and signature checks of an authenticated request on route `label`; an empty
   /// error_info lets it through.

@@ -7,6 +7,8 @@
 #include "api_server.hpp"
 #include "service_notifier.hpp"
 
+#include "opex/log.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -58,6 +60,33 @@ opex::result<opex::tools::api_server_options> server_options(const opex::opex_co
 
 } // namespace
 
+/// SIGHUP (docs/operations.md, "Reload"): the file is read again; when it loads, passes the
+/// engine's checks and yields server settings (keys, rate limits, signatures), the engine's
+/// policies and the keys are replaced; otherwise both stay and the error is logged.
+static void reload(opex::engine& eng, opex::tools::api_server& server, const std::string& path, const command_line& args) {
+  using opex::log_event;
+  using opex::log_level;
+  if (path.empty()) {
+    log_event(log_level::warn, "config.reload_skipped", "SIGHUP received; opexd runs on the built-in configuration (no --config)");
+    return;
+  }
+  auto loaded = opex::load_config(path);
+  if (!loaded) {
+    log_event(log_level::error, "config.reload_failed", "the configuration was not reloaded: " + loaded.error().message,
+              boost::json::object{{"path", path}});
+    return;
+  }
+  auto next = server_options(*loaded, args);
+  if (!next) {
+    log_event(log_level::error, "config.reload_failed", "the configuration was not reloaded: " + next.error().message,
+              boost::json::object{{"path", path}});
+    return;
+  }
+  if (!eng.reload(std::move(loaded).value()))
+    return;  // logged by the engine; the keys stay as well
+  server.reload_keys(std::move(next->keys), std::move(next->edge), std::move(next->tenant_edge));
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"opexd: the opex orchestration daemon"};
   std::string config, database;
@@ -103,7 +132,7 @@ int main(int argc, char** argv) {
     opex::tools::service_notifier systemd;  // Type=notify; nothing without NOTIFY_SOCKET
     systemd.ready("listening on " + so.bind + ":" + std::to_string(server.port()),
                   [&server] { return server.responsive(std::chrono::seconds(1)); });
-    int sig = server.wait_for_signal();
+    int sig = server.wait_for_signal([&] { reload(eng, server, config, args); });
     systemd.stopping("draining " + std::to_string(eng.in_flight()) + " request(s)");
     auto drain = std::chrono::seconds(std::max(0, cfg.server.drain_timeout_s));
     std::cout << "opexd stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << "): draining " << eng.in_flight()

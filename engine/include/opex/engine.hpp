@@ -109,6 +109,15 @@ public:
 /// (CONFIG_ERROR with details {key, tool?, type?, errors?}), or none. `opexctl validate` runs it; the engine's constructor throws it as engine_error.
 error_info check_configuration(opex_config& config);
 
+/// What a configuration reload did (engine::reload): the new generation's number (the
+/// configuration the engine started with is 1) and the sections that changed but only apply
+/// at the next start (storage, journal, execution, server, targets' connections, mcp, llm,
+/// n8n, tracing, logging, secrets, masking; a tool category without an executor).
+struct reload_report {
+  std::uint64_t generation = 1;
+  std::vector<std::string> restart_needed;
+};
+
 /// Receives a request's result, on an actor thread.
 using result_callback = std::function<void(request_result)>;
 
@@ -225,6 +234,19 @@ public:
   /// its state is ready or idle (started on first use), not when starting, restarting, failed or
   /// stopped. A read-only or stopped engine is not ready.
   void readiness(std::function<void(boost::json::object)> done) const;
+
+  /// Reloads the configuration (opexd: SIGHUP; docs/operations.md, "Reload"): the file is
+  /// loaded and checked as at start-up, then the catalogue, autonomy levels, system limits,
+  /// tenants, guard policies, approvals, planning, protected workflows and tool costs are
+  /// replaced at once. Requests already admitted finish under the configuration they started
+  /// with; the next ones get the new one; nothing is interrupted. Errors: CONFIG_ERROR (the
+  /// file or its checks; details {path?, key, reason}) and UNAVAILABLE (a read-only or
+  /// stopped engine): the current configuration stays.
+  result<reload_report> reload(const std::string& config_path);
+  result<reload_report> reload(opex_config config);
+
+  /// The configuration new requests are admitted under (the last reload's, else the first).
+  std::shared_ptr<const opex_config> current_configuration() const;
 
   /// The tools an MCP server lists now, starting it when needed: [{"name", "title",
   /// "description", "input_schema", "output_schema"?}]. Errors: CONNECTOR_UNAVAILABLE (no

@@ -1,0 +1,129 @@
+// engine::reload: a new policy generation (actors/runtime.hpp) built from a configuration that
+// passed the start-up checks, swapped in at once; admitted requests keep theirs
+// (docs/operations.md, "Reload").
+#include "engine_impl.hpp"
+
+#include "opex/connectors/connector_factory.hpp"
+#include "opex/log.hpp"
+
+#include <set>
+
+namespace opex {
+
+namespace json = boost::json;
+
+namespace {
+
+std::set<std::string> keys_of(const auto& map) {
+  std::set<std::string> out;
+  for (const auto& [k, _] : map)
+    out.insert(k);
+  return out;
+}
+
+/// The sections that differ between `now` and `next` and apply only at the next start.
+std::vector<std::string> restart_needed(const opex_config& now, const opex_config& next,
+                                        const actors::runtime_routing& routes) {
+  std::vector<std::string> out;
+  auto differs = [&](bool changed, const char* section) {
+    if (changed)
+      out.emplace_back(section);
+  };
+  differs(database_path(now) != database_path(next) || now.storage.backend != next.storage.backend, "storage");
+  differs(now.journal.max_batch != next.journal.max_batch || now.journal.flush_interval_ms != next.journal.flush_interval_ms,
+          "journal");
+  const auto &a = now.execution, &b = next.execution;
+  differs(a.max_parallelism != b.max_parallelism || a.executor_max_concurrency != b.executor_max_concurrency
+            || a.target_max_concurrency != b.target_max_concurrency || a.queue_capacity != b.queue_capacity
+            || a.attempt_timeout_ms != b.attempt_timeout_ms || a.max_in_flight_requests != b.max_in_flight_requests,
+          "execution");
+  const auto &s = now.server, &t = next.server;
+  differs(s.bind != t.bind || s.port != t.port || s.threads != t.threads || s.tls_certificate != t.tls_certificate
+            || s.tls_private_key != t.tls_private_key || s.api_keys_env != t.api_keys_env
+            || s.allowed_origins != t.allowed_origins || s.access_log != t.access_log,
+          "server");
+  differs(now.targets.mode != next.targets.mode || now.targets.webhook_base_url != next.targets.webhook_base_url
+            || now.targets.ca_file != next.targets.ca_file,
+          "targets");
+  differs(keys_of(now.mcp.servers) != keys_of(next.mcp.servers), "mcp");
+  differs(keys_of(now.llm.endpoints) != keys_of(next.llm.endpoints), "llm");
+  differs(keys_of(now.n8n.instances) != keys_of(next.n8n.instances), "n8n");
+  differs(now.tracing.endpoint != next.tracing.endpoint, "tracing");
+  differs(now.logging.level != next.logging.level || now.logging.target != next.logging.target, "logging");
+  differs(now.secrets_dir != next.secrets_dir, "secrets");
+  differs(now.masked_keys != next.masked_keys || now.masked_patterns != next.masked_patterns, "masking");
+  std::set<std::string> missing;
+  for (const auto& tool : next.catalogue.tools())
+    if (!routes.executors.empty() && !routes.executors.contains(tool.category))
+      missing.insert(tool.category);
+  for (const auto& c : missing)
+    out.push_back("execution: no executor for the new tool category " + c);
+  return out;
+}
+
+} // namespace
+
+result<reload_report> engine::reload(const std::string& config_path) {
+  auto loaded = load_config(config_path);
+  if (!loaded) {
+    log_event(log_level::error, "config.reload_failed", "the configuration was not reloaded: " + loaded.error().message,
+              json::object{{"path", config_path}});
+    return loaded.error();
+  }
+  return reload(std::move(loaded).value());
+}
+
+result<reload_report> engine::reload(opex_config cfg) {
+  auto& im = *impl_;
+  auto refuse = [](error_info err) -> result<reload_report> {
+    log_event(log_level::error, "config.reload_failed", "the configuration was not reloaded: " + err.message,
+              json::object{{"error_code", error_code_name(err.code)}});
+    return err;
+  };
+  if (!im.rt || im.read_only || im.stopped)
+    return refuse(make_error(error_code::unavailable, "a read-only or stopped engine does not reload"));
+  if (auto bad = check_configuration(cfg))
+    return refuse(std::move(bad));
+  connectors::route_targets(cfg);
+  std::lock_guard lock(im.generation_m);  // one reload at a time
+  const auto& now = im.generation ? im.generation->config : im.rt->config;
+  auto gen = std::make_shared<actors::policy_generation>();
+  gen->number = (im.generation ? im.generation->number : 1) + 1;
+  gen->config = std::move(cfg);
+  gen->schemas = schema_registry::with_embedded();
+  try {
+    load_payload_schemas(gen->config, *gen->schemas);
+  } catch (const std::exception& e) {
+    return refuse(make_error(error_code::config_error, e.what(), json::object{{"key", "catalogue"}}));
+  }
+  auto& agents = gen->agents;
+  agents.kimmy = std::make_unique<actors::kimmy_classifier>(gen->config);
+  agents.planner = std::make_unique<actors::rule_planner>(gen->config);
+  agents.proxy = std::make_unique<actors::proxy_checker>(gen->config, *gen->schemas);
+  if (im.rt->llm) {
+    agents.llm_plans = std::make_unique<actors::llm_planner>(gen->config, *gen->schemas, *agents.proxy);
+    agents.llm_kimmy = std::make_unique<actors::llm_classifier>(gen->config, *agents.kimmy);
+  }
+  reload_report report;
+  report.generation = gen->number;
+  report.restart_needed = restart_needed(now, gen->config, *im.rt);
+  json::array later;
+  for (const auto& r : report.restart_needed)
+    later.emplace_back(r);
+  log_event(log_level::info, "config.reloaded", "the configuration was reloaded",
+            json::object{{"generation", report.generation},
+                         {"source", gen->config.source_path},
+                         {"tools", gen->config.catalogue.tools().size()},
+                         {"autonomy_level", gen->config.autonomy_level},
+                         {"restart_needed", std::move(later)}});
+  im.generation = std::move(gen);
+  return report;
+}
+
+std::shared_ptr<const opex_config> engine::current_configuration() const {
+  if (auto gen = impl_->current_generation())
+    return std::shared_ptr<const opex_config>(gen, &gen->config);
+  return std::shared_ptr<const opex_config>(impl_->rt, &impl_->rt->config);
+}
+
+} // namespace opex
