@@ -56,30 +56,37 @@ auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>
   return delegate(std::move(ctx));
 }
 
+/// Checks a KimmyPayload sent from outside and makes it the request's (its request id, the
+/// caller's user id when it names none); the schema error (journaled) when it does not pass.
+error_info adopt_payload(self_pointer self, const runtime_services& rt, request_context& ctx) {
+  if (auto err = schemas_of(rt, ctx).check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
+    err.message = "Invalid KimmyPayload schema";
+    auto entry = make_journal_entry(rt, ctx, "prolex", "error");
+    entry.status = "failure";
+    entry.error = err.message;
+    entry.error_code = std::string(error_code_name(err.code));
+    self->send(rt.store, journal_atom::value, std::move(entry));
+    return err;
+  }
+  auto payload = kimmy_payload_from_json(ctx.raw->get_object());
+  if (payload.user_id.empty())
+    payload.user_id = ctx.user_id;
+  ctx.request_id = payload.request_id;
+  ctx.kimmy = std::make_shared<const kimmy_payload>(std::move(payload));
+  return {};
+}
+
 agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const agent_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
       auto span = ctx.trace.valid() ? ctx.trace.child() : trace_context{};
-      if (!ctx.kimmy && ctx.raw) {
-        // /webhook/prolex-intake: the payload comes from outside.
-        if (auto err = schemas_of(*rt->base, ctx).check(schema_ids::kimmy_payload, *ctx.raw, "KimmyPayload")) {
-          err.message = "Invalid KimmyPayload schema";
-          auto entry = make_journal_entry(*rt->base, ctx, "prolex", "error");
-          entry.status = "failure";
-          entry.error = err.message;
-          entry.error_code = std::string(error_code_name(err.code));
-          self->send(rt->base->store, journal_atom::value, std::move(entry));
+      if (!ctx.kimmy && ctx.raw)  // /webhook/prolex-intake: the payload comes from outside
+        if (auto err = adopt_payload(self, *rt->base, ctx)) {
           observe_agent(*rt->base, ctx, "prolex", span, self->clock().now() - started, "refused",
                         std::string(error_code_name(err.code)));
           return refusal(*rt->base, ctx, std::move(err));
         }
-        auto payload = kimmy_payload_from_json(ctx.raw->get_object());
-        if (payload.user_id.empty())
-          payload.user_id = ctx.user_id;
-        ctx.request_id = payload.request_id;
-        ctx.kimmy = std::make_shared<const kimmy_payload>(std::move(payload));
-      }
       if (!ctx.kimmy)
         return refusal(*rt->base, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
 

@@ -57,16 +57,7 @@ grep -q '"event":"config.reloaded"' "$work/opexd.out" || fail "SIGHUP did not re
 #     SIGTERM.
 kill -TERM $opexd_pid
 wait $opexd_pid || fail "opexd did not exit 0 after SIGTERM"
-python3 - "$work/notify.sock" "$work/notify.log" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as log:
-    while True:
-        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
-PY
-listener=$!
-for _ in $(seq 1 100); do [[ -S $work/notify.sock ]] && break; sleep 0.05; done
+listen_notify "$work/notify.sock" "$work/notify.log"
 NOTIFY_SOCKET=$work/notify.sock WATCHDOG_USEC=200000 start_opexd --config "$work/opex.yml"
 for _ in $(seq 1 100); do grep -q "WATCHDOG=1" "$work/notify.log" 2>/dev/null && break; sleep 0.05; done
 grep -q "^READY=1 STATUS=listening on 127.0.0.1:$port" "$work/notify.log" || fail "no READY=1: $(cat "$work/notify.log" 2>/dev/null)"

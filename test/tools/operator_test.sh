@@ -38,16 +38,8 @@ tracing:
 YAML
 }
 config 3
-python3 - "$work/notify.sock" "$work/notify.log" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "w", buffering=1) as log:
-    while True:
-        log.write(s.recv(4096).decode().replace("\n", " ") + "\n")
-PY
-for _ in $(seq 1 100); do [[ -S $work/notify.sock ]] && break; sleep 0.05; done
 . "$here/opexd_lib.sh"
+listen_notify "$work/notify.sock" "$work/notify.log"
 NOTIFY_SOCKET=$work/notify.sock start_opexd --config "$work/opex.yml"
 base=https://127.0.0.1:$port
 for _ in $(seq 1 100); do grep -q "READY=1" "$work/notify.log" 2>/dev/null && break; sleep 0.05; done
