@@ -2,6 +2,8 @@
 // The spans themselves are built from the engine's events in otlp_spans.cpp.
 #include "opex/observers/otlp_trace_exporter.hpp"
 
+#include "opex/log.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -139,9 +141,18 @@ bool otlp_trace_exporter::send_batch(std::vector<span_record> batch) {
       // answered twice: the first answer counts
     }
   });
-  bool ok = result.wait_for(options_.timeout + std::chrono::seconds(1)) == std::future_status::ready
-            && result.get().first;
+  bool answered_in_time = result.wait_for(options_.timeout + std::chrono::seconds(1)) == std::future_status::ready;
+  auto [ok, why] = answered_in_time ? result.get() : std::pair<bool, std::string>{false, "no answer in time"};
   (ok ? exported_ : failed_).fetch_add(batch.size(), std::memory_order_relaxed);
+  if (!ok) {
+    // Once a minute at most: a collector that is down must not flood the log.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_failure_logged_ >= std::chrono::minutes(1)) {
+      last_failure_logged_ = now;
+      log_event(log_level::warn, "tracing.export_failed", "spans were not exported: " + why,
+                boost::json::object{{"spans", batch.size()}, {"failed_so_far", failed_.load()}});
+    }
+  }
   return ok;
 }
 

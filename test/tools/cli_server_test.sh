@@ -39,7 +39,7 @@ state=$(ctl request "$id")
 grep -q "\"request_id\":\"$id\"" <<<"$state" || fail "request: $state"
 journal=$(ctl journal --request-id "$id" --json)
 grep -q '"agent":"kimmy"' <<<"$journal" || fail "journal over the API: $journal"
-ctl journal --request-id "$id" | grep -q "$id" || fail "the journal's table"
+grep -q "$id" <<<"$(ctl journal --request-id "$id")" || fail "the journal's table"
 
 # 3. Approvals: run parks BACKUP_RUN (exit 3); approvals lists it; approve resumes it in opexd.
 cat > "$work/backup.json" <<'JSON'
@@ -54,14 +54,14 @@ pid_=$(sed -E 's/^\{"request_id":"([0-9a-f-]{36})".*/\1/' <<<"$parked")
 list=$(ctl approvals --status pending --json)
 aid=$(sed -nE 's/.*"approvals":\[\{"id":"([0-9a-f-]{36})".*/\1/p' <<<"$list")
 [[ -n $aid ]] || fail "no pending approval: $list"
-ctl approvals --status pending | grep -q "BACKUP_RUN" || fail "the approvals table"
+grep -q "BACKUP_RUN" <<<"$(ctl approvals --status pending)" || fail "the approvals table"
 decided=$(ctl approve "$aid" --by ci) || fail "approve: exit $?"
 grep -q "approval $aid: approved" <<<"$decided" || fail "approve: $decided"
 for _ in $(seq 1 100); do
-  ctl request "$pid_" | grep -q '"status":"succeeded"' && break
+  grep -q '"status":"succeeded"' <<<"$(ctl request "$pid_")" && break
   sleep 0.1
 done
-ctl request "$pid_" | grep -q '"status":"succeeded"' || fail "the approved plan did not finish in opexd: $(ctl request "$pid_")"
+grep -q '"status":"succeeded"' <<<"$(ctl request "$pid_")" || fail "the approved plan did not finish in opexd: $(ctl request "$pid_")"
 set +e
 ctl reject "$aid" > "$work/again.out" 2>&1; code=$?
 set -e
@@ -98,8 +98,9 @@ grep -q "cannot reach opexd at http://127.0.0.1:$free" "$work/down.out" || fail 
 "$tools/opexctl" completion bash > "$work/opexctl.bash"
 completes() {  # completes "WORDS..." EXPECTED: bash's COMPREPLY for the last word contains EXPECTED
   bash -c '. "$1"; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1));
-           _opexctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$work/opexctl.bash" "$1" | grep -qx -- "$2" \
-    || fail "completing '$1' does not offer $2"
+           _opexctl; printf "%s\n" "${COMPREPLY[@]}"' _ "$work/opexctl.bash" "$1" > "$work/completed"
+  # Not `| grep -q`: grep leaving early would break bash's pipe (SIGPIPE) under pipefail.
+  grep -qx -- "$2" "$work/completed" || fail "completing '$1' does not offer $2: $(cat "$work/completed")"
 }
 completes "opexctl ap" approvals
 completes "opexctl ap" approve

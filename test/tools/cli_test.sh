@@ -30,6 +30,7 @@ done
 echo '{"type":"tool_call","tool":"lower_case"}' > "$work/bad.json"
 if "$tools/opexctl" validate "$work/bad.json" 2>/dev/null; then fail "bad.json should be invalid"; fi
 "$tools/opexctl" validate "$src/examples/opex.yml" >/dev/null || fail "examples/opex.yml should be valid"
+"$tools/opexctl" validate "$src/examples/opexd-operations.yml" >/dev/null || fail "examples/opexd-operations.yml should be valid"
 # A target its connector type refuses, and an unknown guard policy, are found by validate too.
 printf 'targets:\n  overrides:\n    TASK_CREATE: {type: webhook, url: "ftp://x/y"}\n' > "$work/bad-target.yml"
 rc=0; out=$("$tools/opexctl" validate "$work/bad-target.yml" 2>&1) || rc=$?

@@ -82,7 +82,8 @@ echo "autonomy_level: 9" > "$work/opex.yml"
 kill -HUP "$opexd_pid"
 wait_for config.reload_failed 1
 more_answers
-grep '"event":"config.reload_failed"' "$work/opexd.out" | grep -q "autonomy_level" || fail "the error does not name the key"
+grep '"event":"config.reload_failed"' "$work/opexd.out" > "$work/failed.log" || true
+grep -q "autonomy_level" "$work/failed.log" || fail "the error does not name the key"
 code=$(post reload-key /webhook/proxy-exec "$backup")
 [[ $code == 403 || $code == 422 ]] || fail "after a refused reload, level 1 should stay: got $code"
 [[ $(post beta-key /webhook/proxy-exec "$task") == 200 ]] || fail "after a refused reload, beta's key should stay"

@@ -68,7 +68,8 @@ struct otlp_exporter_stats {
 };
 
 /// The observer. Hooks only queue (a mutex held for a push, never I/O); a thread sends a batch
-/// when `max_batch` spans wait or `flush_interval` has passed, one export at a time. Span
+/// when `max_batch` spans wait or `flush_interval` has passed, one export at a time. A failed
+/// export is counted (stats) and logged as `tracing.export_failed`, at most once a minute. Span
 /// names (OpenTelemetry semantic conventions, GenAI and MCP):
 /// - the request: `invoke_agent opex` (SERVER; opex.request_id, opex.tenant, opex.source,
 ///   opex.status), child of the caller's span when it sent a traceparent;
@@ -134,6 +135,7 @@ private:
   bool stopping_ = false;
   std::atomic<std::uint64_t> exported_{0}, dropped_{0}, failed_{0}, requests_{0};
   std::mutex send_mutex_;  ///< one export at a time (the thread, flush())
+  std::chrono::steady_clock::time_point last_failure_logged_{};  ///< under send_mutex_
   std::thread thread_;
 };
 
