@@ -106,18 +106,19 @@ journal_entry make_journal_entry(const runtime_services& rt, const request_conte
   e.agent = std::move(agent);
   e.action_type = std::move(action_type);
   e.request_id = ctx.request_id;
-  e.user_id = ctx.user_id.empty() ? rt.config.default_user_id : ctx.user_id;
+  const auto& cfg = config_of(rt, ctx);  // the request's generation: the level its guard applied
+  e.user_id = ctx.user_id.empty() ? cfg.default_user_id : ctx.user_id;
   e.tenant = ctx.tenant.empty() ? "default" : ctx.tenant;
   if (ctx.kimmy)
     e.intent = ctx.kimmy->intent;
-  e.metadata["autonomy_level"] = rt.config.level_for(e.tenant);
+  e.metadata["autonomy_level"] = cfg.level_for(e.tenant);
   return e;
 }
 
 std::shared_ptr<request_result> make_result(const runtime_services& rt, const request_context& ctx) {
   auto r = std::make_shared<request_result>();
   r->request_id = ctx.request_id;
-  r->user_id = ctx.user_id.empty() ? rt.config.default_user_id : ctx.user_id;
+  r->user_id = ctx.user_id.empty() ? config_of(rt, ctx).default_user_id : ctx.user_id;
   if (ctx.kimmy)
     r->kimmy = *ctx.kimmy;
   if (ctx.decision)

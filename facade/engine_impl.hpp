@@ -36,8 +36,9 @@ struct engine::impl {
   std::atomic<std::size_t> in_flight{0};
   std::mutex stop_m;
   /// The policies new requests are admitted under after a reload; null: the first ones (in rt).
-  mutable std::mutex generation_m;
+  mutable std::mutex generation_m;  ///< held for a pointer copy or swap, never while building one
   std::shared_ptr<const actors::policy_generation> generation;
+  std::mutex reload_m;  ///< one reload at a time
 
   std::shared_ptr<const actors::policy_generation> current_generation() const {
     std::lock_guard lock(generation_m);

@@ -85,10 +85,11 @@ result<reload_report> engine::reload(opex_config cfg) {
   if (auto bad = check_configuration(cfg))
     return refuse(std::move(bad));
   connectors::route_targets(cfg);
-  std::lock_guard lock(im.generation_m);  // one reload at a time
-  const auto& now = im.generation ? im.generation->config : im.rt->config;
+  std::lock_guard one_at_a_time(im.reload_m);
+  auto previous = im.current_generation();  // admissions go on meanwhile, under this one
+  const auto& now = previous ? previous->config : im.rt->config;
   auto gen = std::make_shared<actors::policy_generation>();
-  gen->number = (im.generation ? im.generation->number : 1) + 1;
+  gen->number = (previous ? previous->number : 1) + 1;
   gen->config = std::move(cfg);
   gen->schemas = schema_registry::with_embedded();
   try {
@@ -110,13 +111,16 @@ result<reload_report> engine::reload(opex_config cfg) {
   json::array later;
   for (const auto& r : report.restart_needed)
     later.emplace_back(r);
-  log_event(log_level::info, "config.reloaded", "the configuration was reloaded",
-            json::object{{"generation", report.generation},
-                         {"source", gen->config.source_path},
-                         {"tools", gen->config.catalogue.tools().size()},
-                         {"autonomy_level", gen->config.autonomy_level},
-                         {"restart_needed", std::move(later)}});
-  im.generation = std::move(gen);
+  json::object fields{{"generation", report.generation},
+                      {"source", gen->config.source_path},
+                      {"tools", gen->config.catalogue.tools().size()},
+                      {"autonomy_level", gen->config.autonomy_level},
+                      {"restart_needed", std::move(later)}};
+  {
+    std::lock_guard swap(im.generation_m);
+    im.generation = std::move(gen);
+  }
+  log_event(log_level::info, "config.reloaded", "the configuration was reloaded", fields);  // in effect now
   return report;
 }
 

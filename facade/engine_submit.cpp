@@ -130,9 +130,17 @@ void engine::impl::submit(actors::request_context ctx, actors::entry_point entry
     ctx.user_id = actors::config_of(*rt, ctx).default_user_id;
   rt->observers.notify(request_started{ctx.request_id, ctx.tenant, ctx.user_id, ctx.source, std::string(entry_name(entry)), ctx.trace});
   ++in_flight;
-  auto counted = [this, done = std::move(done)](request_result r) {
+  // Observers see the end under the id they saw start: a repeat answers the first request's
+  // result, and prolex-intake runs under its payload's request_id.
+  auto counted = [this, admitted = ctx.request_id, done = std::move(done)](request_result r) {
     --in_flight;
-    rt->observers.notify(r);
+    if (r.request_id == admitted) {
+      rt->observers.notify(r);
+    } else {
+      auto seen = r;
+      seen.request_id = admitted;
+      rt->observers.notify(seen);
+    }
     done(std::move(r));
   };
   if (ctx.idempotency_key.empty()) {
@@ -203,7 +211,7 @@ void engine::impl::run(actors::request_context ctx, actors::entry_point entry, r
                                                                       : rt->proxy_master;
   // The supervisor enforces max_execution_time_minutes itself and answers timed_out; this
   // bound only catches a chain that never answers.
-  auto timeout = std::chrono::minutes(std::max(1, rt->config.system.max_execution_time_minutes) + 1);
+  auto timeout = std::chrono::minutes(std::max(1, actors::config_of(*rt, ctx).system.max_execution_time_minutes) + 1);
   auto runtime = rt;
   system->spawn([ctx = std::move(ctx), target, timeout, runtime, done = std::move(done)](
                   caf::event_based_actor* self) mutable {

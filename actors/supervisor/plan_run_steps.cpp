@@ -71,7 +71,7 @@ void plan_run::dispatch(std::size_t i, run_time now) {
       finish_step(i, step_status::failed, nullptr, std::move(err), now);
       return;
     }
-    auto verdict = parts_->checks->check_resolved(*plan_->tools[i], resolved->get_object(), guard_);
+    auto verdict = checks_of(*parts_->checks, ctx_).check_resolved(*plan_->tools[i], resolved->get_object(), guard_);
     if (verdict.error) {
       verdict.error.details["step"] = step.step;
       finish_step(i, step_status::failed, nullptr, std::move(verdict.error), now);
@@ -96,7 +96,7 @@ bool plan_run::validate_payload(std::size_t i, run_time now) {
   if (!plan_->validate_at_dispatch[i] || has_secret_placeholders(json::value(*steps_[i].payload)))
     return true;  // with secrets, the connector's own checks apply (the value is never validated here)
   const auto& step = plan_->dag->steps[i];
-  auto schema = parts_->checks->payload_schema_id(*plan_->tools[i]);
+  auto schema = checks_of(*parts_->checks, ctx_).payload_schema_id(*plan_->tools[i]);
   if (auto err = schemas_of(*rt_, ctx_).check(schema, json::value(*steps_[i].payload), "payload of " + step.tool)) {
     err.code = error_code::payload_invalid;
     err.details["step"] = step.step;

@@ -31,6 +31,11 @@ void fail(span_record& s, const std::string& code, const std::string& message) {
   s.attributes.emplace_back("error.type", code);
 }
 
+/// W3C trace flags: bit 0 is "sampled"; a caller that did not sample gets no spans from us.
+bool sampled(const trace_context& t) {
+  return t.flags.size() == 2 && (std::stoi(t.flags, nullptr, 16) & 1) == 1;
+}
+
 bool failed(request_status s) {
   return s == request_status::failed || s == request_status::rejected || s == request_status::timed_out
          || s == request_status::cancelled;
@@ -59,7 +64,7 @@ std::pair<std::string, attributes> connector_call(const attempt_ended& e) {
 } // namespace
 
 void otlp_trace_exporter::on_request_start(const request_started& e) {
-  if (!e.trace.valid())
+  if (!e.trace.valid() || !sampled(e.trace))
     return;
   std::lock_guard lock(mutex_);
   if (open_.size() >= options_.max_queue) {
@@ -93,6 +98,8 @@ void otlp_trace_exporter::on_request_end(const request_result& r) {
 }
 
 void otlp_trace_exporter::on_agent_end(const agent_ended& e) {
+  if (!sampled(e.span))
+    return;
   auto end = now_ns();
   auto s = span_of(e.span, "invoke_agent " + e.agent, span_kind::internal, start_of(end, e.duration_ms), end);
   s.attributes = {{"gen_ai.operation.name", std::string("invoke_agent")},
@@ -104,7 +111,7 @@ void otlp_trace_exporter::on_agent_end(const agent_ended& e) {
 }
 
 void otlp_trace_exporter::on_attempt_end(const attempt_ended& e) {
-  if (!e.span.valid())
+  if (!e.span.valid() || !sampled(e.span))
     return;
   auto end = now_ns();
   auto start = start_of(end, e.duration_ms);
@@ -139,7 +146,7 @@ void otlp_trace_exporter::on_attempt_end(const attempt_ended& e) {
 }
 
 void otlp_trace_exporter::on_model_call(const model_call_ended& e) {
-  if (!e.span.valid())
+  if (!e.span.valid() || !sampled(e.span))
     return;
   auto end = now_ns();
   auto s = span_of(e.span.child(), "chat " + e.model, span_kind::client, start_of(end, e.duration_ms), end);

@@ -96,7 +96,9 @@ void otlp_trace_exporter::stop() {
   wake_.notify_all();
   if (thread_.joinable())
     thread_.join();
-  flush();
+  // One export's timeout for all that is left: a collector that is down must not hold a
+  // SIGTERM past systemd's stop timeout.
+  flush(std::chrono::steady_clock::now() + options_.timeout);
 }
 
 std::int64_t otlp_trace_exporter::now_ns() const {
@@ -127,7 +129,7 @@ void otlp_trace_exporter::push(span_record s) {
     wake_.notify_one();
 }
 
-bool otlp_trace_exporter::send_batch(std::vector<span_record> batch) {
+bool otlp_trace_exporter::send_batch(std::vector<span_record> batch, std::chrono::steady_clock::time_point deadline) {
   if (batch.empty() || !sender_)
     return true;
   auto body = encode(batch, options_.service_name, options_.service_version);
@@ -141,7 +143,9 @@ bool otlp_trace_exporter::send_batch(std::vector<span_record> batch) {
       // answered twice: the first answer counts
     }
   });
-  bool answered_in_time = result.wait_for(options_.timeout + std::chrono::seconds(1)) == std::future_status::ready;
+  auto wait = std::min<std::chrono::steady_clock::duration>(options_.timeout + std::chrono::seconds(1),
+                                                            deadline - std::chrono::steady_clock::now());
+  bool answered_in_time = result.wait_for(std::max<std::chrono::steady_clock::duration>(wait, {})) == std::future_status::ready;
   auto [ok, why] = answered_in_time ? result.get() : std::pair<bool, std::string>{false, "no answer in time"};
   (ok ? exported_ : failed_).fetch_add(batch.size(), std::memory_order_relaxed);
   if (!ok) {
@@ -156,7 +160,7 @@ bool otlp_trace_exporter::send_batch(std::vector<span_record> batch) {
   return ok;
 }
 
-void otlp_trace_exporter::flush() {
+void otlp_trace_exporter::flush(std::chrono::steady_clock::time_point deadline) {
   std::lock_guard sending(send_mutex_);
   for (;;) {
     std::vector<span_record> batch;
@@ -164,11 +168,16 @@ void otlp_trace_exporter::flush() {
       std::lock_guard lock(mutex_);
       if (queue_.empty())
         return;
+      if (std::chrono::steady_clock::now() >= deadline) {  // out of time: the rest is not sent
+        failed_.fetch_add(queue_.size(), std::memory_order_relaxed);
+        queue_.clear();
+        return;
+      }
       auto n = std::min(queue_.size(), options_.max_batch);
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
       queue_.erase(queue_.begin(), queue_.begin() + n);
     }
-    send_batch(std::move(batch));
+    send_batch(std::move(batch), deadline);
   }
 }
 

@@ -187,10 +187,14 @@ TEST_CASE("otlp_trace_exporter: arguments only when configured, a full queue dro
   CHECK(attribute(spans.at("execute_tool HTTP_POST"), "gen_ai.tool.call.result") == R"({"ok":true})");
   CHECK(attribute(spans.at("POST"), "http.request.method") == "POST");
 
-  // A request without a trace (no span ids) gives no span.
+  // A request without a trace (no span ids), or one its caller did not sample, gives no span.
   attempt_ended untraced;
   untraced.tool = "X";
   exporter.on_attempt_end(untraced);
+  attempt_ended unsampled = a;
+  unsampled.span = trace_context::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")->child();
+  exporter.on_attempt_end(unsampled);
+  exporter.on_agent_end({"r2", "t", "kimmy", unsampled.span, 1.0, "classified", ""});
   sent.bodies.clear();
   exporter.flush();
   CHECK(sent.bodies.empty());

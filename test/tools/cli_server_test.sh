@@ -39,7 +39,8 @@ state=$(ctl request "$id")
 grep -q "\"request_id\":\"$id\"" <<<"$state" || fail "request: $state"
 journal=$(ctl journal --request-id "$id" --json)
 grep -q '"agent":"kimmy"' <<<"$journal" || fail "journal over the API: $journal"
-grep -q "$id" <<<"$(ctl journal --request-id "$id")" || fail "the journal's table"
+table=$(ctl journal --request-id "$id") || fail "journal: exit $?"
+grep -q "kimmy .*$id" <<<"$table" || fail "the journal's table: $table"
 
 # 3. Approvals: run parks BACKUP_RUN (exit 3); approvals lists it; approve resumes it in opexd.
 cat > "$work/backup.json" <<'JSON'

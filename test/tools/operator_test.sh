@@ -104,8 +104,8 @@ grep -q '^opex_http_rate_limited_total{route="/webhook/proxy-exec"} 1$' "$work/m
 # check waits for its refill (100 per minute: one token per 0.6 s).
 config 1
 kill -HUP "$opexd_pid"
-for _ in $(seq 1 100); do grep -q '"event":"config.reloaded"' "$work/opexd.out" && break; sleep 0.05; done
-grep -q '"event":"config.reloaded"' "$work/opexd.out" || fail "SIGHUP did not reload: $(tail -3 "$work/opexd.out")"
+for _ in $(seq 1 100); do grep -q '"event":"server.keys_reloaded"' "$work/opexd.out" && break; sleep 0.05; done
+grep -q '"event":"server.keys_reloaded"' "$work/opexd.out" || fail "SIGHUP did not reload: $(tail -3 "$work/opexd.out")"
 sleep 0.7  # one token back in the bucket
 code=$(send "$(date +%s)" '{"type":"tool_call","tool":"TASK_CREATE","payload":{"title":"after"}}')
 [[ $code == 403 ]] && grep -q '"current_level":1' "$work/last.json" || fail "level 1 after SIGHUP: $code $(cat "$work/last.json")"

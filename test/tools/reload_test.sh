@@ -70,7 +70,7 @@ more_answers
 config 1 "tenants:
   - {slug: beta, api_keys_env: OPEX_BETA_KEYS, autonomy_level: 3}"
 kill -HUP "$opexd_pid"
-wait_for config.reloaded 1
+wait_for server.keys_reloaded 1
 more_answers
 code=$(post reload-key /webhook/proxy-exec "$backup")
 [[ $code == 403 || $code == 422 ]] || fail "level 1: BACKUP_RUN should be refused, got $code: $(cat "$work/last.json")"

@@ -40,10 +40,15 @@ result<server_answer> call_server(const common_options& o, const std::string& me
   connectors::http_client_options options;
   options.ca_file = o.ca_file;
   connectors::http_client client(options);
-  std::promise<std::pair<error_info, connectors::http_response>> done;
-  auto answered = done.get_future();
-  client.send(std::move(req), [&done](error_info err, connectors::http_response res) {
-    done.set_value({std::move(err), std::move(res)});
+  // Shared with the I/O thread's completion, which may still hold it after get() returns.
+  auto done = std::make_shared<std::promise<std::pair<error_info, connectors::http_response>>>();
+  auto answered = done->get_future();
+  client.send(std::move(req), [done](error_info err, connectors::http_response res) {
+    try {
+      done->set_value({std::move(err), std::move(res)});
+    } catch (const std::future_error&) {
+      // answered twice: the first answer counts
+    }
   });
   auto [err, res] = answered.get();
   if (err) {

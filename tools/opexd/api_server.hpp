@@ -142,8 +142,8 @@ public:
   /// configuration), or is logged and ignored without one.
   int wait_for_signal(const std::function<void()>& on_hangup = {});
 
-  /// Replaces the API keys and their edge rules at once (a reload); requests already
-  /// authenticated keep the rules they were checked with.
+  /// Replaces the API keys and their edge rules at once (a reload); a request already
+  /// authenticated keeps its caller (tenant, scope), its edge check reads the rules then current.
   void reload_keys(std::vector<api_key> keys, edge_policy edge, std::map<std::string, edge_policy, std::less<>> tenant_edge);
 
   /// Connections refused at the connection limit so far.

@@ -84,7 +84,10 @@ static void reload(opex::engine& eng, opex::tools::api_server& server, const std
   }
   if (!eng.reload(std::move(loaded).value()))
     return;  // logged by the engine; the keys stay as well
+  auto keys = next->keys.size();
   server.reload_keys(std::move(next->keys), std::move(next->edge), std::move(next->tenant_edge));
+  log_event(log_level::info, "server.keys_reloaded", "opexd's API keys and edge rules were reloaded",
+            boost::json::object{{"keys", keys}});  // the reload is complete from here
 }
 
 int main(int argc, char** argv) {

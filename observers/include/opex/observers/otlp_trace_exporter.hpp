@@ -81,12 +81,13 @@ struct otlp_exporter_stats {
 ///   `tools/call {tool}` with mcp.method.name for MCP, `POST` for webhooks, `n8n {operation}`,
 ///   `chat {name}` for llm targets, `builtin {name}`; its span id is the traceparent the
 ///   target received.
-/// Failures set status ERROR and `error.type` (the error code).
+/// Failures set status ERROR and `error.type` (the error code). A trace whose caller did not
+/// sample it (traceparent flags without bit 0) gives no span.
 class otlp_trace_exporter final : public observer {
 public:
   /// `start_thread` false: nothing is sent until flush() (tests).
   otlp_trace_exporter(otlp_exporter_options options, otlp_sender sender, bool start_thread = true);
-  /// Sends what is queued (waiting at most `timeout` per export) and stops the thread.
+  /// stop().
   ~otlp_trace_exporter() override;
   otlp_trace_exporter(const otlp_trace_exporter&) = delete;
   otlp_trace_exporter& operator=(const otlp_trace_exporter&) = delete;
@@ -97,9 +98,10 @@ public:
   void on_attempt_end(const attempt_ended& e) override;
   void on_model_call(const model_call_ended& e) override;
 
-  /// Sends every queued span now, on the caller's thread, batch after batch.
-  void flush();
-  /// Flushes and stops the thread (idempotent).
+  /// Sends every queued span now, on the caller's thread, batch after batch; what is still
+  /// queued at `deadline` is counted as failed and dropped.
+  void flush(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+  /// Stops the thread and flushes within one export timeout (idempotent).
   void stop();
 
   otlp_exporter_stats stats() const;
@@ -123,7 +125,7 @@ private:
   void push(span_record s);
   std::int64_t now_ns() const;
   std::int64_t start_of(std::int64_t end_ns, double duration_ms) const;
-  bool send_batch(std::vector<span_record> batch);
+  bool send_batch(std::vector<span_record> batch, std::chrono::steady_clock::time_point deadline);
   void run();
 
   otlp_exporter_options options_;
