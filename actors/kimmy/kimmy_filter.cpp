@@ -105,10 +105,11 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
         auto dropped = std::make_shared<std::vector<std::string>>();
         run_model_dialog(
           self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
-          [rt, merged, rules, dropped, gen = ctx.generation](const std::string& text) {
+          // `gen` keeps the generation `agents` points into alive for the dialog.
+          [merged, rules, dropped, agents = &agents_of(*rt->agents, ctx), gen = ctx.generation](const std::string& text) {
             *merged = *rules;
             dropped->clear();
-            return (gen ? gen->agents : *rt->agents).llm_kimmy->merge(text, *merged, *dropped);
+            return agents->llm_kimmy->merge(text, *merged, *dropped);
           },
           [self, rt, ctx, rp, rules, merged, dropped, started, span](bool accepted, model_note note) mutable {
             auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {

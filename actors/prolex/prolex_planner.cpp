@@ -117,8 +117,9 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         auto output = std::make_shared<prolex_output>();
         run_model_dialog(
           self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
-          [rt, g, output, gen = ctx.generation](const std::string& text) {
-            return (gen ? gen->agents : *rt->agents).llm_plans->check(text, g, *output);
+          // `gen` keeps the generation `agents` points into alive for the dialog.
+          [g, output, agents = &agents_of(*rt->agents, ctx), gen = ctx.generation](const std::string& text) {
+            return agents->llm_plans->check(text, g, *output);
           },
           [self, rt, ctx, rp, started, span, output](bool accepted, model_note note) mutable {
             auto pass_on = [self, rt, rp](request_context c) mutable {

@@ -1,7 +1,7 @@
 // opexd's HTTP server over Boost.Beast: the acceptor (re-armed with backoff after EMFILE and
 // other errors, a connection limit answered with 503), one session per connection (headers
 // read first: an unsupported Transfer-Encoding is refused before any body is read), drain on
-// SIGTERM, SIGHUP logged and ignored. Sessions hand requests to the engine asynchronously and
+// SIGTERM, SIGHUP handed to the caller's reload. Sessions hand requests to the engine asynchronously and
 // write the response when the callback is posted back to their strand (a blocking bridge into CAF costs
 // 60-90 µs a request: docs/performance.md).
 #include "api_server_impl.hpp"

@@ -1,7 +1,7 @@
 // opexd: the opex daemon. Loads opex.yml, starts the engine and the HTTP API, prints the bound
 // address. SIGINT/SIGTERM: stop accepting, let the requests in flight finish up to
 // server.drain_timeout_s, interrupt what is left (it resumes at the next start), commit, exit 0.
-// SIGHUP is logged and ignored. Exit codes: 0 stopped cleanly, 1 could not start (config,
+// SIGHUP reloads opex.yml (docs/operations.md, "Reload"). Exit codes: 0 stopped cleanly, 1 could not start (config,
 // database in use, address in use, a TLS file or signing secret that does not load), 2 usage
 // error (unknown option, no API key).
 #include "api_server.hpp"

@@ -11,7 +11,7 @@ packages=(
   prometheus-cpp-dev libcli11-dev sqlite3 wrk
   prometheus  # promtool and the server the metrics test scrapes opexd with
   libsystemd-dev  # opexd's sd_notify (Type=notify)
-  libspdlog-dev   # opexd's access log
+  libspdlog-dev   # the engine log and opexd's access log
 )
 
 # Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A
