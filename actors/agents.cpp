@@ -21,6 +21,10 @@ result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_pt
   if (!journal)
     return journal.error();
   rt->store = std::move(journal).value();
+  auto reports = spawn_report_reader(system, rt->config.storage, database, detached_journal);
+  if (!reports)
+    return reports.error();
+  rt->reports = std::move(reports).value();
   std::set<std::string> categories;
   for (const auto& t : rt->config.catalogue.tools())
     categories.insert(t.category);
@@ -45,11 +49,13 @@ void stop_agents(caf::actor_system& system, runtime& rt) {
   for (auto& [_, e] : rt.executors)
     stop(e);
   stop(rt.store);
+  stop(rt.reports);
   rt.executors.clear();
   rt.prolex = nullptr;
   rt.proxy_master = nullptr;
   rt.llm_gateway = nullptr;
   rt.store = nullptr;
+  rt.reports = nullptr;
 }
 
 } // namespace opex::actors

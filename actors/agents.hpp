@@ -27,6 +27,11 @@ agent_actor spawn_proxy_master(caf::actor_system& system, std::shared_ptr<const 
 result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const runtime> rt,
                                 const std::string& database, bool detached);
 
+/// The report reader over `database` (its own connection), detached unless `detached` is
+/// false (tests under the deterministic scheduler). Errors: the backend's open errors.
+result<report_actor> spawn_report_reader(caf::actor_system& system, const opex_config::storage_settings& storage,
+                                         const std::string& database, bool detached);
+
 /// A supervisor for one plan (spawned by the Proxy Master per tool_call or multi_tool_plan).
 supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const plan_parts> parts);
 

@@ -272,6 +272,17 @@ using store_actor =
                    caf::replies_to<claim_atom, idempotency_claim>::with<claim_reply>,
                    caf::replies_to<purge_atom>::with<std::size_t>>;
 
+/// A report's answer: its JSON, or why it failed (INTERNAL_ERROR).
+struct report_reply {
+  error_info error;
+  boost::json::object body;
+};
+
+/// The report reader: the journal's reports (opex/connectors/storage.hpp, journal_reports) on a
+/// connection and a thread of their own, so a report over a long window never delays the
+/// store's commits. Detached in production.
+using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>>;
+
 } // namespace opex::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::request_context)
@@ -294,6 +305,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::approval_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_step)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::workflow_metrics_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::report_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::write_batch)

@@ -99,6 +99,8 @@ struct runtime_services {
   bool read_only = false;
   /// The store actor (journal, plan state, approvals), set by spawn_agents.
   store_actor store;
+  /// The report reader (workflow metrics, alerts' queries), set by spawn_agents.
+  report_actor reports;
   /// The actor system's clock (set by spawn_agents; simulated under CAF's test_coordinator):
   /// every duration and timer. Wall-clock dates come from `time`. docs/architecture.md, "Time".
   const caf::actor_clock* actor_time = nullptr;

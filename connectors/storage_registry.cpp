@@ -12,10 +12,11 @@ result<std::unique_ptr<storage_backend>> open_sqlite_storage(const opex_config::
 result<std::unique_ptr<local_store>> open_sqlite_local_store(const std::string& items_path,
                                                              const std::string& journal_path,
                                                              std::int64_t checkpoint_pages);
+result<std::unique_ptr<journal_reports>> open_sqlite_reports(const std::string& database);
 
 std::span<const storage_factory> storage_factories() noexcept {
   static constexpr std::array<storage_factory, 1> all{{
-    {"sqlite", open_sqlite_storage, open_sqlite_local_store},
+    {"sqlite", open_sqlite_storage, open_sqlite_local_store, open_sqlite_reports},
   }};
   return all;
 }
@@ -36,6 +37,14 @@ result<std::unique_ptr<storage_backend>> open_storage(const opex_config::storage
   for (const auto& f : storage_factories())
     if (f.name == settings.backend)
       return f.open(settings, database);
+  return check_storage_backend(settings.backend);
+}
+
+result<std::unique_ptr<journal_reports>> open_reports(const opex_config::storage_settings& settings,
+                                                      const std::string& database) {
+  for (const auto& f : storage_factories())
+    if (f.name == settings.backend)
+      return f.open_reports(database);
   return check_storage_backend(settings.backend);
 }
 

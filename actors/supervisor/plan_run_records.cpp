@@ -137,6 +137,8 @@ journal_entry plan_run::step_outcome_entry(std::size_t i) const {
   entry.metadata["attempts"] = static_cast<std::int64_t>(r.attempts.size());
   entry.metadata["execution_time_ms"] = r.duration_ms;
   entry.metadata["cost_usd"] = r.cost_usd;
+  if (auto tokens = steps_[i].last_input_tokens + steps_[i].last_output_tokens; tokens > 0)
+    entry.metadata["tokens_used"] = tokens;
   if (r.status == step_status::succeeded && steps_[i].payload) {
     // Facts a policy asked to record (guard_verdict::facts), from the payload as sent: the
     // usage counters keep them (docs/guarded-execution.md, "Quotas and budgets").

@@ -81,6 +81,10 @@ std::int64_t sqlite_statement::column_int(int index) const {
   return sqlite3_column_int64(stmt_, index);
 }
 
+double sqlite_statement::column_double(int index) const {
+  return sqlite3_column_double(stmt_, index);
+}
+
 bool sqlite_statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
@@ -137,6 +141,10 @@ sqlite_lease sqlite_db::prepared(const std::string& sql) {
   if (it == cache_.end())
     it = cache_.emplace(sql, std::make_unique<sqlite_statement>(db_, sql)).first;
   return sqlite_lease(*it->second);
+}
+
+std::int64_t sqlite_db::last_insert_id() const noexcept {
+  return sqlite3_last_insert_rowid(db_);
 }
 
 std::int64_t sqlite_db::changes() const noexcept {

@@ -4,6 +4,7 @@
 #include "opex/connectors/journal_marks.hpp"
 #include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/usage_counters.hpp"
+#include "opex/connectors/workflow_runs.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -155,6 +156,7 @@ void sqlite_journal::ensure_schema(sqlite_db& db) {
           "CREATE INDEX IF NOT EXISTS journal_by_tenant ON journal(tenant)");
   usage_counters::ensure_schema(db);
   journal_marks::ensure_schema(db);
+  workflow_runs::ensure_schema(db);
 }
 
 result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<sqlite_db> shared) {
@@ -205,6 +207,8 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       st->bind(7, std::string_view(compact_text(e)));
       st->bind(8, tenant);
       st->step();
+      workflow_runs::record(*db_, e, db_->last_insert_id(), timestamp, tool ? std::string_view(*tool) : std::string_view(),
+                            tenant);
       journal_marks::mark(*db_, bucket);
       st->reset();
     }

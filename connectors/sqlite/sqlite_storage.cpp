@@ -7,6 +7,7 @@
 #include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/sqlite_journal.hpp"
 #include "opex/connectors/storage.hpp"
+#include "opex/connectors/workflow_runs.hpp"
 
 namespace opex::connectors {
 
@@ -34,7 +35,32 @@ private:
   std::unique_ptr<plan_store> plans_;
 };
 
+/// The reports' own connection (opex/connectors/storage.hpp, journal_reports).
+class sqlite_reports final : public journal_reports {
+public:
+  explicit sqlite_reports(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
+
+  result<boost::json::object> workflow_metrics(const workflow_metrics_query& q) override {
+    try {
+      return workflow_runs::metrics(*db_, q);
+    } catch (const std::exception& e) {
+      return make_error(error_code::internal_error, "workflow metrics failed",
+                        boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
+    }
+  }
+
+private:
+  std::unique_ptr<sqlite_db> db_;
+};
+
 } // namespace
+
+result<std::unique_ptr<journal_reports>> open_sqlite_reports(const std::string& database) {
+  auto db = sqlite_db::open(database);
+  if (!db)
+    return db.error();
+  return std::unique_ptr<journal_reports>(std::make_unique<sqlite_reports>(std::move(db).value()));
+}
 
 result<std::unique_ptr<storage_backend>> open_sqlite_storage(const opex_config::storage_settings& settings,
                                                              const std::string& database) {

@@ -5,6 +5,7 @@
 //   journal, mcp servers|tools cmd_inspect.cpp
 //   validate                  cmd_validate.cpp
 //   completion bash           cmd_completion.cpp
+//   stats                     cmd_stats.cpp
 // With --server, the request, approval and journal commands call opexd's API (remote.cpp).
 #include "opexctl.hpp"
 
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet,-q", o.quiet, "No live progress on stderr");
   app.add_flag("--progress", o.progress, "Live progress on stderr even when it is not a terminal");
   app.add_option("--server", o.server, "A running opexd (http[s]://host:port): ask, run, request, cancel, approvals, "
-                                       "approve, reject and journal go through its API")
+                                       "approve, reject, journal and stats go through its API")
     ->envname("OPEX_SERVER");
   app.add_option("--api-key", o.api_key, "opexd's API key (prefer the OPEX_API_KEY variable: arguments are visible to ps)")
     ->envname("OPEX_API_KEY");
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   add_validate_command(app, commands);
   add_approval_commands(app, commands);
   add_inspect_commands(app, commands);
+  add_report_commands(app, commands);
   add_completion_command(app, commands);
 
   try {

@@ -332,6 +332,26 @@ void route_journal(const route_call& c) {
   });
 }
 
+/// The workflow metrics (opex/connectors/workflow_runs.hpp); a tenant's key reads only its own.
+void route_workflow_metrics(const route_call& c) {
+  auto params = c.query;
+  if (auto own = c.who.tenant_filter(); !own.empty()) {
+    if (auto it = params.find("tenant"); it != params.end() && it->second != own)
+      return c.reply(error_reply(make_error(error_code::permission_denied, "this key reads only tenant " + own + "'s metrics",
+                                            json::object{{"parameter", "tenant"}, {"value", it->second}, {"tenant", own}}),
+                                 c.request_id));
+    params["tenant"] = own;
+  }
+  auto q = make_workflow_metrics_query(params, c.eng.time().now().utc);
+  if (!q)
+    return c.reply(error_reply(q.error(), c.request_id));
+  c.eng.workflow_metrics(*q, [reply = c.reply, request_id = c.request_id](result<json::object> r) {
+    if (!r)
+      return reply(error_reply(r.error(), request_id));
+    reply({200, json::serialize(*r), request_id, {}, false});
+  });
+}
+
 /// The intake routes' common checks (media type, idempotency key, a JSON object body); the
 /// body, or nullopt when the caller was answered.
 std::optional<json::value> intake_body(const route_call& c, submit_options& so) {
@@ -420,6 +440,7 @@ const std::vector<route_entry>& route_table() {
     {"/webhook/proxy-exec", false, "POST", {}, false, route_proxy_exec},
     {"/v1/journal", false, "GET", {"request_id", "agent", "limit"}, false, route_journal},
     {"/v1/breakers", false, "GET", {}, false, route_breakers},
+    {"/v1/metrics/workflows", false, "GET", {"since", "until", "tenant", "tool", "group_by"}, false, route_workflow_metrics},
     {"/v1/approvals", false, "GET", {"status"}, false, route_approvals},
     {"/v1/approvals/", true, "GET, POST", {}, false, route_approval},
     {"/v1/requests/", true, "GET, DELETE", {}, false, route_request},

@@ -75,6 +75,9 @@ struct api_server_options {
 ///   UNAVAILABLE with details {reason: not_ready | draining, checks} (no auth; engine::readiness)
 /// - `GET /metrics` -> Prometheus text exposition 0.0.4 (no auth; docs/operations.md, "Metrics")
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
+/// - `GET /v1/metrics/workflows?since&until&tenant&tool&group_by=tool,tenant,intent` -> the
+///   workflow metrics (opex/connectors/workflow_runs.hpp); a tenant's key reads only its own
+///   tenant (another: 403 PERMISSION_DENIED); a bad time or dimension: 400 VALIDATION_ERROR
 /// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",
 ///   "half_opened", "closed", "rejected"}]}
 /// - `GET /v1/approvals?status=pending` -> {"approvals": [approval]} (the key's tenant; admin: all)

@@ -7,6 +7,7 @@
 #include "opex/config.hpp"
 #include "opex/contracts.hpp"
 #include "opex/progress.hpp"
+#include "opex/workflow_metrics.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -211,6 +212,15 @@ public:
 
   /// Writes every pending journal entry to the database. Blocks the caller.
   void flush_journal();
+
+  /// The workflow metrics of `q` over the committed journal, after flushing pending writes; the
+  /// query runs on the report reader's connection and thread, never the store's
+  /// (docs/operations.md, "Workflow metrics"). JSON: opex/connectors/workflow_runs.hpp. Errors:
+  /// INTERNAL_ERROR. `done` runs on an actor thread.
+  void workflow_metrics(const workflow_metrics_query& q, std::function<void(result<boost::json::object>)> done);
+
+  /// Same, blocking the caller (not for actor threads).
+  result<boost::json::object> workflow_metrics(const workflow_metrics_query& q);
 
   /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
   /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),

@@ -37,6 +37,7 @@ public:
 
   std::string column_text(int index) const;
   std::int64_t column_int(int index) const;
+  double column_double(int index) const;
   bool column_is_null(int index) const;
 
 private:
@@ -91,6 +92,8 @@ public:
 
   /// Rows changed by the last INSERT, UPDATE or DELETE.
   std::int64_t changes() const noexcept;
+  /// The rowid of the last row this connection inserted.
+  std::int64_t last_insert_id() const noexcept;
 
   /// True inside an explicit transaction (BEGIN ... COMMIT).
   bool in_transaction() const noexcept;

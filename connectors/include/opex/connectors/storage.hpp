@@ -10,6 +10,7 @@
 #include "opex/contracts.hpp"
 #include "opex/error.hpp"
 #include "opex/usage.hpp"
+#include "opex/workflow_metrics.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -158,6 +159,17 @@ public:
   virtual void in_batch(const std::function<void()>& writes) = 0;
 };
 
+/// Reports over the committed journal, on a connection of their own: a report over a long
+/// window never holds the writer's thread (SQLite's WAL readers do not block its writer). Not
+/// thread-safe: one owner thread (the report reader's).
+class journal_reports {
+public:
+  virtual ~journal_reports() = default;
+  /// The workflow metrics of `q` (JSON: opex/connectors/workflow_runs.hpp). Errors: INTERNAL_ERROR
+  /// {reason}.
+  virtual result<boost::json::object> workflow_metrics(const workflow_metrics_query& q) = 0;
+};
+
 /// A kind of backend, as storage.backend names it.
 struct storage_factory {
   std::string_view name;  ///< "sqlite"
@@ -169,6 +181,9 @@ struct storage_factory {
   /// the journal's database `journal_path`.
   result<std::unique_ptr<local_store>> (*open_local_store)(const std::string& items_path, const std::string& journal_path,
                                                            std::int64_t checkpoint_pages);
+  /// Opens a reading connection on `database`, whose schema open() made. Errors: INTERNAL_ERROR
+  /// {path, reason}.
+  result<std::unique_ptr<journal_reports>> (*open_reports)(const std::string& database);
 };
 
 /// Every backend opex ships (connectors/storage_registry.cpp).
@@ -177,6 +192,10 @@ std::span<const storage_factory> storage_factories() noexcept;
 /// None when `backend` is a known backend, else CONFIG_ERROR "unknown storage backend 'x'
 /// (known: sqlite)" with details {key: storage.backend, backend, known}.
 error_info check_storage_backend(std::string_view backend);
+
+/// The reports of the backend `settings.backend` names, on `database`. Errors: as open_storage.
+result<std::unique_ptr<journal_reports>> open_reports(const opex_config::storage_settings& settings,
+                                                      const std::string& database);
 
 /// Opens the backend `settings.backend` names on `database`. Errors: CONFIG_ERROR {backend,
 /// known} for an unknown backend, and the backend's own.
