@@ -195,11 +195,24 @@ json::array days_json(window_tallies& w) {
   return out;
 }
 
+/// True when the table has the journal_id column of its key (a table without it was made by a
+/// development build before the key; it is rebuilt from the journal).
+bool current_shape(sqlite_db& db) {
+  sqlite_statement info(db.handle(), "PRAGMA table_info(workflow_runs)");
+  while (info.step())
+    if (info.column_text(1) == "journal_id")
+      return true;
+  return false;
+}
+
 } // namespace
 
 void ensure_schema(sqlite_db& db) {
-  if (db.has_table("workflow_runs"))
-    return;
+  if (db.has_table("workflow_runs")) {
+    if (current_shape(db))
+      return;
+    db.exec("DROP TABLE workflow_runs");
+  }
   sqlite_transaction tx(db);
   db.exec(
     "CREATE TABLE workflow_runs (timestamp TEXT NOT NULL, journal_id INTEGER NOT NULL, tenant TEXT NOT NULL,"

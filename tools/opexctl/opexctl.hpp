@@ -82,7 +82,8 @@ void add_approval_commands(CLI::App& app, command_list& out);  ///< approvals, a
 void add_inspect_commands(CLI::App& app, command_list& out);   ///< journal, mcp servers, mcp tools
 void add_validate_command(CLI::App& app, command_list& out);   ///< validate
 void add_completion_command(CLI::App& app, command_list& out); ///< completion bash
-void add_report_commands(CLI::App& app, command_list& out);    ///< stats, graph
+void add_report_commands(CLI::App& app, command_list& out);    ///< stats
+void add_graph_command(CLI::App& app, command_list& out);      ///< graph
 
 /// An engine for one command. Only approve/reject resume the plans waiting in the database
 /// (they must run somewhere); other commands leave them to opexd or to the next decision.

@@ -5,6 +5,7 @@
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 #include "opex/observers/prometheus_metrics.hpp"
+#include "opex/plan_graph.hpp"
 #include "opex/policies/confirmation_code.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -171,6 +172,7 @@ struct route_call {
   const std::string& request_id;
   const reply_fn& reply;
   const trace_context& trace;  ///< the request's span
+  svg_renderer& graphs;        ///< plan graphs to SVG, on its own thread
 };
 
 void route_healthz(const route_call& c) {
@@ -215,7 +217,50 @@ void route_metrics(const route_call& c) {
   });
 }
 
+/// `GET /v1/requests/{id}/graph.svg` (Graphviz, on the renderer's thread) or `graph.dot`.
+void route_request_graph(const route_call& c, const std::string& id, bool svg) {
+  auto reply = c.reply;
+  auto& graphs = c.graphs;
+  c.eng.request_state(id, c.who.tenant_filter(), [reply, id, svg, &graphs](result<json::object> state) {
+    if (!state)
+      return reply(error_reply(state.error(), id));
+    auto g = graph_of_request(*state);
+    if (!g)
+      return reply(error_reply(g.error(), id));
+    auto dot = to_dot(*g);
+    if (!svg) {
+      http_reply r{200, std::move(dot), id, {}, false};
+      r.content_type = "text/vnd.graphviz; charset=utf-8";
+      return reply(std::move(r));
+    }
+    bool queued = graphs.render(std::move(dot), [reply, id](result<std::string> rendered) {
+      if (!rendered)
+        return reply(error_reply(rendered.error(), id));
+      http_reply r{200, std::move(rendered).value(), id, {}, false};
+      r.content_type = "image/svg+xml";
+      reply(std::move(r));
+    });
+    if (!queued)
+      reply(error_reply(make_error(error_code::queue_full, "too many graphs are being drawn; retry shortly",
+                                   json::object{{"queue", "graph.svg"}}),
+                        id));
+  });
+}
+
 void route_request(const route_call& c) {
+  if (auto slash = c.id.find('/'); slash != std::string::npos) {
+    auto id = c.id.substr(0, slash);
+    auto rest = c.id.substr(slash + 1);
+    if ((rest != "graph.svg" && rest != "graph.dot") || !is_uuid(id))
+      return c.reply(error_reply(make_error(error_code::not_found, "no route " + std::string(c.req.target),
+                                            json::object{{"path", std::string(c.req.target)}}),
+                                 c.request_id));
+    if (c.req.method != "GET")
+      return c.reply(error_reply(make_error(error_code::method_not_allowed, "a graph is read with GET",
+                                            json::object{{"allow", "GET"}}),
+                                 c.request_id));
+    return route_request_graph(c, id, rest == "graph.svg");
+  }
   const auto& id = c.id;
   if (!is_uuid(id))
     return c.reply(error_reply(
@@ -538,7 +583,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
       return reply(error_reply(err, request_id));
   }
   r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
-                        request_id, reply, span});
+                        request_id, reply, span, graphs});
 }
 
 } // namespace opex::tools

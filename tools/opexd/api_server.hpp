@@ -86,6 +86,9 @@ struct api_server_options {
 ///   "decided_by"?, "comment"?} -> 200 approval; 404, 409 CONFLICT / APPROVAL_EXPIRED,
 ///   403 CONFIRMATION_INVALID
 /// - `GET /v1/requests/{id}` -> the stored request and its steps (the key's tenant only)
+/// - `GET /v1/requests/{id}/graph.svg` -> its plan's DAG with each step's state, as SVG drawn by
+///   Graphviz (image/svg+xml); `graph.dot` -> the DOT it is drawn from (opex/plan_graph.hpp);
+///   400 VALIDATION_ERROR for a request without a plan, 503 QUEUE_FULL when 16 drawings wait
 /// - `DELETE /v1/requests/{id}` -> 202 {"request_id", "status": "cancelling"} (the request's own
 ///   response then reports `cancelled`), 404 NOT_FOUND when no plan with that id is running
 /// Refusals map error codes to statuses: INVALID_JSON/VALIDATION_ERROR 400, UNAUTHORIZED 401,

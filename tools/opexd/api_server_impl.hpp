@@ -5,6 +5,7 @@
 #include "access_log.hpp"
 #include "api_server.hpp"
 #include "http_metrics.hpp"
+#include "svg_renderer.hpp"
 
 #include "opex/policies/rate_limiter.hpp"
 #include "opex/policies/webhook_signature.hpp"
@@ -102,6 +103,7 @@ struct api_server::impl {
   std::unique_ptr<boost::asio::ssl::context> tls;  ///< set by start() with a certificate
   policies::rate_limiter limiter;
   policies::signature_verifier signatures;
+  svg_renderer graphs{16};  ///< GET /v1/requests/{id}/graph.svg
 
   impl(engine& e, api_server_options o);
 

@@ -12,6 +12,7 @@ packages=(
   prometheus  # promtool and the server the metrics test scrapes opexd with
   libsystemd-dev  # opexd's sd_notify (Type=notify)
   libspdlog-dev   # the engine log and opexd's access log
+  libgraphviz-dev # plan graphs as SVG (opexctl graph, opexd's graph.svg)
 )
 
 # Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A
