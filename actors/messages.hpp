@@ -280,8 +280,10 @@ struct report_reply {
 
 /// The report reader: the journal's reports (opex/connectors/storage.hpp, journal_reports) on a
 /// connection and a thread of their own, so a report over a long window never delays the
-/// store's commits. Detached in production.
-using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>>;
+/// store's commits: workflow metrics (`query_atom`) and request listings (`list_atom`).
+/// Detached in production.
+using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>,
+                                      caf::replies_to<list_atom, request_filter>::with<report_reply>>;
 
 } // namespace opex::actors
 
@@ -306,6 +308,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_step)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::stored_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::workflow_metrics_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::request_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::report_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)

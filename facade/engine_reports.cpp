@@ -1,5 +1,5 @@
-// The engine's reports over the journal (workflow metrics): the store commits what it holds,
-// then the report reader answers on its own connection (docs/operations.md, "Workflow metrics").
+// The engine's reports (workflow metrics, request listings): for metrics the store first commits
+// what it holds; the report reader answers on its own connection (docs/operations.md, "Workflow metrics").
 #include "engine_impl.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -30,6 +30,20 @@ void engine::workflow_metrics(const workflow_metrics_query& q, std::function<voi
               failed);
         },
         failed);
+  });
+}
+
+void engine::list_requests(const request_filter& f, std::function<void(result<json::object>)> done) {
+  auto reports = impl_->rt->reports;
+  impl_->system->spawn([reports, f, done = std::move(done)](caf::event_based_actor* self) {
+    self->request(reports, std::chrono::seconds(30), actors::list_atom::value, f)
+      .then(
+        [done](actors::report_reply& r) {
+          if (r.error)
+            return done(std::move(r.error));
+          done(std::move(r.body));
+        },
+        [done](caf::error& err) { done(make_error(error_code::internal_error, "request listing failed: " + caf::to_string(err))); });
   });
 }
 

@@ -24,6 +24,12 @@ report_actor::behavior_type report_reader(report_actor::stateful_pointer<report_
         return {r.error(), {}};
       return {{}, std::move(r).value()};
     },
+    [self](list_atom, const request_filter& f) -> report_reply {
+      auto r = self->state.reports->list_requests(f);
+      if (!r)
+        return {r.error(), {}};
+      return {{}, std::move(r).value()};
+    },
   };
 }
 

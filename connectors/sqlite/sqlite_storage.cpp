@@ -8,6 +8,7 @@
 #include "opex/connectors/sqlite_journal.hpp"
 #include "opex/connectors/storage.hpp"
 #include "opex/connectors/workflow_runs.hpp"
+#include "request_listing.hpp"
 
 namespace opex::connectors {
 
@@ -45,6 +46,15 @@ public:
       return workflow_runs::metrics(*db_, q);
     } catch (const std::exception& e) {
       return make_error(error_code::internal_error, "workflow metrics failed",
+                        boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
+    }
+  }
+
+  result<boost::json::object> list_requests(const request_filter& f) override {
+    try {
+      return request_listing(*db_, f);
+    } catch (const std::exception& e) {
+      return make_error(error_code::internal_error, "request listing failed",
                         boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
     }
   }

@@ -1,11 +1,10 @@
 // opexd's routes: authentication, the edge checks (query parameters with Boost.URL, media
 // type, idempotency key), then the engine calls. Every refusal is the standard error JSON.
-#include "api_server_impl.hpp"
+#include "api_routes.hpp"
 
 #include "opex/ids.hpp"
 #include "opex/json_util.hpp"
 #include "opex/observers/prometheus_metrics.hpp"
-#include "opex/plan_graph.hpp"
 #include "opex/policies/confirmation_code.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -49,6 +48,13 @@ std::vector<api_key> parse_api_keys(std::string_view text, std::string_view tena
   return out;
 }
 
+error_info bad_parameter(const std::string& name, std::string reason, std::string value) {
+  json::object d{{"parameter", name}, {"reason", reason}};
+  if (!value.empty())
+    d["value"] = value;
+  return make_error(error_code::validation_error, "query parameter " + name + ": " + reason, std::move(d));
+}
+
 http_reply error_reply(const error_info& err, const std::string& request_id) {
   http_reply r;
   r.status = http_status(err.code);
@@ -84,15 +90,7 @@ bool key_equals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-error_info bad_parameter(const std::string& name, std::string reason, std::string value = {}) {
-  json::object d{{"parameter", name}, {"reason", reason}};
-  if (!value.empty())
-    d["value"] = value;
-  return make_error(error_code::validation_error, "query parameter " + name + ": " + reason, std::move(d));
-}
 
-/// One route's query parameters, decoded and checked: names it knows, each at most once.
-using query_map = std::map<std::string, std::string, std::less<>>;
 result<query_map> query_of(const urls::url_view& url, const std::vector<std::string_view>& allowed) {
   query_map out;
   for (auto p : url.params()) {
@@ -158,23 +156,6 @@ result<caller> api_server::impl::authenticate(const http_request_view& req, bool
 
 namespace {
 
-using reply_fn = std::function<void(http_reply)>;
-
-/// What a route's handler is given: the engine, the caller, the request, its `{id}` segment
-/// ("" on routes without one), its checked query parameters, and where to answer (once).
-struct route_call {
-  engine& eng;
-  const schema_registry& schemas;
-  const caller& who;
-  const http_request_view& req;
-  std::string id;
-  const query_map& query;
-  const std::string& request_id;
-  const reply_fn& reply;
-  const trace_context& trace;  ///< the request's span
-  svg_renderer& graphs;        ///< plan graphs to SVG, on its own thread
-};
-
 void route_healthz(const route_call& c) {
   c.reply({200, R"({"status":"ok"})", c.request_id, {}, false});
 }
@@ -214,36 +195,6 @@ void route_metrics(const route_call& c) {
     http_reply r{200, m.exposition(), request_id, {}, false};
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply(std::move(r));
-  });
-}
-
-/// `GET /v1/requests/{id}/graph.svg` (Graphviz, on the renderer's thread) or `graph.dot`.
-void route_request_graph(const route_call& c, const std::string& id, bool svg) {
-  auto reply = c.reply;
-  auto& graphs = c.graphs;
-  c.eng.request_state(id, c.who.tenant_filter(), [reply, id, svg, &graphs](result<json::object> state) {
-    if (!state)
-      return reply(error_reply(state.error(), id));
-    auto g = graph_of_request(*state);
-    if (!g)
-      return reply(error_reply(g.error(), id));
-    auto dot = to_dot(*g);
-    if (!svg) {
-      http_reply r{200, std::move(dot), id, {}, false};
-      r.content_type = "text/vnd.graphviz; charset=utf-8";
-      return reply(std::move(r));
-    }
-    bool queued = graphs.render(std::move(dot), [reply, id](result<std::string> rendered) {
-      if (!rendered)
-        return reply(error_reply(rendered.error(), id));
-      http_reply r{200, std::move(rendered).value(), id, {}, false};
-      r.content_type = "image/svg+xml";
-      reply(std::move(r));
-    });
-    if (!queued)
-      reply(error_reply(make_error(error_code::queue_full, "too many graphs are being drawn; retry shortly",
-                                   json::object{{"queue", "graph.svg"}}),
-                        id));
   });
 }
 
@@ -377,26 +328,6 @@ void route_journal(const route_call& c) {
   });
 }
 
-/// The workflow metrics (opex/connectors/workflow_runs.hpp); a tenant's key reads only its own.
-void route_workflow_metrics(const route_call& c) {
-  auto params = c.query;
-  if (auto own = c.who.tenant_filter(); !own.empty()) {
-    if (auto it = params.find("tenant"); it != params.end() && it->second != own)
-      return c.reply(error_reply(make_error(error_code::permission_denied, "this key reads only tenant " + own + "'s metrics",
-                                            json::object{{"parameter", "tenant"}, {"value", it->second}, {"tenant", own}}),
-                                 c.request_id));
-    params["tenant"] = own;
-  }
-  auto q = make_workflow_metrics_query(params, c.eng.time().now().utc);
-  if (!q)
-    return c.reply(error_reply(q.error(), c.request_id));
-  c.eng.workflow_metrics(*q, [reply = c.reply, request_id = c.request_id](result<json::object> r) {
-    if (!r)
-      return reply(error_reply(r.error(), request_id));
-    reply({200, json::serialize(*r), request_id, {}, false});
-  });
-}
-
 /// The intake routes' common checks (media type, idempotency key, a JSON object body); the
 /// body, or nullopt when the caller was answered.
 std::optional<json::value> intake_body(const route_call& c, submit_options& so) {
@@ -484,6 +415,10 @@ const std::vector<route_entry>& route_table() {
     {"/webhook/prolex-intake", false, "POST", {}, false, route_prolex_intake},
     {"/webhook/proxy-exec", false, "POST", {}, false, route_proxy_exec},
     {"/v1/journal", false, "GET", {"request_id", "agent", "limit"}, false, route_journal},
+    {"/", false, "GET", {}, true, route_root},
+    {"/ui/", true, "GET", {}, true, route_console},
+    {"/v1/whoami", false, "GET", {}, false, route_whoami},
+    {"/v1/requests", false, "GET", {"status", "tool", "tenant", "since", "until", "limit"}, false, route_request_list},
     {"/v1/breakers", false, "GET", {}, false, route_breakers},
     {"/v1/metrics/workflows", false, "GET", {"since", "until", "tenant", "tool", "group_by"}, false, route_workflow_metrics},
     {"/v1/approvals", false, "GET", {"status"}, false, route_approvals},

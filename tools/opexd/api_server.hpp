@@ -74,6 +74,12 @@ struct api_server_options {
 /// - `GET /readyz` -> {"status": "ready", "checks": {"journal", "mcp_servers"}}, or 503
 ///   UNAVAILABLE with details {reason: not_ready | draining, checks} (no auth; engine::readiness)
 /// - `GET /metrics` -> Prometheus text exposition 0.0.4 (no auth; docs/operations.md, "Metrics")
+/// - `GET /ui/` (and its console.js, console.css) -> the status console (no auth: the page asks
+///   for a key and sends it as X-API-Key; docs/operations.md, "Console"); `GET /` -> 302 /ui/
+/// - `GET /v1/whoami` -> {"tenant", "scope", "can_decide", "all_tenants"}
+/// - `GET /v1/requests?status&tool&tenant&since&until&limit` -> {"requests": [{"id", "tenant",
+///   "user_id", "status", "type", "tools", "created_at", "updated_at"}]}, newest first (at most
+///   limit, 1-500, default 50); a tenant's key lists only its tenant
 /// - `GET /v1/journal?request_id=ID&limit=N` -> {"entries": [...]}
 /// - `GET /v1/metrics/workflows?since&until&tenant&tool&group_by=tool,tenant,intent` -> the
 ///   workflow metrics (opex/connectors/workflow_runs.hpp); a tenant's key reads only its own

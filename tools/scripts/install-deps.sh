@@ -13,6 +13,7 @@ packages=(
   libsystemd-dev  # opexd's sd_notify (Type=notify)
   libspdlog-dev   # the engine log and opexd's access log
   libgraphviz-dev # plan graphs as SVG (opexctl graph, opexd's graph.svg)
+  chromium        # the console test's browser (driven by puppeteer-core from the test peers)
 )
 
 # Node.js and npm run the MCP reference servers (and n8n) the connector tests talk to. A

@@ -265,4 +265,15 @@ struct journal_query {
   std::string tenant;  ///< only this tenant's entries; "" = every tenant (operators)
 };
 
+/// Which requests a listing returns, newest first (GET /v1/requests, the console). Empty
+/// fields do not filter; times are ISO 8601 UTC over created_at, [since, until).
+struct request_filter {
+  std::string tenant;
+  std::string status;  ///< running | awaiting_approval | succeeded | partial | failed | rejected | cancelled | timed_out
+  std::string tool;    ///< requests with a step of this tool
+  std::string since;
+  std::string until;
+  std::size_t limit = 50;
+};
+
 } // namespace opex

@@ -222,6 +222,11 @@ public:
   /// Same, blocking the caller (not for actor threads).
   result<boost::json::object> workflow_metrics(const workflow_metrics_query& q);
 
+  /// Requests matching `f`, newest first, on the report reader (committed rows; JSON:
+  /// connectors::journal_reports::list_requests). Errors: INTERNAL_ERROR. `done` runs on an
+  /// actor thread.
+  void list_requests(const request_filter& f, std::function<void(result<boost::json::object>)> done);
+
   /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
   /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),
   /// pending writes are committed. Idempotent; the destructor calls it, then releases the actor

@@ -168,6 +168,10 @@ public:
   /// The workflow metrics of `q` (JSON: opex/connectors/workflow_runs.hpp). Errors: INTERNAL_ERROR
   /// {reason}.
   virtual result<boost::json::object> workflow_metrics(const workflow_metrics_query& q) = 0;
+  /// Requests matching `f`, newest first: {"requests": [{"id", "tenant", "user_id", "status",
+  /// "type" (the ProlexOutput's, null when none), "tools": [..] (its steps'), "created_at",
+  /// "updated_at"}]}. Errors: INTERNAL_ERROR {reason}.
+  virtual result<boost::json::object> list_requests(const request_filter& f) = 0;
 };
 
 /// A kind of backend, as storage.backend names it.
