@@ -35,18 +35,7 @@ bool first_tag_is_step(const json::object& entry) {
 
 double cost_of(const json::object& entry) {
   const auto* m = get_member(entry, "metadata");
-  if (!m || !m->is_object())
-    return 0.0;
-  const auto* c = get_member(m->get_object(), "cost_usd");
-  if (!c)
-    return 0.0;
-  if (c->is_double())
-    return c->get_double();
-  if (c->is_int64())
-    return static_cast<double>(c->get_int64());
-  if (c->is_uint64())
-    return static_cast<double>(c->get_uint64());
-  return 0.0;
+  return m && m->is_object() ? get_number(m->get_object(), "cost_usd").value_or(0.0) : 0.0;
 }
 
 bool proxy_entry_exists(sqlite_db& db, std::string_view request_id) {

@@ -29,16 +29,7 @@ const json::object* object_member(const json::object& o, std::string_view key) {
 }
 
 double number_of(const json::object* o, std::string_view key) {
-  const auto* v = o ? get_member(*o, key) : nullptr;
-  if (!v)
-    return 0.0;
-  if (v->is_double())
-    return v->get_double();
-  if (v->is_int64())
-    return static_cast<double>(v->get_int64());
-  if (v->is_uint64())
-    return static_cast<double>(v->get_uint64());
-  return 0.0;
+  return o ? get_number(*o, key).value_or(0.0) : 0.0;
 }
 
 /// The window's rows, with the query's filters bound as ?1..?4: the group columns (as many as

@@ -51,6 +51,13 @@ const json::value* get_member(const json::object& obj, std::string_view key) {
   return it == obj.end() ? nullptr : &it->value();
 }
 
+std::optional<double> get_number(const json::object& obj, std::string_view key) {
+  const auto* v = get_member(obj, key);
+  if (!v || !v->is_number())
+    return std::nullopt;
+  return v->to_number<double>();
+}
+
 const json::value* find_path(const json::value& root, std::string_view dotted_path) {
   const json::value* cur = &root;
   while (!dotted_path.empty()) {

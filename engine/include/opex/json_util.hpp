@@ -31,6 +31,9 @@ std::optional<std::string_view> get_string(const boost::json::object& obj, std::
 /// The member `key` of `obj` as a pointer, or nullptr.
 const boost::json::value* get_member(const boost::json::object& obj, std::string_view key);
 
+/// The member as a double when it is a number (int64, uint64 or double), else nullopt.
+std::optional<double> get_number(const boost::json::object& obj, std::string_view key);
+
 /// Walks a dotted path (`result.spec.nodes.0.name`: object keys and array indices) from `root`.
 /// Returns nullptr when any segment is missing.
 const boost::json::value* find_path(const boost::json::value& root, std::string_view dotted_path);
