@@ -280,10 +280,12 @@ struct report_reply {
 
 /// The report reader: the journal's reports (opex/connectors/storage.hpp, journal_reports) on a
 /// connection and a thread of their own, so a report over a long window never delays the
-/// store's commits: workflow metrics (`query_atom`) and request listings (`list_atom`).
+/// store's commits: workflow metrics (`query_atom`), request listings (`list_atom`) and the
+/// evidence of improvement proposals over a window (`get_atom`).
 /// Detached in production.
 using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>,
-                                      caf::replies_to<list_atom, request_filter>::with<report_reply>>;
+                                      caf::replies_to<list_atom, request_filter>::with<report_reply>,
+                                      caf::replies_to<get_atom, workflow_metrics_query>::with<report_reply>>;
 
 } // namespace opex::actors
 

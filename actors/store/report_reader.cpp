@@ -14,22 +14,19 @@ struct report_state {
   std::shared_ptr<connectors::journal_reports> reports;
 };
 
+report_reply reply_of(result<boost::json::object> r) {
+  if (!r)
+    return {r.error(), {}};
+  return {{}, std::move(r).value()};
+}
+
 report_actor::behavior_type report_reader(report_actor::stateful_pointer<report_state> self,
                                           std::shared_ptr<connectors::journal_reports> reports) {
   self->state.reports = std::move(reports);
   return {
-    [self](query_atom, const workflow_metrics_query& q) -> report_reply {
-      auto r = self->state.reports->workflow_metrics(q);
-      if (!r)
-        return {r.error(), {}};
-      return {{}, std::move(r).value()};
-    },
-    [self](list_atom, const request_filter& f) -> report_reply {
-      auto r = self->state.reports->list_requests(f);
-      if (!r)
-        return {r.error(), {}};
-      return {{}, std::move(r).value()};
-    },
+    [self](query_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->workflow_metrics(q)); },
+    [self](list_atom, const request_filter& f) { return reply_of(self->state.reports->list_requests(f)); },
+    [self](get_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->improvement_evidence(q)); },
   };
 }
 

@@ -59,6 +59,15 @@ public:
     }
   }
 
+  result<boost::json::object> improvement_evidence(const workflow_metrics_query& q) override {
+    try {
+      return workflow_runs::evidence(*db_, q);
+    } catch (const std::exception& e) {
+      return make_error(error_code::internal_error, "improvement evidence failed",
+                        boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
+    }
+  }
+
 private:
   std::unique_ptr<sqlite_db> db_;
 };

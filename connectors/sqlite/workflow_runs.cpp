@@ -274,4 +274,45 @@ json::object metrics(sqlite_db& db, const workflow_metrics_query& q) {
                       {"per_day", days_json(w)}};
 }
 
+json::object evidence(sqlite_db& db, const workflow_metrics_query& q) {
+  std::string tenant_filter = q.tenant.empty() ? "" : " AND tenant = ?3";
+  sqlite_statement codes(db.handle(), "SELECT tool, error_code, COUNT(*) AS n FROM workflow_runs WHERE timestamp >= ?1"
+                                      " AND timestamp < ?2" + tenant_filter + " AND status IN ('failed', 'timed_out')"
+                                      " AND error_code IS NOT NULL GROUP BY tool, error_code ORDER BY tool, n DESC, error_code");
+  sqlite_statement ids(db.handle(), "SELECT request_id FROM workflow_runs WHERE tool = ?4 AND error_code = ?5"
+                                    " AND timestamp >= ?1 AND timestamp < ?2" + tenant_filter +
+                                    " ORDER BY timestamp DESC LIMIT 5");
+  for (auto* st : {&codes, &ids}) {
+    st->bind(1, std::string_view(q.since));
+    st->bind(2, std::string_view(q.until));
+    if (!q.tenant.empty())
+      st->bind(3, std::string_view(q.tenant));
+  }
+  json::array error_codes;
+  while (codes.step()) {
+    auto tool = codes.column_text(0);
+    auto code = codes.column_text(1);
+    ids.bind(4, std::string_view(tool));
+    ids.bind(5, std::string_view(code));
+    json::array request_ids;
+    while (ids.step())
+      request_ids.push_back(json::string(ids.column_text(0)));
+    ids.reset();
+    error_codes.push_back(json::object{{"tool", tool}, {"error_code", code}, {"count", codes.column_int(2)},
+                                       {"request_ids", std::move(request_ids)}});
+  }
+  sqlite_statement last(db.handle(), "SELECT tool, MAX(timestamp) FROM workflow_runs" +
+                                       std::string(q.tenant.empty() ? "" : " WHERE tenant = ?1") + " GROUP BY tool");
+  if (!q.tenant.empty())
+    last.bind(1, std::string_view(q.tenant));
+  json::object last_used;
+  while (last.step())
+    last_used[last.column_text(0)] = last.column_text(1);
+  sqlite_statement first(db.handle(), "SELECT MIN(timestamp) FROM workflow_runs");
+  json::value first_at = nullptr;
+  if (first.step() && !first.column_is_null(0))
+    first_at = json::string(first.column_text(0));
+  return json::object{{"error_codes", std::move(error_codes)}, {"last_used", std::move(last_used)}, {"first_at", first_at}};
+}
+
 } // namespace opex::connectors::workflow_runs

@@ -3,7 +3,9 @@
 # graphs"): a mix of succeeding, failing and approval-waiting plans through opexd, then
 # `opexctl stats` matches the counts computed by hand from the journal with sqlite3; a tenant's
 # key sees only its own metrics; bad windows are named errors; a request's DAG is served as SVG
-# by Graphviz with its failed and skipped steps, and `opexctl graph` prints DOT and Mermaid.
+# by Graphviz with its failed and skipped steps, and `opexctl graph` prints DOT and Mermaid;
+# `opexctl improve` proposes a TODO naming the failing tool with its evidence, and --apply
+# creates it once through the guarded pipeline.
 # Arguments: the build's tools folder.
 set -euo pipefail
 tools=$1
@@ -112,4 +114,39 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-API-Key: beta-key' "$base/v1
 rc=0; ctl graph 0190f5c0-0000-7000-8000-000000000000 2>/dev/null || rc=$?
 [[ $rc == 4 ]] || fail "an unknown request's graph should exit 4, got $rc"
 [[ -z $(ls -A "$work/client") ]] || fail "opexctl wrote to its own data folder: $(ls -A "$work/client")"
+
+# 5. Improvement proposals from the journal: the failing tool with its error code and request,
+#    then --apply creates the TODO through the guarded pipeline, once a day; the configuration
+#    is never touched. --apply needs the database's lock: opexd is stopped first.
+kill -TERM "$opexd_pid"; wait "$opexd_pid" 2>/dev/null || true
+config_before=$(sha256sum < "$work/opex.yml")
+local_ctl() { "$tools/opexctl" --config "$work/opex.yml" "$@"; }
+local_ctl improve --min-executions 1 --json > "$work/proposals.json" || fail "improve: exit $?"
+python3 - "$work/proposals.json" "$failing" <<'PY' || fail "improve: $(cat "$work/proposals.json")"
+import json, sys
+proposals = json.load(open(sys.argv[1]))["proposals"]
+errors = [p for p in proposals if p["kind"] == "recurrent_error"]
+assert [p["subject"] for p in errors] == ["DOC_CREATE_NOTE"], proposals
+e = errors[0]["evidence"]
+assert e["error_code"] == "TEMPLATE_UNRESOLVED" and e["failed"] == 1 and sys.argv[2] in e["request_ids"], e
+todo = errors[0]["todo"]
+assert todo["tool"] == "TODO_CREATE" and "DOC_CREATE_NOTE" in todo["payload"]["title"], todo
+assert sys.argv[2] in todo["payload"]["notes"], todo
+PY
+human=$(local_ctl improve --min-executions 1) || fail "improve (text): exit $?"
+[[ $human == *"recurrent_error  Investigate DOC_CREATE_NOTE"* ]] || fail "improve's text: $human"
+local_ctl improve --min-executions 1 --apply --json > "$work/applied.json" || fail "improve --apply: exit $? $(cat "$work/applied.json")"
+local_ctl improve --min-executions 1 --apply --json > "$work/again.json" || fail "improve --apply again: exit $?"
+python3 - "$work/applied.json" "$work/again.json" <<'PY' || fail "apply: $(cat "$work/applied.json") / $(cat "$work/again.json")"
+import json, sys
+first = json.load(open(sys.argv[1]))["applied"]
+again = json.load(open(sys.argv[2]))["applied"]
+assert first and all(a["status"] == "succeeded" and not a["replayed"] for a in first), first
+assert [a["request_id"] for a in again] == [a["request_id"] for a in first] and all(a["replayed"] for a in again), again
+PY
+todos=$(sqlite3 "$OPEX_DATA_DIR/opex.db" "SELECT COUNT(*) FROM journal WHERE agent = 'opex' AND tool_used = 'TODO_CREATE'
+  AND json_extract(entry, '\$.tags[0]') = 'step' AND status = 'success'")
+[[ $todos == $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["applied"]))' "$work/applied.json") ]] \
+  || fail "TODO_CREATE steps in the journal: $todos"
+[[ $(sha256sum < "$work/opex.yml") == "$config_before" ]] || fail "improve changed the configuration"
 echo "workflows: ok"

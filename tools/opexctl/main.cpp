@@ -7,6 +7,7 @@
 //   completion bash           cmd_completion.cpp
 //   stats                     cmd_stats.cpp
 //   graph                     cmd_graph.cpp
+//   improve                   cmd_improve.cpp
 // With --server, the request, approval and journal commands call opexd's API (remote.cpp).
 #include "opexctl.hpp"
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   add_inspect_commands(app, commands);
   add_report_commands(app, commands);
   add_graph_command(app, commands);
+  add_improve_command(app, commands);
   add_completion_command(app, commands);
 
   try {

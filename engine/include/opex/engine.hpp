@@ -227,6 +227,11 @@ public:
   /// actor thread.
   void list_requests(const request_filter& f, std::function<void(result<boost::json::object>)> done);
 
+  /// The journal's evidence for improvement proposals over q's window and tenant (JSON:
+  /// opex/connectors/workflow_runs.hpp, evidence), after flushing pending writes. Errors:
+  /// INTERNAL_ERROR. Blocks the caller (not for actor threads).
+  result<boost::json::object> improvement_evidence(const workflow_metrics_query& q);
+
   /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
   /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),
   /// pending writes are committed. Idempotent; the destructor calls it, then releases the actor

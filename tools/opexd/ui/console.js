@@ -3,7 +3,7 @@
 // this tab's sessionStorage). Every value from the API goes into the page as text, never HTML.
 "use strict";
 
-const state = { key: "", who: null, tab: "requests", selected: null, timer: null, graphUrl: null };
+const state = { key: "", who: null, tab: "requests", selected: null, timer: null, graphUrl: null, graphFor: "" };
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
@@ -113,6 +113,11 @@ async function openRequest(id) {
     cell(row, s.error ? `${s.error.error_code}: ${s.error.error}` : "").classList.add("reason");
     return row;
   }));
+  // The graph is drawn again only when the request or a state in it changed (Graphviz runs on
+  // opexd for each drawing; the live refresh would otherwise ask every 2 s).
+  const drawn = `${id} ${detail.request.status} ${stepsOf(detail).map((s) => `${s.status}/${s.attempts}`).join(",")}`;
+  if (state.graphFor === drawn) return;
+  state.graphFor = drawn;
   try {
     const svg = await api(`/v1/requests/${id}/graph.svg`, { blob: true });
     if (state.graphUrl) URL.revokeObjectURL(state.graphUrl);

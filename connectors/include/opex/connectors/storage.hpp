@@ -172,6 +172,9 @@ public:
   /// "type" (the ProlexOutput's, null when none), "tools": [..] (its steps'), "created_at",
   /// "updated_at"}]}. Errors: INTERNAL_ERROR {reason}.
   virtual result<boost::json::object> list_requests(const request_filter& f) = 0;
+  /// The evidence improvement proposals are made from (workflow_runs::evidence), over q's
+  /// window and tenant. Errors: INTERNAL_ERROR {reason}.
+  virtual result<boost::json::object> improvement_evidence(const workflow_metrics_query& q) = 0;
 };
 
 /// A kind of backend, as storage.backend names it.

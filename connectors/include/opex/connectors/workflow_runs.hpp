@@ -43,5 +43,11 @@ void record(sqlite_db& db, const boost::json::object& entry, std::int64_t journa
 /// executions, most first. Throws std::runtime_error when SQLite fails.
 boost::json::object metrics(sqlite_db& db, const workflow_metrics_query& q);
 
+/// The journal's evidence for improvement proposals (opex/improvement.hpp) over q's window and
+/// tenant: {"error_codes": [{"tool", "error_code", "count", "request_ids": [at most 5, newest
+/// first]}] (per tool, most frequent first), "last_used": {tool: timestamp} (the whole journal),
+/// "first_at": the oldest step's timestamp, or null}. Throws std::runtime_error.
+boost::json::object evidence(sqlite_db& db, const workflow_metrics_query& q);
+
 } // namespace workflow_runs
 } // namespace opex::connectors
