@@ -42,33 +42,29 @@ public:
   explicit sqlite_reports(std::unique_ptr<sqlite_db> db) : db_(std::move(db)) {}
 
   result<boost::json::object> workflow_metrics(const workflow_metrics_query& q) override {
-    try {
-      return workflow_runs::metrics(*db_, q);
-    } catch (const std::exception& e) {
-      return make_error(error_code::internal_error, "workflow metrics failed",
-                        boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
-    }
+    return guarded("workflow metrics", [&] { return workflow_runs::metrics(*db_, q); });
   }
 
   result<boost::json::object> list_requests(const request_filter& f) override {
-    try {
-      return request_listing(*db_, f);
-    } catch (const std::exception& e) {
-      return make_error(error_code::internal_error, "request listing failed",
-                        boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
-    }
+    return guarded("request listing", [&] { return request_listing(*db_, f); });
   }
 
   result<boost::json::object> improvement_evidence(const workflow_metrics_query& q) override {
+    return guarded("improvement evidence", [&] { return workflow_runs::evidence(*db_, q); });
+  }
+
+private:
+  /// `report()`'s answer, or INTERNAL_ERROR "<what> failed" {path, reason} when SQLite throws.
+  template <class Report>
+  result<boost::json::object> guarded(const char* what, Report report) {
     try {
-      return workflow_runs::evidence(*db_, q);
+      return report();
     } catch (const std::exception& e) {
-      return make_error(error_code::internal_error, "improvement evidence failed",
+      return make_error(error_code::internal_error, std::string(what) + " failed",
                         boost::json::object{{"path", db_->path()}, {"reason", e.what()}});
     }
   }
 
-private:
   std::unique_ptr<sqlite_db> db_;
 };
 

@@ -8,7 +8,6 @@
 
 #include <boost/json/serialize.hpp>
 
-#include <charconv>
 #include <set>
 #include <span>
 #include <utility>
@@ -29,8 +28,6 @@ std::string_view content_type_of(std::string_view name) {
     return "text/javascript; charset=utf-8";
   if (name.ends_with(".css"))
     return "text/css; charset=utf-8";
-  if (name.ends_with(".svg"))
-    return "image/svg+xml";
   return "text/html; charset=utf-8";
 }
 
@@ -100,26 +97,15 @@ void route_request_list(const route_call& c) {
                                c.request_id));
   f.since = *since;
   f.until = *until;
-  if (auto it = c.query.find("limit"); it != c.query.end()) {
-    std::size_t n = 0;
-    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
-    if (ec != std::errc{} || end != it->second.data() + it->second.size() || n < 1 || n > 500)
-      return c.reply(error_reply(bad_parameter("limit", "a number from 1 to 500", it->second), c.request_id));
-    f.limit = n;
-  }
-  f.tenant = c.who.tenant_filter();
-  if (auto it = c.query.find("tenant"); it != c.query.end() && !it->second.empty()) {
-    if (!f.tenant.empty() && it->second != f.tenant)
-      return c.reply(error_reply(make_error(error_code::permission_denied, "this key reads only tenant " + f.tenant + "'s requests",
-                                            json::object{{"parameter", "tenant"}, {"value", it->second}, {"tenant", f.tenant}}),
-                                 c.request_id));
-    f.tenant = it->second;
-  }
-  c.eng.list_requests(f, [reply = c.reply, request_id = c.request_id](result<json::object> r) {
-    if (!r)
-      return reply(error_reply(r.error(), request_id));
-    reply({200, json::serialize(*r), request_id, {}, false});
-  });
+  auto limit = limit_of(c.query, 50, 500);
+  if (!limit)
+    return c.reply(error_reply(limit.error(), c.request_id));
+  f.limit = *limit;
+  auto tenant = tenant_scope(c.who, c.query, "requests");
+  if (!tenant)
+    return c.reply(error_reply(tenant.error(), c.request_id));
+  f.tenant = *tenant;
+  c.eng.list_requests(f, json_answer(c));
 }
 
 /// `GET /v1/requests/{id}/graph.svg` (Graphviz, on the renderer's thread) or `graph.dot`.
@@ -152,26 +138,17 @@ void route_request_graph(const route_call& c, const std::string& id, bool svg) {
   });
 }
 
-
 /// The workflow metrics (opex/connectors/workflow_runs.hpp); a tenant's key reads only its own.
 void route_workflow_metrics(const route_call& c) {
+  auto tenant = tenant_scope(c.who, c.query, "metrics");
+  if (!tenant)
+    return c.reply(error_reply(tenant.error(), c.request_id));
   auto params = c.query;
-  if (auto own = c.who.tenant_filter(); !own.empty()) {
-    if (auto it = params.find("tenant"); it != params.end() && it->second != own)
-      return c.reply(error_reply(make_error(error_code::permission_denied, "this key reads only tenant " + own + "'s metrics",
-                                            json::object{{"parameter", "tenant"}, {"value", it->second}, {"tenant", own}}),
-                                 c.request_id));
-    params["tenant"] = own;
-  }
+  params["tenant"] = *tenant;
   auto q = make_workflow_metrics_query(params, c.eng.time().now().utc);
   if (!q)
     return c.reply(error_reply(q.error(), c.request_id));
-  c.eng.workflow_metrics(*q, [reply = c.reply, request_id = c.request_id](result<json::object> r) {
-    if (!r)
-      return reply(error_reply(r.error(), request_id));
-    reply({200, json::serialize(*r), request_id, {}, false});
-  });
+  c.eng.workflow_metrics(*q, json_answer(c));
 }
-
 
 } // namespace opex::tools

@@ -55,6 +55,37 @@ error_info bad_parameter(const std::string& name, std::string reason, std::strin
   return make_error(error_code::validation_error, "query parameter " + name + ": " + reason, std::move(d));
 }
 
+result<std::size_t> limit_of(const query_map& q, std::size_t fallback, std::size_t most) {
+  auto it = q.find("limit");
+  if (it == q.end())
+    return fallback;
+  std::size_t n = 0;
+  const auto& v = it->second;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > most)
+    return bad_parameter("limit", "an integer from 1 to " + std::to_string(most), v);
+  return n;
+}
+
+result<std::string> tenant_scope(const caller& who, const query_map& q, std::string_view what) {
+  auto own = who.tenant_filter();
+  auto it = q.find("tenant");
+  if (it == q.end() || it->second.empty())
+    return own;
+  if (!own.empty() && it->second != own)
+    return make_error(error_code::permission_denied, "this key reads only tenant " + own + "'s " + std::string(what),
+                      json::object{{"parameter", "tenant"}, {"value", it->second}, {"tenant", own}});
+  return it->second;
+}
+
+std::function<void(result<json::object>)> json_answer(const route_call& c) {
+  return [reply = c.reply, request_id = c.request_id](result<json::object> r) {
+    if (!r)
+      return reply(error_reply(r.error(), request_id));
+    reply({200, json::serialize(*r), request_id, {}, false});
+  };
+}
+
 http_reply error_reply(const error_info& err, const std::string& request_id) {
   http_reply r;
   r.status = http_status(err.code);
@@ -103,17 +134,6 @@ result<query_map> query_of(const urls::url_view& url, const std::vector<std::str
   return out;
 }
 
-result<std::size_t> limit_of(const query_map& q) {
-  auto it = q.find("limit");
-  if (it == q.end())
-    return std::size_t{1000};
-  std::size_t n = 0;
-  const auto& v = it->second;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > 10000)
-    return bad_parameter("limit", "an integer from 1 to 10000", v);
-  return n;
-}
 
 /// JSON bodies only: application/json or application/*+json (parameters such as charset
 /// allowed); a body without Content-Type is read as JSON.
@@ -295,11 +315,7 @@ void route_approval(const route_call& c) {
   d.comment = std::string(get_string(*obj, "comment").value_or(""));
   auto by = std::string(get_string(*obj, "decided_by").value_or(""));
   d.decided_by = by.empty() ? c.who.fingerprint : by + " (" + c.who.fingerprint + ")";
-  c.eng.decide(std::move(d), [reply, request_id](result<json::object> r) {
-    if (!r)
-      return reply(error_reply(r.error(), request_id));
-    reply({200, json::serialize(*r), request_id, {}, false});
-  });
+  c.eng.decide(std::move(d), json_answer(c));
 }
 
 void route_journal(const route_call& c) {

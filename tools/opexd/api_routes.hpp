@@ -32,6 +32,18 @@ struct route_call {
 /// VALIDATION_ERROR "query parameter NAME: REASON" with details {parameter, reason, value?}.
 error_info bad_parameter(const std::string& name, std::string reason, std::string value = {});
 
+/// The `limit` parameter: `fallback` when absent, else an integer from 1 to `most`.
+/// Errors: VALIDATION_ERROR (bad_parameter).
+result<std::size_t> limit_of(const query_map& q, std::size_t fallback = 1000, std::size_t most = 10000);
+
+/// The tenant a read covers: the `tenant` parameter, else the key's own ("" for an admin key,
+/// every tenant). Errors: PERMISSION_DENIED {parameter, value, tenant} when a tenant's key names
+/// another tenant ("this key reads only tenant T's <what>").
+result<std::string> tenant_scope(const caller& who, const query_map& q, std::string_view what);
+
+/// A callback answering 200 with the JSON object, or the error in the standard error JSON.
+std::function<void(result<boost::json::object>)> json_answer(const route_call& c);
+
 /// `GET /ui/` and its files (index.html, console.js, console.css), served from the binary with
 /// a Content-Security-Policy of 'self'; no key (the page asks for one and sends it as X-API-Key).
 void route_console(const route_call& c);
