@@ -7,6 +7,10 @@
 
 #include <memory>
 
+namespace opex::connectors {
+class http_client;
+}
+
 namespace opex::actors {
 
 /// Spawns the journal writer (detached: it owns SQLite), the executors (one per tool category
@@ -31,6 +35,25 @@ result<store_actor> spawn_store(caf::actor_system& system, std::shared_ptr<const
 /// false (tests under the deterministic scheduler). Errors: the backend's open errors.
 result<report_actor> spawn_report_reader(caf::actor_system& system, const opex_config::storage_settings& storage,
                                          const std::string& database, bool detached);
+
+/// What the alert evaluator delivers with: an HTTP client for webhook targets, the signing
+/// secret of each webhook target that has one (by target name, read from its env var), and the
+/// engine's guarded pipeline for tool targets: `submit_tool` runs `payload` as a tool_call of
+/// `target.tool` for `target.tenant` with the idempotency key, and gives `done` the error
+/// (empty when the call succeeded), on any thread.
+struct alert_delivery_parts {
+  std::shared_ptr<connectors::http_client> http;
+  std::map<std::string, std::string, std::less<>> secrets;
+  std::function<void(const alert_target& target, boost::json::object payload, std::string idempotency_key,
+                     std::function<void(error_info)> done)>
+    submit_tool;
+};
+
+/// The alert evaluator over `rt` (its store and report reader must be spawned): loads the stored
+/// states, then evaluates every alerts.evaluation_interval_ms when alerts.enabled (and on
+/// run_atom). docs/operations.md, "Alerts".
+alert_actor spawn_alert_evaluator(caf::actor_system& system, std::shared_ptr<const runtime> rt,
+                                  alert_delivery_parts parts);
 
 /// A supervisor for one plan (spawned by the Proxy Master per tool_call or multi_tool_plan).
 supervisor_actor spawn_plan_supervisor(caf::actor_system& system, std::shared_ptr<const plan_parts> parts);

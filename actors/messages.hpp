@@ -52,6 +52,7 @@ using llm_atom = caf::atom_constant<caf::atom("llm")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using claim_atom = caf::atom_constant<caf::atom("claim")>;
 using purge_atom = caf::atom_constant<caf::atom("purge")>;
+using alerts_atom = caf::atom_constant<caf::atom("alerts")>;
 
 /// Where a request enters the chain.
 enum class entry_point { kimmy, prolex, proxy };
@@ -281,11 +282,28 @@ struct report_reply {
 /// The report reader: the journal's reports (opex/connectors/storage.hpp, journal_reports) on a
 /// connection and a thread of their own, so a report over a long window never delays the
 /// store's commits: workflow metrics (`query_atom`), request listings (`list_atom`) and the
-/// evidence of improvement proposals over a window (`get_atom`).
-/// Detached in production.
+/// evidence of improvement proposals over a window (`get_atom`), the alerts' stored states and
+/// undelivered notifications (`alerts_atom`). Detached in production.
 using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>,
                                       caf::replies_to<list_atom, request_filter>::with<report_reply>,
-                                      caf::replies_to<get_atom, workflow_metrics_query>::with<report_reply>>;
+                                      caf::replies_to<get_atom, workflow_metrics_query>::with<report_reply>,
+                                      caf::replies_to<alerts_atom>::with<report_reply>>;
+
+/// The alert evaluator (actors/alerts; docs/operations.md, "Alerts"): `run_atom` evaluates the
+/// rules now and answers {"evaluated_at", "transitions": [notification...], "deliveries":
+/// [{"transition_id", "target", "state", "attempts", "error"}], "alerts": [status...]} once
+/// the transitions are committed and their first delivery attempts ended; `list_atom` answers
+/// {"enabled", "evaluation_interval_ms", "rules": [..], "alerts": [..], "deliveries": [..]};
+/// `tick_atom` is its own timer; `done_atom` brings a delivery's outcome.
+struct alert_delivery_outcome {
+  std::string transition_id;
+  std::string target;
+  error_info error;  ///< empty: delivered
+};
+using alert_actor = caf::typed_actor<caf::replies_to<run_atom>::with<report_reply>,
+                                     caf::replies_to<list_atom>::with<report_reply>,
+                                     caf::reacts_to<tick_atom>,
+                                     caf::reacts_to<done_atom, alert_delivery_outcome>>;
 
 } // namespace opex::actors
 
@@ -312,6 +330,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::workflow_metrics_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::request_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::report_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::alert_delivery_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::write_batch)

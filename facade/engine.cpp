@@ -70,8 +70,8 @@ void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
 
 /// The connectors the configuration asks for, built by their factories in registry order
 /// (connectors/connector_registry.cpp): webhook and builtin always; llm, n8n_api and mcp_tool
-/// when configured.
-void add_connectors(actors::runtime& runtime, const std::string& database) {
+/// when configured. Returns their HTTP client (the alert webhooks use it too).
+std::shared_ptr<connectors::http_client> add_connectors(actors::runtime& runtime, const std::string& database) {
   auto* rt = &runtime;
   connectors::http_client_options http_opts;
   http_opts.ca_file = rt->config.targets.ca_file;
@@ -97,6 +97,7 @@ void add_connectors(actors::runtime& runtime, const std::string& database) {
     rt->llm_plans = std::make_unique<actors::llm_planner>(rt->config, *rt->schemas, *rt->proxy);
     rt->llm_kimmy = std::make_unique<actors::llm_classifier>(rt->config, *rt->kimmy);
   }
+  return env.http;
 }
 
 /// The HMAC key of confirmation codes: env var or file, else a random key kept in the database.
@@ -129,6 +130,9 @@ void engine::impl::shutdown() {
   if (sweeper)
     caf::anon_send_exit(sweeper, caf::exit_reason::user_shutdown);
   sweeper = nullptr;
+  if (alerts)
+    caf::anon_send_exit(alerts, caf::exit_reason::user_shutdown);
+  alerts = nullptr;
   // Running plans stop here (callers still waiting get UNAVAILABLE); their committed state
   // resumes at the next start on this database.
   rt->requests.stop_all();
@@ -259,7 +263,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   rt->planner = std::make_unique<actors::rule_planner>(rt->config);
   rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);  // chain checked above
 
-  add_connectors(*rt, im.database);
+  auto http = add_connectors(*rt, im.database);
   configure_log(rt->config.logging);
   set_log_masker([rules = rt->masking](std::string_view text) { return policies::masked(text, rules); });
 
@@ -294,6 +298,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
   if (options.recover)
     im.recover();
   im.start_sweeper();
+  im.start_alerts(std::move(http));
 }
 
 engine::~engine() = default;

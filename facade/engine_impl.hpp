@@ -26,6 +26,7 @@ struct engine::impl {
   std::shared_ptr<observers::prometheus_metrics> metrics;
   std::shared_ptr<observers::otlp_trace_exporter> tracer;  ///< nullptr unless tracing.endpoint
   caf::actor sweeper;
+  actors::alert_actor alerts;  ///< the alert evaluator (null when read-only)
   std::string database;
   std::unique_ptr<caf::actor_system_config> system_config;
   std::unique_ptr<caf::actor_system> system;
@@ -56,6 +57,11 @@ struct engine::impl {
   /// Once a minute (one timer for the engine): expires pending approvals, forgets idempotency
   /// keys older than idempotency.retention_hours.
   void start_sweeper();
+
+  /// Spawns the alert evaluator (docs/operations.md, "Alerts"), delivering webhooks with
+  /// `http` and tool targets through this engine's guarded pipeline. Throws engine_error
+  /// (CONFIG_ERROR {key, env}) when a webhook target's secret_env is not set.
+  void start_alerts(std::shared_ptr<connectors::http_client> http);
 
   /// Forwards decided approvals to their plans' supervisors.
   void notify(const connectors::approval_record& a, const std::string& code);

@@ -27,6 +27,7 @@ report_actor::behavior_type report_reader(report_actor::stateful_pointer<report_
     [self](query_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->workflow_metrics(q)); },
     [self](list_atom, const request_filter& f) { return reply_of(self->state.reports->list_requests(f)); },
     [self](get_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->improvement_evidence(q)); },
+    [self](alerts_atom) { return reply_of(self->state.reports->alerts()); },
   };
 }
 

@@ -4,6 +4,7 @@
 #include "opex/connectors/journal_marks.hpp"
 #include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/usage_counters.hpp"
+#include "opex/connectors/alert_states.hpp"
 #include "opex/connectors/workflow_runs.hpp"
 
 #include "opex/json_util.hpp"
@@ -157,6 +158,7 @@ void sqlite_journal::ensure_schema(sqlite_db& db) {
   usage_counters::ensure_schema(db);
   journal_marks::ensure_schema(db);
   workflow_runs::ensure_schema(db);
+  alert_states::ensure_schema(db);
 }
 
 result<std::unique_ptr<sqlite_journal>> sqlite_journal::open_on(std::shared_ptr<sqlite_db> shared) {
@@ -209,6 +211,7 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       st->step();
       workflow_runs::record(*db_, e, db_->last_insert_id(), timestamp, tool ? std::string_view(*tool) : std::string_view(),
                             tenant);
+      alert_states::record(*db_, e, timestamp);
       journal_marks::mark(*db_, bucket);
       st->reset();
     }

@@ -7,6 +7,7 @@
 #include "opex/connectors/sqlite_db.hpp"
 #include "opex/connectors/sqlite_journal.hpp"
 #include "opex/connectors/storage.hpp"
+#include "opex/connectors/alert_states.hpp"
 #include "opex/connectors/workflow_runs.hpp"
 #include "request_listing.hpp"
 
@@ -51,6 +52,10 @@ public:
 
   result<boost::json::object> improvement_evidence(const workflow_metrics_query& q) override {
     return guarded("improvement evidence", [&] { return workflow_runs::evidence(*db_, q); });
+  }
+
+  result<boost::json::object> alerts() override {
+    return guarded("alert listing", [&] { return alert_states::list(*db_); });
   }
 
 private:

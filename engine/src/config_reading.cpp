@@ -162,7 +162,7 @@ std::vector<std::string> schema_violations(const schema_registry& schemas, std::
 }
 
 std::span<const config_section> config_sections() noexcept {
-  static constexpr std::array<config_section, 21> all{{
+  static constexpr std::array<config_section, 22> all{{
     {"storage", read_storage},
     {"journal", read_journal},
     {"targets", read_targets},
@@ -184,6 +184,7 @@ std::span<const config_section> config_sections() noexcept {
     {"n8n", read_n8n},  // after llm: its design model is one of llm's endpoints
     {"tracing", read_tracing},
     {"logging", read_logging},
+    {"alerts", read_alerts},
   }};
   return all;
 }

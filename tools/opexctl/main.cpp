@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet,-q", o.quiet, "No live progress on stderr");
   app.add_flag("--progress", o.progress, "Live progress on stderr even when it is not a terminal");
   app.add_option("--server", o.server, "A running opexd (http[s]://host:port): ask, run, request, cancel, approvals, "
-                                       "approve, reject, journal, stats and graph go through its API")
+                                       "approve, reject, journal, stats, graph and alerts go through its API")
     ->envname("OPEX_SERVER");
   app.add_option("--api-key", o.api_key, "opexd's API key (prefer the OPEX_API_KEY variable: arguments are visible to ps)")
     ->envname("OPEX_API_KEY");
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add_report_commands(app, commands);
   add_graph_command(app, commands);
   add_improve_command(app, commands);
+  add_alerts_command(app, commands);
   add_completion_command(app, commands);
 
   try {

@@ -85,6 +85,7 @@ void add_completion_command(CLI::App& app, command_list& out); ///< completion b
 void add_report_commands(CLI::App& app, command_list& out);    ///< stats
 void add_graph_command(CLI::App& app, command_list& out);      ///< graph
 void add_improve_command(CLI::App& app, command_list& out);    ///< improve
+void add_alerts_command(CLI::App& app, command_list& out);     ///< alerts
 
 /// An engine for one command. Only approve/reject resume the plans waiting in the database
 /// (they must run somewhere); other commands leave them to opexd or to the next decision.

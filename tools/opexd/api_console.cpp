@@ -151,4 +151,12 @@ void route_workflow_metrics(const route_call& c) {
   c.eng.workflow_metrics(*q, json_answer(c));
 }
 
+void route_alerts(const route_call& c) {
+  c.eng.alerts(json_answer(c));
+}
+
+void route_alerts_evaluate(const route_call& c) {
+  c.eng.evaluate_alerts(json_answer(c));
+}
+
 } // namespace opex::tools

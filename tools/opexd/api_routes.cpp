@@ -436,6 +436,8 @@ const std::vector<route_entry>& route_table() {
     {"/v1/whoami", false, "GET", {}, false, route_whoami},
     {"/v1/requests", false, "GET", {"status", "tool", "tenant", "since", "until", "limit"}, false, route_request_list},
     {"/v1/breakers", false, "GET", {}, false, route_breakers},
+    {"/v1/alerts", false, "GET", {}, false, route_alerts},
+    {"/v1/alerts/evaluate", false, "POST", {}, false, route_alerts_evaluate},
     {"/v1/metrics/workflows", false, "GET", {"since", "until", "tenant", "tool", "group_by"}, false, route_workflow_metrics},
     {"/v1/approvals", false, "GET", {"status"}, false, route_approvals},
     {"/v1/approvals/", true, "GET, POST", {}, false, route_approval},

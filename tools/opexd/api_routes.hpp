@@ -55,6 +55,11 @@ void route_whoami(const route_call& c);
 void route_request_list(const route_call& c);
 /// `GET /v1/metrics/workflows` (opex/connectors/workflow_runs.hpp).
 void route_workflow_metrics(const route_call& c);
+/// `GET /v1/alerts` (engine::alerts: rules, states, open deliveries).
+void route_alerts(const route_call& c);
+/// `POST /v1/alerts/evaluate`: evaluates the rules now (engine::evaluate_alerts); 503
+/// UNAVAILABLE when alerts are disabled.
+void route_alerts_evaluate(const route_call& c);
 /// `GET /v1/requests/{id}/graph.svg` (svg) or `graph.dot`.
 void route_request_graph(const route_call& c, const std::string& id, bool svg);
 

@@ -2,6 +2,7 @@
 // opex's own YAML config (schemas/config/opex_config.schema.json) that points at them.
 #pragma once
 
+#include "opex/alerts.hpp"
 #include "opex/catalogue.hpp"
 #include "opex/log.hpp"
 #include "opex/error.hpp"
@@ -429,6 +430,7 @@ struct opex_config {
 
   std::vector<tenant_settings> tenants;
   approval_settings approvals;
+  alert_settings alerts;  ///< `alerts:` opex's own alert rules and targets (docs/operations.md, "Alerts")
   /// `guard:` in opex.yml. `step_policies`: the Proxy Master's per-step policies in the order
   /// they run (docs/guarded-execution.md, "Order of the checks"); empty = all, in the default
   /// order. An unknown name stops the engine at start-up.

@@ -232,6 +232,25 @@ public:
   /// INTERNAL_ERROR. Blocks the caller (not for actor threads).
   result<boost::json::object> improvement_evidence(const workflow_metrics_query& q);
 
+  /// opex's alerts (docs/operations.md, "Alerts"): {"enabled", "evaluation_interval_ms",
+  /// "rules": [{"name", "kind", "threshold", "window_ms", "min_count", "for_ms", "severity",
+  /// "targets"}], "targets": [{"name", "type"}], "alerts": [alert_status JSON, opex/alerts.hpp;
+  /// firing first], "deliveries": [{"transition_id", "target", "state" (pending | failed),
+  /// "attempts", "last_error", "notification"}]}. A read-only engine answers the stored
+  /// "alerts" and "deliveries" only. Errors: INTERNAL_ERROR. `done` runs on an actor thread.
+  void alerts(std::function<void(result<boost::json::object>)> done);
+  /// Same, blocking the caller (not for actor threads).
+  result<boost::json::object> alerts();
+
+  /// Evaluates the alert rules now, over the committed journal: {"evaluated_at",
+  /// "transitions": [notification or status JSON], "deliveries": [{"transition_id", "target",
+  /// "delivered", "error"}] (the attempts it made), "alerts": [status...]}, answered after the
+  /// transitions are committed and the deliveries attempted. Errors: UNAVAILABLE (alerts.enabled
+  /// is false, or a read-only engine), INTERNAL_ERROR. `done` runs on an actor thread.
+  void evaluate_alerts(std::function<void(result<boost::json::object>)> done);
+  /// Same, blocking the caller (not for actor threads).
+  result<boost::json::object> evaluate_alerts();
+
   /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
   /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),
   /// pending writes are committed. Idempotent; the destructor calls it, then releases the actor

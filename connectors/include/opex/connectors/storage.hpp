@@ -175,6 +175,9 @@ public:
   /// The evidence improvement proposals are made from (workflow_runs::evidence), over q's
   /// window and tenant. Errors: INTERNAL_ERROR {reason}.
   virtual result<boost::json::object> improvement_evidence(const workflow_metrics_query& q) = 0;
+  /// The alerts' states and the deliveries not done yet (JSON: opex/connectors/alert_states.hpp,
+  /// list). Errors: INTERNAL_ERROR {reason}.
+  virtual result<boost::json::object> alerts() = 0;
 };
 
 /// A kind of backend, as storage.backend names it.
