@@ -7,6 +7,7 @@
 #include "opex/log.hpp"
 
 #include <set>
+#include <tuple>
 
 namespace opex {
 
@@ -22,6 +23,28 @@ std::set<std::string> keys_of(const auto& map) {
 }
 
 /// The sections that differ between `now` and `next` and apply only at the next start.
+/// Whether two `alerts:` sections differ in anything the evaluator uses.
+bool alerts_differ(const alert_settings& a, const alert_settings& b) {
+  auto rule_key = [](const alert_rule& r) {
+    return std::tuple(r.name, r.kind, r.threshold, r.window_ms, r.min_count, r.for_ms, r.statistic, r.tools, r.severity,
+                      r.targets);
+  };
+  auto target_key = [](const alert_target& t) {
+    return std::tuple(t.name, t.type, t.url, t.secret_env, t.timeout_ms, t.tool, t.tenant);
+  };
+  if (a.enabled != b.enabled || a.evaluation_interval_ms != b.evaluation_interval_ms
+      || a.max_delivery_attempts != b.max_delivery_attempts || a.rules.size() != b.rules.size()
+      || a.targets.size() != b.targets.size())
+    return true;
+  for (std::size_t i = 0; i < a.rules.size(); ++i)
+    if (rule_key(a.rules[i]) != rule_key(b.rules[i]))
+      return true;
+  for (std::size_t i = 0; i < a.targets.size(); ++i)
+    if (target_key(a.targets[i]) != target_key(b.targets[i]))
+      return true;
+  return false;
+}
+
 std::vector<std::string> restart_needed(const opex_config& now, const opex_config& next,
                                         const actors::runtime_routing& routes) {
   std::vector<std::string> out;
@@ -51,6 +74,7 @@ std::vector<std::string> restart_needed(const opex_config& now, const opex_confi
   differs(now.tracing.endpoint != next.tracing.endpoint, "tracing");
   differs(now.logging.level != next.logging.level || now.logging.target != next.logging.target, "logging");
   differs(now.secrets_dir != next.secrets_dir, "secrets");
+  differs(alerts_differ(now.alerts, next.alerts), "alerts");
   differs(now.masked_keys != next.masked_keys || now.masked_patterns != next.masked_patterns, "masking");
   std::set<std::string> missing;
   for (const auto& tool : next.catalogue.tools())

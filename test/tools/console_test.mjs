@@ -79,6 +79,14 @@ try {
   await page.click('#tabs button[data-tab="workflows"]');
   await page.waitForSelector('#workflow-rows tr[data-tool="TASK_CREATE"]');
 
+  // 4b. The alerts: the failing tool's error-rate alert fires (evaluated before the page opened).
+  await page.click('#tabs button[data-tab="alerts"]');
+  const alertRow = '#alert-rows tr[data-rule="workflow_error_rate"][data-subject="DOC_CREATE_NOTE"]';
+  await page.waitForSelector(alertRow);
+  if ((await text(page, `${alertRow} td:nth-child(3)`)) !== "firing") fail("the error-rate alert is not shown firing");
+  if (!(await text(page, "#firing-count")).includes("1")) fail("the Alerts tab does not count the firing alert");
+  await page.screenshot({ path: `${shots}/5-alerts.png`, fullPage: true });
+
   // 5. A read-only key: the pending approvals, and no decide button.
   const viewer = await (await browser.createBrowserContext()).newPage();
   current = viewer;

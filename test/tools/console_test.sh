@@ -25,6 +25,10 @@ targets:
     N8N_WORKFLOW_PROMOTE: {type: builtin, name: noop}
 server:
   rate_limit: {requests_per_minute: 0}
+alerts:
+  evaluation_interval_ms: 0
+  rules:
+    - {name: workflow_error_rate, kind: error_rate, threshold: 0.10, min_count: 1}
 YAML
 . "$(dirname "$0")/opexd_lib.sh"
 start_opexd --config "$work/opex.yml"
@@ -63,6 +67,9 @@ print(a["id"], a["confirmation_code"])' "$work/pending.json" "$parked")
 # One more pending approval for the read-only key to look at.
 [[ $(post /webhook/proxy-exec '{"type":"tool_call","tool":"BACKUP_RUN","payload":{"target":"db"}}') == 202 ]] \
   || fail "backup: $(cat "$work/last.json")"
+
+# The failed step makes DOC_CREATE_NOTE's error-rate alert fire (one run is enough here: min_count 1).
+[[ $(post /v1/alerts/evaluate '{}') == 200 ]] || fail "alerts: $(cat "$work/last.json")"
 
 rm -rf "$shots" && mkdir -p "$shots"
 node "$(dirname "$0")/console_test.mjs" "$modules" "$base" "$chromium" "$shots" "$failing" "$parked" "$approval" "$code" \

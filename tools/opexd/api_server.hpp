@@ -86,6 +86,10 @@ struct api_server_options {
 ///   tenant (another: 403 PERMISSION_DENIED); a bad time or dimension: 400 VALIDATION_ERROR
 /// - `GET /v1/breakers` -> {"breakers": [{"target", "state", "failure_rate", "opened",
 ///   "half_opened", "closed", "rejected"}]}
+/// - `GET /v1/alerts` -> {"enabled", "evaluation_interval_ms", "rules", "targets", "alerts":
+///   [alert_status JSON, firing first], "deliveries": [not delivered]} (engine::alerts)
+/// - `POST /v1/alerts/evaluate` -> {"evaluated_at", "transitions", "deliveries", "alerts"}: the
+///   rules evaluated now (engine::evaluate_alerts); a read-only key gets 403, disabled alerts 503
 /// - `GET /v1/approvals?status=pending` -> {"approvals": [approval]} (the key's tenant; admin: all)
 /// - `GET /v1/approvals/{id}` -> approval
 /// - `POST /v1/approvals/{id}` body {"decision": "approve"|"reject", "confirmation_code"?,

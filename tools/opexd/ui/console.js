@@ -1,6 +1,6 @@
-// opex console: the requests with their plans, the approvals, the workflow metrics and the
-// circuit breakers, read from opexd's API with the key typed once (sent as X-API-Key, kept in
-// this tab's sessionStorage). Every value from the API goes into the page as text, never HTML.
+// opex console: the requests with their plans, the approvals, the workflow metrics, the
+// circuit breakers and the alerts, read from opexd's API with the key typed once (sent as
+// X-API-Key, kept in this tab's sessionStorage). Every value from the API goes into the page as text, never HTML.
 "use strict";
 
 const state = { key: "", who: null, tab: "requests", selected: null, timer: null, graphUrl: null, graphFor: "" };
@@ -226,6 +226,49 @@ async function loadBreakers() {
   }));
 }
 
+// -- alerts ---------------------------------------------------------------------------------
+
+function alertValue(kind, v) {
+  if (typeof v !== "number") return "-";
+  if (kind === "error_rate") return percent(v);
+  if (kind === "daily_cost") return `${v.toFixed(2)} USD`;
+  if (kind === "idle_workflow") return `${(v / 86400000).toFixed(1)} d`;
+  return ms(v);
+}
+
+async function loadAlerts() {
+  const body = await api("/v1/alerts");
+  const firing = body.alerts.filter((a) => a.state === "firing").length;
+  $("firing-count").textContent = firing ? `(${firing})` : "";
+  const every = body.evaluation_interval_ms ? `evaluated every ${body.evaluation_interval_ms / 1000} s` : "evaluated on demand";
+  $("alert-rules").textContent = body.rules
+    ? `${body.enabled ? every : "disabled"}: ${body.rules.map((r) => r.name).join(", ")}`
+    : "";
+  $("delivery-table").hidden = body.deliveries.length === 0;
+  replaceRows($("alert-rows"), body.alerts.map((a) => {
+    const row = document.createElement("tr");
+    row.dataset.rule = a.rule;
+    row.dataset.subject = a.subject;
+    cell(row, a.rule);
+    cell(row, a.subject);
+    stateCell(row, a.state);
+    cell(row, alertValue(a.kind, a.value));
+    cell(row, alertValue(a.kind, a.threshold));
+    cell(row, a.count);
+    cell(row, a.state === "firing" ? a.fired_at : a.state === "pending" ? a.pending_since : a.updated_at);
+    return row;
+  }));
+  replaceRows($("delivery-rows"), body.deliveries.map((d) => {
+    const row = document.createElement("tr");
+    cell(row, d.notification && d.notification.summary ? d.notification.summary : d.transition_id);
+    cell(row, d.target);
+    stateCell(row, d.state);
+    cell(row, d.attempts);
+    cell(row, d.last_error || "");
+    return row;
+  }));
+}
+
 // -- the page -------------------------------------------------------------------------------
 
 async function refresh() {
@@ -238,6 +281,8 @@ async function refresh() {
       await loadWorkflows();
     } else if (state.tab === "breakers") {
       await loadBreakers();
+    } else if (state.tab === "alerts") {
+      await loadAlerts();
     }
   } catch (e) {
     message(e.message, true);
