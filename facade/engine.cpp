@@ -176,6 +176,7 @@ void engine::impl::start_sweeper() {
               imp->notify(a, "");
           });
         self->request(imp->rt->store, std::chrono::seconds(60), actors::purge_atom::value).then([](std::size_t) {});
+        imp->maybe_improve();
         self->delayed_send(self, std::chrono::minutes(1), actors::sweep_atom::value);
       },
     };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "opex/engine.hpp"
+#include "opex/improvement.hpp"
 
 #include "agents.hpp"
 
@@ -42,7 +43,7 @@ struct engine::impl {
   std::mutex reload_m;  ///< one reload at a time
 
   std::shared_ptr<const actors::policy_generation> current_generation() const {
-    std::lock_guard lock(generation_m);
+    std::lock_guard guard(generation_m);
     return generation;
   }
 
@@ -62,6 +63,15 @@ struct engine::impl {
   /// `http` and tool targets through this engine's guarded pipeline. Throws engine_error
   /// (CONFIG_ERROR {key, env}) when a webhook target's secret_env is not set.
   void start_alerts(std::shared_ptr<connectors::http_client> http);
+
+  /// The improvement run (engine::run_improvements) over improvement.window_days.
+  void run_improvements(std::function<void(result<boost::json::object>)> done);
+  /// Submits each proposal's TODO_CREATE; `done` gets {"proposals", "applied"} once all answered.
+  void apply_improvements(std::vector<improvement_proposal> proposals,
+                          std::function<void(result<boost::json::object>)> done);
+  /// The sweeper's minute: starts the day's improvement run once it is due (improvement.daily).
+  void maybe_improve();
+  std::string last_improvement_day;  ///< the UTC day the daily run last started (sweeper only)
 
   /// Forwards decided approvals to their plans' supervisors.
   void notify(const connectors::approval_record& a, const std::string& code);

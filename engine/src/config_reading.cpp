@@ -162,7 +162,7 @@ std::vector<std::string> schema_violations(const schema_registry& schemas, std::
 }
 
 std::span<const config_section> config_sections() noexcept {
-  static constexpr std::array<config_section, 22> all{{
+  static constexpr std::array<config_section, 23> all{{
     {"storage", read_storage},
     {"journal", read_journal},
     {"targets", read_targets},
@@ -185,6 +185,7 @@ std::span<const config_section> config_sections() noexcept {
     {"tracing", read_tracing},
     {"logging", read_logging},
     {"alerts", read_alerts},
+    {"improvement", read_improvement},
   }};
   return all;
 }

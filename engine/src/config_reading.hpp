@@ -76,6 +76,7 @@ std::span<const config_section> config_sections() noexcept;
 
 // The readers, by file.
 error_info read_alerts(const boost::json::value&, opex_config&, const config_reading&);
+error_info read_improvement(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_storage(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_journal(const boost::json::value&, opex_config&, const config_reading&);
 error_info read_execution(const boost::json::value&, opex_config&, const config_reading&);

@@ -1,6 +1,7 @@
-// opex.yml's `alerts` section: opex's own alert rules and notification targets
-// (opex/alerts.hpp; docs/operations.md, "Alerts"). The schema fragment checks shapes; this
-// reader checks what refers to something else (target names, catalogue tools).
+// opex.yml's `alerts` and `improvement` sections: opex's own alert rules and notification
+// targets (opex/alerts.hpp; docs/operations.md, "Alerts") and the daily improvement run
+// (opex/improvement.hpp). The schema fragments check shapes; this reader checks what refers to
+// something else (target names, catalogue tools).
 #include "config_reading.hpp"
 
 #include "opex/json_util.hpp"
@@ -100,6 +101,29 @@ error_info read_alerts(const json::value& section, opex_config& cfg, const confi
       out.rules.push_back(std::move(rule));
     }
   }
+  return {};
+}
+
+error_info read_improvement(const json::value& section, opex_config& cfg, const config_reading& r) {
+  const auto* o = section.is_object() ? &section.get_object() : nullptr;
+  if (!o)
+    return {};
+  auto& out = cfg.improvement;
+  if (const auto* v = get_member(*o, "daily"); v && v->is_bool())
+    out.daily = v->get_bool();
+  if (auto at = get_string(*o, "at")) {  // the schema's pattern: HH:MM
+    const int h = std::stoi(std::string(at->substr(0, 2))), m = std::stoi(std::string(at->substr(3, 2)));
+    if (h > 23 || m > 59)
+      return config_error(r.origin, "improvement.at", "not a time of day: " + std::string(*at));
+    out.at_minute = h * 60 + m;
+  }
+  out.window_days = int_at(*o, "window_days").value_or(out.window_days);
+  auto& s = out.settings;
+  s.failure_rate = number_at(*o, "failure_rate").value_or(s.failure_rate);
+  s.min_executions = int_at(*o, "min_executions").value_or(s.min_executions);
+  s.latency_target_ms = number_at(*o, "latency_target_ms").value_or(s.latency_target_ms);
+  s.cost_factor = number_at(*o, "cost_factor").value_or(s.cost_factor);
+  s.unused_days = int_at(*o, "unused_days").value_or(s.unused_days);
   return {};
 }
 

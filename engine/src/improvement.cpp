@@ -182,6 +182,15 @@ json::object improvement_proposal::to_json() const {
                                                                      {"priority", priority}}}}}};
 }
 
+std::optional<std::string> improvement_run_due(std::chrono::system_clock::time_point now, int at_minute,
+                                               std::string_view last_run_day) {
+  const auto day = std::chrono::floor<std::chrono::days>(now);
+  const auto today = format_timestamp(day).substr(0, 10);
+  if (today == last_run_day || now < day + std::chrono::minutes(at_minute))
+    return std::nullopt;
+  return today;
+}
+
 std::vector<improvement_proposal> propose_improvements(const improvement_input& in, const improvement_settings& s) {
   std::vector<improvement_proposal> out;
   recurrent_errors(in, s, out);

@@ -90,3 +90,12 @@ TEST_CASE("improvement: thresholds and targets are settings; a young journal say
   in.evidence["first_at"] = "2026-12-15T00:00:00.000Z";
   CHECK(kinds_and_subjects(propose_improvements(in, s)) == std::vector<std::string>{"recurrent_error WEB_SEARCH"});
 }
+
+TEST_CASE("improvement: the daily run is due once a day, after its time (UTC)") {
+  const auto at6 = 6 * 60;
+  CHECK_FALSE(improvement_run_due(parse_iso8601("2026-12-03T05:59:00Z")->utc, at6, ""));
+  CHECK(improvement_run_due(parse_iso8601("2026-12-03T06:00:00Z")->utc, at6, "") == std::optional<std::string>("2026-12-03"));
+  CHECK(improvement_run_due(parse_iso8601("2026-12-03T23:00:00Z")->utc, at6, "2026-12-02") == std::optional<std::string>("2026-12-03"));
+  CHECK_FALSE(improvement_run_due(parse_iso8601("2026-12-03T23:00:00Z")->utc, at6, "2026-12-03"));  // ran today
+  CHECK(improvement_run_due(parse_iso8601("2026-12-04T06:01:00+02:00")->utc, at6, "2026-12-03") == std::nullopt);  // 04:01 UTC
+}

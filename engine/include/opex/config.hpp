@@ -4,6 +4,7 @@
 
 #include "opex/alerts.hpp"
 #include "opex/catalogue.hpp"
+#include "opex/improvement.hpp"
 #include "opex/log.hpp"
 #include "opex/error.hpp"
 
@@ -430,6 +431,7 @@ struct opex_config {
 
   std::vector<tenant_settings> tenants;
   approval_settings approvals;
+  improvement_schedule improvement;  ///< `improvement:` the daily improvement run (docs/operations.md)
   alert_settings alerts;  ///< `alerts:` opex's own alert rules and targets (docs/operations.md, "Alerts")
   /// `guard:` in opex.yml. `step_policies`: the Proxy Master's per-step policies in the order
   /// they run (docs/guarded-execution.md, "Order of the checks"); empty = all, in the default

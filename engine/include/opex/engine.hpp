@@ -251,6 +251,18 @@ public:
   /// Same, blocking the caller (not for actor threads).
   result<boost::json::object> evaluate_alerts();
 
+  /// The improvement run (docs/operations.md, "Improvement proposals"): proposals from the
+  /// journal's last improvement.window_days with improvement's thresholds, each created as a
+  /// TODO through the guarded pipeline (idempotency key improve:<kind>:<subject>:<day>, so a day
+  /// creates each TODO once), and a summary journaled (agent prolex, action_type reporting,
+  /// tags improvement). JSON: {"proposals": [improvement_proposal JSON], "applied": [{"kind",
+  /// "subject", "idempotency_key", "request_id", "status", "replayed"}]}. Runs by itself once a
+  /// day after improvement.at (UTC) when improvement.daily. Never changes configuration.
+  /// Errors: UNAVAILABLE (read-only or stopped engine), INTERNAL_ERROR.
+  void run_improvements(std::function<void(result<boost::json::object>)> done);
+  /// Same, blocking the caller (not for actor threads).
+  result<boost::json::object> run_improvements();
+
   /// Stops executing: new submissions get UNAVAILABLE, running plans are interrupted (a caller
   /// still waiting gets UNAVAILABLE, and the plan resumes at the next start on this database),
   /// pending writes are committed. Idempotent; the destructor calls it, then releases the actor

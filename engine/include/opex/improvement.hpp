@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,19 @@ struct improvement_settings {
   double cost_factor = 3.0;       ///< a day costing more than this times the window's daily mean
   int unused_days = 30;           ///< a catalogue tool with no step for this many days
 };
+
+/// `improvement:` in opex.yml: the daily run (off by default) and its thresholds.
+struct improvement_schedule {
+  bool daily = false;         ///< run once a day in the engine (opexd), creating the TODOs
+  int at_minute = 6 * 60;     ///< when, in minutes after midnight UTC (`at: "06:00"`)
+  int window_days = 30;       ///< the window it reads, ending now
+  improvement_settings settings;
+};
+
+/// The UTC date (`YYYY-MM-DD`) whose daily run is due at `now`: today once its `at_minute` has
+/// passed, unless `last_run_day` is today already; nullopt otherwise.
+std::optional<std::string> improvement_run_due(std::chrono::system_clock::time_point now, int at_minute,
+                                               std::string_view last_run_day);
 
 /// The kinds of proposal.
 enum class improvement_kind { recurrent_error, slow_workflow, cost_anomaly, unused_tool };
