@@ -43,7 +43,7 @@ const json::array& rows_of(const json::object& metrics) {
   return w && w->is_array() ? w->get_array() : none;
 }
 
-std::string text_or_null(const json::object& o, std::string_view key) {
+std::string text_of(const json::object& o, std::string_view key) {
   auto s = get_string(o, key);
   return s ? std::string(*s) : std::string();
 }
@@ -199,19 +199,19 @@ std::optional<alert_status> alert_status::from_json(const json::object& o) {
   if (!kind || !state || !get_string(o, "rule") || !get_string(o, "subject"))
     return std::nullopt;
   alert_status s;
-  s.rule = text_or_null(o, "rule");
+  s.rule = text_of(o, "rule");
   s.kind = *kind;
-  s.subject = text_or_null(o, "subject");
+  s.subject = text_of(o, "subject");
   s.state = *state;
   s.value = get_number(o, "value").value_or(0.0);
   s.threshold = get_number(o, "threshold").value_or(0.0);
   s.count = static_cast<std::int64_t>(get_number(o, "count").value_or(0.0));
-  s.severity = text_or_null(o, "severity");
-  s.pending_since = text_or_null(o, "pending_since");
-  s.fired_at = text_or_null(o, "fired_at");
-  s.resolved_at = text_or_null(o, "resolved_at");
-  s.updated_at = text_or_null(o, "updated_at");
-  s.transition_id = text_or_null(o, "transition_id");
+  s.severity = text_of(o, "severity");
+  s.pending_since = text_of(o, "pending_since");
+  s.fired_at = text_of(o, "fired_at");
+  s.resolved_at = text_of(o, "resolved_at");
+  s.updated_at = text_of(o, "updated_at");
+  s.transition_id = text_of(o, "transition_id");
   return s;
 }
 
@@ -292,28 +292,29 @@ json::object alert_notification(const alert_transition& t, const alert_rule& rul
 
 json::object alert_tool_payload(const alert_target& target, const json::object& notification) {
   const auto& alert = notification.at("alert").as_object();
-  const auto state = text_or_null(alert, "state");
-  const auto summary = text_or_null(notification, "summary");
-  const auto at = text_or_null(alert, "updated_at");
+  const auto state = text_of(alert, "state");
+  const auto summary = text_of(notification, "summary");
+  const auto at = text_of(alert, "updated_at");
   if (target.tool == "LOG_APPEND")
     return json::object{{"timestamp", at},
                         {"agent", "system"},
                         {"action_type", "alert"},
-                        {"request_id", text_or_null(notification, "transition_id")},
+                        {"request_id", text_of(notification, "transition_id")},
                         {"user_id", "system"},
-                        {"tool_used", text_or_null(alert, "subject")},
+                        {"tool_used", text_of(alert, "subject") == "total" ? json::value(nullptr)
+                                                                           : json::value(text_of(alert, "subject"))},
                         {"result", json::object{{"status", state == "firing" ? "failure" : "success"},
                                                 {"data", notification}}},
                         {"tags", json::array{"alert", state}},
                         {"notes", summary}};
-  const auto severity = text_or_null(alert, "severity");
-  const auto kind = text_or_null(alert, "kind");
+  const auto severity = text_of(alert, "severity");
+  const auto kind = text_of(alert, "kind");
   return json::object{{"error_type", kind == "latency" ? "timeout_error"
                                      : kind == "daily_cost" ? "quota_exceeded"
                                                             : "workflow_failure"},
                       {"message", summary},
                       {"severity", severity == "critical" ? "critical" : severity == "info" ? "low" : "medium"},
-                      {"source", json::object{{"component", "Opex"}, {"workflow_id", text_or_null(alert, "subject")}}},
+                      {"source", json::object{{"component", "Opex"}, {"workflow_id", text_of(alert, "subject")}}},
                       {"context", notification},
                       {"notify_channels", json::array{"systemjournal"}},
                       {"timestamp", at}};

@@ -5,6 +5,7 @@
 #include "opex/engine.hpp"
 #include "opex/policies/webhook_signature.hpp"
 
+#include "support/engine_options.hpp"
 #include "support/loopback_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -32,30 +33,21 @@ std::string header(const test::recorded_request& r, std::string_view name) {
 
 engine_options alert_setup(const test::temp_dir& dir, const std::string& target_base, const std::string& hook_url,
                            std::shared_ptr<const opex::clock> time) {
-  std::ofstream(dir.file("tools.yml")) << R"(
-- {id: FLAKY_A, category: productivity, target: {type: webhook, url: "http://x/flaky/a"}, auto_allowed_levels: [1, 2, 3]}
-- {id: NOTIFY, category: monitoring, target: {type: webhook, url: "http://x/notify"}, auto_allowed_levels: [1, 2, 3]}
-)";
-  std::ofstream(dir.file("system.yml")) << "limits:\n  max_plan_steps: 100\n";
-  std::ofstream(dir.file("autonomy.yml")) << "prolex_current_autonomy_level: 2\nautonomy_levels:\n"
-                                              "  2: {name: open, allowed_actions: []}\n";
-  std::ofstream(dir.file("opex.yml")) << "catalogue: tools.yml\nsystem: system.yml\nautonomy: autonomy.yml\n"
-                                         "targets:\n  mode: webhook\n  webhook_base_url: " << target_base << "\n"
-                                      << "execution:\n  retry: {maximum_attempts: 1}\n"
-                                         "circuit_breaker:\n  enabled: false\n"
-                                         "alerts:\n  evaluation_interval_ms: 0\n  max_delivery_attempts: 3\n"
-                                         "  targets:\n"
-                                         "    - {name: hook, type: webhook, url: \"" << hook_url
-                                      << "\", secret_env: OPEX_TEST_ALERT_SECRET}\n"
-                                         "    - {name: notify, type: tool, tool: NOTIFY}\n"
-                                         "  rules:\n"
-                                         "    - {name: flaky_errors, kind: error_rate, threshold: 0.10, window_ms: 3600000,"
-                                         " min_count: 5, tools: [FLAKY_A]}\n";
-  engine_options o;
-  o.config_path = dir.file("opex.yml");
-  o.database = dir.file("opex.db");
-  o.time = std::move(time);
-  return o;
+  std::ofstream(dir.file("tools.yml"))
+    << "- {id: FLAKY_A, category: productivity, target: {type: webhook, url: \"http://x/flaky/a\"}, auto_allowed_levels: [3]}\n"
+       "- {id: NOTIFY, category: monitoring, target: {type: webhook, url: \"http://x/notify\"}, auto_allowed_levels: [3]}\n";
+  return test::options_with_yaml(
+    dir,
+    "catalogue: tools.yml\nautonomy_level: 3\ntargets:\n  mode: webhook\n  webhook_base_url: " + target_base
+      + "\nexecution:\n  retry: {maximum_attempts: 1}\ncircuit_breaker:\n  enabled: false\n"
+        "alerts:\n  evaluation_interval_ms: 0\n  max_delivery_attempts: 3\n  targets:\n"
+        "    - {name: hook, type: webhook, url: \""
+      + hook_url
+      + "\", secret_env: OPEX_TEST_ALERT_SECRET}\n"
+        "    - {name: notify, type: tool, tool: NOTIFY}\n"
+        "  rules:\n"
+        "    - {name: flaky_errors, kind: error_rate, threshold: 0.10, window_ms: 3600000, min_count: 5, tools: [FLAKY_A]}\n",
+    std::move(time));
 }
 
 void run_flaky(engine& eng, int n) {

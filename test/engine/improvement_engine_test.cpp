@@ -4,6 +4,7 @@
 // itself once the day's time has passed, and journals its summary.
 #include "opex/engine.hpp"
 
+#include "support/engine_options.hpp"
 #include "support/loopback_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -23,18 +24,12 @@ namespace {
 
 engine_options improvement_setup(const test::temp_dir& dir, const std::string& search_url, const std::string& extra,
                                  std::shared_ptr<const opex::clock> time) {
-  std::ofstream(dir.file("opex.yml")) << "autonomy_level: 3\n"
-                                         "targets:\n  mode: builtin\n  overrides:\n"
-                                         "    WEB_SEARCH: {type: webhook, url: \"" << search_url << "\"}\n"
-                                      << "execution:\n  retry: {maximum_attempts: 1}\n"
-                                         "circuit_breaker:\n  enabled: false\n"
-                                         "alerts:\n  enabled: false\n"
-                                      << extra;
-  engine_options o;
-  o.config_path = dir.file("opex.yml");
-  o.database = dir.file("opex.db");
-  o.time = std::move(time);
-  return o;
+  return test::options_with_yaml(dir,
+                                 "autonomy_level: 3\ntargets:\n  mode: builtin\n  overrides:\n"
+                                 "    WEB_SEARCH: {type: webhook, url: \"" + search_url + "\"}\n"
+                                 "execution:\n  retry: {maximum_attempts: 1}\ncircuit_breaker:\n  enabled: false\n"
+                                 "alerts:\n  enabled: false\n" + extra,
+                                 std::move(time));
 }
 
 void search(engine& eng, int n) {
