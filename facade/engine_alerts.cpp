@@ -46,10 +46,15 @@ result<json::object> blocking(const std::function<void(report_done)>& start) {
 error_info delivery_error(const request_result& r) {
   if (r.error)
     return r.error;
-  if (r.status != request_status::succeeded)
+  if (r.status != request_status::succeeded) {
+    std::string why;
+    for (const auto& s : r.steps)
+      if (s.error)
+        why = ": " + s.error.message;
     return make_error(error_code::tool_execution_failed,
-                      "the alert's tool call ended " + std::string(request_status_name(r.status)),
+                      "the alert's tool call ended " + std::string(request_status_name(r.status)) + why,
                       json::object{{"request_id", r.request_id}});
+  }
   return {};
 }
 

@@ -295,19 +295,13 @@ json::object alert_tool_payload(const alert_target& target, const json::object& 
   const auto state = text_of(alert, "state");
   const auto summary = text_of(notification, "summary");
   const auto at = text_of(alert, "updated_at");
-  if (target.tool == "LOG_APPEND")
-    return json::object{{"timestamp", at},
-                        {"agent", "system"},
-                        {"action_type", "alert"},
-                        {"request_id", text_of(notification, "transition_id")},
-                        {"user_id", "system"},
-                        {"tool_used", text_of(alert, "subject") == "total" ? json::value(nullptr)
-                                                                           : json::value(text_of(alert, "subject"))},
-                        {"result", json::object{{"status", state == "firing" ? "failure" : "success"},
-                                                {"data", notification}}},
-                        {"tags", json::array{"alert", state}},
-                        {"notes", summary}};
   const auto severity = text_of(alert, "severity");
+  if (target.tool == "LOG_APPEND")  // schemas/payloads/log_append.schema.json
+    return json::object{{"message", summary},
+                        {"level", state != "firing" ? "info" : severity == "critical" ? "critical" : "warning"},
+                        {"details", notification},
+                        {"tags", json::array{"alert", state, text_of(alert, "rule")}},
+                        {"source", "opex alerts"}};
   const auto kind = text_of(alert, "kind");
   return json::object{{"error_type", kind == "latency" ? "timeout_error"
                                      : kind == "daily_cost" ? "quota_exceeded"

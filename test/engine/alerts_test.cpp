@@ -178,7 +178,9 @@ TEST_CASE("alerts: the status JSON round-trips and the notification names the ru
   CHECK(p.at("severity") == "medium");
   CHECK(p.at("source").at("workflow_id") == "GIT_CLONE");
   alert_target log{"log", alert_target::kind::tool, "", "", 1000, "LOG_APPEND", "default"};
-  auto entry = alert_tool_payload(log, n);
-  CHECK(entry.at("action_type") == "alert");
-  CHECK(entry.at("request_id") == "0b1c5e0e-0000-4000-8000-000000000001");
+  auto line = alert_tool_payload(log, n);
+  CHECK(line.at("message") == n.at("summary"));
+  CHECK(line.at("level") == "warning");
+  CHECK(line.at("tags") == json::array{"alert", "firing", "workflow_error_rate"});
+  CHECK(line.at("details").at("transition_id") == "0b1c5e0e-0000-4000-8000-000000000001");
 }

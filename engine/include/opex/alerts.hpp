@@ -77,7 +77,7 @@ struct alert_target {
   std::int64_t timeout_ms = 10000;
   /// tool: a catalogue tool run through the guarded pipeline as a tool_call, idempotency key
   /// `alert:<transition id>:<target>`, with an error_alert payload (GLOBAL_ERROR_ALERT's
-  /// schema) or, for LOG_APPEND, a SystemJournal entry.
+  /// schema) or, for LOG_APPEND, a journal line (alert_tool_payload).
   std::string tool;
   std::string tenant = "default";  ///< tool: the tenant the call runs as
 };
@@ -155,8 +155,9 @@ std::optional<alert_transition> next_alert_status(const alert_rule& rule, const 
 ///  "threshold", "window_ms", "min_count"}, "summary": one sentence, "source": "opex"}.
 boost::json::object alert_notification(const alert_transition& t, const alert_rule& rule);
 
-/// The payload a tool target receives: a SystemJournal entry (agent system, action_type
-/// alert) for LOG_APPEND, else an error_alert payload {"error_type", "message", "severity"
+/// The payload a tool target receives: for LOG_APPEND a journal line {"message": the summary,
+/// "level" (warning or critical when firing, else info), "details": the notification, "tags":
+/// ["alert", state, rule], "source": "opex alerts"}, else an error_alert payload {"error_type", "message", "severity"
 /// (low | medium | high | critical), "source": {"component": "Opex", "workflow_id"},
 /// "context": the notification, "notify_channels": ["systemjournal"], "timestamp"}.
 boost::json::object alert_tool_payload(const alert_target& target, const boost::json::object& notification);
