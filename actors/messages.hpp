@@ -66,6 +66,7 @@ struct request_context {
   std::string user_id;
   std::string tenant = "default";
   std::string source = "api";
+  std::string client;  ///< the sending program (MCP clientInfo), "" = unknown
   entry_point entry = entry_point::kimmy;
   caf::actor_clock::time_point received;  ///< runtime::elapsed_now() when accepted
   std::shared_ptr<const std::string> text;                ///< raw text (kimmy entry)

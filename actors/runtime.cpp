@@ -112,6 +112,9 @@ journal_entry make_journal_entry(const runtime_services& rt, const request_conte
   if (ctx.kimmy)
     e.intent = ctx.kimmy->intent;
   e.metadata["autonomy_level"] = cfg.level_for(e.tenant);
+  e.metadata["source"] = ctx.source;
+  if (!ctx.client.empty())
+    e.metadata["client"] = ctx.client;
   return e;
 }
 

@@ -45,26 +45,35 @@ error_info check_configuration(opex_config& cfg) {
   return connectors::check_storage_backend(cfg.storage.backend);
 }
 
+namespace {
+
+/// Loads one schema the catalogue names (`what`: payload or response) unless embedded, from
+/// the catalogue's folder or its parents. Throws std::runtime_error when it cannot be found.
+void load_tool_schema(const opex_config& cfg, schema_registry& schemas, const tool_definition& tool,
+                      const std::string& path, std::string_view what) {
+  if (path.empty() || schemas.contains(path))
+    return;
+  for (fs::path dir = cfg.catalogue.origin_dir(); !dir.empty(); dir = dir.parent_path()) {
+    auto candidate = dir / path;
+    if (fs::exists(candidate)) {
+      auto added = schemas.add_file(path, candidate.string());
+      if (!added)
+        throw std::runtime_error(std::string(what) + " schema of " + tool.id + ": " + added.error().message);
+      return;
+    }
+    if (dir == dir.root_path())
+      break;
+  }
+  throw std::runtime_error(std::string(what) + " schema " + path + " of tool " + tool.id
+                           + " is neither embedded nor found next to the catalogue");
+}
+
+} // namespace
+
 void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
   for (const auto& tool : cfg.catalogue.tools()) {
-    if (tool.payload_schema.empty() || schemas.contains(tool.payload_schema))
-      continue;
-    bool loaded = false;
-    for (fs::path dir = cfg.catalogue.origin_dir(); !dir.empty(); dir = dir.parent_path()) {
-      auto candidate = dir / tool.payload_schema;
-      if (fs::exists(candidate)) {
-        auto added = schemas.add_file(tool.payload_schema, candidate.string());
-        if (!added)
-          throw std::runtime_error("payload schema of " + tool.id + ": " + added.error().message);
-        loaded = true;
-        break;
-      }
-      if (dir == dir.root_path())
-        break;
-    }
-    if (!loaded)
-      throw std::runtime_error("payload schema " + tool.payload_schema + " of tool " + tool.id
-                               + " is neither embedded nor found next to the catalogue");
+    load_tool_schema(cfg, schemas, tool, tool.payload_schema, "payload");
+    load_tool_schema(cfg, schemas, tool, tool.response_schema, "response");
   }
 }
 

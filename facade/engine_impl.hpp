@@ -93,7 +93,7 @@ private:
   void answer_repeat(const std::string& request_id, result_callback done);
 };
 
-/// Loads the payload schemas the catalogue names that opex does not embed, from the
+/// Loads the payload and response schemas the catalogue names that opex does not embed, from the
 /// catalogue's folder or its parents (the reference layout: rag/tools/tools.yml next to
 /// schemas/payloads/). Throws std::runtime_error when one cannot be found.
 void load_payload_schemas(const opex_config& cfg, schema_registry& schemas);

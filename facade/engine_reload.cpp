@@ -154,4 +154,15 @@ std::shared_ptr<const opex_config> engine::current_configuration() const {
   return std::shared_ptr<const opex_config>(impl_->rt, &impl_->rt->config);
 }
 
+std::shared_ptr<const schema_registry> engine::current_schemas() const {
+  if (auto gen = impl_->current_generation())
+    return std::shared_ptr<const schema_registry>(gen, gen->schemas.get());
+  return impl_->rt->schemas;
+}
+
+std::uint64_t engine::configuration_generation() const {
+  auto gen = impl_->current_generation();
+  return gen ? gen->number : 1;
+}
+
 } // namespace opex

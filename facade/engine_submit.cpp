@@ -102,6 +102,7 @@ std::optional<actors::request_context> engine::impl::start(submit_options& opts,
   }
   ctx.user_id = std::move(opts.user_id);
   ctx.source = opts.source.empty() ? "api" : std::move(opts.source);
+  ctx.client = std::move(opts.client);
   ctx.tenant = opts.tenant.empty() ? "default" : std::move(opts.tenant);
   ctx.trace = opts.trace ? std::move(*opts.trace) : trace_context::start();
   ctx.generation = current_generation();  // its policies to the end, whatever reloads follow

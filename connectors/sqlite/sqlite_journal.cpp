@@ -220,23 +220,35 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
 
 result<std::vector<json::object>> sqlite_journal::query(const journal_query& q) {
   try {
+    // Each filter is one numbered parameter; the time window starts at its hour's first id
+    // (journal_marks), so `since` never scans older entries.
     std::string sql = "SELECT id, entry, timestamp, agent, action_type, request_id, tool_used, tenant FROM journal WHERE 1=1";
-    if (!q.request_id.empty())
-      sql += " AND request_id = ?1";
-    if (!q.agent.empty())
-      sql += " AND agent = ?2";
-    if (!q.tenant.empty())
-      sql += " AND tenant = ?3";
+    const std::pair<const std::string*, const char*> text_filters[] = {
+      {&q.request_id, " AND request_id = ?1"}, {&q.agent, " AND agent = ?2"},
+      {&q.tenant, " AND tenant = ?3"},         {&q.since, " AND timestamp >= ?4 AND id >= ?10"},
+      {&q.until, " AND timestamp < ?5"},       {&q.tool, " AND tool_used = ?6"},
+      {&q.status, " AND status = ?7"},         {&q.intent, " AND json_extract(entry, '$.intent') = ?8"},
+      {&q.source, " AND json_extract(entry, '$.metadata.source') = ?9"},
+    };
+    for (const auto& [value, clause] : text_filters)
+      if (!value->empty())
+        sql += clause;
+    if (q.before_id > 0)
+      sql += " AND id < ?11";
     sql += " ORDER BY id DESC";
     if (q.limit > 0)
       sql += " LIMIT " + std::to_string(q.limit);
     sqlite_statement st(db_->handle(), sql);
-    if (!q.request_id.empty())
-      st.bind(1, std::string_view(q.request_id));
-    if (!q.agent.empty())
-      st.bind(2, std::string_view(q.agent));
-    if (!q.tenant.empty())
-      st.bind(3, std::string_view(q.tenant));
+    int index = 1;
+    for (const auto& [value, clause] : text_filters) {
+      if (!value->empty())
+        st.bind(index, std::string_view(*value));
+      ++index;
+    }
+    if (!q.since.empty())
+      st.bind(10, journal_marks::first_id_since(*db_, q.since));
+    if (q.before_id > 0)
+      st.bind(11, q.before_id);
     std::vector<json::object> out;
     while (st.step()) {
       auto parsed = parse_json(st.column_text(1));

@@ -258,11 +258,21 @@ boost::json::object to_json(const journal_entry& e);
 
 /// A journal query: entries of one request and/or agent, newest last, at most `limit`
 /// (0 = no limit).
+/// Which journal entries a query returns: the newest `limit` matching every non-empty field,
+/// in id order (oldest first). Times are ISO 8601 UTC over `timestamp`, [since, until).
+/// `before_id` pages backwards: only entries with a smaller id (the previous page's first id).
 struct journal_query {
   std::string request_id;
   std::string agent;
   std::size_t limit = 1000;
   std::string tenant;  ///< only this tenant's entries; "" = every tenant (operators)
+  std::string since;
+  std::string until;
+  std::string tool;    ///< tool_used
+  std::string status;  ///< result.status: success | failure | partial | pending
+  std::string intent;
+  std::string source;  ///< metadata.source: api, mcp, cli, alerts, improvement, ...
+  std::int64_t before_id = 0;  ///< 0 = from the newest
 };
 
 /// Which requests a listing returns, newest first (GET /v1/requests, the console). Empty

@@ -28,6 +28,8 @@ class prometheus_metrics;
 
 namespace opex {
 
+class schema_registry;
+
 /// One circuit breaker as seen from outside (docs/resilience.md).
 struct breaker_info {
   std::string target;
@@ -77,7 +79,12 @@ struct submit_options {
   /// Kept for `idempotency.retention_hours` (24). "" = the client-given request_id, if any.
   std::string idempotency_key;
   std::string user_id;     ///< default: config default_user_id
+  /// Where the request came from, journaled as metadata.source on each of its entries: api,
+  /// cli, mcp, alerts, improvement, ...
   std::string source = "api";
+  /// The program that sent it (an MCP client's clientInfo "name/version"), journaled as
+  /// metadata.client; "" = not known.
+  std::string client;
   std::string tenant;      ///< a configured tenant's slug; "" = "default"
   /// The span the request runs under (W3C Trace Context; opexd: a child of the caller's
   /// traceparent). Unset: a new trace. Each step attempt calls its target under a child span,
@@ -298,6 +305,14 @@ public:
 
   /// The configuration new requests are admitted under (the last reload's, else the first).
   std::shared_ptr<const opex_config> current_configuration() const;
+
+  /// The schemas new requests are checked with (payload and response schemas of the current
+  /// configuration's catalogue included; a reload replaces them). Thread-safe.
+  std::shared_ptr<const schema_registry> current_schemas() const;
+
+  /// The number of the configuration generation new requests are admitted under (1 at start,
+  /// +1 per successful reload): a change means the catalogue, levels or tenants may differ.
+  std::uint64_t configuration_generation() const;
 
   /// The tools an MCP server lists now, starting it when needed: [{"name", "title",
   /// "description", "input_schema", "output_schema"?}]. Errors: CONNECTOR_UNAVAILABLE (no
