@@ -109,7 +109,7 @@ void add_inspect_commands(CLI::App& app, command_list& out) {
   out.push_back({journal, [q](const common_options& o) { return show_journal(*q, o); }});
 
   auto m = std::make_shared<mcp_args>();
-  auto* mcp = app.add_subcommand("mcp", "Inspect the configured MCP servers");
+  auto* mcp = app.add_subcommand("mcp", "Inspect the configured MCP servers, or serve opex's tools over MCP");
   mcp->require_subcommand(1);
   auto* servers = mcp->add_subcommand("servers", "Start every configured MCP server and show its state");
   auto* tools = mcp->add_subcommand("tools", "List the tools an MCP server offers (starting it)");
@@ -118,6 +118,7 @@ void add_inspect_commands(CLI::App& app, command_list& out) {
     sub->add_option("--timeout-ms", m->timeout_ms, "How long to wait for the server (ms)");
   out.push_back({tools, [m](const common_options& o) { return show_mcp_tools(*m, o); }});
   out.push_back({servers, [m](const common_options& o) { return show_mcp_servers(*m, o); }});
+  add_mcp_serve_command(*mcp, out);
 }
 
 } // namespace opexctl

@@ -3,6 +3,7 @@
 //   ask, run, request, cancel cmd_requests.cpp
 //   approvals, approve, reject cmd_approvals.cpp
 //   journal, mcp servers|tools cmd_inspect.cpp
+//   mcp serve                 cmd_mcp_serve.cpp
 //   validate                  cmd_validate.cpp
 //   completion bash           cmd_completion.cpp
 //   stats                     cmd_stats.cpp

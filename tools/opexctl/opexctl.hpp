@@ -86,6 +86,7 @@ void add_report_commands(CLI::App& app, command_list& out);    ///< stats
 void add_graph_command(CLI::App& app, command_list& out);      ///< graph
 void add_improve_command(CLI::App& app, command_list& out);    ///< improve
 void add_alerts_command(CLI::App& app, command_list& out);     ///< alerts
+void add_mcp_serve_command(CLI::App& mcp, command_list& out);  ///< mcp serve (under `mcp`)
 
 /// An engine for one command. Only approve/reject resume the plans waiting in the database
 /// (they must run somewhere); other commands leave them to opexd or to the next decision.

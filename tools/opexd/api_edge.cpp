@@ -100,7 +100,8 @@ bool cross_origin_allowed(const api_server_options& o, std::string_view origin) 
 }
 
 constexpr std::string_view allowed_request_headers =
-  "Content-Type, X-API-Key, X-Request-ID, Idempotency-Key, X-Opex-Timestamp, X-Opex-Signature, traceparent, tracestate";
+  "Content-Type, X-API-Key, Authorization, X-Request-ID, Idempotency-Key, X-Opex-Timestamp, X-Opex-Signature, "
+  "traceparent, tracestate, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID";
 
 } // namespace
 
@@ -120,7 +121,7 @@ std::string api_server::impl::allowed_cross_origin(const http_request_view& req)
 void add_cors_headers(const std::string& origin, http_reply& r) {
   r.headers.emplace_back("Access-Control-Allow-Origin", origin);
   r.headers.emplace_back("Vary", "Origin");
-  r.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-ID, Retry-After, Idempotent-Replayed");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-ID, Retry-After, Idempotent-Replayed, Mcp-Session-Id");
 }
 
 http_reply api_server::impl::preflight(const http_request_view& req, std::string_view allow) const {

@@ -161,6 +161,8 @@ result<caller> api_server::impl::authenticate(const http_request_view& req, bool
   if (!options.require_auth)
     return caller{"default", "admin", "no-auth"};
   auto given = req.header("X-API-Key");
+  if (auto bearer = req.header("Authorization"); given.empty() && bearer.starts_with("Bearer "))
+    given = bearer.substr(7);  // MCP clients and most HTTP tools send the key as a bearer token
   if (given.empty())
     return make_error(error_code::unauthorized, "missing X-API-Key header", json::object{{"header", "X-API-Key"}});
   auto r = current_rules();
@@ -418,6 +420,7 @@ struct route_entry {
   std::vector<std::string_view> query;
   bool open = false;
   void (*handler)(const route_call&) = nullptr;
+  bool any_scope = false;  ///< a read-only key may use every method (the handler checks the scope)
 };
 
 /// Every opexd route, one line each (the documented list: api_server.hpp).
@@ -442,6 +445,7 @@ const std::vector<route_entry>& route_table() {
     {"/v1/approvals", false, "GET", {"status"}, false, route_approvals},
     {"/v1/approvals/", true, "GET, POST", {}, false, route_approval},
     {"/v1/requests/", true, "GET, DELETE", {}, false, route_request},
+    {"/mcp", false, "GET, POST, DELETE", {}, false, route_mcp, true},
   };
   return routes;
 }
@@ -521,7 +525,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
       return method_not_allowed();
   } else {
     // A key first (401/403 before anything else), then the query, then the method.
-    auto authenticated = authenticate(req, req.method != "GET");
+    auto authenticated = authenticate(req, req.method != "GET" && !r->any_scope);
     if (!authenticated)
       return reply(error_reply(authenticated.error(), request_id));
     who = std::move(authenticated).value();
@@ -536,7 +540,7 @@ void api_server::impl::route(const http_request_view& req, std::function<void(ht
       return reply(error_reply(err, request_id));
   }
   r->handler(route_call{eng, *schemas, who, req, r->with_id ? path.substr(r->path.size()) : std::string{}, query,
-                        request_id, reply, span, graphs});
+                        request_id, reply, span, graphs, mcp});
 }
 
 } // namespace opex::tools

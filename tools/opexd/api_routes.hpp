@@ -27,6 +27,7 @@ struct route_call {
   const reply_fn& reply;
   const trace_context& trace;  ///< the request's span
   svg_renderer& graphs;        ///< plan graphs to SVG, on its own thread
+  mcp_http_sessions& mcp;      ///< /mcp's sessions
 };
 
 /// VALIDATION_ERROR "query parameter NAME: REASON" with details {parameter, reason, value?}.
@@ -60,6 +61,9 @@ void route_alerts(const route_call& c);
 /// `POST /v1/alerts/evaluate`: evaluates the rules now (engine::evaluate_alerts); 503
 /// UNAVAILABLE when alerts are disabled.
 void route_alerts_evaluate(const route_call& c);
+/// `POST|GET|DELETE /mcp`: opex's MCP server over Streamable HTTP (api_mcp.cpp,
+/// docs/mcp-gateway.md). Any key scope: a read-only key's session may only call read tools.
+void route_mcp(const route_call& c);
 /// `GET /v1/requests/{id}/graph.svg` (svg) or `graph.dot`.
 void route_request_graph(const route_call& c, const std::string& id, bool svg);
 

@@ -153,6 +153,8 @@ private:
     if (reply.close || server_->draining)
       keep_alive_ = false;
     res->keep_alive(keep_alive_);
+    if (reply.stream)
+      return write_stream(std::move(res), std::move(reply));
     const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     server_->metrics->answered(reply.route, method_, reply.status, took, reply.body.size());
     server_->access->write({method_, path_, reply.route, reply.status, took * 1000.0, id, reply.tenant,
@@ -165,6 +167,63 @@ private:
         return self->close();
       self->read();
     });
+  }
+
+  /// A streamed answer: the headers (chunked), then each chunk the stream gives as it comes,
+  /// then the last chunk; the connection is kept alive after it like any answer.
+  void write_stream(std::shared_ptr<http::response<http::string_body>> base, http_reply reply) {
+    auto res = std::make_shared<http::response<http::empty_body>>(base->result(), 11);
+    for (const auto& field : *base)
+      if (field.name() != http::field::content_length)
+        res->set(field.name_string(), field.value());
+    res->set(http::field::cache_control, "no-cache");
+    res->keep_alive(keep_alive_);
+    res->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    server_->metrics->answered(reply.route, method_, reply.status, took, 0);
+    server_->access->write({method_, path_, reply.route, reply.status, took * 1000.0, reply.request_id, reply.tenant,
+                            reply.trace_id, 0});
+    beast::get_lowest_layer(stream_).expires_never();
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), res, sr, out = reply.stream](beast::error_code ec, std::size_t) {
+      if (ec) {
+        out->abandon();
+        return self->close();
+      }
+      auto executor = self->stream_.get_executor();
+      out->attach([self, executor, out] { asio::post(executor, [self, out] { self->pump(out); }); });
+      self->pump(out);
+    });
+  }
+
+  /// Writes what the stream holds (one write at a time), or its end.
+  void pump(const std::shared_ptr<reply_stream>& out) {
+    if (pumping_)
+      return;
+    auto data = std::make_shared<std::string>();
+    const bool finished = out->take(*data);
+    if (finished) {
+      pumping_ = true;
+      out->attach(nullptr);
+      return asio::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        self->pumping_ = false;
+        if (ec || !self->keep_alive_)
+          return self->close();
+        self->read();
+      });
+    }
+    if (data->empty())
+      return;  // woken again by the next push or close
+    pumping_ = true;
+    asio::async_write(stream_, http::make_chunk(asio::buffer(*data)),
+                      [self = shared_from_this(), data, out](beast::error_code ec, std::size_t) {
+                        self->pumping_ = false;
+                        if (ec) {
+                          out->abandon();
+                          return self->close();
+                        }
+                        self->pump(out);
+                      });
   }
 
   void close() {
@@ -190,6 +249,7 @@ private:
   std::string path_;  ///< the target without its query (access log)
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool keep_alive_ = true;
+  bool pumping_ = false;  ///< a streamed answer's write is in progress (session strand only)
 };
 
 /// Beyond the connection limit: a 503 written at once, then the socket closes.
@@ -247,7 +307,11 @@ api_server::impl::impl(engine& e, api_server_options o)
   : eng(e), options(std::move(o)),
     rules(std::make_shared<const key_rules>(key_rules{options.keys, options.edge, options.tenant_edge})),
     metrics(std::make_unique<http_metrics>(*eng.metrics().registry())),
-    access(std::make_unique<access_log>(options.access_log)) {}
+    access(std::make_unique<access_log>(options.access_log)) {
+  mcp.progress = options.mcp_progress;
+}
+
+void api_server::configuration_reloaded() { impl_->mcp.notify_list_changed(); }
 
 void api_server::reload_keys(std::vector<api_key> keys, edge_policy edge,
                              std::map<std::string, edge_policy, std::less<>> tenant_edge) {
@@ -316,6 +380,7 @@ std::uint16_t api_server::port() const {
 int api_server::drain(std::chrono::milliseconds deadline) {
   auto& im = *impl_;
   im.draining = true;
+  im.mcp.close_all();  // MCP GET streams end; calls already accepted run on in the engine
   asio::post(im.ioc, [&im] {
     beast::error_code ignored;
     im.acceptor.close(ignored);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "opex/engine.hpp"
+#include "opex/gateway/mcp_server.hpp"
 
 #include <chrono>
 #include <map>
@@ -63,6 +64,9 @@ struct api_server_options {
   int cors_max_age_s = 600;
   edge_policy edge;            ///< keys of no tenant of their own (default: no limit, unsigned)
   std::map<std::string, edge_policy, std::less<>> tenant_edge;  ///< by tenant slug
+  /// Where /mcp's tools/call progress comes from: the hub whose sink() is the engine's
+  /// on_progress (null: no progress notifications). docs/mcp-gateway.md.
+  gateway::progress_hub* mcp_progress = nullptr;
 };
 
 /// Routes (every error in the standard error JSON, docs/decisions.md):
@@ -161,6 +165,10 @@ public:
   /// Replaces the API keys and their edge rules at once (a reload); a request already
   /// authenticated keeps its caller (tenant, scope), its edge check reads the rules then current.
   void reload_keys(std::vector<api_key> keys, edge_policy edge, std::map<std::string, edge_policy, std::less<>> tenant_edge);
+
+  /// After engine::reload: MCP sessions with a GET stream get notifications/tools/list_changed
+  /// when their tools may differ (docs/mcp-gateway.md).
+  void configuration_reloaded();
 
   /// Connections refused at the connection limit so far.
   std::uint64_t rejected_connections() const;

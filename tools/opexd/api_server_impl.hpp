@@ -5,6 +5,8 @@
 #include "access_log.hpp"
 #include "api_server.hpp"
 #include "http_metrics.hpp"
+#include "mcp_http_sessions.hpp"
+#include "reply_stream.hpp"
 #include "svg_renderer.hpp"
 
 #include "opex/policies/rate_limiter.hpp"
@@ -39,6 +41,9 @@ struct http_reply {
   std::string route;  ///< the route that answered (metrics, access log); "" = none matched
   std::string tenant;  ///< the caller's tenant once authenticated (access log)
   std::string trace_id;  ///< the request's W3C trace id (access log)
+  /// Set: a streamed answer (text/event-stream, chunked) whose chunks come later; `body` is
+  /// ignored. The access log and metrics count it when its headers are written.
+  std::shared_ptr<reply_stream> stream;
 };
 
 /// Adds the CORS headers of an answer to an allowed cross-origin caller.
@@ -104,6 +109,7 @@ struct api_server::impl {
   policies::rate_limiter limiter;
   policies::signature_verifier signatures;
   svg_renderer graphs{16};  ///< GET /v1/requests/{id}/graph.svg
+  mcp_http_sessions mcp;    ///< /mcp's sessions (api_mcp.cpp)
 
   impl(engine& e, api_server_options o);
 

@@ -86,6 +86,7 @@ static void reload(opex::engine& eng, opex::tools::api_server& server, const std
     return;  // logged by the engine; the keys stay as well
   auto keys = next->keys.size();
   server.reload_keys(std::move(next->keys), std::move(next->edge), std::move(next->tenant_edge));
+  server.configuration_reloaded();  // MCP clients hear of a changed tool list
   log_event(log_level::info, "server.keys_reloaded", "opexd's API keys and edge rules were reloaded",
             boost::json::object{{"keys", keys}});  // the reload is complete from here
 }
@@ -117,9 +118,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   try {
+    opex::gateway::progress_hub mcp_progress;  // /mcp's tools/call progress (docs/mcp-gateway.md)
     opex::engine_options eo;
     eo.config_path = config;
     eo.database = database;
+    eo.on_progress = mcp_progress.sink();
     opex::engine eng(std::move(eo));
     const auto& cfg = eng.configuration();
     auto options = server_options(cfg, args);
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
       return options.error().code == opex::error_code::validation_error ? 2 : 1;
     }
     auto& so = *options;
+    so.mcp_progress = &mcp_progress;
     opex::tools::api_server server(eng, so);
     server.start();
     std::cout << "opexd listening on " << (so.tls_certificate.empty() ? "" : "https://") << so.bind << ":"

@@ -43,9 +43,11 @@ rule actors/kimmy/kimmy_classifier.cpp actors/kimmy/kimmy_classifier.hpp actors/
   "agent logic includes CAF or an actor"
 rule actors/kimmy -- 'prolex/' "Kimmy includes Prolex"
 # 4 actors: never the facade.
-rule actors -- 'opex/(engine|opex)\.hpp' "an actor includes the engine's facade"
-# 5 facade: never the programs.
-rule facade -- '(\.\./)*tools/' "the facade includes a program"
+rule actors -- 'opex/(engine|opex)\.hpp|opex/gateway/' "an actor includes the engine's facade or a gateway"
+# 5 facade: never the programs or the gateways.
+rule facade -- '(\.\./)*tools/|opex/gateway/' "the facade includes a program or a gateway"
+# 5b gateways: over the facade, never the programs or the actors.
+rule gateway -- '(\.\./)*tools/|(\.\./)*actors/|caf/' "a gateway (gateway/) includes a program, an actor or CAF"
 if [[ $found -eq 0 ]]; then
   echo "check-layers: no include points from a lower layer to a higher one"
 fi
