@@ -104,6 +104,8 @@ void mcp_session::handle(const json::value& message, mcp_outlet out) {
   if (method.empty() || id == nullptr) {  // a notification, or a response to us
     if (method == "notifications/cancelled")
       cancel(params);
+    else if (method.empty() && id != nullptr)
+      elicited(*msg);
     return out.end();
   }
   if (method == "initialize")
@@ -144,10 +146,13 @@ void mcp_session::initialize(const json::value& id, const json::object& params, 
     if (auto v = get_string(info->get_object(), "version"))
       client += "/" + std::string(*v);
   }
+  const auto* caps = params.if_contains("capabilities");
+  const bool elicitation = caps && caps->is_object() && caps->get_object().contains("elicitation");
   {
     std::lock_guard lock(m_);
     version_ = version;
     client_ = client;
+    elicitation_ = elicitation;
     initialized_ = true;
     listed_generation_ = eng_.configuration_generation();
   }
@@ -232,15 +237,96 @@ void mcp_session::tools_call(const json::value& id, const json::object& params, 
       self->running_.erase(key);
       cancelled = self->cancelled_.erase(key) > 0;
     }
-    if (!cancelled)  // a cancelled request gets no response (cancellation, "Behavior Requirements")
-      out.message(response(id, std::move(result)));
+    if (cancelled) {  // a cancelled request gets no response (cancellation, "Behavior Requirements")
+      out.end();
+      return;
+    }
+    out.message(response(id, result));
     out.end();
+    self->ask_person(result);  // after the answer: the client knows the approval first
   };
   call_context c{eng_, who_, client_name(), name, args ? args->get_object() : json::object{}, request_id, std::move(done)};
   if (own)
     call_own_tool(std::move(c));
   else
     call_catalogue_tool(std::move(c));
+}
+
+void mcp_session::set_push(std::function<void(json::object)> push) {
+  std::lock_guard lock(m_);
+  push_ = std::move(push);
+}
+
+void mcp_session::ask_person(const json::object& result) {
+  const auto* sc = result.if_contains("structuredContent");
+  if (!sc || !sc->is_object() || get_string(sc->get_object(), "status").value_or("") != "awaiting_approval"
+      || who_.scope == "read")
+    return;
+  for (const auto& a : sc->get_object().at("approvals").as_array()) {
+    const auto& approval = a.as_object();
+    if (const auto* code = approval.if_contains("requires_code"); code && code->is_bool() && code->get_bool())
+      continue;  // a confirmation code reaches the person out of band, never through MCP
+    std::function<void(json::object)> push;
+    std::string rid;
+    {
+      std::lock_guard lock(m_);
+      if (!elicitation_ || !push_)
+        return;
+      push = push_;
+      rid = "opex-approval-" + std::to_string(next_elicitation_++);
+      asked_[rid] = std::string(get_string(approval, "approval_id").value_or(""));
+    }
+    std::string text = "opex asks you to approve " + std::string(get_string(approval, "tool").value_or("a step"));
+    if (auto reason = get_string(approval, "reason"))
+      text += " (" + std::string(*reason) + ")";
+    text += ". Approve or reject it; nothing runs before you decide.";
+    push(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", rid},
+      {"method", "elicitation/create"},
+      {"params", json::object{{"message", text},
+                              {"requestedSchema",
+                               json::object{{"type", "object"},
+                                            {"properties",
+                                             json::object{{"decision", json::object{{"type", "string"},
+                                                                                    {"title", "Decision"},
+                                                                                    {"enum", json::array{"approve", "reject"}}}},
+                                                          {"comment", json::object{{"type", "string"}, {"title", "Comment"}}}}},
+                                            {"required", json::array{"decision"}}}}}}});
+  }
+}
+
+void mcp_session::elicited(const json::object& response) {
+  const auto* id = response.if_contains("id");
+  if (!id || !id->is_string())
+    return;
+  std::string approval_id;
+  std::string client;
+  {
+    std::lock_guard lock(m_);
+    auto it = asked_.find(std::string(id->get_string()));
+    if (it == asked_.end())
+      return;
+    approval_id = it->second;
+    asked_.erase(it);
+    client = client_;
+  }
+  const auto* answer = response.if_contains("result");
+  if (!answer || !answer->is_object() || get_string(answer->get_object(), "action").value_or("") != "accept")
+    return;  // declined, cancelled or an error: the approval stays pending for another way to decide
+  const auto* content = answer->get_object().if_contains("content");
+  if (!content || !content->is_object())
+    return;
+  const auto decision = std::string(get_string(content->get_object(), "decision").value_or(""));
+  if (decision != "approve" && decision != "reject")
+    return;
+  approval_decision_request d;
+  d.approval_id = approval_id;
+  d.approve = decision == "approve";
+  d.decided_by = "mcp:" + (client.empty() ? std::string("client") : client) + " (" + who_.fingerprint + ")";
+  d.comment = std::string(get_string(content->get_object(), "comment").value_or("decided through MCP elicitation"));
+  d.tenant = who_.scope == "admin" ? std::string{} : who_.tenant;
+  eng_.decide(std::move(d), [](result<json::object>) {});  // the decision and its outcome are journaled
 }
 
 std::function<void(const progress_event&)> progress_hub::sink() {

@@ -15,6 +15,7 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -204,4 +205,55 @@ TEST_CASE("mcp session: a cancelled call gets no response; progress comes while 
   CHECK(std::string(ex->messages.front().at("params").at("message").as_string()).find("WEB_SEARCH") != std::string::npos);
   for (const auto& msg : ex->messages)
     CHECK(!msg.contains("result"));  // no response to a cancelled request
+}
+
+TEST_CASE("mcp session: a client that declared elicitation decides an approval; a reload says the list changed") {
+  test::temp_dir dir;
+  auto options = test::options_with_yaml(dir, yaml("http://127.0.0.1:9/"));
+  engine eng(std::move(options));
+  auto s = std::make_shared<gateway::mcp_session>(eng, nullptr, gateway::mcp_caller{});
+  auto pushed = std::make_shared<std::vector<json::object>>();
+  auto pm = std::make_shared<std::mutex>();
+  s->set_push([pushed, pm](json::object m) {
+    std::lock_guard lock(*pm);
+    pushed->push_back(std::move(m));
+  });
+  send(*s, R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",
+    "capabilities":{"elicitation":{}},"clientInfo":{"name":"unit","version":"1"}}})");
+  auto parked = result_of(*s, call("RESTORE_BACKUP", R"({"backup_id":"b1"})"));
+  const auto request_id = std::string(parked.at("structuredContent").at("request_id").as_string());
+  json::object ask;
+  {
+    std::lock_guard lock(*pm);
+    REQUIRE(pushed->size() == 1);
+    ask = pushed->front();
+  }
+  CHECK(ask.at("method") == "elicitation/create");
+  CHECK(std::string(ask.at("params").at("message").as_string()).find("RESTORE_BACKUP") != std::string::npos);
+  CHECK(ask.at("params").at("requestedSchema").at("required").at(0) == "decision");
+  CHECK(send(*s, R"({"jsonrpc":"2.0","id":")" + std::string(ask.at("id").as_string())
+                   + R"(","result":{"action":"accept","content":{"decision":"approve"}}})").empty());
+  std::string status;
+  for (int i = 0; i < 200 && status != "succeeded"; ++i) {  // bounded wait for the approved step to run
+    auto state = eng.request_state(request_id);
+    REQUIRE(state);
+    status = std::string(state->at("request").at("status").as_string());
+    if (status != "succeeded")
+      std::this_thread::sleep_for(20ms);
+  }
+  CHECK(status == "succeeded");
+  auto approvals = eng.approvals();
+  REQUIRE(approvals);
+  CHECK(json::serialize(*approvals).find("mcp:unit/1") != std::string::npos);  // decided_by names the client
+
+  std::vector<json::object> notes;
+  auto collect = [&notes](json::object m) { notes.push_back(std::move(m)); };
+  s->notify_if_list_changed(collect);
+  CHECK(notes.empty());  // nothing changed since initialize
+  std::ofstream(dir.file("opex.yml")) << yaml("http://127.0.0.1:9/") << "autonomy_level: 3\n";
+  REQUIRE(eng.reload(dir.file("opex.yml")));
+  s->notify_if_list_changed(collect);
+  s->notify_if_list_changed(collect);
+  REQUIRE(notes.size() == 1);  // once per change
+  CHECK(notes[0].at("method") == "notifications/tools/list_changed");
 }

@@ -4,14 +4,17 @@
 // folder, opex.yml, opexd's base URL, a data folder for stdio. Exits 1 on the first failed check.
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 
-const [modules, mode, tools, config, base, dataDir] = process.argv.slice(2);
+const [modules, mode, tools, config, base, dataDir, opexdPid] = process.argv.slice(2);
 const require = createRequire(path.join(modules, "noop.js"));
 const sdk = (p) => import(require.resolve(`@modelcontextprotocol/sdk/${p}`));
 const { Client } = await sdk("client/index.js");
 const { StdioClientTransport } = await sdk("client/stdio.js");
 const { StreamableHTTPClientTransport } = await sdk("client/streamableHttp.js");
+const { ElicitRequestSchema, ToolListChangedNotificationSchema } = await sdk("types.js");
+const wait = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
 function check(cond, what, extra) {
   if (!cond) {
@@ -20,8 +23,15 @@ function check(cond, what, extra) {
   }
 }
 
+// The person answering opex's elicitation/create: declines until told to approve.
+const person = { decision: null, asked: [] };
+
 async function connect(key) {
-  const client = new Client({ name: "opex-gateway-test", version: "1.0.0" });
+  const client = new Client({ name: "opex-gateway-test", version: "1.0.0" }, { capabilities: { elicitation: {} } });
+  client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    person.asked.push(req.params);
+    return person.decision ? { action: "accept", content: { decision: person.decision } } : { action: "decline" };
+  });
   let transport;
   if (mode === "http") {
     transport = new StreamableHTTPClientTransport(new URL(base + "/mcp"), { requestInit: { headers: { "X-API-Key": key } } });
@@ -87,9 +97,26 @@ if (mode !== "stdio") {  // a person decides through opexd; the stdio server's e
     const r = await client.callTool({ name: "opex_get_request", arguments: { request_id: pending.request_id } });
     state = r.structuredContent?.request?.status;
     if (state === "succeeded") break;
-    await new Promise((ok) => setTimeout(ok, 50));
+    await wait(50);
   }
   check(state === "succeeded", "the approved call completes", state);
+}
+
+// A client that declared elicitation is asked to decide an approval that needs no code (not
+// through the relay, which opens no stream for the server's requests).
+if (mode !== "bridge") {
+  for (let i = 0; i < 100 && !person.asked.length; i++) await wait(20);  // it comes after the call's answer
+  check(person.asked.some((q) => q.message.includes("RESTORE_BACKUP")), "opex asked the person through elicitation", person.asked);
+  person.decision = "approve";
+  const again = await client.callTool({ name: "RESTORE_BACKUP", arguments: { backup_id: "b-2" } });
+  let state = null;
+  for (let i = 0; i < 100 && state !== "succeeded"; i++) {  // bounded wait for the person's answer to run it
+    await wait(50);
+    const r = await client.callTool({ name: "opex_get_request", arguments: { request_id: again.structuredContent.request_id } });
+    state = r.structuredContent?.request?.status;
+  }
+  check(state === "succeeded", "the call approved through elicitation completes", state);
+  person.decision = null;
 }
 
 // Progress while a call runs.
@@ -114,7 +141,7 @@ let cancelled = false;
 for (let i = 0; i < 100 && !cancelled; i++) {
   const r = await client.callTool({ name: "query_logs", arguments: { tool: "WEB_SEARCH", source: "mcp", limit: 200 } });
   cancelled = (r.structuredContent?.entries ?? []).some((e) => JSON.stringify(e).includes("CANCELLED"));
-  if (!cancelled) await new Promise((ok) => setTimeout(ok, 50));
+  if (!cancelled) await wait(50);
 }
 check(cancelled, "the journal shows the step cancelled");
 
@@ -153,6 +180,23 @@ if (mode === "http") {
   const refused = await viewer.callTool({ name: "TASK_CREATE", arguments: { title: "x" } });
   check(refused.isError && refused.structuredContent.error_code === "PERMISSION_DENIED", "a read-only key cannot act", refused);
   await viewer.close();
+  // A reload that changes the level: the GET stream carries notifications/tools/list_changed.
+  const watcher = (await connect("ops-key")).client;
+  await watcher.listTools();
+  let changed = 0;
+  watcher.setNotificationHandler(ToolListChangedNotificationSchema, () => { changed++; });
+  const original = fs.readFileSync(config, "utf8");
+  fs.writeFileSync(config, original.replace("autonomy_level: 2", "autonomy_level: 3"));
+  await wait(300);  // the SDK opens the GET stream after initialize, without telling
+  process.kill(Number(opexdPid), "SIGHUP");
+  for (let i = 0; i < 100 && !changed; i++) await wait(50);
+  check(changed === 1, "tools/list_changed after a reload", changed);
+  check((await watcher.listTools()).tools.some((t) => t.name === "GIT_CLONE"), "level 3 lists GIT_CLONE");
+  fs.writeFileSync(config, original);
+  process.kill(Number(opexdPid), "SIGHUP");
+  for (let i = 0; i < 100 && changed < 2; i++) await wait(50);
+  check(changed === 2 && !(await watcher.listTools()).tools.some((t) => t.name === "GIT_CLONE"), "back at level 2", changed);
+  await watcher.close();
   // The transport's own checks.
   const post = (headers, body) => fetch(base + "/mcp", { method: "POST", headers: { "X-API-Key": "ops-key",
     "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(body) });

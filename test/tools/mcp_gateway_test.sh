@@ -50,7 +50,7 @@ base=http://127.0.0.1:$port
 export OPEX_API_KEY=ops-key
 
 run() {  # mode: the client's test of one transport
-  node "$(dirname "$0")/mcp_gateway_test.mjs" "$modules" "$1" "$tools" "$work/opex.yml" "$base" "$work/$1-data" \
+  node "$(dirname "$0")/mcp_gateway_test.mjs" "$modules" "$1" "$tools" "$work/opex.yml" "$base" "$work/$1-data" "$opexd_pid" \
     || fail "MCP gateway over $1 (opexd log: $(tail -n 20 "$work/opexd.out"))"
 }
 run http

@@ -63,6 +63,7 @@ int serve_local(const serve_args& a, const common_options& o) {
                                   json::object{{"tenant", a.tenant}}), o);
   auto session = std::make_shared<gateway::mcp_session>(eng, &hub, gateway::mcp_caller{a.tenant, "all", "stdio", "stdio"});
   line_writer out;
+  session->set_push([&out](json::object m) { out.write(m); });  // elicitation/create
   stdio_loop(
     signals, [&](const std::string& line) { handle_line(line, *session, out); },
     [&] { reload(eng, o, *session, out); });

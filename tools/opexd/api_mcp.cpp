@@ -1,7 +1,8 @@
 // opexd's /mcp: opex's MCP server over Streamable HTTP (docs/mcp-gateway.md, "Over HTTP").
 // POST carries one JSON-RPC message: a request is answered with application/json, or with
 // text/event-stream when it is a tools/call asking for progress; a notification or a response
-// gets 202. GET opens the session's stream for notifications (tools/list_changed); DELETE ends
+// gets 202. GET opens the session's stream for what the server sends outside a call
+// (tools/list_changed, elicitation/create); DELETE ends
 // the session. Source: MCP specification 2025-06-18, basic/transports ("Streamable HTTP").
 #include "api_routes.hpp"
 #include "mcp_http_sessions.hpp"
@@ -204,6 +205,7 @@ void mcp_get(const route_call& c) {
   r.content_type = "text/event-stream";
   r.stream = stream;
   c.mcp.attach_events(id, stream);
+  session->set_push([stream](json::object m) { stream->push(sse_event(json::serialize(m))); });  // elicitation
   c.reply(std::move(r));
   stream->push(": opex MCP notifications\n\n");  // an SSE comment: the stream is open
 }

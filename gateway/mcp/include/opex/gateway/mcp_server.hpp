@@ -112,6 +112,9 @@ public:
   /// since the client last listed (or since initialize); nothing otherwise.
   void notify_if_list_changed(const std::function<void(boost::json::object)>& send);
   const mcp_caller& caller() const noexcept { return who_; }
+  /// Where the session sends requests of its own (elicitation/create) outside any call: stdout
+  /// over stdio, the GET stream over HTTP. Unset: no elicitation.
+  void set_push(std::function<void(boost::json::object)> push);
   /// The client's "name/version" from initialize ("" before).
   std::string client_name() const;
 
@@ -124,6 +127,10 @@ private:
   std::string version_;
   std::string client_;
   bool initialized_ = false;
+  bool elicitation_ = false;  ///< the client declared the elicitation capability
+  std::function<void(boost::json::object)> push_;
+  std::uint64_t next_elicitation_ = 1;
+  std::map<std::string, std::string> asked_;  ///< our elicitation request id -> approval id
   std::uint64_t listed_generation_ = 0;
   std::map<std::string, std::string> running_;  ///< JSON-RPC id (serialized) -> opex request id
   std::map<std::string, bool> cancelled_;       ///< JSON-RPC ids the client cancelled
@@ -131,6 +138,11 @@ private:
   void initialize(const boost::json::value& id, const boost::json::object& params, mcp_outlet out);
   void tools_call(const boost::json::value& id, const boost::json::object& params, mcp_outlet out);
   void cancel(const boost::json::object& params);
+  /// After a call parked: asks the person, through elicitation/create, to approve or reject
+  /// each of its approvals that needs no confirmation code.
+  void ask_person(const boost::json::object& call_result);
+  /// A client's answer to an elicitation/create: an accepted decision is passed to the engine.
+  void elicited(const boost::json::object& response);
   friend struct call;
 };
 
