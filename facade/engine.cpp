@@ -551,24 +551,27 @@ json::array engine::mcp_servers() const {
   return static_cast<const connectors::mcp_connector&>(*it->second).status();
 }
 
-result<json::array> engine::mcp_tools(const std::string& server, std::chrono::milliseconds timeout) {
+void engine::mcp_tools(const std::string& server, std::chrono::milliseconds timeout,
+                       std::function<void(result<json::array>)> done) {
   auto it = impl_->rt->connectors.find("mcp_tool");
   if (it == impl_->rt->connectors.end())
-    return make_error(error_code::connector_unavailable, "no MCP server is configured (mcp.servers)",
-                      json::object{{"server", server}});
-  std::promise<result<json::array>> p;
-  auto f = p.get_future();
+    return done(make_error(error_code::connector_unavailable, "no MCP server is configured (mcp.servers)",
+                           json::object{{"server", server}}));
   static_cast<connectors::mcp_connector&>(*it->second)
-    .list_tools(server, timeout, [&p](result<std::vector<connectors::mcp::tool_info>> r) {
-      if (!r) {
-        p.set_value(std::move(r).error());
-        return;
-      }
+    .list_tools(server, timeout, [done = std::move(done)](result<std::vector<connectors::mcp::tool_info>> r) {
+      if (!r)
+        return done(std::move(r).error());
       json::array out;
       for (const auto& t : *r)
         out.emplace_back(t.to_json());
-      p.set_value(std::move(out));
+      done(std::move(out));
     });
+}
+
+result<json::array> engine::mcp_tools(const std::string& server, std::chrono::milliseconds timeout) {
+  auto p = std::make_shared<std::promise<result<json::array>>>();
+  auto f = p->get_future();
+  mcp_tools(server, timeout, [p](result<json::array> r) { p->set_value(std::move(r)); });
   return f.get();
 }
 

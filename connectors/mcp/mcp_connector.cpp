@@ -5,6 +5,8 @@
 
 #include "mcp_session.hpp"
 
+#include "opex/json_util.hpp"
+
 namespace opex::connectors {
 
 namespace asio = boost::asio;
@@ -60,8 +62,14 @@ std::string mcp_connector::breaker_key(const tool_definition& tool) const {
 
 cancel_handle mcp_connector::call(const tool_definition& tool, const json::object& payload, const call_context& ctx,
                                   call_completion done) {
-  return call_tool(tool.target.text("server"), tool.target.text("tool_name"), payload, ctx.timeout, std::move(done),
-                   ctx.trace);
+  auto name = tool.target.text("tool_name");
+  if (name == "*") {  // an exposed server (mcp.servers.<name>.expose): {"tool", "arguments"}
+    const auto* args = payload.if_contains("arguments");
+    return call_tool(tool.target.text("server"), std::string(get_string(payload, "tool").value_or("")),
+                     args && args->is_object() ? args->get_object() : json::object{}, ctx.timeout, std::move(done),
+                     ctx.trace);
+  }
+  return call_tool(tool.target.text("server"), name, payload, ctx.timeout, std::move(done), ctx.trace);
 }
 
 cancel_handle mcp_connector::call_tool(const std::string& server, const std::string& tool_name,

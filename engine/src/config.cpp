@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -301,6 +302,29 @@ error_info load_reference_files(const json::object& root, const std::string& bas
   return {};
 }
 
+/// One catalogue tool per MCP server with `expose:`, through which the gateway runs that
+/// server's tools under the guard (target tool_name "*": the payload names the tool).
+error_info add_exposed_mcp_tools(opex_config& cfg) {
+  std::string yaml;
+  for (const auto& [name, server] : cfg.mcp.servers) {
+    if (!server.expose)
+      continue;
+    std::string levels;
+    for (int l : server.expose_levels)
+      levels += (levels.empty() ? "" : ", ") + std::to_string(l);
+    yaml += "- id: " + exposed_mcp_tool_id(name) + "\n  name: \"MCP server " + name + "\"\n"
+            "  description: \"The tools of the MCP server " + name + ", re-exposed through opex's MCP server\"\n"
+            "  category: mcp\n  risk_level: " + server.expose_risk_level + "\n  auto_allowed_levels: [" + levels + "]\n"
+            "  target: {type: mcp_tool, server: \"" + name + "\", tool_name: \"*\"}\n";
+  }
+  if (yaml.empty())
+    return {};
+  auto cat = tool_catalogue::load_text(yaml, "mcp.servers (expose)");
+  if (!cat)
+    return std::move(cat).error();
+  return cfg.catalogue.append(*cat);
+}
+
 /// What sections name in one another: the agents' model endpoints, the overrides' MCP servers.
 error_info check_references(const opex_config& cfg, std::string_view origin) {
   for (auto [agent, mode, name] : {std::tuple{"kimmy", cfg.kimmy.mode, cfg.kimmy.llm},
@@ -387,9 +411,18 @@ result<opex_config> load_config_text(std::string_view yaml, const std::string& b
       return err;
   }
 
+  if (auto err = add_exposed_mcp_tools(cfg))
+    return err;
   if (auto err = check_references(cfg, origin))
     return err;
   return cfg;
+}
+
+std::string exposed_mcp_tool_id(std::string_view server) {
+  std::string id = "MCP_";
+  for (char c : server)
+    id += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '_';
+  return id;
 }
 
 const n8n_instance_settings* n8n_settings::for_environment(std::string_view environment) const noexcept {

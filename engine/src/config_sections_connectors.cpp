@@ -36,6 +36,19 @@ result<mcp_server_settings> mcp_server_from_json(std::string name, const json::o
     s.restart.maximum_interval_ms = number_at(*r, "maximum_interval_ms").value_or(s.restart.maximum_interval_ms);
     s.restart.maximum_restarts = int_at(*r, "maximum_restarts").value_or(s.restart.maximum_restarts);
   }
+  if (const auto* e = o.if_contains("expose")) {
+    if (e->is_bool()) {
+      s.expose = e->get_bool();
+    } else if (e->is_object()) {
+      s.expose = e->get_object().contains("enabled") ? e->get_object().at("enabled").as_bool() : true;
+      s.expose_risk_level = std::string(get_string(e->get_object(), "risk_level").value_or(s.expose_risk_level));
+      if (e->get_object().contains("auto_allowed_levels")) {
+        s.expose_levels.clear();
+        for (const auto& l : e->get_object().at("auto_allowed_levels").as_array())
+          s.expose_levels.push_back(static_cast<int>(l.to_number<std::int64_t>()));
+      }
+    }
+  }
   if (s.transport == "stdio" && s.command.empty())
     return config_error(origin, where + ".command", "required for the stdio transport");
   if (s.transport == "streamable_http" && s.url.empty())

@@ -15,7 +15,7 @@ struct code_row {
   bool transient;
 };
 
-constexpr std::array<code_row, 54> code_table{{
+constexpr std::array<code_row, 55> code_table{{
   {error_code::none, "NONE", 200, false},
   {error_code::invalid_json, "INVALID_JSON", 400, false},
   {error_code::validation_error, "VALIDATION_ERROR", 400, false},
@@ -69,6 +69,7 @@ constexpr std::array<code_row, 54> code_table{{
   {error_code::signature_expired, "SIGNATURE_EXPIRED", 401, false},
   {error_code::replayed, "REPLAYED", 409, false},
   {error_code::rate_limited, "RATE_LIMITED", 429, true},
+  {error_code::tool_definition_changed, "TOOL_DEFINITION_CHANGED", 409, false},
   {error_code::none, "", 500, false},
 }};
 

@@ -142,13 +142,26 @@ std::function<void(request_result)> answer_with(const call_context& c, std::shar
 
 } // namespace
 
-void call_catalogue_tool(call_context c) {
+namespace {
+
+submit_options options_of(const call_context& c) {
   submit_options so;
   so.request_id = c.request_id;
   so.source = "mcp";
   so.client = c.client;
   so.tenant = c.who.tenant;
-  auto cfg = c.eng.current_configuration();
+  return so;
+}
+
+} // namespace
+
+void submit_guarded(call_context c, const std::string& tool, json::object payload, const std::string& output_schema) {
+  auto answer = answer_with(c, c.eng.current_schemas(), output_schema);
+  c.eng.submit_output(submit_options_tool_call(tool, std::move(payload)), options_of(c), std::move(answer));
+}
+
+void call_catalogue_tool(call_context c) {
+  auto so = options_of(c);
   auto schemas = c.eng.current_schemas();
   if (c.tool == "opex_ask") {
     if (auto user = get_string(c.arguments, "user_id"))
@@ -158,9 +171,10 @@ void call_catalogue_tool(call_context c) {
   if (c.tool == "opex_run_plan")
     return c.eng.submit_output(std::move(c.arguments), so, answer_with(c, schemas, ""));
   const std::string tool = c.tool == "log_entry" ? "LOG_APPEND" : c.tool;
+  auto cfg = c.eng.current_configuration();
   const auto* t = cfg->catalogue.find(tool);
-  auto answer = answer_with(c, schemas, t ? t->response_schema : std::string{});
-  c.eng.submit_output(submit_options_tool_call(tool, std::move(c.arguments)), so, std::move(answer));
+  auto payload = std::move(c.arguments);
+  submit_guarded(std::move(c), tool, std::move(payload), t ? t->response_schema : std::string{});
 }
 
 } // namespace opex::gateway

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace opex::gateway {
 
@@ -56,5 +57,28 @@ void call_own_tool(call_context c);
 
 /// Runs a catalogue tool as a one-step tool_call through the guarded pipeline.
 void call_catalogue_tool(call_context c);
+
+/// Submits the tool_call {tool, payload} through the guarded pipeline and answers c.done with
+/// its CallToolResult (`output_schema`: the response schema its data is checked against).
+void submit_guarded(call_context c, const std::string& tool, boost::json::object payload, const std::string& output_schema);
+
+// Aggregation (mcp_aggregation.cpp, docs/mcp-gateway.md "Aggregation").
+
+/// True for the catalogue tool an exposed MCP server's tools are guarded as (MCP_<SERVER>:
+/// target mcp_tool with tool_name "*"); never listed or called by that id.
+bool is_exposed_server_tool(const tool_definition& t);
+/// The exposed servers' guard tools `tenant` may use at its level.
+std::vector<const tool_definition*> exposed_servers(const opex_config& cfg, const std::string& tenant);
+/// The exposed servers' tools as tools/list entries (<server>__<tool>), each definition pinned
+/// at first sight; a changed definition is left out. `done` is called once.
+void list_exposed(engine& eng, const std::string& tenant, std::function<void(boost::json::array)> done);
+/// The guard tool of an exposed server tool's name, with the server's tool name in `tool`, or
+/// nullptr.
+const tool_definition* exposed_target(const opex_config& cfg, const std::string& tenant, const std::string& name,
+                                      std::string& tool);
+/// A call of an exposed server's tool: its current definition is checked against its pin
+/// (TOOL_DEFINITION_CHANGED when it differs), then MCP_<SERVER> runs through the guard with
+/// {"tool", "arguments"}.
+void call_exposed(call_context c, const tool_definition& guard, std::string tool);
 
 } // namespace opex::gateway

@@ -125,8 +125,13 @@ void mcp_session::handle(const json::value& message, mcp_outlet out) {
       std::lock_guard lock(m_);
       listed_generation_ = eng_.configuration_generation();
     }
-    out.message(response(*id, json::object{{"tools", list_tools(*cfg, *schemas, who_.tenant)}}));
-    return out.end();
+    auto tools = std::make_shared<json::array>(list_tools(*cfg, *schemas, who_.tenant));
+    return list_exposed(eng_, who_.tenant, [tools, id = *id, out](json::array exposed) {
+      for (auto& t : exposed)
+        tools->push_back(std::move(t));
+      out.message(response(id, json::object{{"tools", std::move(*tools)}}));
+      out.end();
+    });
   }
   if (method == "tools/call")
     return tools_call(*id, params, std::move(out));
@@ -199,7 +204,10 @@ void mcp_session::tools_call(const json::value& id, const json::object& params, 
   }
   auto cfg = eng_.current_configuration();
   const bool own = is_own_tool(name);
-  if (!own && cfg->catalogue.find(name) == nullptr) {
+  std::string exposed_tool;
+  const auto* exposed = own ? nullptr : exposed_target(*cfg, who_.tenant, name, exposed_tool);
+  const auto* listed = own || exposed ? nullptr : cfg->catalogue.find(name);
+  if (!own && !exposed && (listed == nullptr || is_exposed_server_tool(*listed))) {
     out.message(rpc_error(id, invalid_params, "unknown tool: " + name, {{"tool", name}}));
     return out.end();
   }
@@ -248,6 +256,8 @@ void mcp_session::tools_call(const json::value& id, const json::object& params, 
   call_context c{eng_, who_, client_name(), name, args ? args->get_object() : json::object{}, request_id, std::move(done)};
   if (own)
     call_own_tool(std::move(c));
+  else if (exposed)
+    call_exposed(std::move(c), *exposed, exposed_tool);
   else
     call_catalogue_tool(std::move(c));
 }

@@ -83,7 +83,7 @@ bool tool_visible(const tool_definition& t, const opex_config& cfg, const std::s
 json::array list_tools(const opex_config& cfg, const schema_registry& schemas, const std::string& tenant) {
   json::array out;
   for (const auto& t : cfg.catalogue.tools())
-    if (tool_visible(t, cfg, tenant))
+    if (tool_visible(t, cfg, tenant) && !is_exposed_server_tool(t))  // those list their server's tools
       out.push_back(catalogue_tool_entry(t, cfg, schemas));
   for (auto& own : own_tools(schemas))
     out.push_back(std::move(own));

@@ -6,6 +6,7 @@
 // tools.mcp_gateway.
 #include "opex/engine.hpp"
 #include "opex/gateway/mcp_server.hpp"
+#include "opex/gateway/tool_pins.hpp"
 
 #include "support/engine_options.hpp"
 #include "support/loopback_server.hpp"
@@ -256,4 +257,33 @@ TEST_CASE("mcp session: a client that declared elicitation decides an approval; 
   s->notify_if_list_changed(collect);
   REQUIRE(notes.size() == 1);  // once per change
   CHECK(notes[0].at("method") == "notifications/tools/list_changed");
+}
+
+TEST_CASE("mcp tool pins: pinned at first sight, a changed definition refused until its digest is approved") {
+  test::temp_dir dir;
+  auto pins = gateway::tool_pins::of_database(dir.file("pins.db"));
+  REQUIRE(pins);
+  auto def = json::parse(R"({"name":"echo","description":"Echoes","inputSchema":{"type":"object","properties":{"m":{"type":"string"}}}})").as_object();
+  auto reordered = json::parse(R"({"inputSchema":{"properties":{"m":{"type":"string"}},"type":"object"},"description":"Echoes","name":"echo"})").as_object();
+  CHECK(gateway::definition_digest(def) == gateway::definition_digest(reordered));
+  auto first = (*pins)->check("peer", def, "2026-12-04T10:00:00Z");
+  REQUIRE(first);
+  CHECK(first->first_sight);
+  CHECK(first->allowed);
+  CHECK((*pins)->check("peer", reordered, "2026-12-04T10:01:00Z")->allowed);
+  auto changed_def = def;
+  changed_def["description"] = "Echoes, and also reads your files";
+  auto changed = (*pins)->check("peer", changed_def, "2026-12-04T10:02:00Z");
+  REQUIRE(changed);
+  CHECK(!changed->allowed);
+  CHECK(changed->pinned_digest == first->current_digest);
+  auto listed = (*pins)->list();
+  REQUIRE(listed);
+  CHECK(listed->at(0).at("state") == "changed");
+  CHECK((*pins)->approve("peer", "echo", "0000", "alice", "2026-12-04T10:03:00Z").code == error_code::conflict);
+  CHECK((*pins)->approve("peer", "nope", changed->current_digest, "alice", "2026-12-04T10:03:00Z").code == error_code::not_found);
+  CHECK(!(*pins)->approve("peer", "echo", changed->current_digest, "alice", "2026-12-04T10:03:00Z"));
+  CHECK((*pins)->check("peer", changed_def, "2026-12-04T10:04:00Z")->allowed);
+  CHECK(!(*pins)->check("peer", def, "2026-12-04T10:05:00Z")->allowed);  // the old one is now the change
+  CHECK((*pins)->list()->at(0).at("approved_by") == "alice");
 }

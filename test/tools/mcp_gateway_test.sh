@@ -4,9 +4,9 @@
 # `opexctl mcp serve --server` (stdio relayed to opexd) and `opexctl mcp serve` (stdio, its own
 # engine), then the MCP Inspector's CLI over HTTP and stdio. A loopback webhook (Python) stands in for WEB_SEARCH: `slow` queries take 3 s, for
 # the progress and cancellation checks. Arguments: the build's tools folder, the peers'
-# node_modules.
+# node_modules, opex_fake_mcp.
 set -euo pipefail
-tools=$1 modules=$2
+tools=$1 modules=$2 fake_mcp=$3
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -81,6 +81,48 @@ inspector --config "$work/mcp.json" --server opex --method tools/call --tool-nam
   --tool-arg repo_url=https://github.com/acme/app.git > "$work/insp-stdio.json" || fail "inspector over stdio: $(cat "$work/inspector.err")"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["isError"] and r["structuredContent"]["error_code"] == "PERMISSION_DENIED", r' \
   "$work/insp-stdio.json" || fail "the inspector's GIT_CLONE over stdio: $(cat "$work/insp-stdio.json")"
+
+# Aggregation: the reference `everything` server re-exposed through opex (stdio, the Inspector
+# as client), its tools pinned at first sight; then another server under the same name (the
+# fake, whose echo has another description) is refused until an operator approves the digest.
+agg() {  # COMMAND ARGS_YAML: opex.yml exposing the server `peer`
+  cat > "$work/agg.yml" <<YAML
+autonomy_level: 2
+targets: {mode: builtin}
+mcp:
+  servers:
+    peer: {command: "$1", args: $2, expose: {risk_level: low}}
+YAML
+  cat > "$work/agg.json" <<JSON
+{"mcpServers": {"opex": {"command": "$tools/opexctl", "args": ["mcp", "serve", "--config", "$work/agg.yml"],
+                         "env": {"OPEX_DATA_DIR": "$work/agg-data"}}}}
+JSON
+}
+pick() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+agg "$modules/.bin/mcp-server-everything" "[stdio]"
+inspector --config "$work/agg.json" --server opex --method tools/list > "$work/agg-list.json" || fail "aggregated list: $(cat "$work/inspector.err")"
+[[ $(pick "$work/agg-list.json" '[t["description"] for t in r["tools"] if t["name"] == "peer__echo"][0].startswith("[opex: via the MCP server peer")') == True ]] \
+  || fail "everything's echo is not listed as peer__echo: $(head -c 600 "$work/agg-list.json")"
+inspector --config "$work/agg.json" --server opex --method tools/call --tool-name peer__echo --tool-arg message=bonjour \
+  > "$work/agg-call.json" || fail "aggregated call: $(cat "$work/inspector.err")"
+[[ $(pick "$work/agg-call.json" '"bonjour" in r["content"][0]["text"] and not r.get("isError")') == True ]] \
+  || fail "peer__echo through opex: $(cat "$work/agg-call.json")"
+OPEX_DATA_DIR=$work/agg-data "$tools/opexctl" mcp pins --json > "$work/pins.json"
+[[ $(pick "$work/pins.json" '[p["state"] for p in r["pins"] if p["tool"] == "echo"][0]') == pinned ]] || fail "echo is not pinned: $(cat "$work/pins.json")"
+agg "$fake_mcp" "[]"  # the same name, another definition of echo
+inspector --config "$work/agg.json" --server opex --method tools/list > "$work/agg-list2.json" || fail "list after the change"
+[[ $(pick "$work/agg-list2.json" '"peer__echo" in [t["name"] for t in r["tools"]]') == False ]] || fail "a changed echo is still listed"
+inspector --config "$work/agg.json" --server opex --method tools/call --tool-name peer__echo --tool-arg message=bonjour \
+  > "$work/agg-refused.json" || true
+[[ $(pick "$work/agg-refused.json" 'r["structuredContent"]["error_code"]') == TOOL_DEFINITION_CHANGED ]] \
+  || fail "the changed echo is not refused: $(cat "$work/agg-refused.json")"
+digest=$(pick "$work/agg-refused.json" 'r["structuredContent"]["details"]["current_digest"]')
+rc=0; OPEX_DATA_DIR=$work/agg-data "$tools/opexctl" mcp pins --approve peer echo 0000 > /dev/null 2>&1 || rc=$?
+[[ $rc -eq 4 ]] || fail "approving a digest that is not the changed one: exit $rc, not 4 (CONFLICT)"
+OPEX_DATA_DIR=$work/agg-data "$tools/opexctl" mcp pins --approve peer echo "$digest" --by alice > /dev/null || fail "approve the digest"
+inspector --config "$work/agg.json" --server opex --method tools/call --tool-name peer__echo --tool-arg message=bonjour \
+  > "$work/agg-call2.json" || fail "call after approval"
+[[ $(pick "$work/agg-call2.json" 'r["content"][0]["text"]') == *"fake: bonjour"* ]] || fail "the approved echo: $(cat "$work/agg-call2.json")"
 
 # What the journal holds: MCP calls are journaled with source mcp and the client's name.
 OPEX_DATA_DIR=$work/data "$tools/opexctl" journal --json > "$work/journal.json"

@@ -7,6 +7,7 @@
 #include "opexctl.hpp"
 
 #include "opex/gateway/mcp_server.hpp"
+#include "opex/gateway/tool_pins.hpp"
 #include "opex/clock.hpp"
 
 #include <boost/json/parse.hpp>
@@ -73,6 +74,42 @@ int serve_local(const serve_args& a, const common_options& o) {
   return exit_succeeded;
 }
 
+struct pins_args {
+  std::vector<std::string> approve;  ///< SERVER TOOL DIGEST
+  std::string by = "operator";
+};
+
+/// `opexctl mcp pins [--approve SERVER TOOL DIGEST]`: the pinned definitions of re-exposed MCP
+/// tools; --approve makes a changed definition's digest the pin (docs/mcp-gateway.md,
+/// "Aggregation"). Works beside a running opexd (its own connection to the database).
+int pins(const pins_args& a, const common_options& o) {
+  auto e = make_engine(o, false, true);
+  auto store = gateway::tool_pins::of_database(e.database());
+  if (!store)
+    return print_error(store.error(), o);
+  if (!a.approve.empty()) {
+    if (auto err = (*store)->approve(a.approve[0], a.approve[1], a.approve[2], a.by,
+                                     format_timestamp(e.time().now().utc)))
+      return print_error(err, o, err.code == error_code::not_found || err.code == error_code::conflict ? exit_refused : exit_usage);
+  }
+  auto list = (*store)->list();
+  if (!list)
+    return print_error(list.error(), o);
+  if (o.json_output) {
+    std::cout << json::serialize(json::object{{"pins", *list}}) << std::endl;
+    return exit_succeeded;
+  }
+  for (const auto& p : *list) {
+    const auto& row = p.as_object();
+    std::cout << row.at("server").as_string() << " " << row.at("tool").as_string() << "  " << row.at("state").as_string()
+              << "  " << row.at("digest").as_string();
+    if (row.at("pending_digest").is_string())
+      std::cout << "  changed to " << row.at("pending_digest").as_string();
+    std::cout << "\n";
+  }
+  return exit_succeeded;
+}
+
 int serve(const serve_args& a, const common_options& o) {
   if (!o.server.empty())
     return serve_remote(a.drain_ms, o);
@@ -114,7 +151,7 @@ void stdio_loop(signal_pipe& signals, const std::function<void(const std::string
     on_line(pending);
 }
 
-void add_mcp_serve_command(CLI::App& mcp, command_list& out) {
+void add_mcp_serve_command(CLI::App& mcp, command_list& out) {  // serve and pins
   auto a = std::make_shared<serve_args>();
   auto* serve_cmd = mcp.add_subcommand("serve", "Serve opex's guarded tools to an MCP client over stdio "
                                                 "(in this process, or with --server through opexd's /mcp)");
@@ -123,6 +160,11 @@ void add_mcp_serve_command(CLI::App& mcp, command_list& out) {
   serve_cmd->add_option("--drain-ms", a->drain_ms, "How long calls in flight may take to answer at the end (ms)")
     ->check(CLI::NonNegativeNumber);
   out.push_back({serve_cmd, [a](const common_options& o) { return serve(*a, o); }});
+  auto p = std::make_shared<pins_args>();
+  auto* pins_cmd = mcp.add_subcommand("pins", "The pinned definitions of the MCP tools opex re-exposes (expose:)");
+  pins_cmd->add_option("--approve", p->approve, "Approve a changed definition: SERVER TOOL DIGEST")->expected(3);
+  pins_cmd->add_option("--by", p->by, "Who approves (kept with the pin)");
+  out.push_back({pins_cmd, [p](const common_options& o) { return pins(*p, o); }});
 }
 
 } // namespace opexctl

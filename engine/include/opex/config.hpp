@@ -195,7 +195,17 @@ struct mcp_server_settings {
   /// initialize and tools/list (ms); tools/call uses the step's attempt timeout.
   int startup_timeout_ms = 20000;
   restart_settings restart;
+  /// `expose:` re-exposes the server's tools to opex's own MCP clients (docs/mcp-gateway.md,
+  /// "Aggregation"), guarded as the catalogue tool MCP_<NAME> (upper case) with this risk and
+  /// these levels; each tool's definition is pinned by its SHA-256 digest at first sight.
+  bool expose = false;
+  std::string expose_risk_level = "medium";
+  std::vector<int> expose_levels{2, 3};
 };
+
+/// The catalogue id under which an exposed MCP server's tools are guarded: "MCP_" and the
+/// server's name in upper case, other characters than letters and digits as '_'.
+std::string exposed_mcp_tool_id(std::string_view server);
 
 /// The MCP client (`mcp:` in opex.yml).
 struct mcp_settings {

@@ -318,6 +318,9 @@ public:
   /// "description", "input_schema", "output_schema"?}]. Errors: CONNECTOR_UNAVAILABLE (no
   /// such server, cannot start), CONNECTION_FAILED, TIMEOUT. Blocks the caller.
   result<boost::json::array> mcp_tools(const std::string& server, std::chrono::milliseconds timeout);
+  /// The same, answered to `done` (once, on the MCP connector's thread) instead of blocking.
+  void mcp_tools(const std::string& server, std::chrono::milliseconds timeout,
+                 std::function<void(result<boost::json::array>)> done);
 
   /// The effective configuration (targets resolved).
   const opex_config& configuration() const noexcept;

@@ -70,6 +70,7 @@ enum class error_code {
   signature_expired,      ///< SIGNATURE_EXPIRED: a webhook's X-Opex-Timestamp is outside the tolerance (HTTP 401).
   replayed,               ///< REPLAYED: a webhook signature already seen within the tolerance (HTTP 409).
   rate_limited,           ///< RATE_LIMITED: the API key's requests per minute on this route are spent (HTTP 429, Retry-After).
+  tool_definition_changed,///< TOOL_DEFINITION_CHANGED: a re-exposed MCP tool's definition differs from its pinned digest (HTTP 409).
 };
 
 /// The upper-case text of a code, e.g. "TOOL_NOT_FOUND".
