@@ -85,15 +85,10 @@ void relay_answer(const json::value& sent, error_info err, const connectors::htt
 
 void relay_line(const std::string& line, const common_options& o, connectors::http_client& client, line_writer& out,
                 bridge_state& st) {
-  if (line.find_first_not_of(" \t\r") == std::string::npos)
+  auto parsed = parse_line(line, out);
+  if (!parsed)
     return;
-  boost::system::error_code ec;
-  auto message = json::parse(line, ec);
-  if (ec) {
-    out.write(json::object{{"jsonrpc", "2.0"}, {"id", nullptr},
-                           {"error", json::object{{"code", -32700}, {"message", "parse error: " + ec.message()}}}});
-    return;
-  }
+  auto& message = *parsed;
   connectors::http_request req;
   req.method = "POST";
   auto base = o.server;

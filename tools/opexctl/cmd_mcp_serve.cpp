@@ -29,15 +29,10 @@ struct serve_args {
 };
 
 void handle_line(const std::string& line, gateway::mcp_session& session, line_writer& out) {
-  if (line.find_first_not_of(" \t\r") == std::string::npos)
+  auto parsed = parse_line(line, out);
+  if (!parsed)
     return;
-  boost::system::error_code ec;
-  auto message = json::parse(line, ec);
-  if (ec) {
-    out.write(json::object{{"jsonrpc", "2.0"}, {"id", nullptr},
-                           {"error", json::object{{"code", -32700}, {"message", "parse error: " + ec.message()}}}});
-    return;
-  }
+  auto& message = *parsed;
   out.opened();
   session.handle(message, gateway::mcp_outlet{[&out](json::object m) { out.write(m); }, [&out] { out.ended(); }});
 }

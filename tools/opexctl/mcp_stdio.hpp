@@ -6,6 +6,7 @@
 #include "opexctl.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <poll.h>
@@ -19,6 +20,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -91,6 +93,20 @@ private:
   std::atomic<bool> stopped_{false};
   std::thread thread_;
 };
+
+/// One line from stdin as a JSON-RPC message; nullopt for a blank line, or after writing the
+/// JSON-RPC parse error (-32700) of a line that is not JSON.
+inline std::optional<boost::json::value> parse_line(const std::string& line, line_writer& out) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos)
+    return std::nullopt;
+  boost::system::error_code ec;
+  auto message = boost::json::parse(line, ec);
+  if (!ec)
+    return message;
+  out.write(boost::json::object{{"jsonrpc", "2.0"}, {"id", nullptr},
+                                {"error", boost::json::object{{"code", -32700}, {"message", "parse error: " + ec.message()}}}});
+  return std::nullopt;
+}
 
 /// Reads stdin line by line until it ends or SIGTERM/SIGINT; SIGHUP calls `on_hup`.
 void stdio_loop(signal_pipe& signals, const std::function<void(const std::string&)>& on_line,
