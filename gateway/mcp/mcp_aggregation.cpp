@@ -62,7 +62,7 @@ void list_exposed(engine& eng, const std::string& tenant, std::function<void(jso
   g->left = servers.size();
   for (const auto* guard : servers) {
     const auto server = guard->target.text("server");
-    auto annotations = catalogue_tool_entry(*guard, *cfg, *eng.current_schemas()).at("annotations").as_object();
+    auto annotations = annotations_of(*guard);
     eng.mcp_tools(server, 20s, [g, server, annotations, done, pins, &eng, risk = guard->risk_level](result<json::array> listed) {
       json::array mine;
       for (const auto& info : listed ? *listed : json::array{}) {

@@ -57,13 +57,14 @@ json::object failure_of(const json::object& res, const json::array& steps, const
   for (const auto& s : steps)
     if (const auto* e = s.as_object().if_contains("error"); e && e->is_object())
       return e->get_object();
-  return json::object{{"error", "the request ended " + std::string(get_string(res, "status").value_or("?"))},
-                      {"error_code", "EXECUTION_FAILED"},
-                      {"details", json::object{}},
-                      {"request_id", request_id}};
+  const auto status = std::string(get_string(res, "status").value_or("?"));  // no error recorded: a known code
+  return to_error_json(make_error(error_code::tool_execution_failed, "the request ended " + status,
+                                  json::object{{"status", status}}),
+                       request_id.is_string() ? std::string_view(request_id.get_string()) : std::string_view{},
+                       format_timestamp(std::chrono::system_clock::now()));
 }
 
-json::object submit_options_tool_call(const std::string& tool, json::object payload) {
+json::object tool_call_output(const std::string& tool, json::object payload) {
   return json::object{{"type", "tool_call"}, {"tool", tool}, {"payload", std::move(payload)}};
 }
 
@@ -157,7 +158,7 @@ submit_options options_of(const call_context& c) {
 
 void submit_guarded(call_context c, const std::string& tool, json::object payload, const std::string& output_schema) {
   auto answer = answer_with(c, c.eng.current_schemas(), output_schema);
-  c.eng.submit_output(submit_options_tool_call(tool, std::move(payload)), options_of(c), std::move(answer));
+  c.eng.submit_output(tool_call_output(tool, std::move(payload)), options_of(c), std::move(answer));
 }
 
 void call_catalogue_tool(call_context c) {

@@ -25,6 +25,16 @@ bool is_own_tool(std::string_view name);
 /// {"status": "awaiting_approval", "request_id", "approvals", "how_to_decide"}.
 boost::json::object pending_schema();
 
+/// A schema document as an MCP schema: the same object without `$schema`, `$id` and opex's
+/// `x-opex-*` keys; `{"type": "object"}` for none.
+boost::json::object client_schema(const boost::json::value* doc);
+
+/// The hints a client shows before a call (server/tools, "Tool Annotations"), from the
+/// catalogue: read-only for search and reporting tools and listings; destructive for a tool
+/// that changes things at medium or high risk; idempotent when read-only or an update or sync
+/// to given values; open world unless it runs inside opex (builtin). docs/mcp-gateway.md.
+boost::json::object annotations_of(const tool_definition& t);
+
 /// A catalogue tool's tools/list entry.
 boost::json::object catalogue_tool_entry(const tool_definition& t, const opex_config& cfg, const schema_registry& schemas);
 

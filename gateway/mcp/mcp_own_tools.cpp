@@ -74,14 +74,7 @@ json::object entry(std::string name, std::string title, std::string description,
 }
 
 json::object schema_or_object(const schema_registry& schemas, std::string_view id) {
-  json::object out{{"type", "object"}};
-  if (const auto* doc = schemas.document(schemas.resolve(id)); doc && doc->is_object()) {
-    out.clear();
-    for (const auto& [key, value] : doc->get_object())
-      if (key != "$schema" && key != "$id" && !key.starts_with("x-opex-"))
-        out[key] = value;
-  }
-  return out;
+  return client_schema(schemas.document(schemas.resolve(id)));
 }
 
 constexpr std::array<std::string_view, 6> own_names{"opex_ask", "opex_run_plan", "opex_get_request",

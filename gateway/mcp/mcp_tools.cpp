@@ -12,8 +12,6 @@ namespace opex::gateway {
 
 namespace json = boost::json;
 
-namespace {
-
 /// A schema document as an MCP schema: the same object without `$schema`, `$id` and opex's
 /// `x-opex-*` keys (clients compile it inside other schemas).
 json::object client_schema(const json::value* doc) {
@@ -26,14 +24,14 @@ json::object client_schema(const json::value* doc) {
   return out;
 }
 
+namespace {
+
 bool contains(const std::vector<std::string>& list, std::string_view s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-/// The hints a client shows before a call (server/tools, "Tool Annotations"), from the
-/// catalogue: read-only for search and reporting tools and listings; destructive for a tool
-/// that changes things at medium or high risk; idempotent when read-only or an update or sync
-/// to given values; open world unless it runs inside opex (builtin).
+} // namespace
+
 json::object annotations_of(const tool_definition& t) {
   const bool read_only = t.category == "search" || t.category == "reporting" || t.id.find("_LIST_") != std::string::npos;
   const bool destructive = !read_only && t.risk_level != "low";
@@ -44,6 +42,8 @@ json::object annotations_of(const tool_definition& t) {
                       {"idempotentHint", idempotent},
                       {"openWorldHint", t.target.type != "builtin"}};
 }
+
+namespace {
 
 std::string description_of(const tool_definition& t, const opex_config& cfg) {
   std::string text = t.description.empty() ? t.name : t.description;

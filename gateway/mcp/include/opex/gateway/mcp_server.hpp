@@ -119,7 +119,6 @@ public:
   std::string client_name() const;
 
 private:
-  struct call;
   engine& eng_;
   progress_hub* progress_;
   mcp_caller who_;
@@ -143,7 +142,6 @@ private:
   void ask_person(const boost::json::object& call_result);
   /// A client's answer to an elicitation/create: an accepted decision is passed to the engine.
   void elicited(const boost::json::object& response);
-  friend struct call;
 };
 
 } // namespace opex::gateway
