@@ -239,6 +239,12 @@ std::optional<time_mention> find_time(std::string_view folded) {
       return time_mention{h, min, b, b + static_cast<std::size_t>(m.length(0))};
     }
   }
+  static const boost::regex noon(R"(\b(?:a |vers |at |around )?(midi|noon|minuit|midnight)\b)", text_regex_flags);
+  if (boost::regex_search(text, m, noon)) {
+    auto b = static_cast<std::size_t>(m.position());
+    const bool midday = m[1].str() == "midi" || m[1].str() == "noon";
+    return time_mention{midday ? 12 : 0, 0, b, b + static_cast<std::size_t>(m.length(0))};
+  }
   if (boost::regex_search(text, m, fr)) {
     int h = std::stoi(m[1].str());
     int min = m[2].matched ? std::stoi(m[2].str()) : 0;
@@ -252,23 +258,28 @@ std::optional<time_mention> find_time(std::string_view folded) {
   return std::nullopt;
 }
 
-std::optional<int> find_duration_minutes(std::string_view folded) {
+std::optional<duration_mention> find_duration(std::string_view folded) {
   static const boost::regex re(
-    R"(\b(?:pendant |for |de |of )?(\d{1,3}|une|un|an|one|deux|two) ?(minutes?|min|mn|heures?|hours?|h)\b(?!\d))",
+    R"(\b(?:pendant |durant |for |de |of )?(?:a |an )?(\d{1,3}|une|un|an|one|deux|two|trois|three)[ -]?(minutes?|min|mn|heures?|hours?|h)\b(?!\d))",
     text_regex_flags);
   std::string text(folded);
-  boost::smatch m;
-  if (!boost::regex_search(text, m, re))
-    return std::nullopt;
-  int n = number_word(m[1].str());
-  if (n <= 0)
-    return std::nullopt;
-  auto unit = m[2].str();
-  bool hours = unit.starts_with("h");
-  // "14h" is a time of day, not a duration: only "1h"/"2h" style values up to 8 count.
-  if (unit == "h" && n > 8)
-    return std::nullopt;
-  return hours ? n * 60 : n;
+  for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
+    const auto& m = *it;
+    int n = number_word(m[1].str());
+    auto unit = m[2].str();
+    // "14h" is a time of day, not a duration: only "1h"/"2h" style values up to 8 count.
+    if (n <= 0 || (unit == "h" && n > 8))
+      continue;
+    bool hours = unit.starts_with("h");
+    return duration_mention{hours ? n * 60 : n, static_cast<std::size_t>(m.position()),
+                            static_cast<std::size_t>(m.position() + m.length())};
+  }
+  return std::nullopt;
+}
+
+std::optional<int> find_duration_minutes(std::string_view folded) {
+  auto d = find_duration(folded);
+  return d ? std::optional<int>(d->minutes) : std::nullopt;
 }
 
 } // namespace opex::actors

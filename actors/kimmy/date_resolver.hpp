@@ -35,6 +35,16 @@ std::optional<date_mention> find_date(std::string_view folded, std::chrono::year
 /// Finds a time of day; nullopt when none.
 std::optional<time_mention> find_time(std::string_view folded);
 
+/// A duration ("pendant une heure", "for 30 minutes") and the folded range that said it.
+struct duration_mention {
+  int minutes = 0;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+/// Finds the first duration; nullopt when none.
+std::optional<duration_mention> find_duration(std::string_view folded);
+
 /// Finds a duration in minutes ("30 minutes", "1h", "une heure", "for 45 min"); nullopt when none.
 std::optional<int> find_duration_minutes(std::string_view folded);
 

@@ -1,6 +1,8 @@
 // Kimmy's rules: intents, parameters, complexity, confidence and the escalation decision.
 #include "kimmy_classifier.hpp"
 
+#include "kimmy_actions.hpp"
+#include "kimmy_entities.hpp"
 #include "kimmy_text.hpp"
 #include "kimmy_vocabulary.hpp"
 #include "text_regex.hpp"
@@ -170,9 +172,16 @@ struct parameter_reader {
             title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position()), f.size());
         }
       }
+      // "pour le client Dupont : Envoyer le devis" -> "Envoyer le devis".
+      if (auto colon = title.find(':'); colon != std::string::npos && intent == "task_create") {
+        auto head = fold_text(title.substr(0, colon));
+        if (contains_word(head, "client") || contains_word(head, "customer"))
+          title = capitalize_first(tidy_phrase(title.substr(colon + 1)));
+      }
       if (!title.empty())
         params["title"] = truncate_utf8(title, 480);
-      if (intent == "doc_structuring") {
+      if (intent == "doc_structuring") {  // the document, not a phrase cut from the sentence
+        params["title"] = nullptr;
         if (q)
           params["doc_id"] = nt.original(q->begin, q->end);
       }
@@ -185,8 +194,6 @@ struct parameter_reader {
                         static_cast<int>(std::abs(off) % 60));
           params["start"] = buf;
         }
-        if (auto d = find_duration_minutes(f))
-          params["duration_minutes"] = *d;
       }
   }
 
@@ -194,13 +201,24 @@ struct parameter_reader {
   void note(std::string_view intent, json::object& params) {
       std::size_t from = after_trigger(intent);
       auto content = tidy_note(original_without(nt, from, f.size(), {}));
-      if (q)
-        content = nt.original(q->begin, q->end);
+      std::string title;
+      if (q) {  // « Titre » : contenu
+        title = nt.original(q->begin, q->end);
+        auto rest = f.find_first_not_of(" \"", q->end);
+        content = rest != std::string::npos && f[rest] == ':' ? tidy_note(nt.original(rest + 1, f.size())) : title;
+      } else if (auto colon = content.find(':'); colon != std::string::npos && colon > 0 && colon < 80) {
+        title = titled_head(content.substr(0, colon));  // Titre : contenu
+        content = tidy_note(content.substr(colon + 1));
+      }
+      if (!title.empty() && !content.empty()) {
+        params["description"] = truncate_utf8(capitalize_first(content), 4000);
+        params["title"] = truncate_utf8(capitalize_first(title), 200);
+        return;
+      }
       if (!content.empty()) {
         content = capitalize_first(content);
         params["description"] = truncate_utf8(content, 4000);
         // Title: the first words of the note.
-        std::string title;
         int words = 0;
         for (std::size_t i = 0; i < content.size() && words < 8; ++i) {
           if (content[i] == ' ')
@@ -279,6 +297,12 @@ json::object extract_parameters(const normalized_text& nt, std::string_view inte
   params["tags"] = std::move(tags);
   params["title"] = nullptr;
   params["description"] = nullptr;
+  add_entities(nt, intent, now.local_date(), params, cuts);
+  // A date only where the intent takes one: "Il fait beau aujourd'hui" has no due date.
+  static const std::set<std::string_view> dated{"task_create", "task_update", "calendar_event", "doc_note",
+                                                "client_workflow", "dev_workflow", "doc_structuring", "reporting"};
+  if (!dated.contains(intent))
+    params["due_date"] = nullptr;
 
   auto q = quoted(f);
   if (!q && language == "en")
@@ -423,6 +447,9 @@ struct kimmy_classifier::impl {
   std::vector<std::string> suspicious{"rm -rf", "drop table", "delete from", "truncate table",
                                       "format c:", "mkfs", "chmod 777"};
 
+  /// One action's analysis, without the decision.
+  kimmy_analysis analyze_one(const kimmy_request& req) const;
+
   explicit impl(const opex_config& c) : cfg(c) {
     for (const auto& [group, words] : c.system.sensitive_keywords)
       for (const auto& w : words)
@@ -451,8 +478,7 @@ std::string kimmy_classifier::detect_language(std::string_view folded) {
   return en > fr ? "en" : "fr";
 }
 
-kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
-  const auto& cfg = impl_->cfg;
+kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req) const {
   auto nt = normalize_text(req.text);
   const std::string& f = nt.folded;
   kimmy_analysis out;
@@ -464,26 +490,53 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   p.language = detect_language(f);
   const bool french = p.language == "fr";
 
-  auto sc = score_rules(f, impl_->rules);
+  auto sc = score_rules(f, rules);
   auto time = find_time(f);
   auto date = find_date(f, req.now.local_date(), french);
+  // A date inside a quoted title is part of the title ("Regarder le film « Lundi matin »").
+  auto q = quoted(f);
+  if (!q && !french)
+    q = single_quoted(f);
+  if (date && q && date->begin >= q->begin && date->end <= q->end)
+    date.reset();
   if (time && sc.score.contains("calendar_event"))
     sc.score["calendar_event"] += 1;
   const auto choice = choose_intent(f, sc);
   const auto intent = choice.intent;
   p.intent = std::string(intent);
   p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, p.language);
-  p.constraints = find_constraints(f, impl_->sensitive, impl_->suspicious, out.sensitive_matches);
+  p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);
   const auto verdict = judge_complexity(f, intent, sc.score, p.parameters);
   p.complexity = verdict.complexity;
   p.confidence = confidence_of(f, intent, choice, verdict);
   // Suggested tools, from the planning table.
-  if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end() && !it->second.tool.empty())
-    p.suggested_tools.push_back(it->second.tool);
+  if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end())
+    if (auto tool = choose_tool(it->second, cfg.catalogue, f); !tool.empty())
+      p.suggested_tools.push_back(std::move(tool));
   p.kimmy_summary = summary_of(p, intent, nt, french);
+  return out;
+}
+
+kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
+  auto out = impl_->analyze_one(req);
+  // Several actions: each part classified on its own (docs/kimmy.md, "Several actions").
+  const auto nt = normalize_text(req.text);
+  auto cuts = split_actions(nt.folded, action_split());
+  if (cuts.size() >= 2) {
+    std::vector<kimmy_analysis> parts;
+    for (const auto& c : cuts) {
+      kimmy_request one = req;
+      one.text = nt.original(c.begin, c.end);
+      parts.push_back(impl_->analyze_one(one));
+    }
+    if (std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })
+        && !repeats_one_action(parts))
+      combine_actions(out, parts, cuts);
+  }
   decide(out);
   return out;
 }
+
 
 void kimmy_classifier::decide(kimmy_analysis& out) const {
   const auto& cfg = impl_->cfg;
@@ -510,9 +563,7 @@ void kimmy_classifier::decide(kimmy_analysis& out) const {
   bool escalate = !d.reasons.empty();
   if (!escalate) {
     static const std::set<std::string_view> direct_intents{"task_create", "doc_note", "question_simple"};
-    std::string tool;
-    if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end())
-      tool = it->second.tool;
+    std::string tool = p.suggested_tools.empty() ? std::string{} : p.suggested_tools.front();
     const auto& quick = cfg.system.allowed_quick_actions;
     bool reversible = intent == "question_simple"
                       || (!tool.empty() && std::find(quick.begin(), quick.end(), tool) != quick.end());

@@ -183,14 +183,14 @@ std::optional<found_span> find_priority(std::string_view folded) {
   static const std::vector<std::pair<boost::regex, std::string>> rules = [] {
     std::vector<p> raw{
       {"\\b(?:pas urgent|pas urgente|non urgent|not urgent|no rush|sans urgence|pas presse|"
-       "basse priorite|priorite basse|faible priorite|low priority|low-priority|quand tu as le temps|"
+       "basse priorite|priorite basse|faible priorite|low priority|low-priority|low prio|prio basse|quand tu as le temps|"
        "quand tu auras le temps|quand tu peux|when you have time|when you get a chance|whenever)\\b",
        "low"},
       {"\\b(?:urgent|urgente|urgemment|en urgence|d'urgence|asap|au plus vite|des que possible|"
        "immediatement|immediately|right away|tout de suite|critique|critical)\\b",
        "urgent"},
       {"\\b(?:haute priorite|priorite haute|priorite elevee|high priority|high-priority|"
-       "top priority|prioritaire|important|importante|c'est important|it's important)\\b",
+       "top priority|prioritaire|high prio|prio haute|important|importante|c'est important|it's important)\\b",
        "high"},
       {"\\b(?:priorite moyenne|moyenne priorite|priorite normale|medium priority|normal priority|"
        "medium-priority)\\b",
@@ -273,5 +273,15 @@ std::string truncate_utf8(std::string s, std::size_t max_bytes) {
   return s + "…";
 }
 
+
+/// A note's title before its colon, without "called" / "intitulée" and a trailing "with".
+std::string titled_head(std::string head) {
+  static const boost::regex lead("^(?:(?:une |a )?note )?(?:called|titled|named|intitul(?:e|é)e?|nomm(?:e|é)e?|appel(?:e|é)e?)\\s+",
+                                 text_regex_flags | boost::regex::icase);
+  static const boost::regex tail("\\s+(?:with|avec|contenant|containing)$", text_regex_flags | boost::regex::icase);
+  head = boost::regex_replace(head, lead, "");
+  head = boost::regex_replace(head, tail, "");
+  return tidy_phrase(head);
+}
 
 } // namespace opex::actors::kimmy_detail

@@ -29,6 +29,9 @@ bool is_space_or_punct(char c);
 std::string tidy_phrase(std::string s);
 /// Tidies a note's content: only connectors between the trigger and the content go.
 std::string tidy_note(std::string s);
+/// A note's title from the text before its colon: without "called" / "intitulée" before it
+/// and "with" / "avec" after it ("called Reading list with" -> "Reading list").
+std::string titled_head(std::string head);
 /// Upper-cases the first letter (ASCII and Latin-1 accented letters in UTF-8).
 std::string capitalize_first(std::string s);
 /// The first quoted segment («...», "...", “...”) of the folded text (quotes fold to ").

@@ -84,6 +84,29 @@ std::set<std::string, std::less<>> word_set(const json::value* list) {
   return out;
 }
 
+/// `actions` {sequence, dependent, parallel, filler, verb} compiled into one regex anchored
+/// where a connector may start (kimmy_vocabulary.hpp, action_split_rule).
+error_info read_action_split(const json::object& actions, std::string_view origin, action_split_rule& out) {
+  std::string part[5];
+  const char* keys[5] = {"sequence", "dependent", "parallel", "filler", "verb"};
+  for (int i = 0; i < 5; ++i) {
+    auto v = get_string(actions, keys[i]);
+    if (!v || v->empty())
+      return vocabulary_error(origin, std::string("actions.") + keys[i] + " must be a non-empty pattern");
+    part[i] = std::string(*v);
+  }
+  try {
+    out.re = text_regex("(?:(" + part[0] + ")|(" + part[1] + ")|(" + part[2] + "))\\s+(?:" + part[3] + "\\s+)?("
+                        + part[4] + ")\\b");
+  } catch (const boost::regex_error& e) {
+    return vocabulary_error(origin, std::string("invalid actions pattern: ") + e.what());
+  }
+  if (out.re.mark_count() != 4)
+    return vocabulary_error(origin, "actions patterns may only use non-capturing groups (?:...)");
+  out.present = true;
+  return {};
+}
+
 } // namespace
 
 result<vocabulary> parse_vocabulary(std::string_view yaml, std::string_view origin) {
@@ -109,6 +132,9 @@ result<vocabulary> parse_vocabulary(std::string_view yaml, std::string_view orig
       return rule.error();
     v.rules.push_back(std::move(rule).value());
   }
+  if (const auto* actions = root->if_contains("actions"); actions && actions->is_object())
+    if (auto err = read_action_split(actions->as_object(), origin, v.action_split))
+      return err;
   if (const auto* words = root->if_contains("language_words"); words && words->is_object()) {
     v.french = word_set(words->as_object().if_contains("fr"));
     v.english = word_set(words->as_object().if_contains("en"));
@@ -128,6 +154,10 @@ const vocabulary& default_vocabulary() {
 
 std::vector<intent_rule> build_rules() {
   return default_vocabulary().rules;
+}
+
+const action_split_rule& action_split() {
+  return default_vocabulary().action_split;
 }
 
 const std::set<std::string, std::less<>>& french_words() {

@@ -22,15 +22,25 @@ struct intent_rule {
   bool trigger = false;  ///< marks where the action phrase ends (parameters follow it)
 };
 
+/// Where a request asking for several actions is cut (`actions` in the vocabulary): one
+/// regex whose groups are 1 sequence, 2 dependent, 3 parallel (the connector) and 4 the verb
+/// that starts the next action.
+struct action_split_rule {
+  boost::regex re;
+  bool present = false;  ///< false when the vocabulary has no `actions` section
+};
+
 /// The vocabulary as read from YAML.
 struct vocabulary {
   std::vector<intent_rule> rules;                    ///< in file order
+  action_split_rule action_split;
   std::set<std::string, std::less<>> french, english;  ///< folded words
 };
 
 /// Reads a vocabulary document: `terms` {name: pattern}, `rules` [{intent, pattern, weight
 /// (integer >= 1), trigger?}] where a pattern may name a term as `${name}`, `language_words`
-/// {fr: [..], en: [..]}. CONFIG_ERROR (details: path, rule index, reason) for invalid YAML, a
+/// {fr: [..], en: [..]}, `actions` {sequence, dependent, parallel, filler, verb} (patterns with
+/// non-capturing groups only). CONFIG_ERROR (details: path, rule index, reason) for invalid YAML, a
 /// missing field, an unknown term or a pattern Boost.Regex refuses.
 result<vocabulary> parse_vocabulary(std::string_view yaml, std::string_view origin);
 
@@ -40,6 +50,9 @@ const vocabulary& default_vocabulary();
 
 /// Every intent rule of the embedded vocabulary, compiled once per classifier.
 std::vector<intent_rule> build_rules();
+
+/// The embedded vocabulary's action split rule.
+const action_split_rule& action_split();
 
 /// Common French and English words (folded) for language detection.
 const std::set<std::string, std::less<>>& french_words();

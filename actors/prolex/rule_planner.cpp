@@ -7,6 +7,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -46,7 +47,15 @@ std::string describe_parameter(std::string_view name, bool fr) {
      "which task to change (its id or exact title)"},
     {"doc_id", "le document concerné (son identifiant)", "which document (its id)"},
     {"client_name", "le nom du client", "the client's name"},
-    {"workflow_id", "l'identifiant du workflow", "the workflow id"},
+    {"workflow_id", "le workflow à lancer (son nom ou son identifiant)", "which workflow to run (its name or id)"},
+    {"workflow_name", "le workflow à lancer", "which workflow to run"},
+    {"emails", "l'adresse e-mail du contact", "the contact's e-mail address"},
+    {"month", "le mois concerné", "which month"},
+    {"year", "l'année concernée", "which year"},
+    {"repo_url", "le dépôt à cloner (son URL)", "which repository to clone (its URL)"},
+    {"repo", "le dépôt GitHub (propriétaire/nom)", "the GitHub repository (owner/name)"},
+    {"base", "la branche cible de la pull request", "the pull request's base branch"},
+    {"query", "ce qu'il faut chercher", "what to search for"},
   };
   for (const auto& r : rows)
     if (r.key == name)
@@ -97,9 +106,16 @@ namespace {
 /// docs/kimmy.md), or nullopt when none is missing.
 std::optional<planning_result> ask_missing(const planning_entry& entry, const kimmy_payload& payload, bool fr) {
   std::vector<std::string> missing;
-  for (const auto& r : entry.required)
-    if (!present(payload.parameters, r))
-      missing.push_back(r);
+  for (const auto& r : entry.required) {  // "a|b": either parameter
+    bool any = false;
+    for (std::size_t from = 0; from <= r.size() && !any;) {
+      auto bar = std::min(r.find('|', from), r.size());
+      any = present(payload.parameters, r.substr(from, bar - from));
+      from = bar + 1;
+    }
+    if (!any)
+      missing.push_back(r.substr(0, r.find('|')));
+  }
   if (missing.empty())
     return std::nullopt;
   std::vector<std::string> questions;
@@ -185,12 +201,17 @@ std::optional<planning_result> refuse_step(const plan_step& s, const opex_config
 
 planning_result rule_planner::plan(const kimmy_payload& payload, int level) const {
   const bool fr = payload.language == "fr";
+  if (const auto* actions = get_member(payload.parameters, "actions"); actions && actions->is_array()
+      && actions->get_array().size() >= 2)
+    return plan_actions(payload, actions->get_array(), level);
   auto it = cfg_.prolex.planning.find(payload.intent);
   if (it == cfg_.prolex.planning.end())
     return {clarification({fr ? "Pouvez-vous préciser ce que vous attendez de moi ?"
                               : "Could you say what you expect me to do?"}),
             {"no_planning_entry", "no planning entry for intent " + payload.intent}};
-  const planning_entry& entry = it->second;
+  // The tool Kimmy chose among the entry's alternatives (docs/kimmy.md, "Tool choice").
+  const planning_entry& entry =
+    it->second.for_tool(payload.suggested_tools.empty() ? std::string_view{} : std::string_view(payload.suggested_tools.front()));
 
   // Template scope: the KimmyPayload itself plus a `system` object.
   json::value scope = to_json(payload);

@@ -44,6 +44,11 @@ public:
   std::string system_summary(const std::string& language) const;
 
 private:
+  /// A request with several actions (`parameters.actions`, at least two): each planned on its
+  /// own, joined into one multi_tool_plan (rule_planner_actions.cpp); the first action that
+  /// cannot be planned (a clarification, an answer) is the result instead.
+  planning_result plan_actions(const kimmy_payload& payload, const boost::json::array& actions, int level) const;
+
   const opex_config& cfg_;
 };
 

@@ -125,10 +125,10 @@ result<std::vector<int>> parse_levels(const json::value& levels, std::string_vie
 
 result<tool_definition> parse_tool(const json::value& v, std::string_view origin,
                                    const std::string& where) {
-  static constexpr std::array<std::string_view, 14> keys{
+  static constexpr std::array<std::string_view, 15> keys{
     "id",          "name",           "description",     "category", "risk_level",
     "auto_allowed_levels", "target", "payload_schema", "response_schema", "constraints",
-    "examples",    "cost_usd",       "timeout_ms",      "retry"};
+    "examples",    "cost_usd",       "timeout_ms",      "retry",    "keywords"};
   static const std::regex id_pattern("^[A-Z][A-Z0-9_]*$");
   if (!v.is_object())
     return catalogue_error(origin, where, "each tool must be a mapping");
@@ -187,6 +187,15 @@ result<tool_definition> parse_tool(const json::value& v, std::string_view origin
   }
   if (const auto* ex = get_member(obj, "examples"); ex && ex->is_array())
     t.examples = ex->get_array();
+  if (const auto* kw = get_member(obj, "keywords")) {
+    if (!kw->is_array())
+      return catalogue_error(origin, where + ".keywords", "must be a list of words or phrases");
+    for (const auto& k : kw->get_array()) {
+      if (!k.is_string() || k.get_string().empty())
+        return catalogue_error(origin, where + ".keywords", "each keyword is a non-empty string");
+      t.keywords.emplace_back(k.get_string());
+    }
+  }
   return t;
 }
 

@@ -20,6 +20,16 @@
 
 namespace opex {
 
+const planning_entry& planning_entry::for_tool(std::string_view wanted) const noexcept {
+  if (wanted.empty() || wanted == tool)
+    return *this;
+  for (const auto& a : alternatives)
+    if (a.tool == wanted)
+      return a;
+  return *this;
+}
+
+
 namespace json = boost::json;
 namespace fs = std::filesystem;
 

@@ -20,6 +20,29 @@ error_info read_kimmy(const json::value& section, opex_config& cfg, const config
   return {};
 }
 
+namespace {
+
+planning_entry read_planning_entry(const json::object& eo) {
+  planning_entry e;
+  e.tool = std::string(get_string(eo, "tool").value_or(""));
+  if (const auto* p = object_at(eo, "payload"))
+    e.payload = *p;
+  e.required = strings_at(eo, "required");
+  if (const auto* p = get_member(eo, "plan"); p && p->is_array())
+    e.plan = p->get_array();
+  e.answer = std::string(get_string(eo, "answer").value_or(""));
+  e.clarification = strings_at(eo, "clarification");
+  if (const auto* c = object_at(eo, "chain"))
+    e.chain = *c;
+  if (const auto* alts = get_member(eo, "alternatives"); alts && alts->is_array())
+    for (const auto& a : alts->get_array())
+      if (a.is_object())
+        e.alternatives.push_back(read_planning_entry(a.get_object()));
+  return e;
+}
+
+} // namespace
+
 error_info read_prolex(const json::value& section, opex_config& cfg, const config_reading& r) {
   // Planning table: the user's, or the embedded default's.
   const json::object* prolex = section.is_object() ? &section.get_object() : nullptr;
@@ -44,16 +67,8 @@ error_info read_prolex(const json::value& section, opex_config& cfg, const confi
       if (!canonical_intent(kv.key()))
         return config_error(r.origin, "prolex.planning." + std::string(kv.key()), "unknown intent");
       const auto& eo = kv.value().get_object();
-      planning_entry e;
-      e.tool = std::string(get_string(eo, "tool").value_or(""));
-      if (const auto* p = object_at(eo, "payload"))
-        e.payload = *p;
-      e.required = strings_at(eo, "required");
-      if (const auto* p = get_member(eo, "plan"); p && p->is_array())
-        e.plan = p->get_array();
-      e.answer = std::string(get_string(eo, "answer").value_or(""));
-      e.clarification = strings_at(eo, "clarification");
-      cfg.prolex.planning[std::string(kv.key())] = std::move(e);
+      // An alternative whose tool the catalogue lacks has no keywords, so it is never chosen.
+      cfg.prolex.planning[std::string(kv.key())] = read_planning_entry(eo);
     }
 
   return {};

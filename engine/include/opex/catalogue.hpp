@@ -66,6 +66,10 @@ struct tool_definition {
   std::optional<int> timeout_ms;
   boost::json::object retry;
   boost::json::array examples;
+  /// Words and phrases that name the tool in requests (opex extension; matched accent- and
+  /// case-insensitively on word boundaries): the rule planner's tool choice among a planning
+  /// entry's alternatives (docs/kimmy.md, "Tool choice").
+  std::vector<std::string> keywords;
 
   /// True when `level` is in auto_allowed_levels.
   bool allowed_at(int level) const noexcept;

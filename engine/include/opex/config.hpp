@@ -167,6 +167,16 @@ struct planning_entry {
   boost::json::array plan;
   std::string answer;
   std::vector<std::string> clarification;
+  /// Payload members set when this action follows another in one request ("puis", "then"):
+  /// templates where `{{ previous.result... }}` names the earlier step's result.
+  boost::json::object chain;
+  /// Other tools for the intent, each a planning entry with a `tool`: Kimmy suggests the one
+  /// whose catalogue keywords the request matches best, this entry when none matches.
+  std::vector<planning_entry> alternatives;
+
+  /// This entry when `tool` is its tool or empty, else the alternative planning `tool`, else
+  /// this entry.
+  const planning_entry& for_tool(std::string_view tool) const noexcept;
 };
 
 /// How a dead MCP server process is restarted: delays grow from initial_interval_ms by

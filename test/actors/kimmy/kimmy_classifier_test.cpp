@@ -125,7 +125,7 @@ TEST_CASE("kimmy_classifier: held-out corpus accuracy") {
   auto s = score_corpus(OPEX_FIXTURES_DIR "/kimmy_holdout.jsonl");
   CHECK(s.total >= 60);
   CHECK(s.invalid_payloads == 0);
-  CHECK(s.intent_accuracy >= 0.75);
+  CHECK(s.intent_accuracy >= 0.90);
 }
 
 TEST_CASE("kimmy_classifier: the foundation request escalates with the coming Friday") {

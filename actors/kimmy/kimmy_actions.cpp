@@ -1,0 +1,132 @@
+// Several actions in one request (kimmy_actions.hpp).
+#include "kimmy_actions.hpp"
+
+#include "kimmy_text.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace opex::actors::kimmy_detail {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Where a connector may start: after a space, or at a comma or a semicolon.
+bool may_start_connector(std::string_view f, std::size_t i) {
+  return f[i] == ',' || f[i] == ';' || (i > 0 && f[i - 1] == ' ' && f[i] != ' ');
+}
+
+/// The end of a part once the spaces and punctuation before a cut are trimmed.
+std::size_t trimmed_end(std::string_view f, std::size_t begin, std::size_t end) {
+  while (end > begin && is_space_or_punct(f[end - 1]))
+    --end;
+  return end;
+}
+
+} // namespace
+
+std::vector<action_part> split_actions(std::string_view folded, const action_split_rule& rule) {
+  std::vector<action_part> parts;
+  if (!rule.present || folded.empty())
+    return {{0, folded.size(), false}};
+  std::size_t begin = 0;
+  bool after_previous = false;
+  for (std::size_t i = 1; i < folded.size(); ++i) {
+    if (!may_start_connector(folded, i))
+      continue;
+    boost::match_results<std::string_view::const_iterator> m;
+    if (!boost::regex_search(folded.begin() + static_cast<std::ptrdiff_t>(i), folded.end(), m, rule.re,
+                             boost::match_continuous))
+      continue;
+    const std::size_t end = trimmed_end(folded, begin, i);
+    if (end == begin)
+      continue;  // nothing before the connector yet
+    parts.push_back({begin, end, after_previous});
+    after_previous = m[1].matched || m[2].matched;
+    begin = i + static_cast<std::size_t>(m.position(std::size_t{4}));
+    i = begin;
+  }
+  parts.push_back({begin, folded.size(), after_previous});
+  return parts;
+}
+
+bool is_plannable_action(const kimmy_analysis& part) {
+  const auto& intent = part.payload.intent;
+  if (intent == "question_simple")  // a search is an action (WEB_SEARCH), a question is not
+    return !part.payload.suggested_tools.empty();
+  static constexpr std::string_view not_actions[] = {"other", "question_systeme", "config_change"};
+  return std::find(std::begin(not_actions), std::end(not_actions), intent) == std::end(not_actions);
+}
+
+bool repeats_one_action(const std::vector<kimmy_analysis>& parts) {
+  for (const auto& a : parts) {
+    const auto& p = a.payload;
+    const auto* title = p.parameters.if_contains("title");
+    if ((title && !title->is_null()) || p.suggested_tools != parts.front().payload.suggested_tools)
+      return false;
+  }
+  return true;
+}
+
+void combine_actions(kimmy_analysis& whole, const std::vector<kimmy_analysis>& parts,
+                     const std::vector<action_part>& cuts) {
+  auto& p = whole.payload;
+  const auto& first = parts.front().payload;
+  p.intent = first.intent;
+  // The first action's parameters; a priority or a client said elsewhere applies to the request.
+  auto whole_parameters = std::move(p.parameters);
+  p.parameters = first.parameters;
+  for (const char* key : {"priority", "client_name"})
+    if (const auto* v = p.parameters.if_contains(key); (!v || v->is_null()) && whole_parameters.contains(key))
+      p.parameters[key] = whole_parameters.at(key);
+  p.complexity = "complex";
+  double confidence = 1.0;
+  json::array actions;
+  p.suggested_tools.clear();
+  std::string summary = p.language == "fr" ? "Plusieurs actions :" : "Several actions:";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto& a = parts[i].payload;
+    confidence = std::min(confidence, a.confidence);
+    json::array depends_on;
+    if (i > 0 && cuts[i].after_previous)
+      depends_on.emplace_back(static_cast<std::int64_t>(i - 1));
+    std::string tool = a.suggested_tools.empty() ? std::string{} : a.suggested_tools.front();
+    if (!tool.empty() && std::find(p.suggested_tools.begin(), p.suggested_tools.end(), tool) == p.suggested_tools.end())
+      p.suggested_tools.push_back(tool);
+    actions.push_back(json::object{{"intent", a.intent},
+                                   {"text", a.raw_input},
+                                   {"parameters", a.parameters},
+                                   {"suggested_tool", tool},
+                                   {"depends_on", std::move(depends_on)}});
+    summary += " " + std::to_string(i + 1) + ") " + a.kimmy_summary;
+  }
+  p.parameters["actions"] = std::move(actions);
+  p.confidence = std::round(std::clamp(confidence - 0.05, 0.05, 0.98) * 100.0) / 100.0;
+  p.kimmy_summary = truncate_utf8(summary, 490);
+}
+
+std::string choose_tool(const planning_entry& entry, const tool_catalogue& catalogue, std::string_view folded) {
+  std::string best = entry.tool;
+  std::size_t best_score = 0;
+  auto consider = [&](const std::string& tool) {
+    const auto* t = catalogue.find(tool);
+    if (t == nullptr)
+      return;
+    std::size_t score = 0;
+    for (const auto& kw : t->keywords)
+      if (auto k = fold_text(kw); contains_word(folded, k))
+        score += words_of(k).size();
+    if (score > best_score) {
+      best_score = score;
+      best = tool;
+    }
+  };
+  if (!entry.tool.empty())
+    consider(entry.tool);
+  for (const auto& a : entry.alternatives)
+    consider(a.tool);
+  return best;
+}
+
+} // namespace opex::actors::kimmy_detail

@@ -1,0 +1,347 @@
+// Kimmy's entities (kimmy_entities.hpp).
+#include "kimmy_entities.hpp"
+
+#include "date_resolver.hpp"
+#include "text_regex.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <array>
+#include <cstdlib>
+
+namespace opex::actors::kimmy_detail {
+
+namespace json = boost::json;
+using namespace std::chrono;
+
+namespace {
+
+using match = boost::smatch;
+
+span span_of(const match& m, int group = 0) {
+  return {static_cast<std::size_t>(m.position(group)), static_cast<std::size_t>(m.position(group) + m.length(group))};
+}
+
+std::string original_of(const normalized_text& nt, const match& m, int group = 0) {
+  auto s = span_of(m, group);
+  return nt.original(s.begin, s.end);
+}
+
+std::string iso(year_month_day d) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                static_cast<unsigned>(d.day()));
+  return buf;
+}
+
+void emails_and_urls(const normalized_text& nt, json::object& params, std::vector<span>& cuts) {
+  static const boost::regex email = text_regex(R"([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})");
+  static const boost::regex url = text_regex(R"(\bhttps?://[^\s"<>]+)");
+  const std::string& f = nt.folded;
+  json::array emails, urls;
+  for (boost::sregex_iterator it(f.begin(), f.end(), email), end; it != end; ++it) {
+    emails.emplace_back(original_of(nt, *it));
+    cuts.push_back(span_of(*it));
+  }
+  for (boost::sregex_iterator it(f.begin(), f.end(), url), end; it != end; ++it) {
+    auto u = original_of(nt, *it);
+    while (!u.empty() && (u.back() == '.' || u.back() == ',' || u.back() == ')' || u.back() == ';'))
+      u.pop_back();
+    urls.emplace_back(u);
+    cuts.push_back(span_of(*it));
+  }
+  if (!emails.empty())
+    params["emails"] = std::move(emails);
+  if (!urls.empty())
+    params["urls"] = std::move(urls);
+}
+
+/// repo_url and repo from a repository URL or "repo OWNER/NAME"; branch and base.
+void repository(const normalized_text& nt, json::object& params, std::vector<span>& cuts) {
+  const std::string& f = nt.folded;
+  static const boost::regex repo_url = text_regex(
+    R"(\b(?:https?://|git@)(github\.com|gitlab\.com|bitbucket\.org)[/:]([a-z0-9_.-]+)/([a-z0-9_.-]+?)(?:\.git)?(?=[\s,;)]|/?$|/\s))");
+  static const boost::regex any_git = text_regex(R"(\bhttps?://[^\s"<>]+\.git\b)");
+  static const boost::regex short_repo = text_regex(
+    R"(\b(?:repo|repos|repository|depot|projet|project|repertoire)\s+(?:github\s+)?([a-z0-9_.-]+)/([a-z0-9_.-]+)\b)");
+  match m;
+  if (boost::regex_search(f, m, repo_url)) {
+    auto text = original_of(nt, m);
+    params["repo_url"] = text;
+    if (m[1].str() == "github.com")
+      params["repo"] = original_of(nt, m, 2) + "/" + original_of(nt, m, 3);
+  } else if (boost::regex_search(f, m, any_git)) {
+    params["repo_url"] = original_of(nt, m);
+  } else if (boost::regex_search(f, m, short_repo)) {
+    auto repo = original_of(nt, m, 1) + "/" + original_of(nt, m, 2);
+    params["repo"] = repo;
+    params["repo_url"] = "https://github.com/" + repo;
+    cuts.push_back(span_of(m, 1));
+  }
+  static const boost::regex branch = text_regex(R"(\b(?:branche|branch)\s+([a-z0-9][a-z0-9._/-]*))");
+  static const boost::regex base = text_regex(R"(\b(?:into|onto|vers|sur|against|towards?)\s+(main|master|develop|dev|staging|release[a-z0-9._/-]*)\b)");
+  if (boost::regex_search(f, m, branch)) {
+    params["branch"] = original_of(nt, m, 1);
+    cuts.push_back(span_of(m));
+  }
+  if (boost::regex_search(f, m, base)) {
+    params["base"] = original_of(nt, m, 1);
+    cuts.push_back(span_of(m));
+  }
+}
+
+/// A pull request: "from X into Y" / "de X vers Y" (branch, base), "on OWNER/NAME" (repo),
+/// "titled "T"" / "titre « T »" (title).
+void pull_request(const normalized_text& nt, json::object& params, std::vector<span>& cuts) {
+  const std::string& f = nt.folded;
+  static const boost::regex branches = text_regex(
+    R"(\b(?:from|de|depuis)\s+(?:la branche |the branch |branch )?([a-z0-9][a-z0-9._/-]*)\s+(?:into|vers|to|onto|sur|dans)\s+([a-z0-9][a-z0-9._/-]*))");
+  static const boost::regex on_repo = text_regex(R"(\b(?:on|sur|in|dans|for|pour|against)\s+([a-z0-9_.-]+/[a-z0-9_.-]+)\b)");
+  static const boost::regex titled = text_regex(R"re(\b(?:titled|titre|intitulee?|called|named|title)\s*:?\s*"([^"]+)")re");
+  match m;
+  if (boost::regex_search(f, m, branches)) {
+    params["branch"] = original_of(nt, m, 1);
+    params["base"] = original_of(nt, m, 2);
+    cuts.push_back(span_of(m));
+  }
+  if (!params.contains("repo") && boost::regex_search(f, m, on_repo)) {
+    params["repo"] = original_of(nt, m, 1);
+    params["repo_url"] = "https://github.com/" + original_of(nt, m, 1);
+  }
+  if (boost::regex_search(f, m, titled))
+    params["title"] = original_of(nt, m, 1);
+}
+
+/// client_workflow and reporting without "client X": the capitalised name after "onboard",
+/// "for / pour / de / d'", "monthly report" or before "'s".
+void client_from_context(const normalized_text& nt, json::object& params) {
+  if (const auto* c = params.if_contains("client_name"); c && !c->is_null())
+    return;
+  static const boost::regex intro = text_regex(
+    R"(\b(?:onboarde|onboarder|onboard|for|pour|de|of|rapport mensuel|monthly report|bilan mensuel)\s+(?:le |la |the |our |notre |nouveau |nouvelle |new )*|\bd')");
+  static const boost::regex not_name = text_regex(
+    R"(^(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|may|june|july|august|september|october|november|december|lundi|mardi|mercredi|jeudi|vendredi|monday|tuesday|wednesday|thursday|friday|i|je|api|llm)$)");
+  const std::string& f = nt.folded;
+  auto name_at = [&](std::size_t pos) {
+    std::string name;
+    for (int words = 0; pos < f.size() && words < 3; ++words) {
+      auto next = std::min(f.find(' ', pos), f.size());
+      auto word = nt.original(pos, next);
+      while (!word.empty() && is_space_or_punct(word.back()))
+        word.pop_back();
+      if (word.ends_with("'s") || word.ends_with("’s"))
+        word.erase(word.size() - (word.ends_with("'s") ? 2 : 4));
+      if (word.empty() || !is_upper_start(word) || std::isdigit(static_cast<unsigned char>(word[0]))
+          || boost::regex_match(f.substr(pos, next - pos), not_name))
+        break;
+      name += (name.empty() ? "" : " ") + word;
+      const auto raw = nt.original(pos, next);
+      if (raw.back() == ',' || raw.back() == '.' || raw.back() == ':' || raw.ends_with("'s"))
+        break;
+      pos = next + 1;
+    }
+    return name;
+  };
+  for (boost::sregex_iterator it(f.begin(), f.end(), intro), end; it != end; ++it)
+    if (auto name = name_at(static_cast<std::size_t>(it->position() + it->length())); !name.empty()) {
+      params["client_name"] = name;
+      return;
+    }
+  static const boost::regex possessive = text_regex(R"(\b([a-z][a-z0-9-]*)'s (?:monthly|month|report|rapport|onboarding|workflow))");
+  match m;
+  if (boost::regex_search(f, m, possessive))
+    if (auto name = name_at(static_cast<std::size_t>(m.position(1))); !name.empty())
+      params["client_name"] = name;
+}
+
+/// "1 200 €", "300 euros", "$300", "45.50 USD".
+void amounts(const normalized_text& nt, json::object& params) {
+  static const boost::regex after = text_regex(
+    R"((\d{1,3}(?:[ .]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)\s?(e\b|eur\b|euros?\b|\$|usd\b|dollars?\b|£|gbp\b|livres?\b))");
+  static const boost::regex before = text_regex(R"((\$|£)\s?(\d+(?:[ ,]\d{3})*(?:\.\d{1,2})?))");
+  const std::string& f = nt.folded;
+  json::array out;
+  auto currency = [](const std::string& c) -> std::string {
+    if (c == "$" || c.starts_with("usd") || c.starts_with("dollar"))
+      return "USD";
+    if (c == "£" || c.starts_with("gbp") || c.starts_with("livre"))
+      return "GBP";
+    return "EUR";
+  };
+  auto number = [](std::string digits, bool comma_decimal) {
+    std::string clean;
+    for (char c : digits)
+      if (c == ',' && comma_decimal)
+        clean += '.';
+      else if (c != ' ' && c != ',' && !(c == '.' && comma_decimal))
+        clean += c;
+    return std::strtod(clean.c_str(), nullptr);
+  };
+  for (boost::sregex_iterator it(f.begin(), f.end(), after), end; it != end; ++it) {
+    // "€" folds to "e": an "e" after a number is a euro only where the text has the sign.
+    if ((*it)[2].str() == "e" && original_of(nt, *it, 2).find("€") == std::string::npos)
+      continue;
+    const std::string digits = (*it)[1].str();
+    // "1.200,50 €" and "12,5 €": the comma is the decimal mark; "1 200 €": spaces group.
+    const bool comma_decimal = digits.find(',') != std::string::npos;
+    out.push_back(json::object{{"value", number(digits, comma_decimal)}, {"currency", currency((*it)[2].str())}});
+  }
+  for (boost::sregex_iterator it(f.begin(), f.end(), before), end; it != end; ++it)
+    out.push_back(json::object{{"value", number((*it)[2].str(), false)}, {"currency", currency((*it)[1].str())}});
+  if (!out.empty())
+    params["amounts"] = std::move(out);
+}
+
+/// Capitalised names after "avec" / "with" / "contact": "avec Paul et Marie" -> [Paul, Marie].
+void people(const normalized_text& nt, json::object& params) {
+  static const boost::regex intro = text_regex(R"(\b(?:avec|with|contact(?: is| est| :)?|aupres de|for|pour) )");
+  const std::string& f = nt.folded;
+  json::array names;
+  for (boost::sregex_iterator it(f.begin(), f.end(), intro), end; it != end; ++it) {
+    auto pos = static_cast<std::size_t>(it->position() + it->length());
+    std::string name;  // consecutive capitalised words: one name ("Jeanne Martin")
+    auto flush = [&] {
+      if (!name.empty())
+        names.emplace_back(name);
+      name.clear();
+    };
+    while (pos < f.size()) {
+      auto next = std::min(f.find(' ', pos), f.size());
+      auto word = nt.original(pos, next);
+      while (!word.empty() && is_space_or_punct(word.back()))
+        word.pop_back();
+      const std::string folded_word = f.substr(pos, next - pos);
+      static const std::array<std::string_view, 6> joiners{"et", "and", "&", "ou", "or", "de"};
+      if (std::find(joiners.begin(), joiners.end(), folded_word) != joiners.end()) {
+        flush();
+        pos = next + 1;
+        continue;
+      }
+      // A name: a capitalised word that is not the client keyword and not a weekday.
+      static const boost::regex not_name = text_regex(
+        R"(^(?:client|cliente|customer|le|la|les|the|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday|demain|tomorrow|i|je)$)");
+      if (!is_upper_start(word) || std::isdigit(static_cast<unsigned char>(word[0])) || boost::regex_match(folded_word, not_name))
+        break;
+      if (it->str().starts_with("for") || it->str().starts_with("pour"))
+        break;  // "pour Umbrella" names a client, not a person
+      name += (name.empty() ? "" : " ") + word;
+      const auto raw = nt.original(pos, next);
+      if (!raw.empty() && (raw.back() == ',' || raw.back() == '.' || raw.back() == ':'))
+        flush();
+      pos = next + 1;
+    }
+    flush();
+  }
+  if (!names.empty())
+    params["people"] = std::move(names);
+}
+
+/// A report period: the month or week the request names.
+void period(const normalized_text& nt, year_month_day today, json::object& params, std::vector<span>& cuts) {
+  static const std::array<std::string_view, 12> months_fr{"janvier", "fevrier", "mars", "avril", "mai", "juin",
+                                                          "juillet", "aout", "septembre", "octobre", "novembre", "decembre"};
+  static const std::array<std::string_view, 12> months_en{"january", "february", "march", "april", "may", "june",
+                                                          "july", "august", "september", "october", "november", "december"};
+  static const boost::regex re = text_regex(
+    R"(\b(le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week|(?:(?:en|d'|de|du mois d'|du mois de|for|in|of|pour)\s?|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?)\b)");
+  const std::string& f = nt.folded;
+  match m;
+  if (!boost::regex_search(f, m, re))
+    return;
+  const std::string what = m[1].str();
+  year_month_day first{today.year(), today.month(), day{1}};
+  year_month_day last{};
+  const bool week = what.find("semaine") != std::string::npos || what.find("week") != std::string::npos;
+  if (week) {
+    const sys_days t{today};
+    const auto monday = t - (weekday{t} - Monday);
+    const auto start = what.find("derniere") != std::string::npos || what.find("last") != std::string::npos
+                         || what.find("previous") != std::string::npos ? monday - days{7} : monday;
+    first = year_month_day{start};
+    last = year_month_day{start + days{6}};
+  } else {
+    if (m[2].matched) {
+      const std::string name = m[2].str();
+      unsigned index = 0;
+      for (unsigned i = 0; i < 12; ++i)
+        if (months_fr[i] == name || months_en[i] == name)
+          index = i + 1;
+      year y = m[3].matched ? year{std::atoi(m[3].str().c_str())} : today.year();
+      if (!m[3].matched && month{index} > today.month())
+        y -= years{1};  // a report is about a month past: "en décembre" in November is last December
+      first = year_month_day{y, month{index}, day{1}};
+    } else if (what.find("dernier") != std::string::npos || what.find("last") != std::string::npos
+               || what.find("previous") != std::string::npos || what.find("precedent") != std::string::npos) {
+      first = year_month_day{sys_days{first} - days{1}};
+      first = year_month_day{first.year(), first.month(), day{1}};
+    }
+    last = year_month_day{year_month_day_last{first.year(), month_day_last{first.month()}}};
+    params["month"] = static_cast<std::int64_t>(static_cast<unsigned>(first.month()));
+    params["year"] = static_cast<std::int64_t>(static_cast<int>(first.year()));
+  }
+  params["period"] = "custom";
+  params["period_start"] = iso(first);
+  params["period_end"] = iso(last);
+  cuts.push_back(span_of(m));
+}
+
+/// client_workflow: "le workflow relances", "the reminders workflow".
+void workflow_name(const normalized_text& nt, json::object& params) {
+  static const boost::regex fr = text_regex(R"(\bworkflow (?:de |d'|des |du |nomme |appele |called |named )?"? ?([a-z][a-z0-9_-]{2,})\b)");
+  static const boost::regex en = text_regex(R"re(\b(?:the |a |our )"? ?([a-z][a-z0-9_-]{2,})"? workflow\b)re");
+  static const boost::regex named = text_regex(R"(\b(?:lance|lancer|run|kick off|start|declenche|execute)\s+(?:les |the |mes |my )?(relances|reminders|impayes|overdue-invoices)\b)");
+  static const boost::regex stop = text_regex(R"(^(?:pour|for|client|customer|avec|with|the|les|mensuel|monthly|n8n|id|sur|on)$)");
+  const std::string& f = nt.folded;
+  for (const auto* re : {&fr, &en, &named}) {
+    match m;
+    if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), stop)
+        && m[1].str().find_first_of("0123456789") == std::string::npos) {
+      params["workflow_name"] = original_of(nt, m, 1);
+      return;
+    }
+  }
+}
+
+/// question_simple: what follows a search verb.
+void search_query(const normalized_text& nt, json::object& params) {
+  static const boost::regex re = text_regex(
+    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver)(?:[- ]moi| me)?(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
+  match m;
+  const std::string& f = nt.folded;
+  if (!boost::regex_search(f, m, re))
+    return;
+  std::string q;
+  if (auto quote = quoted(f); quote && quote->begin >= static_cast<std::size_t>(m.position(1)))
+    q = nt.original(quote->begin, quote->end);
+  else
+    q = tidy_phrase(original_of(nt, m, 1));
+  while (!q.empty() && (q.back() == '?' || q.back() == '.' || q.back() == '!'))
+    q.pop_back();
+  if (q.size() >= 2)
+    params["query"] = truncate_utf8(q, 400);
+}
+
+} // namespace
+
+void add_entities(const normalized_text& nt, std::string_view intent, year_month_day today, json::object& params,
+                  std::vector<span>& cuts) {
+  emails_and_urls(nt, params, cuts);
+  repository(nt, params, cuts);
+  amounts(nt, params);
+  people(nt, params);
+  if (auto d = find_duration(nt.folded)) {
+    params["duration_minutes"] = d->minutes;
+    cuts.push_back({d->begin, d->end});
+  }
+  period(nt, today, params, cuts);
+  if (intent == "client_workflow" || intent == "reporting") {
+    workflow_name(nt, params);
+    client_from_context(nt, params);
+  }
+  if (intent == "dev_workflow")
+    pull_request(nt, params, cuts);
+  if (intent == "question_simple")
+    search_query(nt, params);
+}
+
+} // namespace opex::actors::kimmy_detail

@@ -1,0 +1,118 @@
+// The rule planner for a request with several actions (Kimmy's `parameters.actions`,
+// docs/kimmy.md, "Several actions"): each action planned like a request of its own, then joined
+// into one multi_tool_plan whose later actions depend on the earlier ones where the request
+// said "puis / then / and use it to", with the entry's `chain` templates feeding them the
+// earlier result.
+#include "rule_planner.hpp"
+
+#include "opex/json_util.hpp"
+#include "opex/template_resolver.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace opex::actors {
+
+namespace json = boost::json;
+
+namespace {
+
+/// `{{ previous.x }}` becomes `{{ step_N.x }}` in every string of `v`.
+void point_previous_at(json::value& v, int step) {
+  if (v.is_string()) {
+    std::string s(v.get_string());
+    const std::string to = "step_" + std::to_string(step) + ".";
+    for (std::string_view from : {"{{ previous.", "{{previous."}) {
+      for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at)) {
+        const std::string replacement = std::string(from.substr(0, from.size() - 9)) + to;
+        s.replace(at, from.size(), replacement);
+        at += replacement.size();
+      }
+    }
+    v = json::string(s);
+  } else if (v.is_object()) {
+    for (auto& kv : v.get_object())
+      point_previous_at(kv.value(), step);
+  } else if (v.is_array()) {
+    for (auto& e : v.get_array())
+      point_previous_at(e, step);
+  }
+}
+
+/// The sub-request of one action: the payload with the action's intent, text, parameters and tool.
+kimmy_payload action_payload(const kimmy_payload& whole, const json::object& action) {
+  kimmy_payload sub = whole;
+  sub.intent = std::string(get_string(action, "intent").value_or("other"));
+  sub.raw_input = std::string(get_string(action, "text").value_or(""));
+  sub.parameters = json::object{};
+  if (const auto* p = get_member(action, "parameters"); p && p->is_object())
+    sub.parameters = p->get_object();
+  sub.parameters.erase("actions");
+  sub.suggested_tools.clear();
+  if (auto tool = get_string(action, "suggested_tool"); tool && !tool->empty())
+    sub.suggested_tools.emplace_back(*tool);
+  return sub;
+}
+
+/// The entry's `chain` members, resolved against the action's parameters, with `previous`
+/// naming step `after`.
+json::object chained_members(const planning_entry& entry, const kimmy_payload& sub, int after) {
+  json::value scope = to_json(sub);
+  auto lookup = [&scope](std::string_view root) -> const json::value* { return get_member(scope.get_object(), root); };
+  auto resolved = resolve_templates(json::value(entry.chain), lookup, template_mode::lenient);
+  if (!resolved || !resolved->is_object())
+    return {};
+  point_previous_at(*resolved, after);
+  return std::move(resolved->get_object());
+}
+
+} // namespace
+
+planning_result rule_planner::plan_actions(const kimmy_payload& payload, const json::array& actions, int level) const {
+  std::vector<plan_step> steps;
+  std::vector<int> last_step_of;  // per action
+  std::string intents;
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    if (!actions[i].is_object())
+      continue;
+    const auto& action = actions[i].get_object();
+    auto sub = action_payload(payload, action);
+    auto planned = plan(sub, level);
+    if (planned.output.type != output_type::tool_call && planned.output.type != output_type::multi_tool_plan) {
+      planned.note.rule = "multi_action_" + planned.note.rule;
+      planned.note.detail = "action " + std::to_string(i + 1) + " (" + sub.intent + "): " + planned.note.detail;
+      return planned;
+    }
+    std::optional<int> after;
+    if (const auto* deps = get_member(action, "depends_on"); deps && deps->is_array())
+      for (const auto& d : deps->get_array())
+        if (d.is_int64() && d.get_int64() >= 0 && static_cast<std::size_t>(d.get_int64()) < last_step_of.size())
+          after = last_step_of[static_cast<std::size_t>(d.get_int64())];
+    std::map<int, int> renumbered;
+    const int offset = static_cast<int>(steps.size());
+    for (std::size_t k = 0; k < planned.output.plan.size(); ++k)
+      renumbered[planned.output.plan[k].step] = offset + static_cast<int>(k) + 1;
+    const auto& it = cfg_.prolex.planning.find(sub.intent);
+    for (auto& s : planned.output.plan) {
+      const bool root = s.depends_on.empty();
+      s.step = renumbered[s.step];
+      for (auto& d : s.depends_on)
+        d = renumbered.contains(d) ? renumbered[d] : d;
+      if (root && after) {
+        s.depends_on.push_back(*after);
+        if (it != cfg_.prolex.planning.end())
+          for (auto& [k, v] : chained_members(it->second.for_tool(s.tool), sub, *after))
+            s.payload[k] = v;
+      }
+      steps.push_back(std::move(s));
+    }
+    last_step_of.push_back(steps.back().step);
+    intents += (intents.empty() ? "" : ", ") + sub.intent;
+  }
+  prolex_output o;
+  o.type = output_type::multi_tool_plan;
+  o.plan = std::move(steps);
+  return {std::move(o), {"planning_table", "actions: " + intents}};
+}
+
+} // namespace opex::actors

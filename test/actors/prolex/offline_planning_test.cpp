@@ -1,0 +1,160 @@
+// Offline planning of the requests issue 15 quotes (docs/kimmy.md, "Several actions", "Tool
+// choice", "Parameters"): Kimmy's rules then Prolex's rule planner with the default
+// configuration, no model.
+#include "kimmy/kimmy_actions.hpp"
+#include "kimmy/kimmy_classifier.hpp"
+#include "prolex/rule_planner.hpp"
+
+#include "opex/config.hpp"
+#include "opex/json_util.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+using namespace opex;
+using namespace opex::actors;
+namespace json = boost::json;
+
+namespace {
+
+struct offline {
+  opex_config cfg;
+  kimmy_classifier kimmy;
+  rule_planner planner;
+  explicit offline(int level) : cfg(with_level(level)), kimmy(cfg), planner(cfg) {}
+
+  static opex_config with_level(int level) {
+    auto c = load_config("").value();
+    c.autonomy_level = level;
+    return c;
+  }
+  kimmy_analysis analyze(const std::string& text) const {
+    kimmy_request req;
+    req.text = text;
+    req.now = *parse_iso8601("2026-11-18T09:00:00+01:00");  // Wednesday, Paris
+    return kimmy.analyze(req);
+  }
+  planning_result plan(const std::string& text) const { return planner.plan(analyze(text).payload, cfg.autonomy_level); }
+};
+
+const json::value* member(const plan_step& s, std::string_view key) {
+  return s.payload.if_contains(key);
+}
+
+} // namespace
+
+TEST_CASE("offline planning: two actions in one request become a multi_tool_plan") {
+  offline o(2);
+  auto a = o.analyze("Ajoute une tâche pour relancer le fournisseur lundi et note les tarifs qu'il a proposés");
+  CHECK(a.payload.complexity == "complex");
+  CHECK(a.payload.requires_prolex);
+  REQUIRE(a.payload.parameters.at("actions").as_array().size() == 2);
+  auto r = o.planner.plan(a.payload, 2);
+  INFO(json::serialize(to_json(r.output)));
+  REQUIRE(r.output.type == output_type::multi_tool_plan);
+  REQUIRE(r.output.plan.size() == 2);
+  CHECK(r.output.plan[0].tool == "TASK_CREATE");
+  CHECK(r.output.plan[0].payload.at("title") == "Relancer le fournisseur");
+  CHECK(r.output.plan[0].payload.at("due_date") == "2026-11-23");
+  CHECK(r.output.plan[1].tool == "DOC_CREATE_NOTE");
+  CHECK(r.output.plan[1].payload.at("content") == "Les tarifs qu'il a proposés");
+  CHECK(r.output.plan[1].depends_on.empty());  // "et": independent, run in parallel
+  CHECK(member(r.output.plan[1], "due_date") == nullptr);
+}
+
+TEST_CASE("offline planning: then feeds the earlier result to the later step") {
+  offline o(2);
+  auto r = o.plan("Search the web for SQLite WAL checkpoints then write a note with what you find");
+  INFO(json::serialize(to_json(r.output)));
+  REQUIRE(r.output.type == output_type::multi_tool_plan);
+  REQUIRE(r.output.plan.size() == 2);
+  CHECK(r.output.plan[0].tool == "WEB_SEARCH");
+  CHECK(r.output.plan[0].payload.at("query") == "SQLite WAL checkpoints");
+  CHECK(r.output.plan[1].tool == "DOC_CREATE_NOTE");
+  CHECK(r.output.plan[1].depends_on == std::vector<int>{1});
+  CHECK(std::string(r.output.plan[1].payload.at("content").as_string()).find("{{ step_1.result }}") != std::string::npos);
+}
+
+TEST_CASE("offline planning: one action is not cut at a plain and") {
+  offline o(2);
+  auto a = o.analyze("Crée une tâche pour réviser et valider la documentation");
+  CHECK_FALSE(a.payload.parameters.contains("actions"));
+  auto cuts = kimmy_detail::split_actions("le site est down, verifie les serveurs stp", kimmy_detail::action_split());
+  CHECK(cuts.size() == 2);  // cut, then kept whole: one untitled HEALTHCHECK_RUN twice
+  CHECK(o.plan("Le site est down, vérifie les serveurs stp").output.type == output_type::tool_call);
+}
+
+TEST_CASE("offline planning: the catalogue's keywords choose client workflows and reports") {
+  offline o(3);
+  auto report = o.plan("Génère le rapport du mois pour le client Umbrella");
+  INFO(json::serialize(to_json(report.output)));
+  REQUIRE(report.output.type == output_type::tool_call);
+  CHECK(report.output.plan[0].tool == "CLIENT_MONTHLY_REPORT");
+  CHECK(report.output.plan[0].payload.at("client_name") == "Umbrella");
+  CHECK(report.output.plan[0].payload.at("month") == 11);
+  CHECK(report.output.plan[0].payload.at("year") == 2026);
+
+  auto onboarding = o.plan("Start onboarding for our new customer Hooli");  // no contact e-mail: asked, not invented
+  REQUIRE(onboarding.output.type == output_type::clarification);
+  CHECK(onboarding.output.questions.front().find("e-mail") != std::string::npos);
+  auto with_mail = o.plan("Start onboarding for our new customer Hooli, contact Gavin Belson gavin@hooli.com");
+  REQUIRE(with_mail.output.type == output_type::tool_call);
+  CHECK(with_mail.output.plan[0].tool == "CLIENT_ONBOARDING");
+  CHECK(with_mail.output.plan[0].payload.at("contact_email") == "gavin@hooli.com");
+  CHECK(with_mail.output.plan[0].payload.at("contact_name") == "Gavin Belson");
+
+  auto costs = o.plan("cost report for last month");
+  REQUIRE(costs.output.type == output_type::tool_call);
+  CHECK(costs.output.plan[0].tool == "COST_REPORT_RUN");
+  CHECK(costs.output.plan[0].payload.at("start_date") == "2026-10-01");
+  CHECK(costs.output.plan[0].payload.at("end_date") == "2026-10-31");
+
+  auto weekly = o.plan("Fais le résumé de la semaine");
+  REQUIRE(weekly.output.type == output_type::tool_call);
+  CHECK(weekly.output.plan[0].tool == "WEEKLY_SUMMARY");
+}
+
+TEST_CASE("offline planning: entities come from the text, never invented") {
+  offline o(3);
+  auto clone = o.plan("Clone https://github.com/acme/widgets.git stp");
+  INFO(json::serialize(to_json(clone.output)));
+  REQUIRE(clone.output.type == output_type::tool_call);
+  CHECK(clone.output.plan[0].tool == "GIT_CLONE");
+  CHECK(clone.output.plan[0].payload.at("repo_url") == "https://github.com/acme/widgets.git");
+
+  auto meeting = o.plan("Planifie une réunion avec l'équipe produit demain à 14h pendant une heure");
+  REQUIRE(meeting.output.type == output_type::tool_call);
+  CHECK(meeting.output.plan[0].payload.at("duration_minutes") == 60);
+  CHECK(meeting.output.plan[0].payload.at("summary").as_string().find("heure") == json::string::npos);
+  auto call = o.analyze("Schedule a call with Sarah on Friday at 3pm for 30 minutes");
+  CHECK(call.payload.parameters.at("duration_minutes") == 30);
+  CHECK(call.payload.parameters.at("title").as_string().find("30") == json::string::npos);
+  CHECK(call.payload.parameters.at("people") == json::array{"Sarah"});
+
+  auto weather = o.analyze("Il fait beau aujourd'hui");
+  CHECK(weather.payload.parameters.at("due_date").is_null());
+  auto quoted = o.analyze("Ajoute une tâche : Regarder le film « Lundi matin »");
+  CHECK(quoted.payload.parameters.at("due_date").is_null());
+
+  auto note = o.analyze("Note : facture Globex de 1 200 € et $300 de frais, à payer avant le 30");
+  REQUIRE(note.payload.parameters.contains("amounts"));
+  CHECK(note.payload.parameters.at("amounts").as_array().size() == 2);
+  CHECK(note.payload.parameters.at("amounts").as_array()[0].at("value") == 1200.0);
+  CHECK(note.payload.parameters.at("amounts").as_array()[1].at("currency") == "USD");
+
+  auto structuring = o.analyze("Can you turn my meeting notes into a clean outline with headings?");
+  CHECK(structuring.payload.parameters.at("title").is_null());
+  auto task = o.analyze("Crée une tâche pour relancer Paul");
+  CHECK_FALSE(task.payload.parameters.contains("emails"));
+  CHECK_FALSE(task.payload.parameters.contains("amounts"));
+  CHECK_FALSE(task.payload.parameters.contains("period_start"));
+}
+
+TEST_CASE("offline planning: the vocabulary's actions section is checked") {
+  auto bad = kimmy_detail::parse_vocabulary("rules: []\nactions: {sequence: '(puis)', dependent: x, parallel: y, filler: z, verb: v}\n", "t.yml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("non-capturing") != std::string::npos);
+  auto missing = kimmy_detail::parse_vocabulary("rules: []\nactions: {sequence: a}\n", "t.yml");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("actions.dependent") != std::string::npos);
+}
