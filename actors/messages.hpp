@@ -280,15 +280,24 @@ struct report_reply {
   boost::json::object body;
 };
 
+/// The tenant's recent tasks, notes and events the report reader lists for references
+/// (journal_reports::tenant_items).
+struct item_lookup {
+  std::string tenant;
+  int limit = 200;
+};
+
 /// The report reader: the journal's reports (opex/connectors/storage.hpp, journal_reports) on a
 /// connection and a thread of their own, so a report over a long window never delays the
 /// store's commits: workflow metrics (`query_atom`), request listings (`list_atom`) and the
 /// evidence of improvement proposals over a window (`get_atom`), the alerts' stored states and
-/// undelivered notifications (`alerts_atom`). Detached in production.
+/// undelivered notifications (`alerts_atom`), the tenant's items for references (`list_atom,
+/// item_lookup`: Prolex). Detached in production.
 using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>,
                                       caf::replies_to<list_atom, request_filter>::with<report_reply>,
                                       caf::replies_to<get_atom, workflow_metrics_query>::with<report_reply>,
-                                      caf::replies_to<alerts_atom>::with<report_reply>>;
+                                      caf::replies_to<alerts_atom>::with<report_reply>,
+                                      caf::replies_to<list_atom, item_lookup>::with<report_reply>>;
 
 /// The alert evaluator (actors/alerts; docs/operations.md, "Alerts"): `run_atom` evaluates the
 /// rules now and answers {"evaluated_at", "transitions": [notification...], "deliveries":
@@ -331,6 +340,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::connectors::usage_facts)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::workflow_metrics_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::request_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::report_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::item_lookup)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::alert_delivery_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)

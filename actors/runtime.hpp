@@ -118,6 +118,7 @@ struct runtime_services {
 /// The agents' plain logic (Kimmy, Prolex, the Proxy Master's checks).
 struct runtime_agents {
   std::unique_ptr<kimmy_classifier> kimmy;
+  std::unique_ptr<knowledge_index> knowledge;  ///< the planner's answers (before it: outlives it)
   std::unique_ptr<rule_planner> planner;
   std::unique_ptr<proxy_checker> proxy;
   std::unique_ptr<llm_planner> llm_plans;     ///< Prolex's llm modes

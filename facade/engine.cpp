@@ -5,6 +5,8 @@
 #include "opex/log.hpp"
 
 #include "opex/connectors/connector_factory.hpp"
+#include "opex/connectors/knowledge_fts.hpp"
+#include "prolex/system_knowledge.hpp"
 #include "opex/policies/guard_policy.hpp"
 #include "opex/connectors/storage.hpp"
 #include "opex/connectors/secret_store.hpp"
@@ -69,6 +71,18 @@ void load_tool_schema(const opex_config& cfg, schema_registry& schemas, const to
 }
 
 } // namespace
+
+void make_rule_planner(actors::runtime_agents& agents, const opex_config& cfg) {
+  agents.planner.reset();
+  agents.knowledge.reset();
+  if (auto index = connectors::open_knowledge_index()) {
+    (*index)->add(actors::system_documents(cfg));
+    agents.knowledge = std::move(index).value();
+  } else {
+    log_event(log_level::warn, "prolex.knowledge_unavailable", index.error().message);
+  }
+  agents.planner = std::make_unique<actors::rule_planner>(cfg, agents.knowledge.get());
+}
 
 void load_payload_schemas(const opex_config& cfg, schema_registry& schemas) {
   for (const auto& tool : cfg.catalogue.tools()) {
@@ -270,7 +284,7 @@ engine::engine(engine_options options) : impl_(std::make_unique<impl>()) {
     im.lock = std::move(lock).value();
   }
   rt->kimmy = std::make_unique<actors::kimmy_classifier>(rt->config);
-  rt->planner = std::make_unique<actors::rule_planner>(rt->config);
+  make_rule_planner(*rt, rt->config);
   rt->proxy = std::make_unique<actors::proxy_checker>(rt->config, *rt->schemas);  // chain checked above
 
   auto http = add_connectors(*rt, im.database);

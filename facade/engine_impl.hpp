@@ -98,6 +98,11 @@ private:
 /// schemas/payloads/). Throws std::runtime_error when one cannot be found.
 void load_payload_schemas(const opex_config& cfg, schema_registry& schemas);
 
+/// Prolex's rule planner with its knowledge index (docs/kimmy.md, "Answers"): the
+/// configuration's documents indexed with SQLite FTS5; without FTS5, the planner answers from
+/// its planning table (logged).
+void make_rule_planner(actors::runtime_agents& agents, const opex_config& cfg);
+
 /// The span exporter `tracing:` configures (its own HTTP client), or nullptr without an
 /// endpoint. Throws engine_error (CONFIG_ERROR) when a header reference cannot be resolved.
 std::shared_ptr<observers::otlp_trace_exporter> make_trace_exporter(const opex_config& cfg, const std::string& version);

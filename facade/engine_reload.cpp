@@ -123,7 +123,7 @@ result<reload_report> engine::reload(opex_config cfg) {
   }
   auto& agents = gen->agents;
   agents.kimmy = std::make_unique<actors::kimmy_classifier>(gen->config);
-  agents.planner = std::make_unique<actors::rule_planner>(gen->config);
+  make_rule_planner(agents, gen->config);
   agents.proxy = std::make_unique<actors::proxy_checker>(gen->config, *gen->schemas);
   if (im.rt->llm) {
     agents.llm_plans = std::make_unique<actors::llm_planner>(gen->config, *gen->schemas, *agents.proxy);

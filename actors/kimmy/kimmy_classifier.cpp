@@ -182,8 +182,8 @@ struct parameter_reader {
         params["title"] = truncate_utf8(title, 480);
       if (intent == "doc_structuring") {  // the document, not a phrase cut from the sentence
         params["title"] = nullptr;
-        if (q)
-          params["doc_id"] = nt.original(q->begin, q->end);
+        if (auto ref = find_reference(nt, item_kind::note, q); !ref.empty())
+          params["doc_ref"] = ref;
       }
       if (intent == "calendar_event") {
         if (time && date) {
@@ -231,19 +231,17 @@ struct parameter_reader {
       }
   }
 
-  /// task_update: the task (quoted, or "la tâche 12") and a completed status.
+  /// task_update: the task (its id: "la tâche 12"; else a reference: quoted, or named) and a
+  /// completed status.
   void task_update(json::object& params) {
-      if (q) {
-        params["task_id"] = nt.original(q->begin, q->end);
-      } else {
-        static const boost::regex ref = text_regex("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
-        boost::smatch m;
-        if (boost::regex_search(f, m, ref))
-          params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
-                                          static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
-        else
-          params["task_id"] = nullptr;
-      }
+      static const boost::regex id = text_regex("\\b(?:la tache|ma tache|the task|my task|task|tache)(?: #| n°| no | id )?\\s*([a-z0-9_-]*\\d[a-z0-9_-]*)\\b");
+      boost::smatch m;
+      params["task_id"] = nullptr;
+      if (!q && boost::regex_search(f, m, id))
+        params["task_id"] = nt.original(static_cast<std::size_t>(m.position(std::size_t{1})),
+                                        static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
+      else if (auto ref = find_reference(nt, item_kind::task, q); !ref.empty())
+        params["task_ref"] = ref;  // Prolex finds it among the tenant's tasks
       static const boost::regex done = text_regex("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
       if (boost::regex_search(f, done))
         params["status"] = "completed";

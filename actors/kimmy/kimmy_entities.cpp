@@ -344,4 +344,42 @@ void add_entities(const normalized_text& nt, std::string_view intent, year_month
     search_query(nt, params);
 }
 
+std::string find_reference(const normalized_text& nt, item_kind kind, const std::optional<span>& quote) {
+  if (quote)
+    return nt.original(quote->begin, quote->end);
+  const std::string& f = nt.folded;
+  const bool task = kind == item_kind::task;
+  static const boost::regex last_task = text_regex(R"(\b(?:la derniere tache|ma derniere tache|the last task|my last task|the latest task|la tache la plus recente)\b)");
+  static const boost::regex first_task = text_regex(R"(\b(?:la premiere tache|the first task|my first task|ma premiere tache)\b)");
+  static const boost::regex last_note = text_regex(R"(\b(?:la derniere note|ma derniere note|the last note|my last note|the latest note)\b)");
+  match m;
+  if (boost::regex_search(f, m, task ? last_task : last_note))
+    return "@last";
+  if (task && boost::regex_search(f, m, first_task))
+    return "@first";
+  static const std::string noun_task = "(?:tache|task|todo)", noun_note = "(?:note|document|doc|compte rendu)";
+  const std::string stop =
+    R"((?=\s+(?:comme|as|est|is|en|passe|to|a|au|pour|c'est|into|par|by|avec|with|in|du|sur)\b|\s*[,.;!?:]|$))";
+  static const boost::regex after_task = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_task + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
+  static const boost::regex after_note = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_note + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
+  static const boost::regex before_task = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_task + R"(\b)");
+  static const boost::regex before_note = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
+  static const boost::regex marked = text_regex(
+    R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au)\b))");
+  static const boost::regex done_for = text_regex(R"(\bc'est fait pour (.{2,80}?)(?=\s*[,.;!?]|$))");
+  static const boost::regex not_ref = text_regex(R"(^(?:est|is|faite?|done|de|la|le|the|suivante|next|prochaine|ca|it|this|cette)$)");
+  for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for}
+                             : std::vector<const boost::regex*>{&after_note, &before_note}) {
+    if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), not_ref)) {
+      auto ref = tidy_phrase(original_of(nt, m, 1));
+      while (!ref.empty() && (ref.front() == '\'' || ref.front() == '"'))
+        ref.erase(0, 1);
+      while (!ref.empty() && (ref.back() == '\'' || ref.back() == '"'))
+        ref.pop_back();
+      return ref;
+    }
+  }
+  return {};
+}
+
 } // namespace opex::actors::kimmy_detail

@@ -30,4 +30,14 @@ namespace opex::actors::kimmy_detail {
 void add_entities(const normalized_text& nt, std::string_view intent, std::chrono::year_month_day today,
                   boost::json::object& params, std::vector<span>& cuts);
 
+/// What kind of item a reference names.
+enum class item_kind { task, note };
+
+/// The item a request refers to without its id (docs/kimmy.md, "References"): a quoted title,
+/// "la tâche Préparer la démo", "the call task", "Mark Call the accountant as done", "c'est
+/// fait pour réserver la salle", "@last" for "la dernière tâche" / "the last task", "@first" for
+/// "la première tâche de ma liste"; "" when the text names none. Prolex resolves it against
+/// the tenant's items.
+std::string find_reference(const normalized_text& nt, item_kind kind, const std::optional<span>& quote);
+
 } // namespace opex::actors::kimmy_detail

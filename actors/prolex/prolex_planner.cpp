@@ -38,12 +38,14 @@ void journal_plan(self_pointer self, const runtime_services& rt, const request_c
   self->send(rt.store, journal_atom::value, std::move(entry));
 }
 
-/// Plans with the rules and passes the output on.
+/// Plans with the rules and passes the output on; `items` are the tenant's tasks and notes
+/// for references (null when the payload names none or they could not be read).
 template <class Delegate>
 auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
                      caf::actor_clock::time_point started, const trace_context& span, const model_note* note,
-                     Delegate delegate) {
-  auto planned = agents_of(*rt->agents, ctx).planner->plan(*ctx.kimmy, config_of(*rt->base, ctx).level_for(ctx.tenant));
+                     Delegate delegate, const json::object* items = nullptr) {
+  auto planned =
+    agents_of(*rt->agents, ctx).planner->plan(*ctx.kimmy, config_of(*rt->base, ctx).level_for(ctx.tenant), items);
   std::string rule = planned.note.rule;
   std::string detail = planned.note.detail;
   if (note) {
@@ -54,6 +56,41 @@ auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>
   ctx.output = std::make_shared<const prolex_output>(std::move(planned.output));
   ctx.planned_by = "prolex";
   return delegate(std::move(ctx));
+}
+
+/// True when the payload (or one of its actions) refers to a task or note by its title.
+bool names_items(const kimmy_payload& p) {
+  auto refers = [](const json::object& params) { return params.contains("task_ref") || params.contains("doc_ref"); };
+  if (refers(p.parameters))
+    return true;
+  if (const auto* actions = p.parameters.if_contains("actions"); actions && actions->is_array())
+    for (const auto& a : actions->get_array())
+      if (const auto* params = a.is_object() ? a.get_object().if_contains("parameters") : nullptr;
+          params && params->is_object() && refers(params->get_object()))
+        return true;
+  return false;
+}
+
+/// Reads the tenant's items on the report reader (its own connection and thread), then plans
+/// with the rules; without them (a read that fails or times out) the references stay titles.
+caf::result<request_outcome> plan_with_items(self_pointer self, const std::shared_ptr<const agent_parts>& rt,
+                                             request_context ctx, caf::actor_clock::time_point started,
+                                             const trace_context& span) {
+  auto rp = self->make_response_promise<request_outcome>();
+  auto pass_on = [self, rt, rp](request_context c) mutable {
+    rp.delegate(rt->routes->proxy_master, run_atom::value, std::move(c));
+    return 0;
+  };
+  item_lookup q{ctx.tenant, 200};
+  self->request(rt->base->reports, std::chrono::seconds(5), list_atom::value, std::move(q))
+    .then(
+      [self, rt, ctx, started, span, pass_on](const report_reply& r) mutable {
+        plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, pass_on, r.error ? nullptr : &r.body);
+      },
+      [self, rt, ctx, started, span, pass_on](const caf::error&) mutable {
+        plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, pass_on);
+      });
+  return rp;
 }
 
 /// Checks a KimmyPayload sent from outside and makes it the request's (its request id, the
@@ -91,10 +128,13 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         return refusal(*rt->base, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
 
       const auto& mode = config_of(*rt->base, ctx).prolex.mode;
-      if (mode == "rules" || !agents_of(*rt->agents, ctx).llm_plans)
+      if (mode == "rules" || !agents_of(*rt->agents, ctx).llm_plans) {
+        if (names_items(*ctx.kimmy) && rt->base->reports)
+          return plan_with_items(self, rt, std::move(ctx), started, span);
         return plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, [self, rt](request_context c) {
           return caf::result<request_outcome>(self->delegate(rt->routes->proxy_master, run_atom::value, std::move(c)));
         });
+      }
 
       // The model plans; its budget is the planning limit, the request's own budget and what
       // is left of the day's.

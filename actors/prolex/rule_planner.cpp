@@ -4,6 +4,8 @@
 #include "opex/json_util.hpp"
 #include "opex/policies/autonomy_policy.hpp"
 #include "opex/template_resolver.hpp"
+#include "reference_resolver.hpp"
+#include "system_knowledge.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -71,7 +73,24 @@ bool present(const json::object& params, const std::string& key) {
 
 } // namespace
 
-rule_planner::rule_planner(const opex_config& cfg) : cfg_(cfg) {}
+rule_planner::rule_planner(const opex_config& cfg, const knowledge_index* knowledge) : cfg_(cfg), knowledge_(knowledge) {}
+
+std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_payload& payload) const {
+  if (!knowledge_ || (payload.intent != "question_systeme" && payload.intent != "question_simple"))
+    return std::nullopt;
+  const bool fr = payload.language == "fr";
+  auto hits = knowledge_->search(payload.raw_input, 3);
+  if (auto text = knowledge_answer(hits, fr))
+    return planning_result{answer(std::move(*text)), {"knowledge", "answered from " + hits.front().document.source}};
+  if (payload.intent == "question_systeme")
+    return std::nullopt;  // the planning table's summary of the engine
+  return planning_result{
+    answer(fr ? "Je ne sais pas : ni la configuration d'opex ni ses documents ne répondent à cette question. "
+                "Demandez à une personne, ou configurez un planificateur LLM."
+              : "I don't know: neither opex's configuration nor its documents answer this. Ask a person, "
+                "or configure an LLM planner."),
+    {"knowledge", "no document matches well enough"}};
+}
 
 std::string rule_planner::system_summary(const std::string& language) const {
   bool fr = language == "fr";
@@ -200,10 +219,20 @@ std::optional<planning_result> refuse_step(const plan_step& s, const opex_config
 } // namespace
 
 planning_result rule_planner::plan(const kimmy_payload& payload, int level) const {
+  return plan(payload, level, nullptr);
+}
+
+planning_result rule_planner::plan(const kimmy_payload& payload, int level, const json::object* items) const {
   const bool fr = payload.language == "fr";
   if (const auto* actions = get_member(payload.parameters, "actions"); actions && actions->is_array()
       && actions->get_array().size() >= 2)
-    return plan_actions(payload, actions->get_array(), level);
+    return plan_actions(payload, actions->get_array(), level, items);
+  if (payload.parameters.contains("task_ref") || payload.parameters.contains("doc_ref")) {
+    kimmy_payload resolved = payload;  // docs/kimmy.md, "References"
+    if (auto questions = resolve_references(resolved, items))
+      return {clarification(std::move(*questions)), {"reference", "the reference matches several items or none"}};
+    return plan(resolved, level, items);
+  }
   auto it = cfg_.prolex.planning.find(payload.intent);
   if (it == cfg_.prolex.planning.end())
     return {clarification({fr ? "Pouvez-vous préciser ce que vous attendez de moi ?"
@@ -221,6 +250,8 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level) cons
   };
 
   if (!entry.answer.empty()) {
+    if (auto known = answer_from_knowledge(payload))
+      return std::move(*known);
     auto content = resolve_templates(json::value(entry.answer), lookup, template_mode::lenient);
     std::string text = content && content->is_string() ? std::string(content->get_string()) : entry.answer;
     if (payload.intent == "question_simple" && !cfg_.prolex.answer_source.empty())

@@ -5,7 +5,9 @@
 
 #include "opex/config.hpp"
 #include "opex/contracts.hpp"
+#include "opex/knowledge.hpp"
 
+#include <optional>
 #include <string>
 
 namespace opex::actors {
@@ -26,7 +28,9 @@ struct planning_result {
 /// thread-safe.
 class rule_planner {
 public:
-  explicit rule_planner(const opex_config& cfg);
+  /// `knowledge` (optional, outlives the planner): what question_systeme and question_simple
+  /// are answered from (system_knowledge.hpp); without it they get the planning table's answer.
+  explicit rule_planner(const opex_config& cfg, const knowledge_index* knowledge = nullptr);
 
   /// Plans one KimmyPayload. Produces a clarification (in the request's language, 1-3
   /// questions of >= 10 characters) when a required parameter is missing, when a planned tool
@@ -40,6 +44,11 @@ public:
   /// Same at a given autonomy level (a tenant's).
   planning_result plan(const kimmy_payload& payload, int level) const;
 
+  /// Same with the tenant's items (journal_reports::tenant_items JSON, may be null), against
+  /// which Kimmy's references are resolved (reference_resolver.hpp): a reference that matches
+  /// several items or none becomes a clarification.
+  planning_result plan(const kimmy_payload& payload, int level, const boost::json::object* items) const;
+
   /// A short description of the engine for question_systeme answers.
   std::string system_summary(const std::string& language) const;
 
@@ -47,9 +56,14 @@ private:
   /// A request with several actions (`parameters.actions`, at least two): each planned on its
   /// own, joined into one multi_tool_plan (rule_planner_actions.cpp); the first action that
   /// cannot be planned (a clarification, an answer) is the result instead.
-  planning_result plan_actions(const kimmy_payload& payload, const boost::json::array& actions, int level) const;
+  planning_result plan_actions(const kimmy_payload& payload, const boost::json::array& actions, int level,
+                               const boost::json::object* items) const;
+
+  /// The answer to a question from the knowledge index, or nullopt without one.
+  std::optional<planning_result> answer_from_knowledge(const kimmy_payload& payload) const;
 
   const opex_config& cfg_;
+  const knowledge_index* knowledge_;
 };
 
 } // namespace opex::actors

@@ -68,7 +68,8 @@ json::object chained_members(const planning_entry& entry, const kimmy_payload& s
 
 } // namespace
 
-planning_result rule_planner::plan_actions(const kimmy_payload& payload, const json::array& actions, int level) const {
+planning_result rule_planner::plan_actions(const kimmy_payload& payload, const json::array& actions, int level,
+                                           const json::object* items) const {
   std::vector<plan_step> steps;
   std::vector<int> last_step_of;  // per action
   std::string intents;
@@ -77,7 +78,7 @@ planning_result rule_planner::plan_actions(const kimmy_payload& payload, const j
       continue;
     const auto& action = actions[i].get_object();
     auto sub = action_payload(payload, action);
-    auto planned = plan(sub, level);
+    auto planned = plan(sub, level, items);
     if (planned.output.type != output_type::tool_call && planned.output.type != output_type::multi_tool_plan) {
       planned.note.rule = "multi_action_" + planned.note.rule;
       planned.note.detail = "action " + std::to_string(i + 1) + " (" + sub.intent + "): " + planned.note.detail;

@@ -28,6 +28,7 @@ report_actor::behavior_type report_reader(report_actor::stateful_pointer<report_
     [self](list_atom, const request_filter& f) { return reply_of(self->state.reports->list_requests(f)); },
     [self](get_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->improvement_evidence(q)); },
     [self](alerts_atom) { return reply_of(self->state.reports->alerts()); },
+    [self](list_atom, const item_lookup& q) { return reply_of(self->state.reports->tenant_items(q.tenant, q.limit)); },
   };
 }
 

@@ -11,6 +11,8 @@
 #include "opex/connectors/workflow_runs.hpp"
 #include "request_listing.hpp"
 
+#include <filesystem>
+
 namespace opex::connectors {
 
 namespace {
@@ -58,6 +60,10 @@ public:
     return guarded("alert listing", [&] { return alert_states::list(*db_); });
   }
 
+  result<boost::json::object> tenant_items(const std::string& tenant, int limit) override {
+    return guarded("item listing", [&] { return list_items(tenant, limit); });
+  }
+
 private:
   /// `report()`'s answer, or INTERNAL_ERROR "<what> failed" {path, reason} when SQLite throws.
   template <class Report>
@@ -70,7 +76,53 @@ private:
     }
   }
 
+  /// One table's newest rows of `tenant` as {id, title, ...columns}.
+  static boost::json::array rows(sqlite_db& items, const std::string& sql, const std::string& tenant, int limit,
+                                 const std::vector<const char*>& names) {
+    boost::json::array out;
+    sqlite_statement st(items.handle(), sql);
+    st.bind(1, tenant);
+    st.bind(2, static_cast<std::int64_t>(limit));
+    while (st.step()) {
+      boost::json::object row;
+      for (std::size_t i = 0; i < names.size(); ++i)
+        row[names[i]] = st.column_is_null(static_cast<int>(i)) ? boost::json::value(nullptr)
+                                                                : boost::json::value(st.column_text(static_cast<int>(i)));
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+
+  boost::json::object list_items(const std::string& tenant, int limit) {
+    boost::json::object out{{"tasks", boost::json::array{}}, {"notes", boost::json::array{}}, {"events", boost::json::array{}}};
+    const auto path = items_database(db_->path());
+    if (path == ":memory:" || !std::filesystem::exists(path))
+      return out;
+    if (!items_) {
+      auto opened = sqlite_db::open(path);
+      if (!opened)
+        throw std::runtime_error(opened.error().message);
+      items_ = std::move(opened).value();
+    }
+    auto& db = *items_;
+    try {
+      out["tasks"] = rows(db, "SELECT id, title, status, due_date, created_at FROM tasks WHERE tenant = ?1"
+                              " ORDER BY created_at DESC, rowid DESC LIMIT ?2", tenant, limit,
+                          {"id", "title", "status", "due_date", "created_at"});
+      out["notes"] = rows(db, "SELECT id, title, created_at FROM notes WHERE tenant = ?1"
+                              " ORDER BY created_at DESC, rowid DESC LIMIT ?2", tenant, limit, {"id", "title", "created_at"});
+      out["events"] = rows(db, "SELECT id, summary, start, created_at FROM events WHERE tenant = ?1"
+                               " ORDER BY created_at DESC, rowid DESC LIMIT ?2", tenant, limit,
+                           {"id", "title", "start", "created_at"});
+    } catch (const std::exception& e) {
+      if (std::string(e.what()).find("no such") == std::string::npos)
+        throw;  // a store not made yet has no tables: nothing to refer to
+    }
+    return out;
+  }
+
   std::unique_ptr<sqlite_db> db_;
+  std::unique_ptr<sqlite_db> items_;  ///< the local store's file, opened on first use
 };
 
 } // namespace

@@ -4,8 +4,10 @@
 #include "kimmy/kimmy_actions.hpp"
 #include "kimmy/kimmy_classifier.hpp"
 #include "prolex/rule_planner.hpp"
+#include "prolex/system_knowledge.hpp"
 
 #include "opex/config.hpp"
+#include "opex/connectors/knowledge_fts.hpp"
 #include "opex/json_util.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -20,8 +22,16 @@ namespace {
 struct offline {
   opex_config cfg;
   kimmy_classifier kimmy;
+  std::unique_ptr<knowledge_index> knowledge;
   rule_planner planner;
-  explicit offline(int level) : cfg(with_level(level)), kimmy(cfg), planner(cfg) {}
+  explicit offline(int level)
+    : cfg(with_level(level)), kimmy(cfg), knowledge(indexed(cfg)), planner(cfg, knowledge.get()) {}
+
+  static std::unique_ptr<knowledge_index> indexed(const opex_config& c) {
+    auto index = connectors::open_knowledge_index().value();
+    index->add(system_documents(c));
+    return index;
+  }
 
   static opex_config with_level(int level) {
     auto c = load_config("").value();
@@ -157,4 +167,28 @@ TEST_CASE("offline planning: the vocabulary's actions section is checked") {
   auto missing = kimmy_detail::parse_vocabulary("rules: []\nactions: {sequence: a}\n", "t.yml");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message.find("actions.dependent") != std::string::npos);
+}
+
+TEST_CASE("offline planning: system questions are answered from opex's configuration, with sources") {
+  offline o(2);
+  auto levels = o.plan("Which autonomy levels exist and what may each do?");
+  INFO(levels.output.content);
+  REQUIRE(levels.output.type == output_type::answer);
+  CHECK(levels.note.rule == "knowledge");
+  CHECK(levels.output.content.find("autonomy.yml") != std::string::npos);
+  CHECK(levels.output.content.find("0 à 3") != std::string::npos);
+
+  auto quota = o.plan("Combien de recherches web peux-tu faire par jour ?");
+  INFO(quota.output.content);
+  CHECK(quota.output.content.find("100") != std::string::npos);
+  CHECK(quota.output.content.find("tools.yml WEB_SEARCH") != std::string::npos);
+
+  auto steps = o.plan("What's the maximum number of steps in a plan?");
+  INFO(steps.output.content);
+  CHECK(steps.output.content.find("10 steps") != std::string::npos);
+
+  auto unknown = o.plan("Quelle est la capitale de l'Australie ?");
+  INFO(unknown.output.content);
+  REQUIRE(unknown.output.type == output_type::answer);
+  CHECK(unknown.output.content.find("Je ne sais pas") != std::string::npos);
 }

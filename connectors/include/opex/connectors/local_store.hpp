@@ -54,6 +54,9 @@ public:
                                                 const std::string& end_bucket) = 0;
 };
 
+/// The local store's own file next to the journal's: opex.db -> opex-items.db (":memory:" stays).
+std::string items_database(const std::string& database);
+
 /// Opens the local store of backend `settings.backend` in `items_path` (creating it), reading
 /// the journal's database `journal_path`; `checkpoint_pages` > 0 moves its checkpoints to a
 /// thread of their own. Errors: CONFIG_ERROR for an unknown backend, INTERNAL_ERROR.

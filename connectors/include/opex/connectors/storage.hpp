@@ -178,6 +178,12 @@ public:
   /// The alerts' states and the deliveries not done yet (JSON: opex/connectors/alert_states.hpp,
   /// list). Errors: INTERNAL_ERROR {reason}.
   virtual result<boost::json::object> alerts() = 0;
+  /// The tenant's most recent `limit` tasks, notes and events from the builtin local store, for
+  /// references in requests ("la tâche Réserver la salle", docs/kimmy.md, "References"):
+  /// {"tasks": [{"id", "title", "status", "due_date", "created_at"}], "notes": [{"id", "title",
+  /// "created_at"}], "events": [{"id", "title", "start", "created_at"}]}, newest first; empty
+  /// lists before the store exists. Errors: INTERNAL_ERROR {reason}.
+  virtual result<boost::json::object> tenant_items(const std::string& tenant, int limit) = 0;
 };
 
 /// A kind of backend, as storage.backend names it.

@@ -1,0 +1,121 @@
+// References to the tenant's items (reference_resolver.hpp).
+#include "reference_resolver.hpp"
+
+#include "kimmy/kimmy_text.hpp"
+#include "kimmy/text_normalizer.hpp"
+
+#include "opex/json_util.hpp"
+
+namespace opex::actors {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string text_of(const json::object& o, std::string_view key) {
+  return std::string(get_string(o, key).value_or(""));
+}
+
+bool contains_all_words(const std::string& folded_title, const std::string& folded_ref) {
+  for (const auto& w : kimmy_detail::words_of(folded_ref))
+    if (w.size() > 1 && !contains_word(folded_title, w))
+      return false;
+  return true;
+}
+
+/// Open tasks before completed ones, among several matches.
+std::vector<const json::object*> prefer_open(std::vector<const json::object*> found) {
+  std::vector<const json::object*> open;
+  for (const auto* o : found)
+    if (text_of(*o, "status") != "completed")
+      open.push_back(o);
+  return open.empty() ? found : open;
+}
+
+reference_match from(const std::vector<const json::object*>& found) {
+  reference_match m;
+  if (found.size() == 1) {
+    m.outcome = reference_outcome::found;
+    m.id = text_of(*found.front(), "id");
+  } else if (found.size() > 1) {
+    m.outcome = reference_outcome::ambiguous;
+    for (std::size_t i = 0; i < found.size() && i < 5; ++i)
+      m.titles.push_back(text_of(*found[i], "title"));
+  }
+  return m;
+}
+
+struct reference_key {
+  const char* ref;
+  const char* id;
+  const char* list;
+  const char* noun_fr;
+  const char* noun_en;
+};
+
+constexpr reference_key reference_keys[] = {{"task_ref", "task_id", "tasks", "tâche", "task"},
+                                            {"doc_ref", "doc_id", "notes", "note", "note"}};
+
+} // namespace
+
+reference_match match_reference(const std::string& ref, const json::array& items) {
+  std::vector<const json::object*> all;
+  for (const auto& v : items)
+    if (v.is_object())
+      all.push_back(&v.get_object());
+  if (ref == "@last" || ref == "@first") {
+    if (all.empty())
+      return {};
+    return from({ref == "@last" ? all.front() : all.back()});
+  }
+  const auto folded = fold_text(ref);
+  std::vector<const json::object*> exact, partial;
+  for (const auto* o : all) {
+    const auto title = fold_text(text_of(*o, "title"));
+    if (title == folded)
+      exact.push_back(o);
+    else if (!folded.empty() && contains_all_words(title, folded))
+      partial.push_back(o);
+  }
+  return from(prefer_open(exact.empty() ? std::move(partial) : std::move(exact)));
+}
+
+std::optional<std::vector<std::string>> resolve_references(kimmy_payload& payload, const json::object* items) {
+  const bool fr = payload.language == "fr";
+  auto& params = payload.parameters;
+  for (const auto& k : reference_keys) {
+    auto ref = get_string(params, k.ref);
+    if (!ref || ref->empty())
+      continue;
+    const std::string wanted(*ref);
+    params.erase(k.ref);
+    if (!items) {
+      if (wanted.front() != '@')
+        params[k.id] = wanted;
+      continue;
+    }
+    const auto* list = get_member(*items, k.list);
+    auto m = match_reference(wanted, list && list->is_array() ? list->get_array() : json::array{});
+    const std::string shown = wanted.front() == '@' ? (fr ? std::string("la dernière") : std::string("the last")) : wanted;
+    if (m.outcome == reference_outcome::found) {
+      params[k.id] = m.id;
+    } else if (m.outcome == reference_outcome::ambiguous) {
+      std::string titles;
+      for (const auto& t : m.titles)
+        titles += (titles.empty() ? "« " : " », « ") + t;
+      titles += " »";
+      return std::vector<std::string>{fr ? "Plusieurs " + std::string(k.noun_fr) + "s correspondent à « " + shown + " » : "
+                                             + titles + ". Laquelle voulez-vous dire ?"
+                                         : "Several " + std::string(k.noun_en) + "s match \"" + shown + "\": " + titles
+                                             + ". Which one do you mean?"};
+    } else {
+      return std::vector<std::string>{fr ? "Je ne trouve aucune " + std::string(k.noun_fr) + " « " + shown
+                                             + " ». Pouvez-vous donner son titre exact ou son identifiant ?"
+                                         : "I find no " + std::string(k.noun_en) + " \"" + shown
+                                             + "\". Could you give its exact title or its id?"};
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace opex::actors

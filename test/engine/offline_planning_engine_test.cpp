@@ -1,0 +1,91 @@
+// Offline planning through the whole engine (docs/kimmy.md, "References", "Several actions",
+// "Answers"): Kimmy, Prolex reading the tenant's tasks on the report reader, the Proxy Master
+// and the builtin store, with the default configuration and no model.
+#include "opex/engine.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+
+using namespace opex;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+request_result run(engine& eng, const std::string& text) {
+  auto f = eng.submit_text(text);
+  REQUIRE(f.wait_for(60s) == std::future_status::ready);
+  return f.get();
+}
+
+std::string task(engine& eng, const std::string& title) {
+  json::value plan = json::object{{"type", "tool_call"}, {"tool", "TASK_CREATE"}, {"payload", json::object{{"title", title}}}};
+  auto f = eng.submit_output(std::move(plan));
+  REQUIRE(f.wait_for(60s) == std::future_status::ready);
+  auto r = f.get();
+  REQUIRE(r.status == request_status::succeeded);
+  return std::string(r.steps.at(0).data.at("task_id").as_string());
+}
+
+/// The default configuration on a fresh database, "now" Wednesday 2026-11-18 09:00 in Paris.
+engine_options options_in(const test::temp_dir& dir) {
+  engine_options o;
+  o.database = dir.file("opex.db");
+  o.time = make_fixed_clock(*parse_iso8601("2026-11-18T09:00:00+01:00"));
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("offline planning engine: references are resolved against the tenant's own tasks") {
+  test::temp_dir dir;
+  engine eng(options_in(dir));
+  const auto room = task(eng, "Réserver la salle");
+  task(eng, "Call the accountant");
+  task(eng, "Call the bank");
+
+  auto done = run(eng, "La tâche 'réserver la salle' est faite");
+  INFO(json::serialize(to_json(done)));
+  REQUIRE(done.output);
+  REQUIRE(done.output->type == output_type::tool_call);
+  CHECK(done.output->plan.at(0).tool == "TASK_UPDATE");
+  CHECK(done.output->plan.at(0).payload.at("task_id") == room.c_str());
+  CHECK(done.status == request_status::succeeded);
+
+  auto two = run(eng, "Mark the call task as done");
+  REQUIRE(two.output);
+  REQUIRE(two.output->type == output_type::clarification);
+  CHECK(two.output->questions.at(0).find("Call the accountant") != std::string::npos);
+  CHECK(two.output->questions.at(0).find("Call the bank") != std::string::npos);
+
+  auto none = run(eng, "Termine la tâche « Payer l'URSSAF »");
+  REQUIRE(none.output);
+  REQUIRE(none.output->type == output_type::clarification);
+  CHECK(none.output->questions.at(0).find("aucune tâche") != std::string::npos);
+
+  auto last = run(eng, "Mark the last task as done");
+  REQUIRE(last.output);
+  REQUIRE(last.output->type == output_type::tool_call);
+  CHECK(last.output->plan.at(0).payload.at("status") == "completed");
+}
+
+TEST_CASE("offline planning engine: two actions run as one plan, questions are answered from the configuration") {
+  test::temp_dir dir;
+  engine eng(options_in(dir));
+  auto both = run(eng, "Ajoute une tâche pour relancer le fournisseur lundi et note les tarifs qu'il a proposés");
+  INFO(json::serialize(to_json(both)));
+  CHECK(both.status == request_status::succeeded);
+  REQUIRE(both.steps.size() == 2);
+  CHECK(both.steps[0].tool == "TASK_CREATE");
+  CHECK(both.steps[1].tool == "DOC_CREATE_NOTE");
+
+  auto levels = run(eng, "Which autonomy levels exist and what may each do?");
+  REQUIRE(levels.output);
+  REQUIRE(levels.output->type == output_type::answer);
+  CHECK(levels.output->content.find("(sources: autonomy.yml") != std::string::npos);
+}
