@@ -2,6 +2,7 @@
 #include "kimmy_actions.hpp"
 
 #include "kimmy_text.hpp"
+#include "text_regex.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -49,6 +50,21 @@ std::vector<action_part> split_actions(std::string_view folded, const action_spl
   }
   parts.push_back({begin, folded.size(), after_previous});
   return parts;
+}
+
+std::string without_result_phrase(const normalized_text& nt, const action_part& part) {
+  static const boost::regex phrase = text_regex(
+    R"(\s*,?\s*\b(?:avec (?:le|les|ce|ces) resultats?|avec ce que tu (?:trouves|as trouve)|a partir du resultat|des resultats|with (?:the|those|these) results?|with what you (?:find|found)|summari[sz]ing (?:it|them|the results?)|about it|from it)\b)");
+  const std::string f(nt.folded.substr(part.begin, part.end - part.begin));
+  boost::smatch m;
+  if (!boost::regex_search(f, m, phrase))
+    return nt.original(part.begin, part.end);
+  const auto at = part.begin + static_cast<std::size_t>(m.position());
+  const auto after = at + static_cast<std::size_t>(m.length());
+  std::string text = nt.original(part.begin, at);
+  if (after < part.end)
+    text += " " + nt.original(after, part.end);
+  return text;
 }
 
 bool is_plannable_action(const kimmy_analysis& part) {

@@ -5,6 +5,7 @@
 
 #include "kimmy_classifier.hpp"
 #include "kimmy_vocabulary.hpp"
+#include "text_normalizer.hpp"
 
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ struct action_part {
 /// The parts of `folded`, in order: cut where a connector is followed by the verb of a new
 /// action (`actions` in the vocabulary). One part covering the text when nothing cuts it.
 std::vector<action_part> split_actions(std::string_view folded, const action_split_rule& rule);
+
+/// A dependent part's text without the words that only point at the earlier result ("avec le
+/// résultat", "with what you find", "summarizing it").
+std::string without_result_phrase(const normalized_text& nt, const action_part& part);
 
 /// True when a part's own analysis is an action Prolex can plan (not a question, a greeting
 /// or nothing recognisable), so the request may be cut there.

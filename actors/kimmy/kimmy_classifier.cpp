@@ -226,8 +226,9 @@ struct parameter_reader {
           if (words < 8)
             title.push_back(content[i]);
         }
-        title = tidy_phrase(title);
-        params["title"] = truncate_utf8(title.size() < content.size() ? title + "…" : title, 200);
+        const bool cut = words >= 8;
+        title = capitalize_first(tidy_phrase(title));
+        params["title"] = truncate_utf8(cut ? title + "…" : title, 200);
       }
   }
 
@@ -524,7 +525,8 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     std::vector<kimmy_analysis> parts;
     for (const auto& c : cuts) {
       kimmy_request one = req;
-      one.text = nt.original(c.begin, c.end);
+      // "crée une note avec le résultat": the result is the earlier step's, not the note's text.
+      one.text = c.after_previous ? without_result_phrase(nt, c) : nt.original(c.begin, c.end);
       parts.push_back(impl_->analyze_one(one));
     }
     if (std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })

@@ -29,6 +29,9 @@ void point_previous_at(json::value& v, int step) {
         at += replacement.size();
       }
     }
+    // An empty parameter before the result leaves only blank lines: trimmed.
+    const auto first = s.find_first_not_of(" \n");
+    s = first == std::string::npos ? std::string{} : s.substr(first, s.find_last_not_of(" \n") - first + 1);
     v = json::string(s);
   } else if (v.is_object()) {
     for (auto& kv : v.get_object())
@@ -66,6 +69,23 @@ json::object chained_members(const planning_entry& entry, const kimmy_payload& s
   return std::move(resolved->get_object());
 }
 
+/// A dependent action without a title of its own ("puis crée une note") is titled after the
+/// earlier action: "Résultat : horaires de la piscine".
+void title_after(kimmy_payload& sub, const json::object& earlier) {
+  const auto* own = get_member(sub.parameters, "title");
+  if (own && own->is_string() && !own->get_string().empty())
+    return;
+  const std::string prefix = sub.language == "fr" ? "Résultat : " : "Result: ";
+  if (const auto* params = get_member(earlier, "parameters"); params && params->is_object())
+    for (const char* key : {"title", "query", "client_name"})
+      if (auto v = get_string(params->get_object(), key); v && !v->empty()) {
+        sub.parameters["title"] = prefix + std::string(*v);
+        return;
+      }
+  if (auto tool = get_string(earlier, "suggested_tool"); tool && !tool->empty())
+    sub.parameters["title"] = prefix + std::string(*tool);
+}
+
 } // namespace
 
 planning_result rule_planner::plan_actions(const kimmy_payload& payload, const json::array& actions, int level,
@@ -78,6 +98,11 @@ planning_result rule_planner::plan_actions(const kimmy_payload& payload, const j
       continue;
     const auto& action = actions[i].get_object();
     auto sub = action_payload(payload, action);
+    if (const auto* deps = get_member(action, "depends_on"); deps && deps->is_array())
+      for (const auto& d : deps->get_array())
+        if (d.is_int64() && d.get_int64() >= 0 && static_cast<std::size_t>(d.get_int64()) < i
+            && actions[static_cast<std::size_t>(d.get_int64())].is_object())
+          title_after(sub, actions[static_cast<std::size_t>(d.get_int64())].get_object());
     auto planned = plan(sub, level, items);
     if (planned.output.type != output_type::tool_call && planned.output.type != output_type::multi_tool_plan) {
       planned.note.rule = "multi_action_" + planned.note.rule;

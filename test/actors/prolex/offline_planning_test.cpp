@@ -82,7 +82,8 @@ TEST_CASE("offline planning: then feeds the earlier result to the later step") {
   CHECK(r.output.plan[0].payload.at("query") == "SQLite WAL checkpoints");
   CHECK(r.output.plan[1].tool == "DOC_CREATE_NOTE");
   CHECK(r.output.plan[1].depends_on == std::vector<int>{1});
-  CHECK(std::string(r.output.plan[1].payload.at("content").as_string()).find("{{ step_1.result }}") != std::string::npos);
+  CHECK(r.output.plan[1].payload.at("content") == "{{ step_1.result }}");
+  CHECK(r.output.plan[1].payload.at("title") == "Result: SQLite WAL checkpoints");  // "with what you find" is not a title
 }
 
 TEST_CASE("offline planning: one action is not cut at a plain and") {
