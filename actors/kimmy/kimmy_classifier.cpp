@@ -210,8 +210,10 @@ struct parameter_reader {
         title = titled_head(content.substr(0, colon));  // Titre : contenu
         content = tidy_note(content.substr(colon + 1));
       }
+      while (!content.empty() && (content.back() == '?' || content.back() == ' '))
+        content.pop_back();  // "...with: Dune, Neuromancer?" asks, the note does not
       if (!title.empty() && !content.empty()) {
-        params["description"] = truncate_utf8(capitalize_first(content), 4000);
+        params["description"] = truncate_utf8(content, 4000);  // as written after the colon
         params["title"] = truncate_utf8(capitalize_first(title), 200);
         return;
       }

@@ -63,7 +63,7 @@ void repository(const normalized_text& nt, json::object& params, std::vector<spa
     R"(\b(?:https?://|git@)(github\.com|gitlab\.com|bitbucket\.org)[/:]([a-z0-9_.-]+)/([a-z0-9_.-]+?)(?:\.git)?(?=[\s,;)]|/?$|/\s))");
   static const boost::regex any_git = text_regex(R"(\bhttps?://[^\s"<>]+\.git\b)");
   static const boost::regex short_repo = text_regex(
-    R"(\b(?:repo|repos|repository|depot|projet|project|repertoire)\s+(?:github\s+)?([a-z0-9_.-]+)/([a-z0-9_.-]+)\b)");
+    R"(\b(?:repo|repos|repository|depot|projet|project|repertoire|^clone|^cloner|^git clone)\s+(?:github\s+)?([a-z0-9_.-]+)/([a-z0-9_.-]+)\b)");
   match m;
   if (boost::regex_search(f, m, repo_url)) {
     auto text = original_of(nt, m);

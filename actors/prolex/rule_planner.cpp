@@ -57,6 +57,7 @@ std::string describe_parameter(std::string_view name, bool fr) {
     {"repo_url", "le dépôt à cloner (son URL)", "which repository to clone (its URL)"},
     {"repo", "le dépôt GitHub (propriétaire/nom)", "the GitHub repository (owner/name)"},
     {"base", "la branche cible de la pull request", "the pull request's base branch"},
+    {"branch", "la branche à proposer", "the branch to propose"},
     {"query", "ce qu'il faut chercher", "what to search for"},
   };
   for (const auto& r : rows)
