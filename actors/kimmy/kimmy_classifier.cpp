@@ -263,7 +263,7 @@ struct parameter_reader {
 /// The parameters Kimmy reads in the text for `intent` (never invented: absent ones are null).
 json::object extract_parameters(const normalized_text& nt, std::string_view intent, intent_scores& sc,
                                 const std::optional<time_mention>& time, const std::optional<date_mention>& date,
-                                const zoned_time& now, const std::string& language) {
+                                const zoned_time& now, const std::optional<span>& q) {
   const std::string& f = nt.folded;
   json::object params;
   std::vector<span> cuts;
@@ -305,9 +305,6 @@ json::object extract_parameters(const normalized_text& nt, std::string_view inte
   if (!dated.contains(intent))
     params["due_date"] = nullptr;
 
-  auto q = quoted(f);
-  if (!q && language == "en")
-    q = single_quoted(f);
   parameter_reader reader{nt, f, sc.trigger_end, sc.trigger_begin, cuts, q, time, date, now};
   if (intent == "task_create" || intent == "calendar_event" || intent == "doc_structuring")
     reader.titled(intent, params);
@@ -449,7 +446,7 @@ struct kimmy_classifier::impl {
                                       "format c:", "mkfs", "chmod 777"};
 
   /// One action's analysis, without the decision.
-  kimmy_analysis analyze_one(const kimmy_request& req) const;
+  kimmy_analysis analyze_one(const kimmy_request& req, const normalized_text& nt) const;
 
   explicit impl(const opex_config& c) : cfg(c) {
     for (const auto& [group, words] : c.system.sensitive_keywords)
@@ -479,8 +476,7 @@ std::string kimmy_classifier::detect_language(std::string_view folded) {
   return en > fr ? "en" : "fr";
 }
 
-kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req) const {
-  auto nt = normalize_text(req.text);
+kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, const normalized_text& nt) const {
   const std::string& f = nt.folded;
   kimmy_analysis out;
   auto& p = out.payload;
@@ -505,7 +501,7 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req) con
   const auto choice = choose_intent(f, sc);
   const auto intent = choice.intent;
   p.intent = std::string(intent);
-  p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, p.language);
+  p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, q);
   p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);
   const auto verdict = judge_complexity(f, intent, sc.score, p.parameters);
   p.complexity = verdict.complexity;
@@ -519,9 +515,9 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req) con
 }
 
 kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
-  auto out = impl_->analyze_one(req);
-  // Several actions: each part classified on its own (docs/kimmy.md, "Several actions").
   const auto nt = normalize_text(req.text);
+  auto out = impl_->analyze_one(req, nt);
+  // Several actions: each part classified on its own (docs/kimmy.md, "Several actions").
   auto cuts = split_actions(nt.folded, action_split());
   if (cuts.size() >= 2) {
     std::vector<kimmy_analysis> parts;
@@ -529,7 +525,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       kimmy_request one = req;
       // "crée une note avec le résultat": the result is the earlier step's, not the note's text.
       one.text = c.after_previous ? without_result_phrase(nt, c) : nt.original(c.begin, c.end);
-      parts.push_back(impl_->analyze_one(one));
+      parts.push_back(impl_->analyze_one(one, normalize_text(one.text)));
     }
     if (std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })
         && !repeats_one_action(parts))

@@ -86,10 +86,10 @@ std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_p
   if (payload.intent == "question_systeme")
     return std::nullopt;  // the planning table's summary of the engine
   return planning_result{
-    answer(fr ? "Je ne sais pas : ni la configuration d'opex ni ses documents ne répondent à cette question. "
-                "Demandez à une personne, ou configurez un planificateur LLM."
-              : "I don't know: neither opex's configuration nor its documents answer this. Ask a person, "
-                "or configure an LLM planner."),
+    answer(fr ? "Je ne sais pas : la configuration d'opex (niveaux, outils, limites, tenants) ne répond pas à "
+                "cette question. Demandez à une personne, ou configurez un planificateur LLM."
+              : "I don't know: opex's configuration (levels, tools, limits, tenants) does not answer this. Ask a "
+                "person, or configure an LLM planner."),
     {"knowledge", "no document matches well enough"}};
 }
 

@@ -86,23 +86,32 @@ void title_after(kimmy_payload& sub, const json::object& earlier) {
     sub.parameters["title"] = prefix + std::string(*tool);
 }
 
+/// The earlier action `action` (the i-th) depends on, from Kimmy's `depends_on` [index].
+std::optional<std::size_t> earlier_action(const json::object& action, std::size_t i, const json::array& actions) {
+  std::optional<std::size_t> out;
+  if (const auto* deps = get_member(action, "depends_on"); deps && deps->is_array())
+    for (const auto& d : deps->get_array())
+      if (d.is_int64() && d.get_int64() >= 0 && static_cast<std::size_t>(d.get_int64()) < i
+          && actions[static_cast<std::size_t>(d.get_int64())].is_object())
+        out = static_cast<std::size_t>(d.get_int64());
+  return out;
+}
+
 } // namespace
 
 planning_result rule_planner::plan_actions(const kimmy_payload& payload, const json::array& actions, int level,
                                            const json::object* items) const {
   std::vector<plan_step> steps;
-  std::vector<int> last_step_of;  // per action
+  std::vector<int> last_step_of(actions.size(), 0);  // per action, 0 for none
   std::string intents;
   for (std::size_t i = 0; i < actions.size(); ++i) {
     if (!actions[i].is_object())
       continue;
     const auto& action = actions[i].get_object();
     auto sub = action_payload(payload, action);
-    if (const auto* deps = get_member(action, "depends_on"); deps && deps->is_array())
-      for (const auto& d : deps->get_array())
-        if (d.is_int64() && d.get_int64() >= 0 && static_cast<std::size_t>(d.get_int64()) < i
-            && actions[static_cast<std::size_t>(d.get_int64())].is_object())
-          title_after(sub, actions[static_cast<std::size_t>(d.get_int64())].get_object());
+    const auto earlier = earlier_action(action, i, actions);
+    if (earlier)
+      title_after(sub, actions[*earlier].get_object());
     auto planned = plan(sub, level, items);
     if (planned.output.type != output_type::tool_call && planned.output.type != output_type::multi_tool_plan) {
       planned.note.rule = "multi_action_" + planned.note.rule;
@@ -110,10 +119,8 @@ planning_result rule_planner::plan_actions(const kimmy_payload& payload, const j
       return planned;
     }
     std::optional<int> after;
-    if (const auto* deps = get_member(action, "depends_on"); deps && deps->is_array())
-      for (const auto& d : deps->get_array())
-        if (d.is_int64() && d.get_int64() >= 0 && static_cast<std::size_t>(d.get_int64()) < last_step_of.size())
-          after = last_step_of[static_cast<std::size_t>(d.get_int64())];
+    if (earlier && last_step_of[*earlier] > 0)
+      after = last_step_of[*earlier];
     std::map<int, int> renumbered;
     const int offset = static_cast<int>(steps.size());
     for (std::size_t k = 0; k < planned.output.plan.size(); ++k)
@@ -132,7 +139,7 @@ planning_result rule_planner::plan_actions(const kimmy_payload& payload, const j
       }
       steps.push_back(std::move(s));
     }
-    last_step_of.push_back(steps.back().step);
+    last_step_of[i] = steps.back().step;
     intents += (intents.empty() ? "" : ", ") + sub.intent;
   }
   prolex_output o;
