@@ -25,6 +25,10 @@ result<agent_actor> spawn_agents(caf::actor_system& system, const std::shared_pt
   if (!reports)
     return reports.error();
   rt->reports = std::move(reports).value();
+  auto context = spawn_report_reader(system, rt->config.storage, database, detached_journal);
+  if (!context)
+    return context.error();
+  rt->context = std::move(context).value();
   std::set<std::string> categories;
   for (const auto& t : rt->config.catalogue.tools())
     categories.insert(t.category);
@@ -50,12 +54,14 @@ void stop_agents(caf::actor_system& system, runtime& rt) {
     stop(e);
   stop(rt.store);
   stop(rt.reports);
+  stop(rt.context);
   rt.executors.clear();
   rt.prolex = nullptr;
   rt.proxy_master = nullptr;
   rt.llm_gateway = nullptr;
   rt.store = nullptr;
   rt.reports = nullptr;
+  rt.context = nullptr;
 }
 
 } // namespace opex::actors

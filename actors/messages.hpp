@@ -74,6 +74,9 @@ struct request_context {
   std::shared_ptr<const kimmy_payload> kimmy;
   std::shared_ptr<const kimmy_decision> decision;
   std::shared_ptr<const prolex_output> output;
+  /// The user's history Kimmy read (request_history::lookup JSON), null when none: the
+  /// context of Prolex's model prompt (docs/kimmy.md, "Context from the journal").
+  std::shared_ptr<const boost::json::object> history;
   std::string planned_by;                                 ///< kimmy | prolex | client
   std::string idempotency_key;                            ///< "" = none (docs/durability.md)
   std::string body_digest;                                ///< SHA-256 of entry point and body
@@ -292,12 +295,15 @@ struct item_lookup {
 /// store's commits: workflow metrics (`query_atom`), request listings (`list_atom`) and the
 /// evidence of improvement proposals over a window (`get_atom`), the alerts' stored states and
 /// undelivered notifications (`alerts_atom`), the tenant's items for references (`list_atom,
-/// item_lookup`: Prolex). Detached in production.
+/// item_lookup`: Prolex) and the user's history (`get_atom, history_query`: Kimmy). Detached in
+/// production. The engine runs two: `reports` for operators' reports and `context` for the
+/// agents' lookups, so a long report never delays a request.
 using report_actor = caf::typed_actor<caf::replies_to<query_atom, workflow_metrics_query>::with<report_reply>,
                                       caf::replies_to<list_atom, request_filter>::with<report_reply>,
                                       caf::replies_to<get_atom, workflow_metrics_query>::with<report_reply>,
                                       caf::replies_to<alerts_atom>::with<report_reply>,
-                                      caf::replies_to<list_atom, item_lookup>::with<report_reply>>;
+                                      caf::replies_to<list_atom, item_lookup>::with<report_reply>,
+                                      caf::replies_to<get_atom, history_query>::with<report_reply>>;
 
 /// The alert evaluator (actors/alerts; docs/operations.md, "Alerts"): `run_atom` evaluates the
 /// rules now and answers {"evaluated_at", "transitions": [notification...], "deliveries":
@@ -341,6 +347,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::workflow_metrics_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::request_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::report_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::item_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::history_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::alert_delivery_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(opex::actors::llm_reply)

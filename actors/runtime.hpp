@@ -101,6 +101,9 @@ struct runtime_services {
   store_actor store;
   /// The report reader (workflow metrics, alerts' queries), set by spawn_agents.
   report_actor reports;
+  /// The agents' reader (Kimmy's history, Prolex's items), a report reader of its own: a
+  /// long report on `reports` never delays a request. Set by spawn_agents.
+  report_actor context;
   /// The actor system's clock (set by spawn_agents; simulated under CAF's test_coordinator):
   /// every duration and timer. Wall-clock dates come from `time`. docs/architecture.md, "Time".
   const caf::actor_clock* actor_time = nullptr;

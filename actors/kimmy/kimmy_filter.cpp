@@ -6,6 +6,7 @@
 // llm modes the decision rule and the sensitive keywords are opex's own.
 #include "../agents.hpp"
 #include "../llm/model_dialog.hpp"
+#include "kimmy_history.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -16,6 +17,9 @@ namespace {
 
 using self_pointer = agent_actor::pointer;
 namespace json = boost::json;
+
+/// How long Kimmy waits for the user's history before it goes on without it.
+constexpr auto history_timeout = std::chrono::seconds(2);
 
 /// Journals the classification, then passes the request on (quick action or Prolex).
 template <class Delegate>
@@ -68,6 +72,69 @@ auto classified(self_pointer self, const std::shared_ptr<const agent_parts>& rt,
   return delegate(rt->routes->prolex, std::move(ctx));
 }
 
+using outcome_promise = caf::typed_response_promise<request_outcome>;
+
+/// Classifies with the rules or the model (kimmy.mode), the user's `history` applied (null:
+/// none could be read), and hands the request on through `rp`.
+void classify(self_pointer self, const std::shared_ptr<const agent_parts>& rt, request_context ctx,
+              const kimmy_request& req, kimmy_analysis analysis, std::shared_ptr<const json::object> history,
+              caf::actor_clock::time_point started, const trace_context& span, outcome_promise rp) {
+  const auto& agents = agents_of(*rt->agents, ctx);  // the request's generation (reloads)
+  if (history)
+    add_history(*agents.kimmy, analysis, *history, req.now);
+  ctx.history = history;
+  auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
+    rp.delegate(next, run_atom::value, std::move(c));
+    return 0;
+  };
+  const auto& mode = config_of(*rt->base, ctx).kimmy.mode;
+  if (mode == "rules" || !agents.llm_kimmy) {
+    classified(self, rt, std::move(ctx), analysis, started, span, nullptr, {}, pass_on);
+    return;
+  }
+  auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
+  auto with_budget = [self, rt, ctx, rp, req, rules, history, started, span, pass_on](double spent_today) mutable {
+    const auto& cfg = config_of(*rt->base, ctx);
+    double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
+                                           cfg.system.max_cost_per_day_usd - spent_today));
+    llm_call call;
+    call.endpoint = cfg.kimmy.llm;
+    call.request = agents_of(*rt->agents, ctx).llm_kimmy->request_for(req);
+    call.request_id = ctx.request_id;
+    call.tenant = ctx.tenant;
+    call.purpose = "kimmy";
+    call.span = span;
+    auto merged = std::make_shared<kimmy_analysis>(*rules);
+    auto dropped = std::make_shared<std::vector<std::string>>();
+    run_model_dialog(
+      self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
+      // `gen` keeps the generation `agents` points into alive for the dialog.
+      [merged, rules, dropped, agents = &agents_of(*rt->agents, ctx), gen = ctx.generation](const std::string& text) {
+        *merged = *rules;
+        dropped->clear();
+        return agents->llm_kimmy->merge(text, *merged, *dropped);
+      },
+      [self, rt, ctx, rp, req, rules, merged, dropped, history, started, span, pass_on](bool accepted,
+                                                                                      model_note note) mutable {
+        if (accepted) {
+          if (history)  // the model's intent: its own history refs
+            add_history(*agents_of(*rt->agents, ctx).kimmy, *merged, *history, req.now);
+          classified(self, rt, std::move(ctx), *merged, started, span, &note, *dropped, pass_on);
+          return;
+        }
+        if (config_of(*rt->base, ctx).kimmy.mode == "llm_with_rules_fallback") {
+          classified(self, rt, std::move(ctx), *rules, started, span, &note, {}, pass_on);
+          return;
+        }
+        self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "kimmy", note));
+        observe_agent(*rt->base, ctx, "kimmy", span, self->clock().now() - started, "refused",
+                      std::string(error_code_name(note.error.code)));
+        rp.deliver(model_refusal(*rt->base, ctx, note));
+      });
+  };
+  with_spent_today(self, *rt->base, ctx.tenant, std::move(with_budget));
+}
+
 agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const agent_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
@@ -79,58 +146,30 @@ agent_actor::behavior_type kimmy_filter(self_pointer self, std::shared_ptr<const
       req.source = ctx.source;
       req.user_id = ctx.user_id;
       req.now = rt->base->time->now();
-      const auto& agents = agents_of(*rt->agents, ctx);  // the request's generation (reloads)
-      auto analysis = agents.kimmy->analyze(req);
-      const auto& mode = config_of(*rt->base, ctx).kimmy.mode;
-      if (mode == "rules" || !agents.llm_kimmy)
-        return classified(self, rt, std::move(ctx), analysis, started, span, nullptr, {},
-                          [self](const agent_actor& next, request_context c) {
-                            return caf::result<request_outcome>(self->delegate(next, run_atom::value, std::move(c)));
-                          });
-
+      auto analysis = agents_of(*rt->agents, ctx).kimmy->analyze(req);
       auto rp = self->make_response_promise<request_outcome>();
-      auto rules = std::make_shared<kimmy_analysis>(std::move(analysis));
-      auto with_budget = [self, rt, ctx, rp, req, rules, started, span](double spent_today) mutable {
-        const auto& cfg = config_of(*rt->base, ctx);
-        double budget = std::max(0.0, std::min(cfg.system.max_cost_per_request_usd,
-                                               cfg.system.max_cost_per_day_usd - spent_today));
-        llm_call call;
-        call.endpoint = cfg.kimmy.llm;
-        call.request = agents_of(*rt->agents, ctx).llm_kimmy->request_for(req);
-        call.request_id = ctx.request_id;
-        call.tenant = ctx.tenant;
-        call.purpose = "kimmy";
-        call.span = span;
-        auto merged = std::make_shared<kimmy_analysis>(*rules);
-        auto dropped = std::make_shared<std::vector<std::string>>();
-        run_model_dialog(
-          self, rt->llm.get(), rt->routes->llm_gateway, std::move(call), budget,
-          // `gen` keeps the generation `agents` points into alive for the dialog.
-          [merged, rules, dropped, agents = &agents_of(*rt->agents, ctx), gen = ctx.generation](const std::string& text) {
-            *merged = *rules;
-            dropped->clear();
-            return agents->llm_kimmy->merge(text, *merged, *dropped);
-          },
-          [self, rt, ctx, rp, rules, merged, dropped, started, span](bool accepted, model_note note) mutable {
-            auto pass_on = [self, rp](const agent_actor& next, request_context c) mutable {
-              rp.delegate(next, run_atom::value, std::move(c));
-              return 0;
-            };
-            if (accepted) {
-              classified(self, rt, std::move(ctx), *merged, started, span, &note, *dropped, pass_on);
-              return;
-            }
-            if (config_of(*rt->base, ctx).kimmy.mode == "llm_with_rules_fallback") {
-              classified(self, rt, std::move(ctx), *rules, started, span, &note, {}, pass_on);
-              return;
-            }
-            self->send(rt->base->store, journal_atom::value, model_failure_entry(*rt->base, ctx, "kimmy", note));
-            observe_agent(*rt->base, ctx, "kimmy", span, self->clock().now() - started, "refused",
-                          std::string(error_code_name(note.error.code)));
-            rp.deliver(model_refusal(*rt->base, ctx, note));
-          });
+      if (!rt->base->context || ctx.user_id.empty()) {
+        classify(self, rt, std::move(ctx), req, std::move(analysis), nullptr, started, span, rp);
+        return rp;
+      }
+      // The user's history, on the agents' reader (docs/kimmy.md, "Context from the journal");
+      // without it (a read that fails or is slow) the request goes on without context.
+      history_query q;
+      q.tenant = ctx.tenant;
+      q.user_id = ctx.user_id;
+      q.intent = analysis.payload.intent;
+      q.tools = analysis.payload.suggested_tools;
+      auto parts = std::make_shared<std::tuple<request_context, kimmy_request, kimmy_analysis>>(
+        std::move(ctx), req, std::move(analysis));
+      auto go_on = [self, rt, parts, started, span, rp](std::shared_ptr<const json::object> history) mutable {
+        auto& [c, r, a] = *parts;
+        classify(self, rt, std::move(c), r, std::move(a), std::move(history), started, span, rp);
       };
-      with_spent_today(self, *rt->base, ctx.tenant, std::move(with_budget));
+      self->request(rt->base->context, history_timeout, get_atom::value, std::move(q))
+        .then([go_on](const report_reply& r) mutable {
+                go_on(r.error ? nullptr : std::make_shared<const json::object>(r.body));
+              },
+              [go_on](const caf::error&) mutable { go_on(nullptr); });
       return rp;
     },
   };

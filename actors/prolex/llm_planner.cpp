@@ -106,7 +106,58 @@ std::vector<const tool_definition*> llm_planner::offered_tools(const policies::g
   return out;
 }
 
-llm_request llm_planner::request_for(const kimmy_payload& payload, const policies::guard_context& g) const {
+namespace {
+
+/// The prompt's context from the SystemJournal: the payload's history_refs spelled out (the
+/// user's earlier requests of the intent, the tools' recent failures), "" when there are none.
+std::string journal_context(const json::object& history, const kimmy_payload& payload) {
+  auto find = [&](std::string_view list, std::string_view key, std::string_view value) -> const json::object* {
+    if (const auto* v = history.if_contains(list); v && v->is_array())
+      for (const auto& r : v->get_array())
+        if (r.is_object() && get_string(r.get_object(), key).value_or("") == value)
+          return &r.get_object();
+    return nullptr;
+  };
+  std::string requests, failures;
+  for (const auto& ref : payload.history_refs) {
+    if (ref.rfind("request:", 0) == 0) {
+      const auto id = ref.substr(8);
+      const auto* r = find("recent", "request_id", id);
+      if (!r)
+        r = find("same_intent", "request_id", id);
+      if (r)
+        requests += "- " + std::string(get_string(*r, "timestamp").value_or("")) + " (" + id + "): \""
+                    + std::string(get_string(*r, "text").value_or("")) + "\" parameters "
+                    + json::serialize(r->contains("parameters") ? r->at("parameters") : json::value(nullptr)) + "\n";
+    } else if (ref.rfind("failure:", 0) == 0) {
+      const auto rest = ref.substr(8);
+      const auto colon = rest.find(':');
+      if (colon == std::string::npos)
+        continue;
+      const auto tool = rest.substr(0, colon), id = rest.substr(colon + 1);
+      if (const auto* v = history.if_contains("failures"); v && v->is_array())
+        for (const auto& f : v->get_array())
+          if (f.is_object() && get_string(f.get_object(), "tool").value_or("") == tool
+              && get_string(f.get_object(), "request_id").value_or("") == id) {
+            failures += "- " + tool + " failed at " + std::string(get_string(f.get_object(), "timestamp").value_or(""))
+                        + " with " + std::string(get_string(f.get_object(), "error_code").value_or("an error"))
+                        + " (request " + id + ")\n";
+            break;
+          }
+    }
+  }
+  std::string out;
+  if (!requests.empty())
+    out += "\n\nThe user's earlier requests of this intent (SystemJournal), newest first:\n" + requests;
+  if (!failures.empty())
+    out += "\n\nRecent failures of the suggested tools (SystemJournal):\n" + failures;
+  return out;
+}
+
+} // namespace
+
+llm_request llm_planner::request_for(const kimmy_payload& payload, const policies::guard_context& g,
+                                     const json::object* history) const {
   std::string level_name;
   int max_tools = cfg_.system.max_plan_steps;
   if (const auto* def = cfg_.autonomy.find(g.level)) {
@@ -154,6 +205,8 @@ llm_request llm_planner::request_for(const kimmy_payload& payload, const policie
 
   json::object constraints = payload.constraints;
   std::string user = "Plan this request. KimmyPayload:\n" + json::serialize(to_json(payload));
+  if (history)
+    user += journal_context(*history, payload);
   llm_request r;
   r.system = std::move(sys);
   r.messages.push_back(llm_message{"user", std::move(user)});

@@ -30,8 +30,11 @@ public:
   /// The first question: a system prompt (role, the ProlexOutput contract, the rules, the
   /// level and environment, the tools allowed at `g.level` for `g.tenant` with their risk,
   /// approval need and payload fields) and one user message (the request's constraints and
-  /// KimmyPayload as JSON).
-  llm_request request_for(const kimmy_payload& payload, const policies::guard_context& g) const;
+  /// KimmyPayload as JSON). With `history` (request_history::lookup JSON, Kimmy's read of the
+  /// SystemJournal) the user message also gives the user's recent requests of the intent and
+  /// the tools' recent failures (docs/kimmy.md, "Context from the journal").
+  llm_request request_for(const kimmy_payload& payload, const policies::guard_context& g,
+                          const boost::json::object* history = nullptr) const;
 
   /// Accepts an answer: bare JSON, ProlexOutput schema, then the Proxy Master's checks at `g`.
   /// Returns the output, or the errors to send back (each "what: why", schema errors with

@@ -82,7 +82,7 @@ caf::result<request_outcome> plan_with_items(self_pointer self, const std::share
     return 0;
   };
   item_lookup q{ctx.tenant, 200};
-  self->request(rt->base->reports, std::chrono::seconds(5), list_atom::value, std::move(q))
+  self->request(rt->base->context, std::chrono::seconds(5), list_atom::value, std::move(q))
     .then(
       [self, rt, ctx, started, span, pass_on](const report_reply& r) mutable {
         plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, pass_on, r.error ? nullptr : &r.body);
@@ -129,7 +129,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
 
       const auto& mode = config_of(*rt->base, ctx).prolex.mode;
       if (mode == "rules" || !agents_of(*rt->agents, ctx).llm_plans) {
-        if (names_items(*ctx.kimmy) && rt->base->reports)
+        if (names_items(*ctx.kimmy) && rt->base->context)
           return plan_with_items(self, rt, std::move(ctx), started, span);
         return plan_with_rules(self, rt, std::move(ctx), started, span, nullptr, [self, rt](request_context c) {
           return caf::result<request_outcome>(self->delegate(rt->routes->proxy_master, run_atom::value, std::move(c)));
@@ -149,7 +149,7 @@ agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<con
         budget = std::max(0.0, std::min(budget, cfg.system.max_cost_per_day_usd - spent_today));
         llm_call call;
         call.endpoint = cfg.prolex.llm;
-        call.request = agents_of(*rt->agents, ctx).llm_plans->request_for(*ctx.kimmy, g);
+        call.request = agents_of(*rt->agents, ctx).llm_plans->request_for(*ctx.kimmy, g, ctx.history.get());
         call.request_id = ctx.request_id;
         call.tenant = ctx.tenant;
         call.purpose = "prolex";

@@ -29,6 +29,7 @@ report_actor::behavior_type report_reader(report_actor::stateful_pointer<report_
     [self](get_atom, const workflow_metrics_query& q) { return reply_of(self->state.reports->improvement_evidence(q)); },
     [self](alerts_atom) { return reply_of(self->state.reports->alerts()); },
     [self](list_atom, const item_lookup& q) { return reply_of(self->state.reports->tenant_items(q.tenant, q.limit)); },
+    [self](get_atom, const history_query& q) { return reply_of(self->state.reports->history(q)); },
   };
 }
 

@@ -6,6 +6,7 @@
 #include "opex/connectors/usage_counters.hpp"
 #include "opex/connectors/alert_states.hpp"
 #include "opex/connectors/workflow_runs.hpp"
+#include "opex/connectors/request_history.hpp"
 
 #include "opex/json_util.hpp"
 
@@ -158,6 +159,7 @@ void sqlite_journal::ensure_schema(sqlite_db& db) {
   usage_counters::ensure_schema(db);
   journal_marks::ensure_schema(db);
   workflow_runs::ensure_schema(db);
+  request_history::ensure_schema(db);
   alert_states::ensure_schema(db);
 }
 
@@ -209,8 +211,9 @@ void sqlite_journal::insert(const std::vector<json::object>& entries) {
       st->bind(7, std::string_view(compact_text(e)));
       st->bind(8, tenant);
       st->step();
-      workflow_runs::record(*db_, e, db_->last_insert_id(), timestamp, tool ? std::string_view(*tool) : std::string_view(),
-                            tenant);
+      const auto journal_id = db_->last_insert_id();
+      workflow_runs::record(*db_, e, journal_id, timestamp, tool ? std::string_view(*tool) : std::string_view(), tenant);
+      request_history::record(*db_, e, journal_id, timestamp, tenant);
       alert_states::record(*db_, e, timestamp);
       journal_marks::mark(*db_, bucket);
       st->reset();

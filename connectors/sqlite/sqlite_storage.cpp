@@ -9,6 +9,7 @@
 #include "opex/connectors/storage.hpp"
 #include "opex/connectors/alert_states.hpp"
 #include "opex/connectors/workflow_runs.hpp"
+#include "opex/connectors/request_history.hpp"
 #include "request_listing.hpp"
 
 #include <filesystem>
@@ -62,6 +63,10 @@ public:
 
   result<boost::json::object> tenant_items(const std::string& tenant, int limit) override {
     return guarded("item listing", [&] { return list_items(tenant, limit); });
+  }
+
+  result<boost::json::object> history(const history_query& q) override {
+    return guarded("history lookup", [&] { return request_history::lookup(*db_, q); });
   }
 
 private:

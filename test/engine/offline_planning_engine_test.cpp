@@ -1,5 +1,6 @@
 // Offline planning through the whole engine (docs/kimmy.md, "References", "Several actions",
-// "Answers"): Kimmy, Prolex reading the tenant's tasks on the report reader, the Proxy Master
+// "Answers", "Context from the journal"): Kimmy reading the user's history, Prolex reading the
+// tenant's tasks on the agents' reader, the Proxy Master
 // and the builtin store, with the default configuration and no model.
 #include "opex/engine.hpp"
 
@@ -88,4 +89,47 @@ TEST_CASE("offline planning engine: two actions run as one plan, questions are a
   REQUIRE(levels.output);
   REQUIRE(levels.output->type == output_type::answer);
   CHECK(levels.output->content.find("(sources: autonomy.yml") != std::string::npos);
+}
+
+TEST_CASE("offline planning engine: a follow-up repeats the user's last request with what it changes") {
+  test::temp_dir dir;
+  engine eng(options_in(dir));
+  auto call = run(eng, "Crée une tâche pour appeler le notaire lundi");
+  REQUIRE(call.output);
+  REQUIRE(call.output->type == output_type::tool_call);
+  CHECK(call.output->plan.at(0).payload.at("due_date") == "2026-11-23");
+
+  auto again = run(eng, "La même chose pour vendredi");
+  INFO(json::serialize(to_json(again)));
+  REQUIRE(again.output);
+  REQUIRE(again.output->type == output_type::tool_call);
+  CHECK(again.output->plan.at(0).tool == "TASK_CREATE");
+  CHECK(again.output->plan.at(0).payload.at("title") == call.output->plan.at(0).payload.at("title"));
+  CHECK(again.output->plan.at(0).payload.at("due_date") == "2026-11-20");
+  REQUIRE(again.kimmy);
+  REQUIRE_FALSE(again.kimmy->history_refs.empty());
+  CHECK(again.kimmy->history_refs.front() == "request:" + call.request_id);
+  CHECK(again.planned_by == "prolex");
+  CHECK(again.status == request_status::succeeded);
+
+  // Another user has no history: the same words are not a follow-up for them.
+  submit_options other;
+  other.user_id = "someone-else";
+  auto f = eng.submit_text("La même chose pour vendredi", other);
+  REQUIRE(f.wait_for(60s) == std::future_status::ready);
+  auto theirs = f.get();
+  REQUIRE(theirs.output);
+  CHECK(theirs.output->type == output_type::clarification);
+
+  // A report for a client, then the same for another client.
+  auto umbrella = run(eng, "Génère le rapport du mois pour le client Umbrella");
+  REQUIRE(umbrella.output);
+  REQUIRE(umbrella.output->type == output_type::tool_call);
+  auto hooli = run(eng, "Do the same for Hooli");
+  INFO(json::serialize(to_json(hooli)));
+  REQUIRE(hooli.output);
+  REQUIRE(hooli.output->type == output_type::tool_call);
+  CHECK(hooli.output->plan.at(0).tool == umbrella.output->plan.at(0).tool);
+  CHECK(hooli.output->plan.at(0).payload.at("client_name") == "Hooli");
+  CHECK(hooli.output->plan.at(0).payload.at("month") == umbrella.output->plan.at(0).payload.at("month"));
 }

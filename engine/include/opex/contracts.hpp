@@ -286,4 +286,17 @@ struct request_filter {
   std::size_t limit = 50;
 };
 
+/// What Kimmy asks the journal before it classifies (docs/kimmy.md, "Context from the journal";
+/// connectors: opex/connectors/request_history.hpp): the user's recent requests, those of one
+/// intent, and the recent failures of some tools, all of one tenant.
+struct history_query {
+  std::string tenant = "default";
+  std::string user_id;
+  std::string intent;              ///< "" = no same-intent list
+  std::vector<std::string> tools;  ///< tools whose recent failures are wanted
+  int recent = 5;                  ///< the user's newest requests, any intent
+  int same_intent = 3;             ///< the user's newest requests of `intent`
+  int failures = 3;                ///< per tool
+};
+
 } // namespace opex

@@ -6,6 +6,8 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
+#include "support/default_config.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
@@ -19,19 +21,8 @@ namespace json = boost::json;
 
 namespace {
 
-const opex_config& default_config() {
-  static const opex_config cfg = [] {
-    auto c = load_config("");
-    REQUIRE(c.ok());
-    return std::move(c).value();
-  }();
-  return cfg;
-}
-
-zoned_time reference_now() {
-  // Wednesday 2026-11-18, 09:00 in Paris: the corpus' reference "now".
-  return *parse_iso8601("2026-11-18T09:00:00+01:00");
-}
+using test::default_config;
+using test::reference_now;
 
 kimmy_analysis analyze(const kimmy_classifier& k, const std::string& text) {
   kimmy_request req;

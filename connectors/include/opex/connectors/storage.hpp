@@ -184,6 +184,10 @@ public:
   /// "created_at"}], "events": [{"id", "title", "start", "created_at"}]}, newest first; empty
   /// lists before the store exists. Errors: INTERNAL_ERROR {reason}.
   virtual result<boost::json::object> tenant_items(const std::string& tenant, int limit) = 0;
+  /// The context Kimmy reads before it classifies (docs/kimmy.md, "Context from the journal"):
+  /// the user's recent requests, those of one intent and the tools' recent failures (JSON:
+  /// opex/connectors/request_history.hpp, lookup). Errors: INTERNAL_ERROR {reason}.
+  virtual result<boost::json::object> history(const history_query& q) = 0;
 };
 
 /// A kind of backend, as storage.backend names it.
