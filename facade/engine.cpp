@@ -6,6 +6,7 @@
 
 #include "opex/connectors/connector_factory.hpp"
 #include "opex/connectors/knowledge_fts.hpp"
+#include "prolex/document_knowledge.hpp"
 #include "prolex/system_knowledge.hpp"
 #include "opex/policies/guard_policy.hpp"
 #include "opex/connectors/storage.hpp"
@@ -77,6 +78,11 @@ void make_rule_planner(actors::runtime_agents& agents, const opex_config& cfg) {
   agents.knowledge.reset();
   if (auto index = connectors::open_knowledge_index()) {
     (*index)->add(actors::system_documents(cfg));
+    (*index)->add(actors::embedded_doc_documents());
+    std::vector<std::string> unreadable;
+    (*index)->add(actors::file_documents(cfg.prolex.knowledge_documents, unreadable));
+    for (const auto& path : unreadable)
+      log_event(log_level::warn, "prolex.knowledge_document_unreadable", "cannot read " + path);
     agents.knowledge = std::move(index).value();
   } else {
     log_event(log_level::warn, "prolex.knowledge_unavailable", index.error().message);

@@ -5,6 +5,7 @@
 #include "opex/policies/autonomy_policy.hpp"
 #include "opex/template_resolver.hpp"
 #include "reference_resolver.hpp"
+#include "document_knowledge.hpp"
 #include "system_knowledge.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -80,16 +81,21 @@ std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_p
   if (!knowledge_ || (payload.intent != "question_systeme" && payload.intent != "question_simple"))
     return std::nullopt;
   const bool fr = payload.language == "fr";
-  auto hits = knowledge_->search(payload.raw_input, 3);
+  // The configuration first (it answers exactly), then the documentation.
+  auto hits = knowledge_->search(payload.raw_input, 3, configuration_collection);
   if (auto text = knowledge_answer(hits, fr))
     return planning_result{answer(std::move(*text)), {"knowledge", "answered from " + hits.front().document.source}};
+  auto docs = knowledge_->search(payload.raw_input, 3, documentation_collection);
+  if (auto text = document_answer(docs, fr))
+    return planning_result{answer(std::move(*text)), {"knowledge", "answered from " + docs.front().document.source}};
   if (payload.intent == "question_systeme")
     return std::nullopt;  // the planning table's summary of the engine
   return planning_result{
-    answer(fr ? "Je ne sais pas : la configuration d'opex (niveaux, outils, limites, tenants) ne répond pas à "
-                "cette question. Demandez à une personne, ou configurez un planificateur LLM."
-              : "I don't know: opex's configuration (levels, tools, limits, tenants) does not answer this. Ask a "
-                "person, or configure an LLM planner."),
+    answer(fr ? "Je ne sais pas : ni la configuration d'opex (niveaux, outils, limites, tenants) ni sa "
+                "documentation ne répondent à cette question. Demandez à une personne, ou configurez un "
+                "planificateur LLM."
+              : "I don't know: neither opex's configuration (levels, tools, limits, tenants) nor its documentation "
+                "answers this. Ask a person, or configure an LLM planner."),
     {"knowledge", "no document matches well enough"}};
 }
 

@@ -59,20 +59,32 @@ public:
 
   void add(const std::vector<knowledge_document>& documents) override {
     std::lock_guard lock(mutex_);
-    for (const auto& d : documents) {
+    sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);  // one transaction: hundreds of sections
+    try {
       sqlite_statement del(db_, "DELETE FROM knowledge WHERE id = ?1");
-      del.bind(1, d.id);
-      del.step();
-      sqlite_statement ins(db_, "INSERT INTO knowledge (id, title, body, source) VALUES (?1, ?2, ?3, ?4)");
-      ins.bind(1, d.id);
-      ins.bind(2, d.title);
-      ins.bind(3, d.body);
-      ins.bind(4, d.source);
-      ins.step();
+      sqlite_statement ins(db_, "INSERT INTO knowledge (id, title, body, source, collection)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5)");
+      for (const auto& d : documents) {
+        del.bind(1, d.id);
+        del.step();
+        del.reset();
+        ins.bind(1, d.id);
+        ins.bind(2, d.title);
+        ins.bind(3, d.body);
+        ins.bind(4, d.source);
+        ins.bind(5, d.collection);
+        ins.step();
+        ins.reset();
+      }
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
   }
 
-  std::vector<knowledge_hit> search(std::string_view question, std::size_t limit) const override {
+  std::vector<knowledge_hit> search(std::string_view question, std::size_t limit,
+                                    std::string_view collection) const override {
     const auto terms = query_terms(question);
     if (terms.empty())
       return {};
@@ -82,15 +94,17 @@ public:
       match += (match.empty() ? "" : " OR ") + fts_phrase(t);
     std::vector<knowledge_hit> hits;
     try {
-      sqlite_statement st(db_, "SELECT rowid, id, title, body, source, bm25(knowledge, 0.0, 3.0, 1.0, 0.0) FROM knowledge"
-                               " WHERE knowledge MATCH ?1 ORDER BY 6 LIMIT ?2");
+      sqlite_statement st(db_, "SELECT rowid, id, title, body, source, bm25(knowledge, 0.0, 3.0, 1.0, 0.0, 0.0),"
+                               " collection FROM knowledge WHERE knowledge MATCH ?1 AND (?3 = '' OR collection = ?3)"
+                               " ORDER BY 6 LIMIT ?2");
       st.bind(1, match);
       st.bind(2, static_cast<std::int64_t>(limit * 4));  // re-ranked below, then cut
+      st.bind(3, collection);
       std::vector<std::int64_t> rowids;
       while (st.step()) {
         rowids.push_back(st.column_int(0));
-        hits.push_back({{st.column_text(1), st.column_text(2), st.column_text(3), st.column_text(4)},
-                        st.column_double(5), 0, terms.size()});
+        hits.push_back({{st.column_text(1), st.column_text(2), st.column_text(3), st.column_text(4), st.column_text(6)},
+                        st.column_double(5), 0, terms.size(), terms});
       }
       for (const auto& t : terms) {  // how many of the question's words each hit holds
         sqlite_statement one(db_, "SELECT rowid FROM knowledge WHERE knowledge MATCH ?1");
@@ -128,7 +142,7 @@ result<std::unique_ptr<knowledge_index>> open_knowledge_index() {
   char* message = nullptr;
   if (sqlite3_exec(db,
                    "CREATE VIRTUAL TABLE knowledge USING fts5(id UNINDEXED, title, body, source UNINDEXED,"
-                   " tokenize = 'unicode61 remove_diacritics 2')",
+                   " collection UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')",
                    nullptr, nullptr, &message)
       != SQLITE_OK) {
     std::string why = message ? message : "unknown";

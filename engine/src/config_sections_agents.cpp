@@ -6,6 +6,8 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
+#include <filesystem>
+
 namespace opex::config_detail {
 
 namespace json = boost::json;
@@ -61,6 +63,14 @@ error_info read_prolex(const json::value& section, opex_config& cfg, const confi
     cfg.prolex.answer_source = std::string(get_string(*prolex, "answer_source").value_or(""));
     cfg.prolex.llm = std::string(get_string(*prolex, "llm").value_or(""));
     cfg.prolex.max_cost_per_call_usd = number_at(*prolex, "max_cost_per_call_usd").value_or(0.0);
+    if (const auto* knowledge = object_at(*prolex, "knowledge"))
+      for (const auto& d : strings_at(*knowledge, "documents")) {
+        auto path = resolve_path(r.base_dir, d);
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec))
+          return config_error(r.origin, "prolex.knowledge.documents", "no such file or folder: " + path);
+        cfg.prolex.knowledge_documents.push_back(std::move(path));
+      }
   }
   if (planning)
     for (const auto& kv : *planning) {

@@ -9,6 +9,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <span>
@@ -26,6 +27,15 @@ std::string_view embedded_file(std::string_view path) {
     if (name == path)
       return contents;
   return {};
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> embedded_files_under(std::string_view prefix) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (const auto& [name, contents] : embedded::files())
+    if (name.starts_with(prefix))
+      out.emplace_back(name, contents);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 namespace {

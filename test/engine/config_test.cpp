@@ -5,6 +5,8 @@
 #include "opex/json_util.hpp"
 #include "opex/schema_registry.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
@@ -228,4 +230,17 @@ TEST_CASE("config: tracing, off by default; its headers are references when they
   auto bad = load_config_text("tracing:\n  endpoint: ftp://c\n  max_batch: 0\n", "", "test.yml");
   REQUIRE(!bad);
   CHECK(bad.error().code == error_code::config_error);
+}
+
+TEST_CASE("config: prolex.knowledge.documents resolve from the configuration's folder and must exist") {
+  test::temp_dir dir;
+  std::ofstream(dir.file("handbook.md")) << "# Handbook\n";
+  auto ok = load_config_text("prolex:\n  knowledge:\n    documents: [handbook.md]\n", dir.path.string(), "test.yml");
+  REQUIRE(ok.ok());
+  CHECK(ok->prolex.knowledge_documents == std::vector<std::string>{dir.file("handbook.md")});
+  auto missing = load_config_text("prolex:\n  knowledge:\n    documents: [nope.md]\n", dir.path.string(), "test.yml");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == error_code::config_error);
+  CHECK(missing.error().message.find("prolex.knowledge.documents") != std::string::npos);
+  CHECK(missing.error().message.find("nope.md") != std::string::npos);
 }

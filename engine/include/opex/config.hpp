@@ -394,6 +394,9 @@ struct opex_config {
     double max_cost_per_call_usd = 0.0;
     std::map<std::string, planning_entry> planning;  ///< intent -> entry
     std::string answer_source;  ///< "" = no answer source configured
+    /// prolex.knowledge.documents: reference documents (Markdown or text files; a folder's
+    /// *.md and *.txt), absolute paths, indexed for answers (docs/kimmy.md, "Answers").
+    std::vector<std::string> knowledge_documents;
   } prolex;
 
   struct execution_settings {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace opex {
@@ -70,5 +71,8 @@ private:
 
 /// The embedded files (schemas and default policy YAML): path -> contents.
 std::string_view embedded_file(std::string_view path);
+
+/// The embedded files whose path starts with `prefix` ("docs/"): {path, contents}, in path order.
+std::vector<std::pair<std::string_view, std::string_view>> embedded_files_under(std::string_view prefix);
 
 } // namespace opex

@@ -4,14 +4,19 @@
 #include "kimmy/kimmy_actions.hpp"
 #include "kimmy/kimmy_classifier.hpp"
 #include "prolex/rule_planner.hpp"
+#include "prolex/document_knowledge.hpp"
 #include "prolex/system_knowledge.hpp"
 
 #include "opex/config.hpp"
 #include "opex/connectors/knowledge_fts.hpp"
 #include "opex/json_util.hpp"
 
+#include "support/temp_dir.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+
+#include <fstream>
 
 using namespace opex;
 using namespace opex::actors;
@@ -30,6 +35,7 @@ struct offline {
   static std::unique_ptr<knowledge_index> indexed(const opex_config& c) {
     auto index = connectors::open_knowledge_index().value();
     index->add(system_documents(c));
+    index->add(embedded_doc_documents());  // as the engine indexes them
     return index;
   }
 
@@ -192,4 +198,56 @@ TEST_CASE("offline planning: system questions are answered from opex's configura
   INFO(unknown.output.content);
   REQUIRE(unknown.output.type == output_type::answer);
   CHECK(unknown.output.content.find("Je ne sais pas") != std::string::npos);
+}
+
+TEST_CASE("offline planning: questions the configuration does not answer are answered from opex's docs") {
+  offline o(2);
+  auto keys = o.plan("How are idempotency keys scoped?");
+  INFO(keys.output.content);
+  REQUIRE(keys.output.type == output_type::answer);
+  CHECK(keys.note.rule == "knowledge");
+  CHECK(keys.output.content.rfind("From opex's documentation: ", 0) == 0);
+  CHECK(keys.output.content.find("scoped by tenant") != std::string::npos);
+  CHECK(keys.output.content.find("(source: docs/durability.md § Idempotency keys)") != std::string::npos);
+  CHECK(keys.output.content.find('`') == std::string::npos);  // plain text, not Markdown
+
+  // The configuration still answers what it knows, before the docs.
+  auto levels = o.plan("Which autonomy levels exist and what may each do?");
+  CHECK(levels.output.content.find("autonomy.yml") != std::string::npos);
+}
+
+TEST_CASE("offline planning: Markdown is cut into sections, reference documents are read from files") {
+  auto docs = markdown_documents("guide.md",
+                                 "# Guide\n\nIntro text.\n\n## Refunds\n\nRefunds are issued within 14 days.\n\n"
+                                 "```\n# not a heading\n```\n\n## Empty\n\n### Shipping\nParcels leave on Mondays.\n",
+                                 documentation_collection);
+  REQUIRE(docs.size() == 3);  // "Empty" has no text
+  CHECK(docs[0].source == "guide.md § Guide");
+  CHECK(docs[1].title == "Guide — Refunds");
+  CHECK(docs[1].source == "guide.md § Refunds");
+  CHECK(docs[1].body.find("# not a heading") != std::string::npos);
+  CHECK(docs[2].source == "guide.md § Shipping");
+  CHECK(docs[2].collection == "documentation");
+
+  test::temp_dir dir;
+  {
+    std::ofstream(dir.file("handbook.md")) << "# Handbook\n\n## Refund policy\n\nCustomers get refunds within 14 days "
+                                               "of the purchase, on the card they paid with.\n";
+    std::ofstream(dir.file("notes.bin")) << "not read: not .md or .txt";
+  }
+  std::vector<std::string> unreadable;
+  auto files = file_documents({dir.path.string(), dir.file("missing.md")}, unreadable);
+  REQUIRE(files.size() == 1);
+  CHECK(files[0].source == "handbook.md § Refund policy");
+  CHECK(unreadable == std::vector<std::string>{dir.file("missing.md")});
+
+  auto index = connectors::open_knowledge_index().value();
+  index->add(files);
+  auto hits = index->search("What is the refund policy for customers?", 3, documentation_collection);
+  auto text = document_answer(hits, false);
+  REQUIRE(text);
+  CHECK(*text == "From opex's documentation: Customers get refunds within 14 days of the purchase, on the card "
+                 "they paid with. (source: handbook.md § Refund policy)");
+  CHECK_FALSE(document_answer(index->search("What is the capital of Australia?", 3, documentation_collection), false));
+  CHECK(index->search("refund policy", 3, configuration_collection).empty());
 }
