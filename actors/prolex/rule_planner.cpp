@@ -3,8 +3,10 @@
 
 #include "opex/json_util.hpp"
 #include "opex/policies/autonomy_policy.hpp"
+#include "opex/policies/constraint_policy.hpp"
 #include "opex/template_resolver.hpp"
 #include "reference_resolver.hpp"
+#include "workflow_resolver.hpp"
 #include "document_knowledge.hpp"
 #include "system_knowledge.hpp"
 
@@ -215,12 +217,19 @@ std::optional<planning_result> refuse_step(const plan_step& s, const opex_config
       {"high_risk", s.tool}};
   std::vector<std::string> questions;
   for (const auto& key : tool->constraints.requires_context)
-    if (!present(s.payload, key))
-      questions.push_back(fr ? "Pour " + s.tool + ", pouvez-vous préciser " + describe_parameter(key, true) + " ?"
-                             : "For " + s.tool + ", could you give " + describe_parameter(key, false) + "?");
+    if (!policies::has_context(s.payload, key)) {
+      const auto first = key.substr(0, key.find('|'));
+      questions.push_back(fr ? "Pour " + s.tool + ", pouvez-vous préciser " + describe_parameter(first, true) + " ?"
+                             : "For " + s.tool + ", could you give " + describe_parameter(first, false) + "?");
+    }
   if (!questions.empty())
     return planning_result{clarification(std::move(questions)), {"missing_context", s.tool}};
   return std::nullopt;
+}
+
+/// True when the entry's payload takes `parameters.workflow_id` (a packaged workflow's id).
+bool takes_workflow_id(const planning_entry& entry) {
+  return json::serialize(entry.payload).find("parameters.workflow_id") != std::string::npos;
 }
 
 } // namespace
@@ -248,6 +257,13 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level, cons
   // The tool Kimmy chose among the entry's alternatives (docs/kimmy.md, "Tool choice").
   const planning_entry& entry =
     it->second.for_tool(payload.suggested_tools.empty() ? std::string_view{} : std::string_view(payload.suggested_tools.front()));
+  if (!cfg_.workflows.empty() && takes_workflow_id(entry) && !payload.parameters.contains("workflow_id")) {
+    kimmy_payload resolved = payload;  // a packaged workflow named by its name (docs/kimmy.md, "Tool choice")
+    if (auto questions = resolve_workflow(resolved, cfg_.workflows))
+      return {clarification(std::move(*questions)), {"workflow", "the workflow name matches several workflows or none"}};
+    if (resolved.parameters.contains("workflow_id"))
+      return plan(resolved, level, items);
+  }
 
   // Template scope: the KimmyPayload itself plus a `system` object.
   json::value scope = to_json(payload);

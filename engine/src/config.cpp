@@ -262,8 +262,8 @@ const autonomy_level_def* autonomy_config::find(int level) const noexcept {
 
 namespace {
 
-/// The reference-format files opex.yml names (catalogue, extra_catalogues, system, autonomy), or
-/// opex's embedded defaults.
+/// The reference-format files opex.yml names (catalogue, extra_catalogues, system, autonomy,
+/// workflows), or opex's embedded defaults.
 error_info load_reference_files(const json::object& root, const std::string& base_dir, opex_config& cfg) {
   if (auto p = get_string(root, "catalogue")) {
     auto cat = tool_catalogue::load_file(resolve_path(base_dir, *p));
@@ -308,7 +308,12 @@ error_info load_reference_files(const json::object& root, const std::string& bas
       return std::move(aut).error();
     cfg.autonomy = std::move(aut).value();
   }
-
+  if (auto p = get_string(root, "workflows")) {
+    auto wfs = load_packaged_workflows(resolve_path(base_dir, *p));
+    if (!wfs)
+      return std::move(wfs).error();
+    cfg.workflows = std::move(wfs).value();
+  }
   return {};
 }
 

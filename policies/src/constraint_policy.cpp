@@ -117,10 +117,20 @@ error_info check_web(const tool_definition& tool, const guard_context& g) {
                     json::object{{"tool", tool.id}, {"rule", "can_use_web"}, {"required", true}, {"current", false}});
 }
 
+bool has_context(const json::object& payload, std::string_view key) {
+  for (std::size_t from = 0; from <= key.size();) {
+    const auto bar = std::min(key.find('|', from), key.size());
+    if (has_value(payload, key.substr(from, bar - from)))
+      return true;
+    from = bar + 1;
+  }
+  return false;
+}
+
 error_info check_context(const tool_definition& tool, const json::object& payload) {
   json::array missing;
   for (const auto& key : tool.constraints.requires_context)
-    if (key != "confirmation_code" && !has_value(payload, key))
+    if (key != "confirmation_code" && !has_context(payload, key))
       missing.emplace_back(key);
   if (missing.empty())
     return {};

@@ -244,3 +244,18 @@ TEST_CASE("config: prolex.knowledge.documents resolve from the configuration's f
   CHECK(missing.error().message.find("prolex.knowledge.documents") != std::string::npos);
   CHECK(missing.error().message.find("nope.md") != std::string::npos);
 }
+
+TEST_CASE("config: workflows loads the reference opex_workflows.yml in place") {
+  auto cfg = load_config_text("workflows: " + ref + "/config/opex_workflows.yml\n", "", "test.yml");
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->workflows.size() >= 20);
+  auto pro = std::find_if(cfg->workflows.begin(), cfg->workflows.end(), [](const auto& w) { return w.id == "331"; });
+  REQUIRE(pro != cfg->workflows.end());
+  CHECK(pro->name == "Pack Pro");
+  CHECK(pro->category == "client_workflows");
+  CHECK(pro->tool_id.empty());
+  auto missing = load_config_text("workflows: nope.yml\n", "/tmp", "test.yml");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == error_code::config_error);
+  CHECK(load_config("").value().workflows.empty());
+}

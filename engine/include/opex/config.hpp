@@ -4,6 +4,7 @@
 
 #include "opex/alerts.hpp"
 #include "opex/catalogue.hpp"
+#include "opex/packaged_workflows.hpp"
 #include "opex/improvement.hpp"
 #include "opex/log.hpp"
 #include "opex/error.hpp"
@@ -319,6 +320,8 @@ struct opex_config {
   tool_catalogue catalogue;
   system_config system;
   autonomy_config autonomy;
+  /// opex.yml `workflows:` (reference opex_workflows.yml); empty when not configured.
+  std::vector<packaged_workflow> workflows;
 
   int autonomy_level = 2;              ///< effective level (opex.yml overrides autonomy.yml)
   std::string environment = "development";

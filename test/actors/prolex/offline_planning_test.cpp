@@ -251,3 +251,36 @@ TEST_CASE("offline planning: Markdown is cut into sections, reference documents 
   CHECK_FALSE(document_answer(index->search("What is the capital of Australia?", 3, documentation_collection), false));
   CHECK(index->search("refund policy", 3, configuration_collection).empty());
 }
+
+TEST_CASE("offline planning: a client's workflow runs by its name, resolved against the workflows catalogue") {
+  // Without a workflows catalogue the name is passed on (opex's CLIENT_WORKFLOW_RUN takes a
+  // workflow_id or a workflow_name).
+  offline o(3);
+  auto by_name = o.plan("Lance le workflow relances pour le client Dupont");
+  INFO(json::serialize(to_json(by_name.output)));
+  REQUIRE(by_name.output.type == output_type::tool_call);
+  CHECK(by_name.output.plan[0].tool == "CLIENT_WORKFLOW_RUN");
+  CHECK(by_name.output.plan[0].payload.at("client_name") == "Dupont");
+  CHECK(by_name.output.plan[0].payload.at("workflow_name") == "relances");
+
+  // The reference opex_workflows.yml, read in place.
+  auto workflows = load_packaged_workflows(std::string(OPEX_REFERENCE_DIR) + "/config/opex_workflows.yml");
+  REQUIRE(workflows.ok());
+  o.cfg.workflows = std::move(workflows).value();
+  auto pro = o.plan("Lance le Pack Pro pour le client Dupont");
+  INFO(json::serialize(to_json(pro.output)));
+  REQUIRE(pro.output.type == output_type::tool_call);
+  CHECK(pro.output.plan[0].tool == "CLIENT_WORKFLOW_RUN");
+  CHECK(pro.output.plan[0].payload.at("workflow_id") == "331");
+  CHECK(pro.output.plan[0].payload.at("workflow_name") == "Pack Pro");
+
+  auto unknown = o.plan("Lance le workflow relances pour le client Dupont");
+  INFO(json::serialize(to_json(unknown.output)));
+  REQUIRE(unknown.output.type == output_type::clarification);
+  CHECK(unknown.output.questions.front().find("relances") != std::string::npos);
+  CHECK(unknown.output.questions.front().find("Pack Basic (330)") != std::string::npos);
+
+  auto bad = parse_packaged_workflows("client_workflows:\n  - name: No id\n", "w.yml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("client_workflows[0]") != std::string::npos);
+}

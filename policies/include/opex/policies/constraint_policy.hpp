@@ -34,8 +34,13 @@ error_info check_tenant_tool(const tool_definition& tool, const guard_context& g
 /// can_use_web false and a web tool (category search). Error: WEB_ACCESS_DENIED.
 error_info check_web(const tool_definition& tool, const guard_context& g);
 
-/// requires_context keys present (non-null) in the payload; `confirmation_code` is supplied by
-/// the approval, not the plan. Error: CONTEXT_MISSING {tool, rule, required, missing}.
+/// True when the payload holds the requires_context key `key` (non-null, non-empty); "a|b" is
+/// either key (CLIENT_WORKFLOW_RUN's "workflow_id|workflow_name": the payload schema takes one
+/// or the other).
+bool has_context(const boost::json::object& payload, std::string_view key);
+
+/// requires_context keys present (has_context) in the payload; `confirmation_code` is supplied
+/// by the approval, not the plan. Error: CONTEXT_MISSING {tool, rule, required, missing}.
 error_info check_context(const tool_definition& tool, const boost::json::object& payload);
 
 /// Where the call lands (opex::call_environment, the rule the n8n guardrails and connector use):
