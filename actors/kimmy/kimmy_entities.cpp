@@ -2,6 +2,7 @@
 #include "kimmy_entities.hpp"
 
 #include "date_resolver.hpp"
+#include "kimmy_classifier.hpp"
 #include "text_regex.hpp"
 
 #include <boost/json/array.hpp>
@@ -321,6 +322,41 @@ void search_query(const normalized_text& nt, json::object& params) {
     params["query"] = truncate_utf8(q, 400);
 }
 
+/// An existing event the text points at: "ma réunion de jeudi", "my meeting on Thursday",
+/// "the call with Paul": its date and/or whom it is with; nothing without either.
+void event_reference(const normalized_text& nt, year_month_day today, json::object& params) {
+  static const boost::regex event = text_regex(
+    R"(\b(?:ma|mon|la|le|notre|my|the|our|this|cette|ce) (?:reunion|rendez-vous|rdv|meeting|call|appel|appointment|demo|visio|entretien|point)s?\b([^,.;:!?]{0,60}))");
+  match m;
+  if (!boost::regex_search(nt.folded, m, event))
+    return;
+  const auto tail_begin = static_cast<std::size_t>(m.position(std::size_t{1}));
+  const std::string tail = m[1].str();
+  json::object ref{{"date", nullptr}, {"with", nullptr}};
+  const bool french = kimmy_classifier::detect_language(nt.folded) == "fr";
+  if (auto d = find_date(tail, today, french))
+    ref["date"] = iso(d->date);
+  static const boost::regex with = text_regex(R"(\b(?:avec|with) ([^ ]+(?: [^ ]+)?))");
+  match w;
+  if (boost::regex_search(tail, w, with)) {
+    std::string name;
+    auto pos = tail_begin + static_cast<std::size_t>(w.position(std::size_t{1}));
+    const auto end = pos + static_cast<std::size_t>(w.length(1));
+    while (pos < end) {
+      auto next = std::min(nt.folded.find(' ', pos), end);
+      auto word = nt.original(pos, next);
+      if (!is_upper_start(word))
+        break;
+      name += (name.empty() ? "" : " ") + word;
+      pos = next + 1;
+    }
+    if (!name.empty())
+      ref["with"] = name;
+  }
+  if (!ref["date"].is_null() || !ref["with"].is_null())
+    params["event_ref"] = std::move(ref);
+}
+
 } // namespace
 
 void add_entities(const normalized_text& nt, std::string_view intent, year_month_day today, json::object& params,
@@ -342,6 +378,8 @@ void add_entities(const normalized_text& nt, std::string_view intent, year_month
     pull_request(nt, params, cuts);
   if (intent == "question_simple")
     search_query(nt, params);
+  if (intent == "task_create" || intent == "doc_note" || intent == "question_simple")
+    event_reference(nt, today, params);
 }
 
 std::string find_reference(const normalized_text& nt, item_kind kind, const std::optional<span>& quote) {

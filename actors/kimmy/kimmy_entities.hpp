@@ -26,7 +26,9 @@ namespace opex::actors::kimmy_detail {
 ///   (1-12) and `year`, for "le mois dernier", "last month", "ce mois-ci", "this week", "last
 ///   week", "en octobre", "for October 2026", "du mois" (the current month);
 /// - per intent: `workflow_name` (client_workflow: "le workflow relances"), `query`
-///   (question_simple after a search verb: "cherche sur le web X").
+///   (question_simple after a search verb: "cherche sur le web X"), `event_ref` (task_create,
+///   doc_note, question_simple: an existing event, "ma réunion de jeudi", "the call with Paul":
+///   {"date": YYYY-MM-DD or null, "with": a capitalised name or null}, never both null).
 void add_entities(const normalized_text& nt, std::string_view intent, std::chrono::year_month_day today,
                   boost::json::object& params, std::vector<span>& cuts);
 

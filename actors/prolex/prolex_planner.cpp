@@ -58,9 +58,11 @@ auto plan_with_rules(self_pointer self, const std::shared_ptr<const agent_parts>
   return delegate(std::move(ctx));
 }
 
-/// True when the payload (or one of its actions) refers to a task or note by its title.
+/// True when the payload (or one of its actions) refers to a task, note or event without its id.
 bool names_items(const kimmy_payload& p) {
-  auto refers = [](const json::object& params) { return params.contains("task_ref") || params.contains("doc_ref"); };
+  auto refers = [](const json::object& params) {
+    return params.contains("task_ref") || params.contains("doc_ref") || params.contains("event_ref");
+  };
   if (refers(p.parameters))
     return true;
   if (const auto* actions = p.parameters.if_contains("actions"); actions && actions->is_array())

@@ -80,9 +80,67 @@ reference_match match_reference(const std::string& ref, const json::array& items
   return from(prefer_open(exact.empty() ? std::move(partial) : std::move(exact)));
 }
 
+namespace {
+
+std::vector<const json::object*> matching_events(const json::object& ref, const json::array& events) {
+  const std::string date(get_string(ref, "date").value_or(""));
+  const auto with = fold_text(get_string(ref, "with").value_or(""));
+  std::vector<const json::object*> found;
+  for (const auto& v : events) {
+    if (!v.is_object())
+      continue;
+    const auto& e = v.get_object();
+    if (!date.empty() && text_of(e, "start").substr(0, 10) != date)
+      continue;
+    if (!with.empty() && !contains_all_words(fold_text(text_of(e, "title")), with))
+      continue;
+    found.push_back(&e);
+  }
+  return found;
+}
+
+std::optional<std::vector<std::string>> resolve_event(json::object& params, const json::object* items, bool fr) {
+  const auto* ref = params.if_contains("event_ref");
+  if (!ref)
+    return std::nullopt;
+  const json::object wanted = ref->is_object() ? ref->get_object() : json::object{};
+  params.erase("event_ref");
+  if (!items)
+    return std::nullopt;  // nothing to resolve against: the event is not named, not invented
+  const auto* list = get_member(*items, "events");
+  static const json::array no_events;
+  auto found = matching_events(wanted, list && list->is_array() ? list->get_array() : no_events);  // points into items
+  std::string shown;
+  if (auto d = get_string(wanted, "date"))
+    shown += (fr ? "le " : "on ") + std::string(*d);
+  if (auto w = get_string(wanted, "with"))
+    shown += (shown.empty() ? "" : " ") + std::string(fr ? "avec " : "with ") + std::string(*w);
+  if (found.size() == 1) {
+    const auto& e = *found.front();
+    params["event_id"] = text_of(e, "id");
+    params["event_title"] = text_of(e, "title");
+    params["event_start"] = text_of(e, "start");
+    params["event_note"] = (fr ? "Événement « " : "Event \"") + text_of(e, "title") + (fr ? " », " : "\", ")
+                           + text_of(e, "start") + " (" + text_of(e, "id") + ")";
+    return std::nullopt;
+  }
+  if (found.empty())
+    return std::vector<std::string>{fr ? "Je ne trouve aucun événement " + shown + ". De quel événement s'agit-il ?"
+                                       : "I find no event " + shown + ". Which event do you mean?"};
+  std::string listed;
+  for (std::size_t i = 0; i < found.size() && i < 5; ++i)
+    listed += (listed.empty() ? "" : ", ") + text_of(*found[i], "title") + " (" + text_of(*found[i], "start") + ")";
+  return std::vector<std::string>{fr ? "Plusieurs événements " + shown + " : " + listed + ". Lequel ?"
+                                     : "Several events " + shown + ": " + listed + ". Which one?"};
+}
+
+} // namespace
+
 std::optional<std::vector<std::string>> resolve_references(kimmy_payload& payload, const json::object* items) {
   const bool fr = payload.language == "fr";
   auto& params = payload.parameters;
+  if (auto questions = resolve_event(params, items, fr))
+    return questions;
   for (const auto& k : reference_keys) {
     auto ref = get_string(params, k.ref);
     if (!ref || ref->empty())

@@ -31,6 +31,9 @@ reference_match match_reference(const std::string& ref, const boost::json::array
 /// With `items` (the tenant's, may be null): the matched id, or the clarification to ask
 /// (several matches: their titles; none: says so). Without items: the reference itself (the
 /// builtin tools find a task or note by exact title), "@last"/"@first" left unresolved.
+/// An `event_ref` {date, with} is matched against the items' events (the start's date, all the
+/// words of `with` in the title): one match sets `event_id`, `event_title`, `event_start` and
+/// `event_note` (a line naming it, in the request's language); without items it is dropped.
 /// Returns the clarification's questions, or nullopt when the payload can be planned.
 std::optional<std::vector<std::string>> resolve_references(kimmy_payload& payload, const boost::json::object* items);
 

@@ -243,12 +243,16 @@ planning_result rule_planner::plan(const kimmy_payload& payload, int level, cons
   if (const auto* actions = get_member(payload.parameters, "actions"); actions && actions->is_array()
       && actions->get_array().size() >= 2)
     return plan_actions(payload, actions->get_array(), level, items);
-  if (payload.parameters.contains("task_ref") || payload.parameters.contains("doc_ref")) {
+  if (payload.parameters.contains("task_ref") || payload.parameters.contains("doc_ref")
+      || payload.parameters.contains("event_ref")) {
     kimmy_payload resolved = payload;  // docs/kimmy.md, "References"
     if (auto questions = resolve_references(resolved, items))
       return {clarification(std::move(*questions)), {"reference", "the reference matches several items or none"}};
     return plan(resolved, level, items);
   }
+  if (payload.intent == "question_simple")  // "quand est ma réunion avec Paul ?": the tenant's own event
+    if (auto note = get_string(payload.parameters, "event_note"))
+      return {answer(std::string(*note)), {"reference", "the event the question names"}};
   auto it = cfg_.prolex.planning.find(payload.intent);
   if (it == cfg_.prolex.planning.end())
     return {clarification({fr ? "Pouvez-vous préciser ce que vous attendez de moi ?"

@@ -69,6 +69,18 @@ TEST_CASE("offline planning engine: references are resolved against the tenant's
   REQUIRE(none.output->type == output_type::clarification);
   CHECK(none.output->questions.at(0).find("aucune tâche") != std::string::npos);
 
+  // An event named by its day: found among the tenant's events, named in the task's notes.
+  json::value event = json::object{{"type", "tool_call"}, {"tool", "CAL_EVENT_CREATE"},
+                                   {"payload", {{"summary", "Réunion budget"}, {"start", "2026-11-19T14:00:00+01:00"}}}};
+  auto made = eng.submit_output(std::move(event));
+  REQUIRE(made.wait_for(60s) == std::future_status::ready);
+  REQUIRE(made.get().status == request_status::succeeded);
+  auto prepare = run(eng, "Crée une tâche pour préparer ma réunion de jeudi");
+  INFO(json::serialize(to_json(prepare)));
+  REQUIRE(prepare.output);
+  REQUIRE(prepare.output->type == output_type::tool_call);
+  CHECK(std::string(prepare.output->plan.at(0).payload.at("notes").as_string()).find("Réunion budget") != std::string::npos);
+
   auto last = run(eng, "Mark the last task as done");
   REQUIRE(last.output);
   REQUIRE(last.output->type == output_type::tool_call);

@@ -284,3 +284,40 @@ TEST_CASE("offline planning: a client's workflow runs by its name, resolved agai
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("client_workflows[0]") != std::string::npos);
 }
+
+TEST_CASE("offline planning: an event named by its day or whom it is with is found among the tenant's events") {
+  offline o(2);
+  const json::object items{
+    {"tasks", json::array{}},
+    {"notes", json::array{}},
+    {"events", json::array{
+      json::object{{"id", "evt_1"}, {"title", "Réunion budget"}, {"start", "2026-11-19T14:00:00+01:00"}},
+      json::object{{"id", "evt_2"}, {"title", "Call with Paul"}, {"start", "2026-11-20T10:00:00+01:00"}},
+      json::object{{"id", "evt_3"}, {"title", "Point avec Paul"}, {"start", "2026-11-24T09:00:00+01:00"}}}}};
+  auto plan = [&](const std::string& text) { return o.planner.plan(o.analyze(text).payload, 2, &items); };
+
+  auto prepare = plan("Crée une tâche pour préparer ma réunion de jeudi");
+  INFO(json::serialize(to_json(prepare.output)));
+  REQUIRE(prepare.output.type == output_type::tool_call);
+  CHECK(prepare.output.plan[0].tool == "TASK_CREATE");
+  CHECK(prepare.output.plan[0].payload.at("notes") == "Événement « Réunion budget », 2026-11-19T14:00:00+01:00 (evt_1)");
+
+  auto when = plan("When is my call with Paul on Friday?");
+  INFO(json::serialize(to_json(when.output)));
+  REQUIRE(when.output.type == output_type::answer);
+  CHECK(when.output.content.find("evt_2") != std::string::npos);
+
+  auto several = plan("Quand est ma réunion avec Paul ?");
+  INFO(json::serialize(to_json(several.output)));
+  REQUIRE(several.output.type == output_type::clarification);
+  CHECK(several.output.questions.front().find("Call with Paul") != std::string::npos);
+  CHECK(several.output.questions.front().find("Point avec Paul") != std::string::npos);
+
+  auto none = plan("Crée une tâche pour préparer ma réunion de lundi");
+  REQUIRE(none.output.type == output_type::clarification);
+  CHECK(none.output.questions.front().find("aucun événement le 2026-11-23") != std::string::npos);
+
+  // A new event is not a reference; neither is an event with nothing to find it by.
+  CHECK_FALSE(o.analyze("Planifie une réunion avec Paul jeudi à 14h").payload.parameters.contains("event_ref"));
+  CHECK_FALSE(o.analyze("Crée une tâche pour préparer la réunion").payload.parameters.contains("event_ref"));
+}
