@@ -326,12 +326,18 @@ void search_query(const normalized_text& nt, json::object& params) {
 /// "the call with Paul": its date and/or whom it is with; nothing without either.
 void event_reference(const normalized_text& nt, year_month_day today, json::object& params) {
   static const boost::regex event = text_regex(
-    R"(\b(?:ma|mon|la|le|notre|my|the|our|this|cette|ce) (?:reunion|rendez-vous|rdv|meeting|call|appel|appointment|demo|visio|entretien|point)s?\b([^,.;:!?]{0,60}))");
+    R"(\b(ma|mon|notre|my|our|la|le|the) (?:reunion|rendez-vous|rdv|meeting|call|appel|appointment|demo|visio|entretien|point)s?\b([^,.;:!?]{0,60}))");
+  // After "la" / "the" the event needs its connector ("la réunion de jeudi", "the call with
+  // Paul"): "préparer la démo demain" dates the task, not an event.
+  static const boost::regex connector = text_regex(R"(^ (?:de|du|d'|of|on|avec|with|prevue?|scheduled|planned)\b)");
   match m;
   if (!boost::regex_search(nt.folded, m, event))
     return;
-  const auto tail_begin = static_cast<std::size_t>(m.position(std::size_t{1}));
-  const std::string tail = m[1].str();
+  const auto article = m[1].str();
+  if ((article == "la" || article == "le" || article == "the") && !boost::regex_search(m[2].str(), connector))
+    return;
+  const auto tail_begin = static_cast<std::size_t>(m.position(std::size_t{2}));
+  const std::string tail = m[2].str();
   json::object ref{{"date", nullptr}, {"with", nullptr}};
   const bool french = kimmy_classifier::detect_language(nt.folded) == "fr";
   if (auto d = find_date(tail, today, french))

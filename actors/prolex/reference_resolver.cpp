@@ -99,7 +99,10 @@ std::vector<const json::object*> matching_events(const json::object& ref, const 
   return found;
 }
 
-std::optional<std::vector<std::string>> resolve_event(json::object& params, const json::object* items, bool fr) {
+/// `asked`: the request is about the event (a question), so an event not found is asked about;
+/// otherwise (a task, a note) the event is context, left out when it is not found once.
+std::optional<std::vector<std::string>> resolve_event(json::object& params, const json::object* items, bool fr,
+                                                      bool asked) {
   const auto* ref = params.if_contains("event_ref");
   if (!ref)
     return std::nullopt;
@@ -124,6 +127,8 @@ std::optional<std::vector<std::string>> resolve_event(json::object& params, cons
                            + text_of(e, "start") + " (" + text_of(e, "id") + ")";
     return std::nullopt;
   }
+  if (!asked)
+    return std::nullopt;
   if (found.empty())
     return std::vector<std::string>{fr ? "Je ne trouve aucun événement " + shown + ". De quel événement s'agit-il ?"
                                        : "I find no event " + shown + ". Which event do you mean?"};
@@ -139,7 +144,7 @@ std::optional<std::vector<std::string>> resolve_event(json::object& params, cons
 std::optional<std::vector<std::string>> resolve_references(kimmy_payload& payload, const json::object* items) {
   const bool fr = payload.language == "fr";
   auto& params = payload.parameters;
-  if (auto questions = resolve_event(params, items, fr))
+  if (auto questions = resolve_event(params, items, fr, payload.intent == "question_simple"))
     return questions;
   for (const auto& k : reference_keys) {
     auto ref = get_string(params, k.ref);

@@ -313,9 +313,14 @@ TEST_CASE("offline planning: an event named by its day or whom it is with is fou
   CHECK(several.output.questions.front().find("Call with Paul") != std::string::npos);
   CHECK(several.output.questions.front().find("Point avec Paul") != std::string::npos);
 
-  auto none = plan("Crée une tâche pour préparer ma réunion de lundi");
+  auto none = plan("Quand est ma réunion de lundi ?");
   REQUIRE(none.output.type == output_type::clarification);
   CHECK(none.output.questions.front().find("aucun événement le 2026-11-23") != std::string::npos);
+  // For a task the event is context: not found, the task is planned without it.
+  auto task = plan("Crée une tâche pour préparer ma réunion de lundi");
+  REQUIRE(task.output.type == output_type::tool_call);
+  CHECK_FALSE(task.output.plan[0].payload.contains("notes"));
+  CHECK_FALSE(o.analyze("Crée une tâche pour préparer la démo demain").payload.parameters.contains("event_ref"));
 
   // A new event is not a reference; neither is an event with nothing to find it by.
   CHECK_FALSE(o.analyze("Planifie une réunion avec Paul jeudi à 14h").payload.parameters.contains("event_ref"));
