@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace opex::actors::kimmy_detail {
 
@@ -52,6 +53,48 @@ std::vector<action_part> split_actions(std::string_view folded, const action_spl
   return parts;
 }
 
+std::vector<std::string> listed_actions(const normalized_text& nt) {
+  static const boost::regex counted = text_regex(
+    R"(\b(deux|trois|quatre|two|three|four|[2-4]) (taches|tasks|todos|notes|rappels|reminders)\s*:\s*)");
+  static const boost::regex separator = text_regex(R"(\s*(?:,|;|\bet\b|\band\b)\s*)");
+  static const boost::regex shared = text_regex(
+    R"(^(?:les deux|tous les deux|toutes les deux|les trois|both|all of them|all three|all)\b\s*)");
+  const std::string& f = nt.folded;
+  boost::smatch m;
+  if (!boost::regex_search(f, m, counted))
+    return {};
+  static const std::map<std::string, std::size_t> numbers{{"deux", 2}, {"trois", 3}, {"quatre", 4}, {"two", 2},
+                                                          {"three", 3}, {"four", 4}, {"2", 2}, {"3", 3}, {"4", 4}};
+  static const std::map<std::string, std::string> singular{{"taches", "une tâche"}, {"tasks", "a task"},
+                                                           {"todos", "a todo"},     {"notes", "une note"},
+                                                           {"rappels", "un rappel"}, {"reminders", "a reminder"}};
+  const auto list_begin = static_cast<std::size_t>(m.position() + m.length());
+  std::vector<std::pair<std::size_t, std::size_t>> items;
+  std::string tail;
+  auto add = [&](std::size_t b, std::size_t e) {
+    const std::string item(f.substr(b, e - b));
+    boost::smatch lead;
+    if (boost::regex_search(item, lead, shared))
+      tail = nt.original(b + static_cast<std::size_t>(lead.length()), e);
+    else if (e > b)
+      items.emplace_back(b, e);
+  };
+  std::size_t b = list_begin;
+  const std::string rest = f.substr(list_begin);
+  for (boost::sregex_iterator it(rest.begin(), rest.end(), separator), end; it != end; ++it) {
+    add(b, list_begin + static_cast<std::size_t>(it->position()));
+    b = list_begin + static_cast<std::size_t>(it->position() + it->length());
+  }
+  add(b, f.size());
+  if (items.size() != numbers.at(m[1].str()))
+    return {};  // "et" inside a title, or an unsaid item: not cut
+  const std::string head = nt.original(0, static_cast<std::size_t>(m.position())) + " " + singular.at(m[2].str()) + " : ";
+  std::vector<std::string> out;
+  for (const auto& [ib, ie] : items)
+    out.push_back(head + nt.original(ib, ie) + (tail.empty() ? "" : " " + tail));
+  return out;
+}
+
 std::string without_result_phrase(const normalized_text& nt, const action_part& part) {
   static const boost::regex phrase = text_regex(
     R"(\s*,?\s*\b(?:avec (?:le|les|ce|ces) resultats?|avec ce que tu (?:trouves|as trouve)|a partir du resultat|des resultats|with (?:the|those|these) results?|with what you (?:find|found)|summari[sz]ing (?:it|them|the results?)|about it|from it)\b)");
@@ -83,6 +126,19 @@ bool repeats_one_action(const std::vector<kimmy_analysis>& parts) {
       return false;
   }
   return true;
+}
+
+bool refers_back(const std::vector<kimmy_analysis>& parts, const normalized_text& nt,
+                 const std::vector<action_part>& cuts) {
+  static const boost::regex pronoun = text_regex(
+    R"(^[a-z]+(?:-(?:le|la|les)\b|\s+(?:it|them|ca|cela)\b))");
+  for (std::size_t i = 1; i < parts.size() && i < cuts.size(); ++i) {
+    const std::string f(nt.folded.substr(cuts[i].begin, cuts[i].end - cuts[i].begin));
+    if (!cuts[i].after_previous && parts[i].payload.intent == parts[i - 1].payload.intent
+        && boost::regex_search(f, pronoun))
+      return true;
+  }
+  return false;
 }
 
 void combine_actions(kimmy_analysis& whole, const std::vector<kimmy_analysis>& parts,

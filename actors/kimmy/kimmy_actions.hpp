@@ -28,6 +28,12 @@ std::vector<action_part> split_actions(std::string_view folded, const action_spl
 /// résultat", "with what you find", "summarizing it").
 std::string without_result_phrase(const normalized_text& nt, const action_part& part);
 
+/// "ajoute deux tâches : Acheter des timbres et Poster le colis, les deux pour demain": one
+/// request text per listed item ("ajoute une tâche : Acheter des timbres pour demain"), the
+/// shared words ("les deux pour demain", "both by Friday") added to each. Empty when the text
+/// announces no count of tasks, notes or reminders, or lists another number of items.
+std::vector<std::string> listed_actions(const normalized_text& nt);
+
 /// True when a part's own analysis is an action Prolex can plan (not a question, a greeting
 /// or nothing recognisable), so the request may be cut there.
 bool is_plannable_action(const kimmy_analysis& part);
@@ -35,6 +41,11 @@ bool is_plannable_action(const kimmy_analysis& part);
 /// True when the parts only say the same untitled action twice ("le site est down, vérifie les
 /// serveurs": one HEALTHCHECK_RUN), so the request is not cut.
 bool repeats_one_action(const std::vector<kimmy_analysis>& parts);
+
+/// True when a part only points back at the previous one with a pronoun and the same intent
+/// ("I have a physio appointment on Monday at 8am, add it to my calendar": one event).
+bool refers_back(const std::vector<kimmy_analysis>& parts, const normalized_text& nt,
+                 const std::vector<action_part>& cuts);
 
 /// Turns `whole` (the analysis of the full text) into the analysis of a request with several
 /// actions: the first part's intent and parameters, complexity "complex", the lowest

@@ -35,11 +35,12 @@ struct intent_scores {
   std::map<std::string_view, std::size_t> trigger_end;
   std::map<std::string_view, std::size_t> trigger_begin;
   std::map<std::string_view, std::size_t> first_strong;
+  std::map<std::string_view, std::size_t> first_strong_end;  ///< where that earliest match ends (its shortest)
 };
 
 intent_scores score_rules(const std::string& f, const std::vector<intent_rule>& rules) {
   intent_scores sc;
-  auto& [score, trigger_end, trigger_begin, first_strong] = sc;
+  auto& [score, trigger_end, trigger_begin, first_strong, first_strong_end] = sc;
   for (const auto& r : rules) {
     boost::smatch m;
     if (!boost::regex_search(f, m, r.re))
@@ -47,8 +48,13 @@ intent_scores score_rules(const std::string& f, const std::vector<intent_rule>& 
     score[r.intent] += r.weight;
     if (r.weight >= 5) {
       auto b = static_cast<std::size_t>(m.position());
-      if (!first_strong.contains(r.intent) || b < first_strong[r.intent])
+      auto e = b + static_cast<std::size_t>(m.length(0));
+      if (!first_strong.contains(r.intent) || b < first_strong[r.intent]) {
         first_strong[r.intent] = b;
+        first_strong_end[r.intent] = e;
+      } else if (b == first_strong[r.intent]) {
+        first_strong_end[r.intent] = std::min(e, first_strong_end[r.intent]);
+      }
     }
     if (r.trigger) {
       auto e = static_cast<std::size_t>(m.position() + m.length(0));
@@ -62,6 +68,14 @@ intent_scores score_rules(const std::string& f, const std::vector<intent_rule>& 
     }
   }
   return sc;
+}
+
+/// The folded text with a span's inside blanked (its positions kept).
+std::string without_span(const std::string& f, span s) {
+  std::string out = f;
+  for (std::size_t i = s.begin; i < s.end && i < out.size(); ++i)
+    out[i] = ' ';
+  return out;
 }
 
 /// The chosen intent, its score and the runner-up's.
@@ -98,13 +112,18 @@ intent_choice choose_intent(const std::string& f, intent_scores& sc) {
     }
   }
   // Several strong actions: the sentence's main verb comes first ("Remind me to book a
-  // meeting" is a reminder, "Set your autonomy level" is a configuration change).
+  // meeting" is a reminder, "Set your autonomy level" is a configuration change); from one
+  // verb, the nearest object ("Add to my notes for the demo" is a note).
   if (first_strong.size() >= 2) {
     std::string_view earliest = intent;
-    std::size_t best = std::string::npos;
-    for (auto name : precedence) {  // ties go to the earlier intent in precedence order
+    std::size_t best = std::string::npos, best_end = std::string::npos;
+    for (auto name : precedence) {  // then ties go to the earlier intent in precedence order
       auto it = first_strong.find(name);
-      if (it != first_strong.end() && name != "question_simple" && name != "other" && it->second < best) {
+      if (it == first_strong.end() || name == "question_simple" || name == "other")
+        continue;
+      const auto end = sc.first_strong_end[name];
+      if (it->second < best || (it->second == best && end < best_end)) {
+        best_end = end;
         best = it->second;
         earliest = name;
       }
@@ -162,14 +181,14 @@ struct parameter_reader {
         title = phrase(from, f.size());
         if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
           // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
-          static const boost::regex noun = text_regex(
-            "\\b(?:reunions?|rendez-vous|rdv|meetings?|appointments?|calls?|visio|entretien|dejeuner|"
-            "diner|lunch|dinner|standup|stand-up|demo|atelier|workshop|seance|session|sync|point|"
-            "evenement|event|conference)\\b");
           boost::smatch m;
           std::string tail = f.substr(trigger_begin["calendar_event"]);
-          if (boost::regex_search(tail, m, noun))
+          if (boost::regex_search(tail, m, event_noun()))
             title = phrase(trigger_begin["calendar_event"] + static_cast<std::size_t>(m.position()), f.size());
+          // "Add an event: Team offsite" -> "Team offsite"
+          if (auto colon = title.find(':'); colon != std::string::npos
+                                            && boost::regex_match(fold_text(title.substr(0, colon)), event_noun()))
+            title = capitalize_first(tidy_phrase(title.substr(colon + 1)));
         }
       }
       // "pour le client Dupont : Envoyer le devis" -> "Envoyer le devis".
@@ -260,6 +279,21 @@ struct parameter_reader {
   }
 };
 
+bool inside(span s, const std::optional<span>& q) { return q && s.begin >= q->begin && s.end <= q->end; }
+
+/// Words in Title Case followed by another capitalised word, not at the start: part of a name.
+bool names_something(const normalized_text& nt, span s) {
+  const std::string words = nt.original(s.begin, s.end);
+  const std::string next = nt.original(s.end, std::min(nt.folded.size(), s.end + 3));
+  auto upper = [](const std::string& w) { return !w.empty() && w.front() >= 'A' && w.front() <= 'Z'; };
+  if (s.begin == 0 || !upper(words) || !upper(next))
+    return false;
+  for (std::size_t i = words.find(' '); i != std::string::npos; i = words.find(' ', i + 1))
+    if (!upper(words.substr(i + 1)))
+      return false;
+  return true;
+}
+
 /// The parameters Kimmy reads in the text for `intent` (never invented: absent ones are null).
 json::object extract_parameters(const normalized_text& nt, std::string_view intent, intent_scores& sc,
                                 const std::optional<time_mention>& time, const std::optional<date_mention>& date,
@@ -276,6 +310,8 @@ json::object extract_parameters(const normalized_text& nt, std::string_view inte
   if (time)
     cuts.push_back({time->begin, time->end});
   auto priority = find_priority(f);
+  if (priority && (inside(priority->where, q) || names_something(nt, priority->where)))
+    priority.reset();  // « High Priority Club », "the High Priority Club membership"
   if (priority) {
     params["priority"] = priority->value;
     cuts.push_back(priority->where);
@@ -503,7 +539,8 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
   p.intent = std::string(intent);
   p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, q);
   p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);
-  const auto verdict = judge_complexity(f, intent, sc.score, p.parameters);
+  // A quoted title names no action: "Create a note « Onboarding checklist »" is one note.
+  const auto verdict = judge_complexity(f, intent, q ? score_rules(without_span(f, *q), rules).score : sc.score, p.parameters);
   p.complexity = verdict.complexity;
   p.confidence = confidence_of(f, intent, choice, verdict);
   // Suggested tools, from the planning table.
@@ -519,7 +556,15 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
   auto out = impl_->analyze_one(req, nt);
   // Several actions: each part classified on its own (docs/kimmy.md, "Several actions").
   auto cuts = split_actions(nt.folded, action_split());
-  if (cuts.size() >= 2) {
+  if (auto listed = listed_actions(nt); listed.size() >= 2) {
+    std::vector<kimmy_analysis> parts;
+    for (const auto& text : listed) {
+      kimmy_request one = req;
+      one.text = text;
+      parts.push_back(impl_->analyze_one(one, normalize_text(text)));
+    }
+    combine_actions(out, parts, std::vector<action_part>(parts.size()));
+  } else if (cuts.size() >= 2) {
     std::vector<kimmy_analysis> parts;
     for (const auto& c : cuts) {
       kimmy_request one = req;
@@ -528,7 +573,7 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
       parts.push_back(impl_->analyze_one(one, normalize_text(one.text)));
     }
     if (std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })
-        && !repeats_one_action(parts))
+        && !repeats_one_action(parts) && !refers_back(parts, nt, cuts))
       combine_actions(out, parts, cuts);
   }
   decide(out);
@@ -558,6 +603,10 @@ void kimmy_classifier::decide(kimmy_analysis& out) const {
     d.reasons.emplace_back("intent " + p.intent + " always goes to Prolex");
   for (const auto& kw : sensitive_found)
     d.reasons.push_back("sensitive keyword: " + kw);
+  // Prolex reads the tenant's items: a task names the event it prepares in its notes.
+  for (auto ref : {"task_ref", "doc_ref", "event_ref"})
+    if (p.parameters.contains(ref))
+      d.reasons.push_back(std::string("names an item without its id (") + ref + "): Prolex resolves it");
   bool escalate = !d.reasons.empty();
   if (!escalate) {
     static const std::set<std::string_view> direct_intents{"task_create", "doc_note", "question_simple"};

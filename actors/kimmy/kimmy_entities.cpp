@@ -237,12 +237,69 @@ void people(const normalized_text& nt, json::object& params) {
     params["people"] = std::move(names);
 }
 
+/// The month's number (1..12) of a French or English month name, 0 for none.
+unsigned month_number(const std::string& name) {
+  static constexpr std::array<std::string_view, 12> fr{"janvier", "fevrier", "mars", "avril", "mai", "juin",
+                                                       "juillet", "aout", "septembre", "octobre", "novembre", "decembre"};
+  static constexpr std::array<std::string_view, 12> en{"january", "february", "march", "april", "may", "june",
+                                                       "july", "august", "september", "october", "november", "december"};
+  for (unsigned i = 0; i < 12; ++i)
+    if (fr[i] == name || en[i] == name)
+      return i + 1;
+  return 0;
+}
+
+/// A report period given by its two days: "du 1er au 10 novembre", "from November 1 to
+/// November 15", "between 3 and 9 October". A month after today's, without a year, is last
+/// year's (a report is about the past). False when the text names no such range.
+bool date_range(const normalized_text& nt, year_month_day today, json::object& params, std::vector<span>& cuts) {
+  static const std::string month_re =
+    "(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|"
+    "march|april|may|june|july|august|september|october|november|december)";
+  static const std::string day_re = R"((\d{1,2})(?:er|st|nd|rd|th)?)";
+  // day-first: "du 1er (novembre) au 10 novembre (2026)", "between 3 and 9 October"
+  static const boost::regex day_first = text_regex(
+    R"(\b(?:du|from|between|entre le|entre)\s+)" + day_re + "(?:\\s+" + month_re + R"()?\s+(?:au|to|until|through|and|et le|et|-)\s+(?:le\s+)?)"
+    + day_re + "\\s+" + month_re + R"((?:\s+(\d{4}))?\b)");
+  // month-first: "from November 1 to (November) 15 (, 2026)"
+  static const boost::regex month_first = text_regex(
+    R"(\b(?:from|between)\s+)" + month_re + "\\s+" + day_re + R"(\s+(?:to|until|through|and|-)\s+(?:)" + month_re
+    + R"(\s+)?)" + day_re + R"((?:,?\s+(\d{4}))?\b)");
+  const std::string& f = nt.folded;
+  match m;
+  unsigned d1 = 0, d2 = 0, m1 = 0, m2 = 0;
+  std::string y;
+  if (boost::regex_search(f, m, day_first)) {
+    d1 = std::stoi(m[1].str());
+    m2 = month_number(m[4].str());
+    m1 = m[2].matched ? month_number(m[2].str()) : m2;
+    d2 = std::stoi(m[3].str());
+    y = m[5].str();
+  } else if (boost::regex_search(f, m, month_first)) {
+    m1 = month_number(m[1].str());
+    d1 = std::stoi(m[2].str());
+    m2 = m[3].matched ? month_number(m[3].str()) : m1;
+    d2 = std::stoi(m[4].str());
+    y = m[5].str();
+  } else {
+    return false;
+  }
+  year yr = y.empty() ? today.year() : year{std::stoi(y)};
+  if (y.empty() && month{m1} > today.month())
+    yr -= years{1};
+  const year_month_day first{yr, month{m1}, day{d1}};
+  const year_month_day last{m2 < m1 ? yr + years{1} : yr, month{m2}, day{d2}};
+  if (!first.ok() || !last.ok() || sys_days{last} < sys_days{first})
+    return false;
+  params["period"] = "custom";
+  params["period_start"] = iso(first);
+  params["period_end"] = iso(last);
+  cuts.push_back(span_of(m));
+  return true;
+}
+
 /// A report period: the month or week the request names.
 void period(const normalized_text& nt, year_month_day today, json::object& params, std::vector<span>& cuts) {
-  static const std::array<std::string_view, 12> months_fr{"janvier", "fevrier", "mars", "avril", "mai", "juin",
-                                                          "juillet", "aout", "septembre", "octobre", "novembre", "decembre"};
-  static const std::array<std::string_view, 12> months_en{"january", "february", "march", "april", "may", "june",
-                                                          "july", "august", "september", "october", "november", "december"};
   static const boost::regex re = text_regex(
     R"(\b(le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week|(?:(?:en|d'|de|du mois d'|du mois de|for|in|of|pour)\s?|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?)\b)");
   const std::string& f = nt.folded;
@@ -262,11 +319,7 @@ void period(const normalized_text& nt, year_month_day today, json::object& param
     last = year_month_day{start + days{6}};
   } else {
     if (m[2].matched) {
-      const std::string name = m[2].str();
-      unsigned index = 0;
-      for (unsigned i = 0; i < 12; ++i)
-        if (months_fr[i] == name || months_en[i] == name)
-          index = i + 1;
+      const unsigned index = month_number(m[2].str());
       year y = m[3].matched ? year{std::atoi(m[3].str().c_str())} : today.year();
       if (!m[3].matched && month{index} > today.month())
         y -= years{1};  // a report is about a month past: "en décembre" in November is last December
@@ -306,7 +359,7 @@ void workflow_name(const normalized_text& nt, json::object& params) {
 /// question_simple: what follows a search verb.
 void search_query(const normalized_text& nt, json::object& params) {
   static const boost::regex re = text_regex(
-    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver)(?:[- ]moi| me)?(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
+    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
   match m;
   const std::string& f = nt.folded;
   if (!boost::regex_search(f, m, re))
@@ -375,7 +428,8 @@ void add_entities(const normalized_text& nt, std::string_view intent, year_month
     params["duration_minutes"] = d->minutes;
     cuts.push_back({d->begin, d->end});
   }
-  period(nt, today, params, cuts);
+  if (!date_range(nt, today, params, cuts))
+    period(nt, today, params, cuts);
   if (intent == "client_workflow" || intent == "reporting") {
     workflow_name(nt, params);
     client_from_context(nt, params);
@@ -410,10 +464,12 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
   static const boost::regex before_note = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
   static const boost::regex marked = text_regex(
     R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au)\b))");
+  static const boost::regex restructured = text_regex(
+    R"(^(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous)\b|\s*[,.;!?:]|$))");
   static const boost::regex done_for = text_regex(R"(\bc'est fait pour (.{2,80}?)(?=\s*[,.;!?]|$))");
   static const boost::regex not_ref = text_regex(R"(^(?:est|is|faite?|done|de|la|le|the|suivante|next|prochaine|ca|it|this|cette)$)");
   for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for}
-                             : std::vector<const boost::regex*>{&after_note, &before_note}) {
+                             : std::vector<const boost::regex*>{&after_note, &before_note, &restructured}) {
     if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), not_ref)) {
       auto ref = tidy_phrase(original_of(nt, m, 1));
       while (!ref.empty() && (ref.front() == '\'' || ref.front() == '"'))

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <set>
 
 namespace opex::actors::kimmy_detail {
 
@@ -106,13 +108,23 @@ std::string tidy_phrase(std::string s) {
     if (!(c == ' ' && !out.empty() && out.back() == ' '))
       out.push_back(c);
   // Drop a dangling connector left at the end by a cut ("... le", "... for").
-  static const std::array<std::string_view, 12> dangling{" pour", " le", " la", " de", " for", " by",
-                                                         " on", " avant", " d'ici", " the", " at", " à"};
-  for (auto d : dangling)
-    if (out.size() > d.size() && out.ends_with(d))
-      out.erase(out.size() - d.size());
+  static const std::array<std::string_view, 20> dangling{" pour", " le", " la", " de", " for", " by", " on",
+                                                         " avant", " d'ici", " the", " at", " à", " with",
+                                                         " avec", " en", " and", " et", " of", " du", " des"};
+  for (bool cut = true; cut;) {  // "Book the venue with" once "high priority" is taken
+    cut = false;
+    for (auto d : dangling)
+      if (out.size() > d.size() && out.ends_with(d)) {
+        out.erase(out.size() - d.size());
+        cut = true;
+      }
+  }
   while (!out.empty() && is_space_or_punct(out.back()))
     out.pop_back();
+  static const std::set<std::string> politeness{"merci", "thanks", "thank you", "please", "stp", "svp",
+                                                "s'il te plait", "s'il vous plait", "merci beaucoup"};
+  if (politeness.contains(fold_text(out)))
+    return {};  // "Nouvelle note, merci" names no note
   return out;
 }
 
@@ -210,6 +222,19 @@ std::optional<found_span> find_priority(std::string_view folded) {
       return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, value};
     }
   }
+  // "set the priority of the first task to high", "priorité à haute"
+  static const boost::regex set_to = text_regex(
+    "\\b(?:priority|priorite|prio)\\b(?:\\s+[\\w']+){0,8}?\\s+(?:to|a|en|sur|:)\\s+"
+    "(high|haute|elevee|low|basse|faible|medium|moyenne|normale|urgent|urgente)\\b");
+  boost::smatch m;
+  if (boost::regex_search(text, m, set_to)) {
+    static const std::map<std::string, std::string> values{
+      {"high", "high"},   {"haute", "high"},     {"elevee", "high"},   {"low", "low"},         {"basse", "low"},
+      {"faible", "low"},  {"medium", "medium"},  {"moyenne", "medium"}, {"normale", "medium"}, {"urgent", "urgent"},
+      {"urgente", "urgent"}};
+    auto b = static_cast<std::size_t>(m.position());
+    return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, values.at(m[1].str())};
+  }
   return std::nullopt;
 }
 
@@ -278,7 +303,7 @@ std::string truncate_utf8(std::string s, std::size_t max_bytes) {
 std::string titled_head(std::string head) {
   static const boost::regex lead("^(?:(?:une |a )?note )?(?:called|titled|named|intitul(?:e|é)e?|nomm(?:e|é)e?|appel(?:e|é)e?)\\s+",
                                  text_regex_flags | boost::regex::icase);
-  static const boost::regex tail("\\s+(?:with|avec|contenant|containing)$", text_regex_flags | boost::regex::icase);
+  static const boost::regex tail("\\s+(?:with|avec|contenant|containing)\\s*$", text_regex_flags | boost::regex::icase);
   head = boost::regex_replace(head, lead, "");
   head = boost::regex_replace(head, tail, "");
   return tidy_phrase(head);

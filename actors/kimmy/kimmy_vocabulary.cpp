@@ -125,6 +125,8 @@ result<vocabulary> parse_vocabulary(std::string_view yaml, std::string_view orig
       terms.emplace(std::string(name), std::string(pattern.as_string()));
     }
   vocabulary v;
+  const auto noun = terms.find("event_noun");
+  v.event_noun = text_regex("\\b(?:" + (noun == terms.end() ? std::string("(?!)") : noun->second) + "|point)\\b");
   int index = 0;
   for (const auto& r : rules->as_array()) {
     auto rule = read_rule(r, terms, origin, index++);
@@ -158,6 +160,10 @@ std::vector<intent_rule> build_rules() {
 
 const action_split_rule& action_split() {
   return default_vocabulary().action_split;
+}
+
+const boost::regex& event_noun() {
+  return default_vocabulary().event_noun;
 }
 
 const std::set<std::string, std::less<>>& french_words() {

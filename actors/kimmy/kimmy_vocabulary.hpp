@@ -35,6 +35,9 @@ struct vocabulary {
   std::vector<intent_rule> rules;                    ///< in file order
   action_split_rule action_split;
   std::set<std::string, std::less<>> french, english;  ///< folded words
+  /// The `event_noun` term (or `point`) as one word: where an event's title starts
+  /// ("planifie une réunion avec Paul" -> "Réunion avec Paul").
+  boost::regex event_noun;
 };
 
 /// Reads a vocabulary document: `terms` {name: pattern}, `rules` [{intent, pattern, weight
@@ -53,6 +56,9 @@ std::vector<intent_rule> build_rules();
 
 /// The embedded vocabulary's action split rule.
 const action_split_rule& action_split();
+
+/// The embedded vocabulary's event nouns (vocabulary::event_noun).
+const boost::regex& event_noun();
 
 /// Common French and English words (folded) for language detection.
 const std::set<std::string, std::less<>>& french_words();

@@ -5,6 +5,7 @@
 #include "opex/policies/autonomy_policy.hpp"
 #include "opex/policies/constraint_policy.hpp"
 #include "opex/template_resolver.hpp"
+#include "kimmy/text_normalizer.hpp"
 #include "reference_resolver.hpp"
 #include "workflow_resolver.hpp"
 #include "document_knowledge.hpp"
@@ -83,8 +84,16 @@ std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_p
   if (!knowledge_ || (payload.intent != "question_systeme" && payload.intent != "question_simple"))
     return std::nullopt;
   const bool fr = payload.language == "fr";
-  // The configuration first (it answers exactly), then the documentation.
-  auto hits = knowledge_->search(payload.raw_input, 3, configuration_collection);
+  // The configuration first (it answers exactly), then the documentation. A question that
+  // names a tool by its id ("Is GIT_CLONE risky?") is about that tool's entry first.
+  auto hits = knowledge_->search(payload.raw_input, 12, configuration_collection);
+  const std::string folded = fold_text(payload.raw_input);
+  for (const auto& t : cfg_.catalogue.tools())
+    if (contains_word(folded, fold_text(t.id)))
+      std::stable_partition(hits.begin(), hits.end(),
+                            [&](const knowledge_hit& h) { return h.document.id == "tool:" + t.id; });
+  if (hits.size() > 3)
+    hits.resize(3);
   if (auto text = knowledge_answer(hits, fr))
     return planning_result{answer(std::move(*text)), {"knowledge", "answered from " + hits.front().document.source}};
   auto docs = knowledge_->search(payload.raw_input, 3, documentation_collection);

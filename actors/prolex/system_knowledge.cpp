@@ -81,7 +81,7 @@ knowledge_document limits_document(const opex_config& cfg) {
   const auto& s = cfg.system;
   std::string body = "Limites / limits: au plus " + std::to_string(s.max_plan_steps)
                      + " étapes par plan / at most " + std::to_string(s.max_plan_steps)
-                     + " steps in a plan (max plan steps). Budget / spending limit: " + usd(s.max_cost_per_request_usd)
+                     + " steps in a plan (max plan steps). Budget, plafond de dépenses / spending limit, spending cap: " + usd(s.max_cost_per_request_usd)
                      + " par requête / per request, " + usd(s.max_cost_per_day_usd) + " par jour / daily, "
                      + usd(s.max_cost_per_month_usd) + " par mois / monthly (dollars). Débit / rate: "
                      + std::to_string(s.max_requests_per_minute) + " requêtes par minute / requests per minute, "

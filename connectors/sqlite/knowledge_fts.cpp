@@ -15,7 +15,7 @@ namespace opex::connectors {
 namespace {
 
 /// Words of a question worth searching for: lower-case, 3 letters or more, no stop word;
-/// a plural's final s is dropped (the search is by prefix).
+/// a final s (plural) or y ("risky") is dropped (the search is by prefix).
 std::vector<std::string> query_terms(std::string_view question) {
   static const std::set<std::string, std::less<>> stop{
     "les", "des", "une", "est", "sont", "que", "qui", "quoi", "quel", "quelle", "quels", "quelles", "pour",
@@ -28,8 +28,8 @@ std::vector<std::string> query_terms(std::string_view question) {
   std::string word;
   auto flush = [&] {
     if (word.size() >= 3 && !stop.contains(word)) {
-      if (word.size() > 4 && word.back() == 's')
-        word.pop_back();
+      if (word.size() > 4 && (word.back() == 's' || word.back() == 'y'))
+        word.pop_back();  // "tools" finds "tool", "risky" finds "risk"
       if (std::find(out.begin(), out.end(), word) == out.end())
         out.push_back(word);
     }

@@ -307,6 +307,10 @@ TEST_CASE("offline planning: an event named by its day or whom it is with is fou
   REQUIRE(when.output.type == output_type::answer);
   CHECK(when.output.content.find("evt_2") != std::string::npos);
 
+  // Kimmy never answers it itself: only Prolex reads the tenant's events.
+  auto asked = o.analyze("Quand est ma réunion avec Paul ?");
+  CHECK(asked.decision.requires_prolex);
+  CHECK_FALSE(asked.decision.handled_directly);
   auto several = plan("Quand est ma réunion avec Paul ?");
   INFO(json::serialize(to_json(several.output)));
   REQUIRE(several.output.type == output_type::clarification);
