@@ -4,6 +4,7 @@
 // (the model; the rules when it is unavailable, over budget or still invalid after one re-ask).
 #include "../agents.hpp"
 #include "../llm/model_dialog.hpp"
+#include "kimmy/kimmy_history.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -115,17 +116,48 @@ error_info adopt_payload(self_pointer self, const runtime_services& rt, request_
   return {};
 }
 
+/// A KimmyPayload from outside gets the context Kimmy would have given it (docs/kimmy.md,
+/// "Context from the journal"): the user's history from the agents' reader and, when it came
+/// with none, its history_refs; then it is planned like any (sent to this actor again). A read
+/// that fails or takes more than 2 s leaves the payload as it came.
+caf::result<request_outcome> plan_with_context(self_pointer self, const std::shared_ptr<const agent_parts>& rt,
+                                               request_context ctx) {
+  auto rp = self->make_response_promise<request_outcome>();
+  history_query q;
+  q.tenant = ctx.tenant;
+  q.user_id = ctx.kimmy->user_id;
+  q.intent = ctx.kimmy->intent;
+  q.tools = ctx.kimmy->suggested_tools;
+  auto go_on = [rp, me = caf::actor_cast<agent_actor>(self), ctx](const json::object* history) mutable {
+    if (history) {
+      auto payload = *ctx.kimmy;
+      if (payload.history_refs.empty())
+        payload.history_refs = history_refs_of(*history, payload);
+      ctx.kimmy = std::make_shared<const kimmy_payload>(std::move(payload));
+      ctx.history = std::make_shared<const json::object>(*history);
+    }
+    rp.delegate(me, run_atom::value, std::move(ctx));
+  };
+  self->request(rt->base->context, std::chrono::seconds(2), get_atom::value, std::move(q))
+    .then([go_on](const report_reply& r) mutable { go_on(r.error ? nullptr : &r.body); },
+          [go_on](const caf::error&) mutable { go_on(nullptr); });
+  return rp;
+}
+
 agent_actor::behavior_type prolex_planner(self_pointer self, std::shared_ptr<const agent_parts> rt) {
   return {
     [self, rt](run_atom, request_context ctx) -> caf::result<request_outcome> {
       auto started = self->clock().now();
       auto span = ctx.trace.valid() ? ctx.trace.child() : trace_context{};
-      if (!ctx.kimmy && ctx.raw)  // /webhook/prolex-intake: the payload comes from outside
+      if (!ctx.kimmy && ctx.raw) {  // /webhook/prolex-intake: the payload comes from outside
         if (auto err = adopt_payload(self, *rt->base, ctx)) {
           observe_agent(*rt->base, ctx, "prolex", span, self->clock().now() - started, "refused",
                         std::string(error_code_name(err.code)));
           return refusal(*rt->base, ctx, std::move(err));
         }
+        if (rt->base->context && !ctx.kimmy->user_id.empty())
+          return plan_with_context(self, rt, std::move(ctx));
+      }
       if (!ctx.kimmy)
         return refusal(*rt->base, ctx, make_error(error_code::internal_error, "Prolex received no KimmyPayload"));
 

@@ -145,3 +145,35 @@ TEST_CASE("offline planning engine: a follow-up repeats the user's last request 
   CHECK(hooli.output->plan.at(0).payload.at("client_name") == "Hooli");
   CHECK(hooli.output->plan.at(0).payload.at("month") == umbrella.output->plan.at(0).payload.at("month"));
 }
+
+TEST_CASE("offline planning engine: a KimmyPayload from outside gets the user's history as context") {
+  test::temp_dir dir;
+  engine eng(options_in(dir));
+  auto first = run(eng, "Crée une tâche pour appeler le notaire lundi");
+  REQUIRE(first.status == request_status::succeeded);
+
+  json::value payload = json::object{
+    {"request_id", "9a3c1f2e-0000-4000-8000-000000000001"}, {"source", "api"},
+    {"raw_input", "Ajoute une tâche : relire le bail"}, {"language", "fr"},
+    {"kimmy_summary", "Créer une tâche « Relire le bail »."}, {"intent", "task_create"},
+    {"complexity", "simple"}, {"confidence", 0.9}, {"requires_prolex", true},
+    {"suggested_tools", json::array{"TASK_CREATE"}},
+    {"parameters", json::object{{"title", "Relire le bail"}}}, {"user_id", first.user_id}};
+  auto f = eng.submit_payload(payload);
+  REQUIRE(f.wait_for(60s) == std::future_status::ready);
+  auto r = f.get();
+  INFO(json::serialize(to_json(r)));
+  CHECK(r.status == request_status::succeeded);
+  REQUIRE(r.kimmy);
+  REQUIRE_FALSE(r.kimmy->history_refs.empty());
+  CHECK(r.kimmy->history_refs.front() == "request:" + first.request_id);
+
+  // refs it came with are kept as they are
+  payload.as_object()["request_id"] = "9a3c1f2e-0000-4000-8000-000000000002";
+  payload.as_object()["history_refs"] = json::array{"request:given-by-caller"};
+  auto g = eng.submit_payload(payload);
+  REQUIRE(g.wait_for(60s) == std::future_status::ready);
+  auto kept = g.get();
+  REQUIRE(kept.kimmy);
+  CHECK(kept.kimmy->history_refs == std::vector<std::string>{"request:given-by-caller"});
+}
