@@ -55,10 +55,10 @@ std::vector<action_part> split_actions(std::string_view folded, const action_spl
 
 std::vector<std::string> listed_actions(const normalized_text& nt) {
   static const boost::regex counted = text_regex(
-    R"(\b(deux|trois|quatre|two|three|four|[2-4]) (taches|tasks|todos|notes|rappels|reminders)\s*:\s*)");
+    R"(\b(deux|trois|quatre|two|three|four|[2-4]) (taches|tasks|todos|to-dos|notes|rappels|reminders)((?: [^:,.;]{1,30}?)?)\s*:\s*)");
   static const boost::regex separator = text_regex(R"(\s*(?:,|;|\bet\b|\band\b)\s*)");
   static const boost::regex shared = text_regex(
-    R"(^(?:les deux|tous les deux|toutes les deux|les trois|both|all of them|all three|all)\b\s*)");
+    R"(^(?:les deux|tous les deux|toutes les deux|les trois|tous les trois|toutes les trois|toutes|tous|both|all of them|all three|all)\b\s*)");
   const std::string& f = nt.folded;
   boost::smatch m;
   if (!boost::regex_search(f, m, counted))
@@ -66,7 +66,8 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
   static const std::map<std::string, std::size_t> numbers{{"deux", 2}, {"trois", 3}, {"quatre", 4}, {"two", 2},
                                                           {"three", 3}, {"four", 4}, {"2", 2}, {"3", 3}, {"4", 4}};
   static const std::map<std::string, std::string> singular{{"taches", "une tâche"}, {"tasks", "a task"},
-                                                           {"todos", "a todo"},     {"notes", "une note"},
+                                                           {"todos", "a todo"},     {"to-dos", "a to-do"},
+                                                           {"notes", "une note"},
                                                            {"rappels", "un rappel"}, {"reminders", "a reminder"}};
   const auto list_begin = static_cast<std::size_t>(m.position() + m.length());
   std::vector<std::pair<std::size_t, std::size_t>> items;
@@ -88,6 +89,9 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
   add(b, f.size());
   if (items.size() != numbers.at(m[1].str()))
     return {};  // "et" inside a title, or an unsaid item: not cut
+  if (m[3].length() > 0)  // "Add two to-dos for tomorrow: ..." says for both
+    tail = nt.original(static_cast<std::size_t>(m.position(3)), static_cast<std::size_t>(m.position(3) + m.length(3)))
+           + (tail.empty() ? "" : " " + tail);
   const std::string head = nt.original(0, static_cast<std::size_t>(m.position())) + " " + singular.at(m[2].str()) + " : ";
   std::vector<std::string> out;
   for (const auto& [ib, ie] : items)

@@ -73,7 +73,9 @@ struct parameter_reader {
       // "pour le client Dupont : Envoyer le devis" -> "Envoyer le devis".
       if (auto colon = title.find(':'); colon != std::string::npos && intent == "task_create") {
         auto head = fold_text(title.substr(0, colon));
-        if (contains_word(head, "client") || contains_word(head, "customer"))
+        static const boost::regex list_head = text_regex(
+          "^(?:(?:on|to|in|onto|sur|dans|a) )?(?:my|ma|the|la|mes) (?:list|liste|todo list|to-do list|todo|to-do|taches)$");
+        if (contains_word(head, "client") || contains_word(head, "customer") || boost::regex_match(head, list_head))
           title = capitalize_first(tidy_phrase(title.substr(colon + 1)));
       }
       if (!title.empty())
@@ -100,10 +102,21 @@ struct parameter_reader {
       std::size_t from = after_trigger(intent);
       auto content = tidy_note(original_without(nt, from, f.size(), {}));
       std::string title;
-      if (q) {  // « Titre » : contenu
+      static const boost::regex labelled = text_regex(
+        R"(\b(?:title|titre)\s*:?\s+(.{2,120}?)\s*[,;]?\s+(?:content|contenu|body|texte|text)\s*:\s*(.+)$)");
+      static const boost::regex with = text_regex(R"(^\s*(?:avec|with|contenant|containing|comprenant)\s*:?\s*)");
+      boost::smatch m;
+      if (!q && boost::regex_search(f, m, labelled)) {  // "title Packing list, content: ..."
+        title = tidy_phrase(nt.original(static_cast<std::size_t>(m.position(1)), static_cast<std::size_t>(m.position(1) + m.length(1))));
+        content = tidy_note(nt.original(static_cast<std::size_t>(m.position(2)), f.size()));
+      } else if (q) {  // « Titre » : contenu, « Titre » avec : contenu
         title = nt.original(q->begin, q->end);
         auto rest = f.find_first_not_of(" \"", q->end);
-        content = rest != std::string::npos && f[rest] == ':' ? tidy_note(nt.original(rest + 1, f.size())) : title;
+        const std::string after = rest == std::string::npos ? std::string{} : f.substr(rest);
+        if (boost::regex_search(after, m, with) && m.length(0) > 0 && m.length(0) < static_cast<long>(after.size()))
+          content = tidy_note(nt.original(rest + static_cast<std::size_t>(m.length(0)), f.size()));
+        else
+          content = rest != std::string::npos && f[rest] == ':' ? tidy_note(nt.original(rest + 1, f.size())) : title;
       } else if (auto colon = content.find(':'); colon != std::string::npos && colon > 0 && colon < 80) {
         title = titled_head(content.substr(0, colon));  // Titre : contenu
         content = tidy_note(content.substr(colon + 1));
@@ -143,7 +156,9 @@ struct parameter_reader {
                                         static_cast<std::size_t>(m.position(std::size_t{1}) + m.length(1)));
       else if (auto ref = find_reference(nt, item_kind::task, q); !ref.empty())
         params["task_ref"] = ref;  // Prolex finds it among the tenant's tasks
-      static const boost::regex done = text_regex("\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed)\\b");
+      static const boost::regex done = text_regex(
+        "\\b(?:fait|faite|terminee?|termine|done|complete|completed|finished|finie?|close|closed|coche|cocher|cochee|"
+        "check off|tick off|checked off|ticked off)\\b");
       if (boost::regex_search(f, done))
         params["status"] = "completed";
   }
@@ -415,6 +430,14 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
     sc.score["calendar_event"] += 1;
   const auto choice = choose_intent(f, sc);
   const auto intent = choice.intent;
+  // "Demain j'ai une grosse journée, alors rappelle-moi ce soir de ...": the action's own date.
+  if (auto tb = sc.trigger_begin.find(intent); date && tb != sc.trigger_begin.end() && date->begin < tb->second)
+    if (auto later = find_date(std::string_view(f).substr(tb->second), req.now.local_date(), french)) {
+      later->begin += tb->second;
+      later->end += tb->second;
+      if (!q || later->begin < q->begin || later->end > q->end)
+        date = later;
+    }
   p.intent = std::string(intent);
   p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, q);
   p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);

@@ -98,13 +98,22 @@ void pull_request(const normalized_text& nt, json::object& params, std::vector<s
   static const boost::regex branches = text_regex(
     R"(\b(?:from|de|depuis)\s+(?:la branche |the branch |branch )?([a-z0-9][a-z0-9._/-]*)\s+(?:into|vers|to|onto|sur|dans)\s+([a-z0-9][a-z0-9._/-]*))");
   static const boost::regex on_repo = text_regex(R"(\b(?:on|sur|in|dans|for|pour|against)\s+([a-z0-9_.-]+/[a-z0-9_.-]+)\b)");
-  static const boost::regex titled = text_regex(R"re(\b(?:titled|titre|intitulee?|called|named|title)\s*:?\s*"([^"]+)")re");
+  static const boost::regex titled = text_regex(R"re(\b(?:titled|titre|intitulee?|called|named|title(?: it)?)\s*:?\s*"([^"]+)")re");
+  // "head hotfix/header, base main", "from feat/dark-mode" (when no "into" follows)
+  static const boost::regex head = text_regex(R"(\b(?:head|from|depuis)\s+(?!(?:the|la|le|my|ma)\b)([a-z0-9][a-z0-9._/-]*[a-z0-9])\b)");
+  static const boost::regex base = text_regex(R"(\bbase\s+([a-z0-9][a-z0-9._/-]*[a-z0-9])\b)");
   match m;
   if (boost::regex_search(f, m, branches)) {
     params["branch"] = original_of(nt, m, 1);
     params["base"] = original_of(nt, m, 2);
     cuts.push_back(span_of(m));
   }
+  if (!params.contains("branch") && boost::regex_search(f, m, head) && m[1].str() != "main" && m[1].str() != "master") {
+    params["branch"] = original_of(nt, m, 1);
+    cuts.push_back(span_of(m));
+  }
+  if (!params.contains("base") && boost::regex_search(f, m, base))
+    params["base"] = original_of(nt, m, 1);
   if (!params.contains("repo") && boost::regex_search(f, m, on_repo)) {
     params["repo"] = original_of(nt, m, 1);
     params["repo_url"] = "https://github.com/" + original_of(nt, m, 1);
@@ -119,7 +128,7 @@ void client_from_context(const normalized_text& nt, json::object& params) {
   if (const auto* c = params.if_contains("client_name"); c && !c->is_null())
     return;
   static const boost::regex intro = text_regex(
-    R"(\b(?:onboarde|onboarder|onboard|for|pour|de|of|rapport mensuel|monthly report|bilan mensuel)\s+(?:le |la |the |our |notre |nouveau |nouvelle |new )*|\bd')");
+    R"(\b(?:onboarde|onboarder|onboard|for|pour|de|of|rapport mensuel|monthly report|bilan mensuel|signed|signe avec|signer avec)\s+(?:le |la |the |our |notre |nouveau |nouvelle |new )*|\bd')");
   static const boost::regex not_name = text_regex(
     R"(^(?:janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|may|june|july|august|september|october|november|december|lundi|mardi|mercredi|jeudi|vendredi|monday|tuesday|wednesday|thursday|friday|i|je|api|llm)$)");
   const std::string& f = nt.folded;
@@ -133,11 +142,12 @@ void client_from_context(const normalized_text& nt, json::object& params) {
       if (word.ends_with("'s") || word.ends_with("’s"))
         word.erase(word.size() - (word.ends_with("'s") ? 2 : 4));
       if (word.empty() || !is_upper_start(word) || std::isdigit(static_cast<unsigned char>(word[0]))
-          || boost::regex_match(f.substr(pos, next - pos), not_name))
+          || boost::regex_match(fold_text(word), not_name))
         break;
       name += (name.empty() ? "" : " ") + word;
       const auto raw = nt.original(pos, next);
-      if (raw.back() == ',' || raw.back() == '.' || raw.back() == ':' || raw.ends_with("'s"))
+      if (raw.back() == ',' || raw.back() == '.' || raw.back() == ':' || raw.back() == '!' || raw.back() == '?'
+          || raw.back() == ';' || raw.ends_with("'s"))
         break;
       pos = next + 1;
     }
@@ -359,7 +369,7 @@ void workflow_name(const normalized_text& nt, json::object& params) {
 /// question_simple: what follows a search verb.
 void search_query(const normalized_text& nt, json::object& params) {
   static const boost::regex re = text_regex(
-    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
+    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check|looking up|searching for|googling)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
   match m;
   const std::string& f = nt.folded;
   if (!boost::regex_search(f, m, re))
@@ -447,7 +457,7 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
     return nt.original(quote->begin, quote->end);
   const std::string& f = nt.folded;
   const bool task = kind == item_kind::task;
-  static const boost::regex last_task = text_regex(R"(\b(?:la derniere tache|ma derniere tache|the last task|my last task|the latest task|la tache la plus recente)\b)");
+  static const boost::regex last_task = text_regex(R"(\b(?:la derniere tache|ma derniere tache|the last task|my last task|the latest task|my latest task|the most recent task|my most recent task|the newest task|la tache la plus recente)\b)");
   static const boost::regex first_task = text_regex(R"(\b(?:la premiere tache|the first task|my first task|ma premiere tache)\b)");
   static const boost::regex last_note = text_regex(R"(\b(?:la derniere note|ma derniere note|the last note|my last note|the latest note)\b)");
   match m;
@@ -455,10 +465,10 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
     return "@last";
   if (task && boost::regex_search(f, m, first_task))
     return "@first";
-  static const std::string noun_task = "(?:tache|task|todo)", noun_note = "(?:note|document|doc|compte rendu)";
+  static const std::string noun_task = "(?:tache|task|todo)", noun_note = "(?:notes?|document|doc|compte rendu)";
   const std::string stop =
-    R"((?=\s+(?:comme|as|est|is|en|passe|to|a|au|pour|c'est|into|par|by|avec|with|in|du|sur)\b|\s*[,.;!?:]|$))";
-  static const boost::regex after_task = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_task + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
+    R"((?=\s+(?:comme|as|est|is|en|passe|to|a|au|pour|c'est|into|par|by|avec|with|in|du|sur|peut|can|could|doit|must|should|needs?|are|sont)\b|\s*[,.;!?:]|$))";
+  static const boost::regex after_task = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_task + R"(\s+(?:(?:du|de la|des)\s+|de l')?(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
   static const boost::regex after_note = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_note + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
   static const boost::regex before_task = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_task + R"(\b)");
   static const boost::regex before_note = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
@@ -466,10 +476,12 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
     R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au)\b))");
   static const boost::regex restructured = text_regex(
     R"(^(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous)\b|\s*[,.;!?:]|$))");
+  static const boost::regex pushed_back = text_regex(R"(\b(?:push|move|bump)\s+(?:the |my |that )?(.{2,60}?)\s+back\b)");
+  static const boost::regex in_brackets = text_regex(R"(\b(?:notes?|document|doc)\s*\(([^)]{2,60})\))");
   static const boost::regex done_for = text_regex(R"(\bc'est fait pour (.{2,80}?)(?=\s*[,.;!?]|$))");
   static const boost::regex not_ref = text_regex(R"(^(?:est|is|faite?|done|de|la|le|the|suivante|next|prochaine|ca|it|this|cette)$)");
-  for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for}
-                             : std::vector<const boost::regex*>{&after_note, &before_note, &restructured}) {
+  for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for, &pushed_back}
+                             : std::vector<const boost::regex*>{&in_brackets, &after_note, &before_note, &restructured}) {
     if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), not_ref)) {
       auto ref = tidy_phrase(original_of(nt, m, 1));
       while (!ref.empty() && (ref.front() == '\'' || ref.front() == '"'))

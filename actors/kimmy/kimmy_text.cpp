@@ -104,15 +104,23 @@ std::string tidy_phrase(std::string s) {
   trim(s);
   // Collapse double spaces left by cuts.
   std::string out;
-  for (char c : s)
-    if (!(c == ' ' && !out.empty() && out.back() == ' '))
-      out.push_back(c);
+  for (char c : s) {
+    if (c == ' ' && !out.empty() && out.back() == ' ')
+      continue;
+    if ((c == ',' || c == '.') && out.size() >= 2 && out.back() == ' ' && (out[out.size() - 2] == ',' || out[out.size() - 2] == '.'))
+      continue;  // "quote, , due" left by two cuts
+    if (c == ',' && !out.empty() && out.back() == ',')
+      continue;
+    out.push_back(c);
+  }
   // Drop a dangling connector left at the end by a cut ("... le", "... for").
-  static const std::array<std::string_view, 20> dangling{" pour", " le", " la", " de", " for", " by", " on",
+  static const std::array<std::string_view, 21> dangling{" pour", " le", " la", " de", " for", " by", " on",
                                                          " avant", " d'ici", " the", " at", " à", " with",
-                                                         " avec", " en", " and", " et", " of", " du", " des"};
+                                                         " avec", " en", " and", " et", " of", " du", " des", " due"};
   for (bool cut = true; cut;) {  // "Book the venue with" once "high priority" is taken
     cut = false;
+    while (!out.empty() && is_space_or_punct(out.back()))
+      out.pop_back();
     for (auto d : dangling)
       if (out.size() > d.size() && out.ends_with(d)) {
         out.erase(out.size() - d.size());
@@ -218,8 +226,16 @@ std::optional<found_span> find_priority(std::string_view folded) {
     boost::smatch m;
     if (boost::regex_search(text, m, re)) {
       auto b = static_cast<std::size_t>(m.position());
-      // Include a leading "c'est"/"," so "…, c'est important" disappears from titles.
-      return found_span{{b, b + static_cast<std::size_t>(m.length(0))}, value};
+      auto e = b + static_cast<std::size_t>(m.length(0));
+      // "Low priority, no rush": a second phrase of the same value right after goes too.
+      boost::smatch next;
+      while (boost::regex_search(text.cbegin() + static_cast<std::ptrdiff_t>(e), text.cend(), next, re)) {
+        const auto nb = e + static_cast<std::size_t>(next.position());
+        if (text.find_first_not_of(" ,.;", e) != nb)
+          break;
+        e = nb + static_cast<std::size_t>(next.length(0));
+      }
+      return found_span{{b, e}, value};
     }
   }
   // "set the priority of the first task to high", "priorité à haute"
@@ -255,7 +271,7 @@ bool is_upper_start(std::string_view original_word) {
 /// after the keyword, from the original text.
 std::optional<std::string> find_client_name(const normalized_text& nt) {
   static const boost::regex re = text_regex(
-    "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))? ");
+    "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))?(?: ?:)? ");
   std::string text(nt.folded);
   for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
     auto pos = static_cast<std::size_t>(it->position() + it->length(0));
@@ -284,6 +300,14 @@ std::optional<std::string> find_client_name(const normalized_text& nt) {
         name += (name.empty() ? "" : " ") + w;
       return name;
     }
+  }
+  // "Globex's client report", "Initech's monthly report"
+  static const boost::regex possessive = text_regex("\\b([a-z0-9][a-z0-9-]+)'s (?:client |customer |monthly )?report\\b");
+  boost::smatch m;
+  if (boost::regex_search(text, m, possessive)) {
+    auto word = nt.original(static_cast<std::size_t>(m.position(1)), static_cast<std::size_t>(m.position(1) + m.length(1)));
+    if (is_upper_start(word))
+      return word;
   }
   return std::nullopt;
 }
