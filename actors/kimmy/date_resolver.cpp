@@ -3,8 +3,10 @@
 
 #include "text_regex.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 namespace opex::actors {
 
@@ -206,6 +208,15 @@ std::optional<chr::year_month_day> date_of(kinds kind, const boost::smatch& m, c
 std::optional<date_mention> find_date(std::string_view folded, chr::year_month_day today,
                                       bool french) {
   std::string text(folded);
+  // Names that hold a weekday are no date: "l'article sur le Black Friday".
+  static const boost::regex named_day(
+    R"(\b(?:black friday|cyber monday|good friday|easter monday|super tuesday|vendredi saint|lundi de paques|mardi gras|vendredi fou)\b)",
+    text_regex_flags);
+  std::vector<std::pair<std::ptrdiff_t, std::ptrdiff_t>> names;
+  for (boost::sregex_iterator it(text.begin(), text.end(), named_day), end; it != end; ++it)
+    names.emplace_back(it->position(), it->length());
+  for (auto [at, length] : names)
+    std::fill_n(text.begin() + at, length, ' ');
   // Rules are ordered from most to least specific: the first one that names a date wins.
   for (const auto& r : rules()) {
     boost::smatch m;
@@ -259,16 +270,36 @@ std::optional<time_mention> find_time(std::string_view folded) {
 }
 
 std::optional<duration_mention> find_duration(std::string_view folded) {
+  std::string text(folded);
+  // Fixed phrases first: "une demi-heure", "half an hour", "1h30 / 2 h 15" after "pendant/for".
+  static const boost::regex phrase(
+    R"(\b(?:(?:pendant|durant|for|de|of|d') ?)?(?:une |a |an |one )?(demi[- ]heure|half[- ]an[- ]hour|half[- ]hour|quart d'heure|quarter of an hour|heure et demie|hour and a half|and a half hours?)\b)",
+    text_regex_flags);
+  static const boost::regex hours_minutes(R"(\b(?:pendant|durant|for|de|of|d') ?(\d) ?h ?([0-5]\d)\b)", text_regex_flags);
+  boost::smatch pm;
+  if (boost::regex_search(text, pm, phrase)) {
+    const auto what = pm[1].str();
+    const int minutes = what.find("quar") != std::string::npos ? 15
+                        : (what.find("demie") != std::string::npos || what.find("a half") != std::string::npos) ? 90
+                                                                                                               : 30;
+    return duration_mention{minutes, static_cast<std::size_t>(pm.position()),
+                            static_cast<std::size_t>(pm.position() + pm.length())};
+  }
+  if (boost::regex_search(text, pm, hours_minutes))
+    return duration_mention{std::stoi(pm[1].str()) * 60 + std::stoi(pm[2].str()), static_cast<std::size_t>(pm.position()),
+                            static_cast<std::size_t>(pm.position() + pm.length())};
   static const boost::regex re(
     R"(\b(?:pendant |durant |for |de |of )?(?:a |an )?(\d{1,3}|une|un|an|one|deux|two|trois|three)[ -]?(minutes?|min|mn|heures?|hours?|h)\b(?!\d))",
     text_regex_flags);
-  std::string text(folded);
   for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
     const auto& m = *it;
     int n = number_word(m[1].str());
     auto unit = m[2].str();
-    // "14h" is a time of day, not a duration: only "1h"/"2h" style values up to 8 count.
-    if (n <= 0 || (unit == "h" && n > 8))
+    // "14h" is a time of day, not a duration: only "1h"/"2h" style values up to 8 count, and
+    // not after "à / at / vers" ("jeudi à 8h").
+    static const boost::regex time_marker(R"((?:^|\s)(?:a|at|vers|des|from|around)\s$)", text_regex_flags);
+    const auto before = text.substr(0, static_cast<std::size_t>(m.position(1)));
+    if (n <= 0 || (unit == "h" && (n > 8 || boost::regex_search(before, time_marker))))
       continue;
     bool hours = unit.starts_with("h");
     return duration_mention{hours ? n * 60 : n, static_cast<std::size_t>(m.position()),

@@ -1,12 +1,14 @@
 // Several actions in one request (kimmy_actions.hpp).
 #include "kimmy_actions.hpp"
 
+#include "date_resolver.hpp"
 #include "kimmy_text.hpp"
 #include "text_regex.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace opex::actors::kimmy_detail {
 
@@ -21,7 +23,7 @@ bool may_start_connector(std::string_view f, std::size_t i) {
 
 /// The end of a part once the spaces and punctuation before a cut are trimmed.
 std::size_t trimmed_end(std::string_view f, std::size_t begin, std::size_t end) {
-  while (end > begin && is_space_or_punct(f[end - 1]))
+  while (end > begin && is_space_or_punct(f[end - 1]) && f[end - 1] != '"')  // a closing quote stays
     --end;
   return end;
 }
@@ -55,7 +57,7 @@ std::vector<action_part> split_actions(std::string_view folded, const action_spl
 
 std::vector<std::string> listed_actions(const normalized_text& nt) {
   static const boost::regex counted = text_regex(
-    R"(\b(deux|trois|quatre|two|three|four|[2-4]) (taches|tasks|todos|to-dos|notes|rappels|reminders)((?: [^:,.;]{1,30}?)?)\s*:\s*)");
+    R"(\b(deux|trois|quatre|two|three|four|[2-4]) (taches|tasks|todos|to-dos|notes|rappels|reminders|choses a faire|things to do)((?: [^:.;]{1,50}?)?)\s*:\s*)");
   static const boost::regex separator = text_regex(R"(\s*(?:,|;|\bet\b|\band\b)\s*)");
   static const boost::regex shared = text_regex(
     R"(^(?:les deux|tous les deux|toutes les deux|les trois|tous les trois|toutes les trois|toutes|tous|both|all of them|all three|all)\b\s*)");
@@ -65,10 +67,13 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
     return {};
   static const std::map<std::string, std::size_t> numbers{{"deux", 2}, {"trois", 3}, {"quatre", 4}, {"two", 2},
                                                           {"three", 3}, {"four", 4}, {"2", 2}, {"3", 3}, {"4", 4}};
-  static const std::map<std::string, std::string> singular{{"taches", "une tâche"}, {"tasks", "a task"},
-                                                           {"todos", "a todo"},     {"to-dos", "a to-do"},
-                                                           {"notes", "une note"},
-                                                           {"rappels", "un rappel"}, {"reminders", "a reminder"}};
+  // Each item as a request of its own, in the request's words: "Ajoute une tâche : <item>".
+  static const std::map<std::string, std::pair<std::string, std::string>> head_of{
+    {"taches", {"Ajoute une tâche : ", "Add a task: "}},  {"tasks", {"Ajoute une tâche : ", "Add a task: "}},
+    {"todos", {"Ajoute une tâche : ", "Add a to-do: "}},  {"to-dos", {"Ajoute une tâche : ", "Add a to-do: "}},
+    {"rappels", {"Ajoute un rappel : ", "Add a reminder: "}}, {"reminders", {"Ajoute un rappel : ", "Add a reminder: "}},
+    {"choses a faire", {"Ajoute une tâche : ", "Add a task: "}}, {"things to do", {"Ajoute une tâche : ", "Add a task: "}},
+    {"notes", {"Crée une note : ", "Create a note: "}}};
   const auto list_begin = static_cast<std::size_t>(m.position() + m.length());
   std::vector<std::pair<std::size_t, std::size_t>> items;
   std::string tail;
@@ -89,10 +94,15 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
   add(b, f.size());
   if (items.size() != numbers.at(m[1].str()))
     return {};  // "et" inside a title, or an unsaid item: not cut
-  if (m[3].length() > 0)  // "Add two to-dos for tomorrow: ..." says for both
-    tail = nt.original(static_cast<std::size_t>(m.position(3)), static_cast<std::size_t>(m.position(3) + m.length(3)))
-           + (tail.empty() ? "" : " " + tail);
-  const std::string head = nt.original(0, static_cast<std::size_t>(m.position())) + " " + singular.at(m[2].str()) + " : ";
+  if (m[3].length() > 0)  // "Add two to-dos for tomorrow: ...": the date said before the list is for each
+    if (auto d = find_date(m[3].str(), std::chrono::year_month_day{std::chrono::year{2000}, std::chrono::January, std::chrono::day{1}}, true)) {
+      const auto at = static_cast<std::size_t>(m.position(3));
+      tail = nt.original(at + d->begin, at + d->end) + (tail.empty() ? "" : " " + tail);
+    }
+  static const std::set<std::string> english{"two", "three", "four", "tasks", "todos", "to-dos", "reminders", "things to do"};
+  const bool en = english.contains(m[1].str()) || english.contains(m[2].str());
+  const auto& heads = head_of.at(m[2].str());
+  const std::string head = en ? heads.second : heads.first;
   std::vector<std::string> out;
   for (const auto& [ib, ie] : items)
     out.push_back(head + nt.original(ib, ie) + (tail.empty() ? "" : " " + tail));
@@ -116,6 +126,8 @@ std::string without_result_phrase(const normalized_text& nt, const action_part& 
 
 bool is_plannable_action(const kimmy_analysis& part) {
   const auto& intent = part.payload.intent;
+  if (part.intent_score < 3)  // no action verb: context ("Pour la réunion de demain, note que ...")
+    return false;
   if (intent == "question_simple")  // a search is an action (WEB_SEARCH), a question is not
     return !part.payload.suggested_tools.empty();
   static constexpr std::string_view not_actions[] = {"other", "question_systeme", "config_change"};
@@ -128,6 +140,9 @@ bool repeats_one_action(const std::vector<kimmy_analysis>& parts) {
     const auto* title = p.parameters.if_contains("title");
     if ((title && !title->is_null()) || p.suggested_tools != parts.front().payload.suggested_tools)
       return false;
+    for (const char* item : {"task_ref", "task_id", "doc_ref"})  // two tasks named: two actions
+      if (const auto* v = p.parameters.if_contains(item); v && !v->is_null())
+        return false;
   }
   return true;
 }
@@ -138,7 +153,8 @@ bool refers_back(const std::vector<kimmy_analysis>& parts, const normalized_text
     R"(^[a-z]+(?:-(?:le|la|les)\b|\s+(?:it|them|ca|cela)\b))");
   for (std::size_t i = 1; i < parts.size() && i < cuts.size(); ++i) {
     const std::string f(nt.folded.substr(cuts[i].begin, cuts[i].end - cuts[i].begin));
-    if (!cuts[i].after_previous && parts[i].payload.intent == parts[i - 1].payload.intent
+    const auto& intent = parts[i].payload.intent;  // "..., repousse-la à vendredi": the same task
+    if (!cuts[i].after_previous && (intent == parts[i - 1].payload.intent || intent == "task_update")
         && boost::regex_search(f, pronoun))
       return true;
   }

@@ -39,11 +39,13 @@ std::vector<std::string> listed_actions(const normalized_text& nt);
 bool is_plannable_action(const kimmy_analysis& part);
 
 /// True when the parts only say the same untitled action twice ("le site est down, vérifie les
-/// serveurs": one HEALTHCHECK_RUN), so the request is not cut.
+/// serveurs": one HEALTHCHECK_RUN), so the request is not cut. Parts that name a task or a note
+/// are two actions.
 bool repeats_one_action(const std::vector<kimmy_analysis>& parts);
 
-/// True when a part only points back at the previous one with a pronoun and the same intent
-/// ("I have a physio appointment on Monday at 8am, add it to my calendar": one event).
+/// True when a part only points back at the previous one with a pronoun and the same intent,
+/// or changes it ("I have a physio appointment on Monday at 8am, add it to my calendar": one
+/// event; "La tâche du fournisseur peut attendre, repousse-la à vendredi": one update).
 bool refers_back(const std::vector<kimmy_analysis>& parts, const normalized_text& nt,
                  const std::vector<action_part>& cuts);
 

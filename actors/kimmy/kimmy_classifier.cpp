@@ -58,6 +58,14 @@ struct parameter_reader {
         std::size_t from = after_trigger(intent);
         // "Rappelle-moi dans deux jours de relancer X": the date sits between trigger and object.
         title = phrase(from, f.size());
+        // "Il faut imprimer les badges avant jeudi, fais-en une tâche": the task was said first.
+        static const boost::regex nothing_after = text_regex(
+          R"(^(?:\s|[,.!?;]|s'il te plait|s'il vous plait|stp|svp|please|merci|thanks)*$)");
+        static const boost::regex pointing = text_regex(R"(\b(?:that|it|this)\b|-(?:en|le|la)\b|\bfais en\b)");
+        if (intent == "task_create" && trigger_begin.contains(intent) && trigger_begin[intent] > 0
+            && boost::regex_match(f.substr(from), nothing_after)
+            && boost::regex_search(f.substr(trigger_begin[intent], from - trigger_begin[intent]), pointing))
+          title = phrase(0, trigger_begin[intent]);
         if (intent == "calendar_event" && trigger_end.contains("calendar_event")) {
           // Keep the event noun: "planifie une réunion avec Paul" -> "Réunion avec Paul".
           boost::smatch m;
@@ -439,12 +447,29 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
         date = later;
     }
   p.intent = std::string(intent);
+  out.intent_score = choice.top;
   p.parameters = extract_parameters(nt, intent, sc, time, date, req.now, q);
   p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);
-  // A quoted title names no action: "Create a note « Onboarding checklist »" is one note.
-  const auto verdict = judge_complexity(f, intent, q ? score_rules(without_span(f, *q), rules).score : sc.score, p.parameters);
+  // A quoted title, a URL or an e-mail address names no action: "Create a note « Onboarding
+  // checklist »" is one note.
+  static const boost::regex addresses = text_regex(R"((?:https?://|www\.)\S+|\S+@\S+)");
+  std::string plain = q ? without_span(f, *q) : f;
+  plain = boost::regex_replace(plain, addresses, [](const boost::smatch& m) { return std::string(m.length(), ' '); });
+  auto plain_scores = plain == f ? sc : score_rules(plain, rules);
+  // "Remind me on Monday to set up a meeting": a reminder's or a note's words are its content.
+  if ((intent == "task_create" || intent == "doc_note") && sc.trigger_end.contains(intent))
+    for (const auto& [name, at] : plain_scores.first_strong)
+      if (name != intent && at >= sc.trigger_end.at(intent))
+        plain_scores.score[name] = std::min(plain_scores.score[name], 4);
+  const auto verdict = judge_complexity(f, intent, plain_scores.score, p.parameters);
   p.complexity = verdict.complexity;
-  p.confidence = confidence_of(f, intent, choice, verdict);
+  auto weighed = choice;  // the runner-up among the readings left once content is set aside
+  weighed.second = 0;
+  for (const auto& [name, score] : plain_scores.score)
+    if (name != intent)
+      weighed.second = std::max(weighed.second, score);
+  weighed.second = std::min(weighed.second, choice.second);
+  p.confidence = confidence_of(f, intent, weighed, verdict);
   // Suggested tools, from the planning table.
   if (auto it = cfg.prolex.planning.find(p.intent); it != cfg.prolex.planning.end())
     if (auto tool = choose_tool(it->second, cfg.catalogue, f); !tool.empty())
@@ -514,7 +539,8 @@ void kimmy_classifier::decide(kimmy_analysis& out) const {
     static const std::set<std::string_view> direct_intents{"task_create", "doc_note", "question_simple"};
     std::string tool = p.suggested_tools.empty() ? std::string{} : p.suggested_tools.front();
     const auto& quick = cfg.system.allowed_quick_actions;
-    bool reversible = intent == "question_simple"
+    // A plain question is answered; a search (WEB_SEARCH) is a tool like any (allowed_quick_actions).
+    bool reversible = (intent == "question_simple" && tool.empty())
                       || (!tool.empty() && std::find(quick.begin(), quick.end(), tool) != quick.end());
     if (!direct_intents.contains(intent))
       d.reasons.emplace_back("intent " + p.intent + " is not a quick action");

@@ -22,6 +22,9 @@ struct kimmy_analysis {
   std::vector<std::string> sensitive_matches;  ///< sensitive keywords found (folded)
   /// Tool Kimmy would run directly (from the planning table) when handled directly, "" else.
   std::string quick_action_tool;
+  /// The chosen intent's score (docs/kimmy.md, "Rules"); below 3 no action rule matched
+  /// (a part such as "Pour la réunion de demain" names no action of its own).
+  int intent_score = 0;
 };
 
 /// Input of one classification.

@@ -79,10 +79,11 @@ void repository(const normalized_text& nt, json::object& params, std::vector<spa
     params["repo_url"] = "https://github.com/" + repo;
     cuts.push_back(span_of(m, 1));
   }
-  static const boost::regex branch = text_regex(R"(\b(?:branche|branch)\s+([a-z0-9][a-z0-9._/-]*))");
+  static const boost::regex branch = text_regex(
+    R"(\b(?:branche|branch)\s+(?!(?:and|et|then|puis|so|to|on|de|du)\b)([a-z0-9][a-z0-9._/-]*)|\b(?:on|sur|from) (?:the |la )?([a-z0-9][a-z0-9._/-]*) branch\b)");
   static const boost::regex base = text_regex(R"(\b(?:into|onto|vers|sur|against|towards?)\s+(main|master|develop|dev|staging|release[a-z0-9._/-]*)\b)");
   if (boost::regex_search(f, m, branch)) {
-    params["branch"] = original_of(nt, m, 1);
+    params["branch"] = original_of(nt, m, m[1].matched ? 1 : 2);
     cuts.push_back(span_of(m));
   }
   if (boost::regex_search(f, m, base)) {
@@ -118,7 +119,8 @@ void pull_request(const normalized_text& nt, json::object& params, std::vector<s
     params["repo"] = original_of(nt, m, 1);
     params["repo_url"] = "https://github.com/" + original_of(nt, m, 1);
   }
-  if (boost::regex_search(f, m, titled))
+  static const boost::regex quoted_pr = text_regex(R"re(\b(?:pull request|pull-request|merge request|pr)\s+"([^"]+)")re");
+  if (boost::regex_search(f, m, titled) || boost::regex_search(f, m, quoted_pr))
     params["title"] = original_of(nt, m, 1);
 }
 
@@ -205,7 +207,7 @@ void amounts(const normalized_text& nt, json::object& params) {
 
 /// Capitalised names after "avec" / "with" / "contact": "avec Paul et Marie" -> [Paul, Marie].
 void people(const normalized_text& nt, json::object& params) {
-  static const boost::regex intro = text_regex(R"(\b(?:avec|with|contact(?: is| est| :)?|aupres de|for|pour) )");
+  static const boost::regex intro = text_regex(R"(\b(?:avec|with|contact(?: is| est| ?:)?|aupres de|for|pour) )");
   const std::string& f = nt.folded;
   json::array names;
   for (boost::sregex_iterator it(f.begin(), f.end(), intro), end; it != end; ++it) {
@@ -311,7 +313,7 @@ bool date_range(const normalized_text& nt, year_month_day today, json::object& p
 /// A report period: the month or week the request names.
 void period(const normalized_text& nt, year_month_day today, json::object& params, std::vector<span>& cuts) {
   static const boost::regex re = text_regex(
-    R"(\b(le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week|(?:(?:en|d'|de|du mois d'|du mois de|for|in|of|pour)\s?|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?)\b)");
+    R"(\b((?:(?:du mois d'|du mois de|en|d'|de|for|in|of|pour|the)\s?|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?|le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week)\b)");
   const std::string& f = nt.folded;
   match m;
   if (!boost::regex_search(f, m, re))
@@ -369,7 +371,7 @@ void workflow_name(const normalized_text& nt, json::object& params) {
 /// question_simple: what follows a search verb.
 void search_query(const normalized_text& nt, json::object& params) {
   static const boost::regex re = text_regex(
-    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check|looking up|searching for|googling)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
+    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check|looking up|searching for|googling|va voir|vas voir)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)(?<!voir)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
   match m;
   const std::string& f = nt.folded;
   if (!boost::regex_search(f, m, re))
@@ -377,10 +379,10 @@ void search_query(const normalized_text& nt, json::object& params) {
   std::string q;
   if (auto quote = quoted(f); quote && quote->begin >= static_cast<std::size_t>(m.position(1)))
     q = nt.original(quote->begin, quote->end);
-  else
-    q = tidy_phrase(original_of(nt, m, 1));
-  while (!q.empty() && (q.back() == '?' || q.back() == '.' || q.back() == '!'))
-    q.pop_back();
+  else  // as said, articles kept: "les horaires de la déchetterie"
+    q = tidy_note(original_of(nt, m, 1));
+  static const boost::regex tail = text_regex(R"([\s,.!?]*(?:\b(?:stp|svp|please|pour moi|for me|merci|thanks)\b[\s,.!?]*)*$)");
+  q = boost::regex_replace(q, tail, "");
   if (q.size() >= 2)
     params["query"] = truncate_utf8(q, 400);
 }
@@ -469,18 +471,20 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
   const std::string stop =
     R"((?=\s+(?:comme|as|est|is|en|passe|to|a|au|pour|c'est|into|par|by|avec|with|in|du|sur|peut|can|could|doit|must|should|needs?|are|sont)\b|\s*[,.;!?:]|$))";
   static const boost::regex after_task = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_task + R"(\s+(?:(?:du|de la|des)\s+|de l')?(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
-  static const boost::regex after_note = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_note + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
+  static const boost::regex after_note = text_regex(R"(\b(?:la|ma|cette|the|my|that|le|mon|ce|this) )" + noun_note + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
   static const boost::regex before_task = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_task + R"(\b)");
   static const boost::regex before_note = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
   static const boost::regex marked = text_regex(
-    R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au)\b))");
+    R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?:(?:the|my)\s+(?=\S+\s+(?:call|task)\b))?(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au|for|pour)\b))");
   static const boost::regex restructured = text_regex(
-    R"(^(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous)\b|\s*[,.;!?:]|$))");
+    R"(^(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser|reorder|reordonne|sort|trie|range)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous|afin)\b|\s*[,.;!?:]|$))");
   static const boost::regex pushed_back = text_regex(R"(\b(?:push|move|bump)\s+(?:the |my |that )?(.{2,60}?)\s+back\b)");
   static const boost::regex in_brackets = text_regex(R"(\b(?:notes?|document|doc)\s*\(([^)]{2,60})\))");
-  static const boost::regex done_for = text_regex(R"(\bc'est fait pour (.{2,80}?)(?=\s*[,.;!?]|$))");
-  static const boost::regex not_ref = text_regex(R"(^(?:est|is|faite?|done|de|la|le|the|suivante|next|prochaine|ca|it|this|cette)$)");
-  for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for, &pushed_back}
+  static const boost::regex done_for = text_regex(R"(\bc'est (?:fait|bon|ok) pour (.{2,80}?)(?=\s*[,.;!?]|$))");
+  static const boost::regex ticked = text_regex(
+    R"(\b(?:cocher|coche|tick off|check off|marquer)\s+(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as)\b|\s*[?.!,;]|$))");
+  static const boost::regex not_ref = text_regex(R"(^(?:est|is|faite?|done|de|la|le|the|suivante|next|prochaine|ca|it|this|cette|task|tache|todo)$)");
+  for (const auto* re : task ? std::vector<const boost::regex*>{&after_task, &before_task, &marked, &done_for, &pushed_back, &ticked}
                              : std::vector<const boost::regex*>{&in_brackets, &after_note, &before_note, &restructured}) {
     if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), not_ref)) {
       auto ref = tidy_phrase(original_of(nt, m, 1));

@@ -65,12 +65,14 @@ bool is_space_or_punct(char c) {
 
 /// Removes leading filler words and trailing punctuation/filler from an extracted phrase.
 std::string tidy_phrase(std::string s) {
-  static const std::array<std::string_view, 44> lead{
+  static const std::array<std::string_view, 52> lead{
+    "il faut ", "il faudra penser à ", "il faudra ", "penser à ", "i need to ", "i have to ", "je dois ", "we need to ",
     "pour ", "de ", "d'", "d’", "à ", "a ", "to ", "that ", "qui ", "que ", "me ", "moi ", "nous ",
     ": ", "- ", "une ", "un ", "la ", "le ", "les ", "l'", "l’", "an ", "the ", "about ", "sur ",
     "consistant à ", "afin de ", "in order to ", "so that ", "for ", "of ", "with me ", "avec moi ",
     "tâche ", "task ", "todo ", "note ", "s'il te plaît ", "please ", "stp ", "svp ", "aussi ", "also "};
-  static const std::array<std::string_view, 14> tail{
+  static const std::array<std::string_view, 20> tail{
+    " can you", " could you", " tu peux", " peux-tu", " tu pourrais", " would you",
     " c'est important", " c’est important", " s'il te plaît", " s’il te plaît", " please", " stp",
     " svp", " merci", " thanks", " pour moi", " for me", " à faire", " asap", " stp merci"};
   auto trim = [](std::string& t) {
@@ -271,7 +273,7 @@ bool is_upper_start(std::string_view original_word) {
 /// after the keyword, from the original text.
 std::optional<std::string> find_client_name(const normalized_text& nt) {
   static const boost::regex re = text_regex(
-    "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))?(?: ?:)? ");
+    "\\b(?:client|cliente|customer|clients|customers)(?: (?:nomme|nommee|named|called|appele|appelee))?(?: ?[:,])? ");
   std::string text(nt.folded);
   for (boost::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) {
     auto pos = static_cast<std::size_t>(it->position() + it->length(0));
@@ -302,12 +304,30 @@ std::optional<std::string> find_client_name(const normalized_text& nt) {
     }
   }
   // "Globex's client report", "Initech's monthly report"
-  static const boost::regex possessive = text_regex("\\b([a-z0-9][a-z0-9-]+)'s (?:client |customer |monthly )?report\\b");
+  // "Globex's client report", "Pied Piper's monthly report", "Blue Harbor Logistics' report":
+  // the capitalised words before the possessive.
+  static const boost::regex possessive = text_regex(
+    "\\b((?:[a-z0-9-]+ ){0,3}[a-z0-9-]+)(?:'s|') (?:client |customer |monthly )?report\\b");
   boost::smatch m;
   if (boost::regex_search(text, m, possessive)) {
-    auto word = nt.original(static_cast<std::size_t>(m.position(1)), static_cast<std::size_t>(m.position(1) + m.length(1)));
-    if (is_upper_start(word))
-      return word;
+    auto words = nt.original(static_cast<std::size_t>(m.position(1)), static_cast<std::size_t>(m.position(1) + m.length(1)));
+    std::string name;
+    for (std::size_t end = words.size(); end > 0;) {  // from the possessive back, while capitalised
+      auto begin = words.rfind(' ', end - 1);
+      begin = begin == std::string::npos ? 0 : begin + 1;
+      auto word = words.substr(begin, end - begin);
+      static const std::set<std::string> verbs{"run", "generate", "get", "send", "create", "make", "prepare",
+                                               "pull", "start", "launch", "lance", "genere", "prepare", "fais",
+                                               "envoie", "produce", "build", "share", "email", "show"};
+      if (!is_upper_start(word) || verbs.contains(fold_text(word)))
+        break;
+      name = word + (name.empty() ? "" : " " + name);
+      if (begin == 0)
+        break;
+      end = begin - 1;
+    }
+    if (!name.empty())
+      return name;
   }
   return std::nullopt;
 }

@@ -96,7 +96,7 @@ error_info read_action_split(const json::object& actions, std::string_view origi
     part[i] = std::string(*v);
   }
   try {
-    out.re = text_regex("(?:(" + part[0] + ")|(" + part[1] + ")|(" + part[2] + "))\\s+(?:" + part[3] + "\\s+)?("
+    out.re = text_regex("(?:(" + part[0] + ")|(" + part[1] + ")|(" + part[2] + ")),?\\s+(?:" + part[3] + "\\s+)?("
                         + part[4] + ")\\b");
   } catch (const boost::regex_error& e) {
     return vocabulary_error(origin, std::string("invalid actions pattern: ") + e.what());

@@ -6,6 +6,8 @@
 
 #include "opex/json_util.hpp"
 
+#include <set>
+
 namespace opex::actors {
 
 namespace json = boost::json;
@@ -16,9 +18,13 @@ std::string text_of(const json::object& o, std::string_view key) {
   return std::string(get_string(o, key).value_or(""));
 }
 
+/// Every word of the reference in the title, but for the words that only link others ("le
+/// document sur les tarifs du fournisseur" names "Tarifs fournisseur").
 bool contains_all_words(const std::string& folded_title, const std::string& folded_ref) {
+  static const std::set<std::string, std::less<>> linking{"sur", "les", "des", "du", "de", "la", "le", "the", "of",
+                                                          "about", "on", "for", "pour", "au", "aux", "avec", "with"};
   for (const auto& w : kimmy_detail::words_of(folded_ref))
-    if (w.size() > 1 && !contains_word(folded_title, w))
+    if (w.size() > 1 && !linking.contains(w) && !contains_word(folded_title, w))
       return false;
   return true;
 }
@@ -146,6 +152,11 @@ std::optional<std::vector<std::string>> resolve_references(kimmy_payload& payloa
   auto& params = payload.parameters;
   if (auto questions = resolve_event(params, items, fr, payload.intent == "question_simple"))
     return questions;
+  // A note about an event names it at its end, as a task's notes do (docs/kimmy.md, "References").
+  if (payload.intent == "doc_note")
+    if (auto note = get_string(params, "event_note"); note && !note->empty())
+      if (auto d = get_string(params, "description"); d && !d->empty())
+        params["description"] = std::string(*d) + "\n\n" + std::string(*note);
   for (const auto& k : reference_keys) {
     auto ref = get_string(params, k.ref);
     if (!ref || ref->empty())

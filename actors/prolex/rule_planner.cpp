@@ -89,9 +89,12 @@ std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_p
   auto hits = knowledge_->search(payload.raw_input, 12, configuration_collection);
   const std::string folded = fold_text(payload.raw_input);
   for (const auto& t : cfg_.catalogue.tools())
-    if (contains_word(folded, fold_text(t.id)))
-      std::stable_partition(hits.begin(), hits.end(),
-                            [&](const knowledge_hit& h) { return h.document.id == "tool:" + t.id; });
+    if (contains_word(folded, fold_text(t.id))) {
+      auto named = std::stable_partition(hits.begin(), hits.end(),
+                                         [&](const knowledge_hit& h) { return h.document.id == "tool:" + t.id; });
+      if (named != hits.begin())  // the tool's id said it all: its entry answers
+        hits.front().matched_terms = std::max(hits.front().matched_terms, hits.front().query_terms);
+    }
   if (hits.size() > 3)
     hits.resize(3);
   if (auto text = knowledge_answer(hits, fr))

@@ -15,7 +15,8 @@ namespace opex::connectors {
 namespace {
 
 /// Words of a question worth searching for: lower-case, 3 letters or more, no stop word;
-/// a final s (plural) or y ("risky") is dropped (the search is by prefix).
+/// a final s (plural), y ("risky"), e ("coûte") or er ("coûter") is dropped (the search is by
+/// prefix).
 std::vector<std::string> query_terms(std::string_view question) {
   static const std::set<std::string, std::less<>> stop{
     "les", "des", "une", "est", "sont", "que", "qui", "quoi", "quel", "quelle", "quels", "quelles", "pour",
@@ -30,6 +31,10 @@ std::vector<std::string> query_terms(std::string_view question) {
     if (word.size() >= 3 && !stop.contains(word)) {
       if (word.size() > 4 && (word.back() == 's' || word.back() == 'y'))
         word.pop_back();  // "tools" finds "tool", "risky" finds "risk"
+      else if (word.size() > 5 && word.ends_with("er"))
+        word.resize(word.size() - 2);  // "coûter" finds "coût", "dépenser" "dépenses"
+      else if (word.size() > 4 && word.back() == 'e')
+        word.pop_back();  // "coute" finds "coût" (folded "cout"), "limite" "limit"
       if (std::find(out.begin(), out.end(), word) == out.end())
         out.push_back(word);
     }

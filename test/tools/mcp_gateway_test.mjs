@@ -121,7 +121,7 @@ if (mode !== "bridge") {
 
 // Progress while a call runs.
 const progress = [];
-const search = await client.callTool({ name: "WEB_SEARCH", arguments: { query: "opex engine" } }, undefined,
+const search = await client.callTool({ name: "WEB_SEARCH", arguments: { query: "opex engine paced" } }, undefined,
                                      { onprogress: (p) => progress.push(p) });
 check(!search.isError, "WEB_SEARCH ran", search);
 // Through the relay a stream's events come with its answer, in one burst that the SDK handles

@@ -2,8 +2,9 @@
 # opex as an MCP server (docs/mcp-gateway.md) driven by MCP clients from the test peers: the
 # official TypeScript SDK's client (mcp_gateway_test.mjs), three ways: Streamable HTTP at opexd's /mcp,
 # `opexctl mcp serve --server` (stdio relayed to opexd) and `opexctl mcp serve` (stdio, its own
-# engine), then the MCP Inspector's CLI over HTTP and stdio. A loopback webhook (Python) stands in for WEB_SEARCH: `slow` queries take 3 s, for
-# the progress and cancellation checks. Arguments: the build's tools folder, the peers'
+# engine), then the MCP Inspector's CLI over HTTP and stdio. A loopback webhook (Python) stands in for WEB_SEARCH: `slow` queries take 3 s (the
+# cancellation check), `paced` ones 0.3 s (the progress check: the SDK drops a progress that
+# reaches it in the same read as the answer). Arguments: the build's tools folder, the peers'
 # node_modules, opex_fake_mcp.
 set -euo pipefail
 tools=$1 modules=$2 fake_mcp=$3
@@ -19,6 +20,8 @@ class H(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if b"slow" in body:
             time.sleep(3)
+        elif b"paced" in body:  # the progress check: its answer comes after the progress, not in the same read
+            time.sleep(0.3)
         out = json.dumps({"results": [{"title": "opex", "url": "https://example.org/opex"}]}).encode()
         self.send_response(200); self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)

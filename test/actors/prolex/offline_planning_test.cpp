@@ -302,6 +302,14 @@ TEST_CASE("offline planning: an event named by its day or whom it is with is fou
   CHECK(prepare.output.plan[0].tool == "TASK_CREATE");
   CHECK(prepare.output.plan[0].payload.at("notes") == "Événement « Réunion budget », 2026-11-19T14:00:00+01:00 (evt_1)");
 
+  // A note about the event ends with it; a task or a note that names it goes to Prolex.
+  CHECK(o.analyze("Crée une tâche pour préparer ma réunion de jeudi").decision.requires_prolex);
+  auto note = plan("Note pour ma réunion de jeudi : apporter les chiffres du trimestre");
+  INFO(json::serialize(to_json(note.output)));
+  REQUIRE(note.output.type == output_type::tool_call);
+  CHECK(note.output.plan[0].tool == "DOC_CREATE_NOTE");
+  CHECK(std::string(note.output.plan[0].payload.at("content").as_string()).ends_with("(evt_1)"));
+
   auto when = plan("When is my call with Paul on Friday?");
   INFO(json::serialize(to_json(when.output)));
   REQUIRE(when.output.type == output_type::answer);
