@@ -109,12 +109,24 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
   return out;
 }
 
-std::string without_result_phrase(const normalized_text& nt, const action_part& part) {
+namespace {
+
+const boost::regex& result_phrase() {
   static const boost::regex phrase = text_regex(
-    R"(\s*,?\s*\b(?:avec (?:le|les|ce|ces) resultats?|avec ce que tu (?:trouves|as trouve)|a partir du resultat|des resultats|with (?:the|those|these) results?|with what you (?:find|found)|summari[sz]ing (?:it|them|the results?)|about it|from it)\b)");
+    R"(\s*,?\s*\b(?:avec (?:le|les|ce|ces) resultats?|avec ce que tu (?:trouves|as trouve)|a partir du resultat|des resultats|with (?:the|those|these) results?|with what you (?:find|found)|summari[sz]ing (?:it|them|the results?)|about it|from it|anything (?:suspicious|odd|wrong)|ce qui cloche|the findings)\b)");
+  return phrase;
+}
+
+} // namespace
+
+bool mentions_result(const normalized_text& nt, const action_part& part) {
+  return boost::regex_search(nt.folded.substr(part.begin, part.end - part.begin), result_phrase());
+}
+
+std::string without_result_phrase(const normalized_text& nt, const action_part& part) {
   const std::string f(nt.folded.substr(part.begin, part.end - part.begin));
   boost::smatch m;
-  if (!boost::regex_search(f, m, phrase))
+  if (!boost::regex_search(f, m, result_phrase()))
     return nt.original(part.begin, part.end);
   const auto at = part.begin + static_cast<std::size_t>(m.position());
   const auto after = at + static_cast<std::size_t>(m.length());
@@ -150,7 +162,7 @@ bool repeats_one_action(const std::vector<kimmy_analysis>& parts) {
 bool refers_back(const std::vector<kimmy_analysis>& parts, const normalized_text& nt,
                  const std::vector<action_part>& cuts) {
   static const boost::regex pronoun = text_regex(
-    R"(^[a-z]+(?:-(?:le|la|les)\b|\s+(?:it|them|ca|cela)\b))");
+    R"(^[a-z]+(?:-(?:le|la|les)\b|\s+(?:it|them|ca|cela)\b|\s+(?:le|la|les)\s+(?:dans|in|a|au|sur|en|to|pour)\b))");
   for (std::size_t i = 1; i < parts.size() && i < cuts.size(); ++i) {
     const std::string f(nt.folded.substr(cuts[i].begin, cuts[i].end - cuts[i].begin));
     const auto& intent = parts[i].payload.intent;  // "..., repousse-la à vendredi": the same task

@@ -34,6 +34,10 @@ std::string without_result_phrase(const normalized_text& nt, const action_part& 
 /// announces no count of tasks, notes or reminders, or lists another number of items.
 std::vector<std::string> listed_actions(const normalized_text& nt);
 
+/// True when a part points at an earlier result ("and write a note with the results", "avec ce
+/// que tu trouves"): it depends on the part before it, whatever its connector.
+bool mentions_result(const normalized_text& nt, const action_part& part);
+
 /// True when a part's own analysis is an action Prolex can plan (not a question, a greeting
 /// or nothing recognisable), so the request may be cut there.
 bool is_plannable_action(const kimmy_analysis& part);

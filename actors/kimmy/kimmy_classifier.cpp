@@ -61,7 +61,7 @@ struct parameter_reader {
         // "Il faut imprimer les badges avant jeudi, fais-en une tâche": the task was said first.
         static const boost::regex nothing_after = text_regex(
           R"(^(?:\s|[,.!?;]|s'il te plait|s'il vous plait|stp|svp|please|merci|thanks)*$)");
-        static const boost::regex pointing = text_regex(R"(\b(?:that|it|this)\b|-(?:en|le|la)\b|\bfais en\b)");
+        static const boost::regex pointing = text_regex(R"(\b(?:that|it|this|ca|cela)\b|-(?:en|le|la)\b|\bfais en\b)");
         if (intent == "task_create" && trigger_begin.contains(intent) && trigger_begin[intent] > 0
             && boost::regex_match(f.substr(from), nothing_after)
             && boost::regex_search(f.substr(trigger_begin[intent], from - trigger_begin[intent]), pointing))
@@ -119,7 +119,7 @@ struct parameter_reader {
         content = tidy_note(nt.original(static_cast<std::size_t>(m.position(2)), f.size()));
       } else if (q) {  // « Titre » : contenu, « Titre » avec : contenu
         title = nt.original(q->begin, q->end);
-        auto rest = f.find_first_not_of(" \"", q->end);
+        auto rest = f.find_first_not_of(" \"'", q->end);
         const std::string after = rest == std::string::npos ? std::string{} : f.substr(rest);
         if (boost::regex_search(after, m, with) && m.length(0) > 0 && m.length(0) < static_cast<long>(after.size()))
           content = tidy_note(nt.original(rest + static_cast<std::size_t>(m.length(0)), f.size()));
@@ -493,13 +493,25 @@ kimmy_analysis kimmy_classifier::analyze(const kimmy_request& req) const {
     combine_actions(out, parts, std::vector<action_part>(parts.size()));
   } else if (cuts.size() >= 2) {
     std::vector<kimmy_analysis> parts;
-    for (const auto& c : cuts) {
-      kimmy_request one = req;
-      // "crée une note avec le résultat": the result is the earlier step's, not the note's text.
-      one.text = c.after_previous ? without_result_phrase(nt, c) : nt.original(c.begin, c.end);
-      parts.push_back(impl_->analyze_one(one, normalize_text(one.text)));
+    auto analyze_parts = [&] {
+      parts.clear();
+      for (auto& c : cuts) {
+        c.after_previous = c.after_previous || (&c != &cuts.front() && mentions_result(nt, c));
+        kimmy_request one = req;
+        // "crée une note avec le résultat": the result is the earlier step's, not the note's text.
+        one.text = c.after_previous ? without_result_phrase(nt, c) : nt.original(c.begin, c.end);
+        parts.push_back(impl_->analyze_one(one, normalize_text(one.text)));
+      }
+    };
+    analyze_parts();
+    // "Pour le client Godin, fais tourner le workflow ... et ajoute une tâche": the first part
+    // names no action, it is the next one's context.
+    if (cuts.size() >= 2 && parts.front().intent_score < 3) {
+      cuts[1].begin = cuts[0].begin;
+      cuts.erase(cuts.begin());
+      analyze_parts();
     }
-    if (std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })
+    if (cuts.size() >= 2 && std::all_of(parts.begin(), parts.end(), [](const kimmy_analysis& a) { return is_plannable_action(a); })
         && !repeats_one_action(parts) && !refers_back(parts, nt, cuts))
       combine_actions(out, parts, cuts);
   }

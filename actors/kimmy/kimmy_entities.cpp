@@ -97,7 +97,7 @@ void repository(const normalized_text& nt, json::object& params, std::vector<spa
 void pull_request(const normalized_text& nt, json::object& params, std::vector<span>& cuts) {
   const std::string& f = nt.folded;
   static const boost::regex branches = text_regex(
-    R"(\b(?:from|de|depuis)\s+(?:la branche |the branch |branch )?([a-z0-9][a-z0-9._/-]*)\s+(?:into|vers|to|onto|sur|dans)\s+([a-z0-9][a-z0-9._/-]*))");
+    R"(\b(?:from|de|depuis)\s+(?:la branche |the branch |branch )?(?!(?:fusion|merge|la|le|the|mes|my)\b)([a-z0-9][a-z0-9._/-]*)\s+(?:into|vers|to|onto|sur|dans)\s+([a-z0-9][a-z0-9._/-]*))");
   static const boost::regex on_repo = text_regex(R"(\b(?:on|sur|in|dans|for|pour|against)\s+([a-z0-9_.-]+/[a-z0-9_.-]+)\b)");
   static const boost::regex titled = text_regex(R"re(\b(?:titled|titre|intitulee?|called|named|title(?: it)?)\s*:?\s*"([^"]+)")re");
   // "head hotfix/header, base main", "from feat/dark-mode" (when no "into" follows)
@@ -313,7 +313,7 @@ bool date_range(const normalized_text& nt, year_month_day today, json::object& p
 /// A report period: the month or week the request names.
 void period(const normalized_text& nt, year_month_day today, json::object& params, std::vector<span>& cuts) {
   static const boost::regex re = text_regex(
-    R"(\b((?:(?:du mois d'|du mois de|en|d'|de|for|in|of|pour|the)\s?|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?|le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week)\b)");
+    R"(\b((?:(?:du mois d'|du mois de|en|d'|de|for|in|of|pour|the|covering|couvrant)\s?|(?<=, )|(?=[a-z]+ \d{4}))(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|january|february|march|april|june|july|august|september|october|november|december)(?: (\d{4}))?|le mois dernier|du mois dernier|last month|previous month|mois precedent|ce mois-ci|ce mois ci|du mois|this month|ce mois|la semaine derniere|de la semaine derniere|last week|previous week|cette semaine|this week)\b)");
   const std::string& f = nt.folded;
   match m;
   if (!boost::regex_search(f, m, re))
@@ -353,11 +353,16 @@ void period(const normalized_text& nt, year_month_day today, json::object& param
 
 /// client_workflow: "le workflow relances", "the reminders workflow".
 void workflow_name(const normalized_text& nt, json::object& params) {
+  static const boost::regex quoted_name = text_regex(R"re("\s?([a-z][a-z0-9_-]{2,})\s?"\s+workflow\b|\bworkflow\s+"\s?([a-z][a-z0-9_-]{2,})\s?")re");
   static const boost::regex fr = text_regex(R"(\bworkflow (?:de |d'|des |du |nomme |appele |called |named )?"? ?([a-z][a-z0-9_-]{2,})\b)");
   static const boost::regex en = text_regex(R"re(\b(?:the |a |our )"? ?([a-z][a-z0-9_-]{2,})"? workflow\b)re");
   static const boost::regex named = text_regex(R"(\b(?:lance|lancer|run|kick off|start|declenche|execute)\s+(?:les |the |mes |my )?(relances|reminders|impayes|overdue-invoices)\b)");
   static const boost::regex stop = text_regex(R"(^(?:pour|for|client|customer|avec|with|the|les|mensuel|monthly|n8n|id|sur|on)$)");
   const std::string& f = nt.folded;
+  if (match q; boost::regex_search(f, q, quoted_name)) {  // the "payment-chaser" workflow
+    params["workflow_name"] = original_of(nt, q, q[1].matched ? 1 : 2);
+    return;
+  }
   for (const auto* re : {&fr, &en, &named}) {
     match m;
     if (boost::regex_search(f, m, *re) && !boost::regex_match(m[1].str(), stop)
@@ -371,7 +376,7 @@ void workflow_name(const normalized_text& nt, json::object& params) {
 /// question_simple: what follows a search verb.
 void search_query(const normalized_text& nt, json::object& params) {
   static const boost::regex re = text_regex(
-    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check|looking up|searching for|googling|va voir|vas voir)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)(?<!voir)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
+    R"(\b(?:cherche|recherche|chercher|rechercher|fais une recherche|search|look up|google|find|trouve|trouver|regarde|regarder|look|check|looking up|searching for|googling|va voir|vas voir|dig up)(?:[- ]moi| me| it up)?(?= (?:sur le web|sur internet|en ligne|online|on the web|on google)|(?<!regarde)(?<!regarder)(?<!look)(?<!check)(?<!voir)\b)(?: (?:sur le web|sur internet|en ligne|online|on the web|on google|the web|internet|web|for|pour|des infos sur|des informations sur|information on|info on|about|sur))*\s+(.+))");
   match m;
   const std::string& f = nt.folded;
   if (!boost::regex_search(f, m, re))
@@ -473,7 +478,8 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
   static const boost::regex after_task = text_regex(R"(\b(?:la|ma|cette|the|my|that) )" + noun_task + R"(\s+(?:(?:du|de la|des)\s+|de l')?(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
   static const boost::regex after_note = text_regex(R"(\b(?:la|ma|cette|the|my|that|le|mon|ce|this) )" + noun_note + R"(\s+(?!(?:est|is|comme|as|de|du)\b)(.{2,80}?))" + stop);
   static const boost::regex before_task = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_task + R"(\b)");
-  static const boost::regex before_note = text_regex(R"(\b(?:the|my|that|la|ma) ((?:[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
+  static const boost::regex before_note = text_regex(
+    R"(\b(?:the|my|that|la|ma) ((?:(?!(?:the|my|that|la|ma)\b)[a-z0-9'-]+ ){0,4}[a-z0-9'-]+) )" + noun_note + R"(\b)");
   static const boost::regex marked = text_regex(
     R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?:(?:the|my)\s+(?=\S+\s+(?:call|task)\b))?(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au|for|pour)\b))");
   static const boost::regex restructured = text_regex(

@@ -63,23 +63,42 @@ bool is_space_or_punct(char c) {
          || c == '"' || c == '\'' || c == '(' || c == ')';
 }
 
+/// Drops trailing punctuation and emoji (a 4-byte UTF-8 character, U+FE0F, the ✅ ❤ blocks).
+static void trim_end(std::string& t) {
+  for (bool cut = true; cut;) {
+    cut = false;
+    while (!t.empty() && is_space_or_punct(t.back()))
+      t.pop_back();
+    const auto lead = t.find_last_of("\xF0\xEF\xE2");
+    if (lead == std::string::npos || t.size() - lead > 4)
+      continue;
+    const bool emoji = (t[lead] == '\xF0' && t.size() - lead == 4)
+                       || (t.size() - lead == 3
+                           && (t.compare(lead, 3, "\xEF\xB8\x8F") == 0 || t.compare(lead, 2, "\xE2\x9C") == 0
+                               || t.compare(lead, 2, "\xE2\x9D") == 0));
+    if (emoji) {
+      t.resize(lead);
+      cut = true;
+    }
+  }
+}
+
 /// Removes leading filler words and trailing punctuation/filler from an extracted phrase.
 std::string tidy_phrase(std::string s) {
   static const std::array<std::string_view, 52> lead{
-    "il faut ", "il faudra penser à ", "il faudra ", "penser à ", "i need to ", "i have to ", "je dois ", "we need to ",
+    "il faut ", "il faudra penser à ", "il faudra ", "penser à ", "i need to ", "i have to ", "je dois ", "pr ",
     "pour ", "de ", "d'", "d’", "à ", "a ", "to ", "that ", "qui ", "que ", "me ", "moi ", "nous ",
     ": ", "- ", "une ", "un ", "la ", "le ", "les ", "l'", "l’", "an ", "the ", "about ", "sur ",
     "consistant à ", "afin de ", "in order to ", "so that ", "for ", "of ", "with me ", "avec moi ",
     "tâche ", "task ", "todo ", "note ", "s'il te plaît ", "please ", "stp ", "svp ", "aussi ", "also "};
   static const std::array<std::string_view, 20> tail{
-    " can you", " could you", " tu peux", " peux-tu", " tu pourrais", " would you",
+    " can you", " could you", " tu peux", " peux-tu", " pls", " plz",
     " c'est important", " c’est important", " s'il te plaît", " s’il te plaît", " please", " stp",
     " svp", " merci", " thanks", " pour moi", " for me", " à faire", " asap", " stp merci"};
   auto trim = [](std::string& t) {
     while (!t.empty() && is_space_or_punct(t.front()) && t.front() != '\'' )
       t.erase(t.begin());
-    while (!t.empty() && is_space_or_punct(t.back()))
-      t.pop_back();
+    trim_end(t);
   };
   for (int round = 0; round < 6; ++round) {
     trim(s);
@@ -131,7 +150,9 @@ std::string tidy_phrase(std::string s) {
   }
   while (!out.empty() && is_space_or_punct(out.back()))
     out.pop_back();
-  static const std::set<std::string> politeness{"merci", "thanks", "thank you", "please", "stp", "svp",
+  static const std::set<std::string> politeness{"merci", "thanks", "thank you", "please", "stp", "svp", "pls", "plz",
+                                                "thx", "for me", "pour moi", "quick one", "merci bcp", "pr", "pour",
+                                                "for", "me", "moi", "to", "de",
                                                 "s'il te plait", "s'il vous plait", "merci beaucoup"};
   if (politeness.contains(fold_text(out)))
     return {};  // "Nouvelle note, merci" names no note
