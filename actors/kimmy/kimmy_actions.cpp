@@ -138,7 +138,7 @@ std::string without_result_phrase(const normalized_text& nt, const action_part& 
 
 bool is_plannable_action(const kimmy_analysis& part) {
   const auto& intent = part.payload.intent;
-  if (part.intent_score < 3)  // no action verb: context ("Pour la réunion de demain, note que ...")
+  if (part.intent_score < 3)  // no action at all: context ("Pour la réunion de demain, note que ...")
     return false;
   if (intent == "question_simple")  // a search is an action (WEB_SEARCH), a question is not
     return !part.payload.suggested_tools.empty();

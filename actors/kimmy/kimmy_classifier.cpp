@@ -61,7 +61,8 @@ struct parameter_reader {
         // "Il faut imprimer les badges avant jeudi, fais-en une tâche": the task was said first.
         static const boost::regex nothing_after = text_regex(
           R"(^(?:\s|[,.!?;]|s'il te plait|s'il vous plait|stp|svp|please|merci|thanks)*$)");
-        static const boost::regex pointing = text_regex(R"(\b(?:that|it|this|ca|cela)\b|-(?:en|le|la)\b|\bfais en\b)");
+        static const boost::regex pointing = text_regex(
+          R"(\b(?:that|it|this|ca|cela)\b|-(?:en|le|la)\b|\bfais en\b|\b(?:la|the) (?:tache|task)\b)");
         if (intent == "task_create" && trigger_begin.contains(intent) && trigger_begin[intent] > 0
             && boost::regex_match(f.substr(from), nothing_after)
             && boost::regex_search(f.substr(trigger_begin[intent], from - trigger_begin[intent]), pointing))
@@ -425,15 +426,23 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
   p.language = detect_language(f);
   const bool french = p.language == "fr";
 
-  auto sc = score_rules(f, rules);
+  // A URL or an e-mail address says no intent ("Clone https://github.com/monday-labs/calendar-sync").
+  // Only a URL's host is kept ("github.com" says a repository).
+  static const boost::regex addresses = text_regex(R"((?:https?://|www\.)([^/\s]*)\S*|\S+@\S+)");
+  const std::string unaddressed = boost::regex_replace(f, addresses, [](const boost::smatch& m) {
+    std::string host = m[1].matched ? " " + m[1].str() : std::string{};
+    return host + std::string(static_cast<std::size_t>(m.length()) - host.size(), ' ');
+  });
+  auto sc = score_rules(unaddressed, rules);
   auto time = find_time(f);
   auto date = find_date(f, req.now.local_date(), french);
-  // A date inside a quoted title is part of the title ("Regarder le film « Lundi matin »").
+  // A date inside a quoted title is part of the title ("Regarder le film « Lundi matin »"); the
+  // task's own date is outside it ("« Fêter les 80 ans de Mamie, née le 3 mars » pour samedi").
   auto q = quoted(f);
   if (!q && !french)
     q = single_quoted(f);
   if (date && q && date->begin >= q->begin && date->end <= q->end)
-    date.reset();
+    date = find_date(without_span(f, *q), req.now.local_date(), french);
   if (time && sc.score.contains("calendar_event"))
     sc.score["calendar_event"] += 1;
   const auto choice = choose_intent(f, sc);
@@ -452,10 +461,8 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
   p.constraints = find_constraints(f, sensitive, suspicious, out.sensitive_matches);
   // A quoted title, a URL or an e-mail address names no action: "Create a note « Onboarding
   // checklist »" is one note.
-  static const boost::regex addresses = text_regex(R"((?:https?://|www\.)\S+|\S+@\S+)");
-  std::string plain = q ? without_span(f, *q) : f;
-  plain = boost::regex_replace(plain, addresses, [](const boost::smatch& m) { return std::string(m.length(), ' '); });
-  auto plain_scores = plain == f ? sc : score_rules(plain, rules);
+  const std::string plain = q ? without_span(unaddressed, *q) : unaddressed;
+  auto plain_scores = plain == unaddressed ? sc : score_rules(plain, rules);
   // "Remind me on Monday to set up a meeting": a reminder's or a note's words are its content.
   if ((intent == "task_create" || intent == "doc_note") && sc.trigger_end.contains(intent))
     for (const auto& [name, at] : plain_scores.first_strong)

@@ -483,7 +483,7 @@ std::string find_reference(const normalized_text& nt, item_kind kind, const std:
   static const boost::regex marked = text_regex(
     R"(^(?:marque|mark|coche|check off|tick off|termine|complete|finish|close|ferme|set|passe|mets|repousse|reporte|decale|move|postpone|reschedule)\s+(?:(?:the|my)\s+(?=\S+\s+(?:call|task)\b))?(?!(?:la|ma|the|my|cette|that)\s)(.{2,80}?)(?=\s+(?:comme|as|to|en|a|au|for|pour)\b))");
   static const boost::regex restructured = text_regex(
-    R"(^(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser|reorder|reordonne|sort|trie|range)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous|afin)\b|\s*[,.;!?:]|$))");
+    R"(^(?:(?:could|can|would) you (?:please )?|please |peux-tu |tu peux |pourrais-tu )?(?:restructure|reorganise|reorganize|reformat|reformate|rewrite|reecris|clean up|tidy up|remets au propre|mets au propre|structure|restructurer|reorganiser|reorder|reordonne|sort|trie|range)\s+(?!(?:la|ma|the|my|cette|that|une|a|an|un|mes|my|les|this|ce|ces)\s)(.{2,80}?)(?=\s+(?:with|avec|into|en|in|par|by|so|pour|to|sous|afin|as|comme)\b|\s*[,.;!?:]|$))");
   static const boost::regex pushed_back = text_regex(R"(\b(?:push|move|bump)\s+(?:the |my |that )?(.{2,60}?)\s+back\b)");
   static const boost::regex in_brackets = text_regex(R"(\b(?:notes?|document|doc)\s*\(([^)]{2,60})\))");
   static const boost::regex done_for = text_regex(R"(\bc'est (?:fait|bon|ok) pour (.{2,80}?)(?=\s*[,.;!?]|$))");

@@ -81,7 +81,7 @@ intent_choice choose_intent(const std::string& f, intent_scores& sc) {
     std::size_t best = std::string::npos, best_end = std::string::npos;
     for (auto name : precedence) {  // then ties go to the earlier intent in precedence order
       auto it = first_strong.find(name);
-      if (it == first_strong.end() || name == "question_simple" || name == "other")
+      if (it == first_strong.end() || name == "other")
         continue;
       const auto end = sc.first_strong_end[name];
       if (it->second < best || (it->second == best && end < best_end)) {

@@ -86,7 +86,7 @@ static void trim_end(std::string& t) {
 /// Removes leading filler words and trailing punctuation/filler from an extracted phrase.
 std::string tidy_phrase(std::string s) {
   static const std::array<std::string_view, 52> lead{
-    "il faut ", "il faudra penser à ", "il faudra ", "penser à ", "i need to ", "i have to ", "je dois ", "pr ",
+    "il faut que je pense à ", "il faut que je ", "il faut ", "il faudra ", "penser à ", "i need to ", "je dois ", "pr ",
     "pour ", "de ", "d'", "d’", "à ", "a ", "to ", "that ", "qui ", "que ", "me ", "moi ", "nous ",
     ": ", "- ", "une ", "un ", "la ", "le ", "les ", "l'", "l’", "an ", "the ", "about ", "sur ",
     "consistant à ", "afin de ", "in order to ", "so that ", "for ", "of ", "with me ", "avec moi ",
@@ -152,7 +152,8 @@ std::string tidy_phrase(std::string s) {
     out.pop_back();
   static const std::set<std::string> politeness{"merci", "thanks", "thank you", "please", "stp", "svp", "pls", "plz",
                                                 "thx", "for me", "pour moi", "quick one", "merci bcp", "pr", "pour",
-                                                "for", "me", "moi", "to", "de",
+                                                "for", "me", "moi", "to", "de", "something", "quelque chose",
+                                                "un truc", "a thing", "anything",
                                                 "s'il te plait", "s'il vous plait", "merci beaucoup"};
   if (politeness.contains(fold_text(out)))
     return {};  // "Nouvelle note, merci" names no note

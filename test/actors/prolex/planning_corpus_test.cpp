@@ -1,6 +1,6 @@
 // Offline planning measured on labelled requests (docs/kimmy.md, "Figures"): Kimmy's rules then
 // Prolex's rule planner at level 3, as with the README's defaults and no model, on
-// test/fixtures/planning_corpus.jsonl and planning_dev2..7.jsonl (the rules are tuned on them) and
+// test/fixtures/planning_corpus.jsonl and planning_dev2..9.jsonl (the rules are tuned on them) and
 // test/fixtures/planning_holdout.jsonl (written separately, never tuned on). Each line gives
 // the intent, the escalation, the output type, each step's tool, dependencies and payload
 // values, and the payload keys that must be absent (an invented parameter fails the test).
@@ -254,7 +254,8 @@ TEST_CASE("planning corpus: the batches of other authors, tuned on since") {
   const std::pair<const char*, floors> batches[] = {
     {"planning_dev2.jsonl", {0.98, 0.98, 0.98, 0.98}}, {"planning_dev3.jsonl", {0.98, 0.97, 0.97, 0.98}},
     {"planning_dev4.jsonl", {0.98, 0.98, 0.98, 0.98}}, {"planning_dev5.jsonl", {0.98, 0.98, 0.98, 0.98}},
-    {"planning_dev6.jsonl", {0.98, 0.97, 0.96, 0.98}}, {"planning_dev7.jsonl", {0.98, 0.98, 0.98, 0.98}}};
+    {"planning_dev6.jsonl", {0.98, 0.97, 0.96, 0.98}}, {"planning_dev7.jsonl", {0.98, 0.98, 0.98, 0.98}},
+    {"planning_dev8.jsonl", {0.98, 0.98, 0.98, 0.98}}, {"planning_dev9.jsonl", {0.98, 0.98, 0.97, 0.98}}};
   for (const auto& [file, f] : batches) {
     INFO(file);
     check_floors(std::string(OPEX_FIXTURES_DIR "/") + file, f);
@@ -262,5 +263,5 @@ TEST_CASE("planning corpus: the batches of other authors, tuned on since") {
 }
 
 TEST_CASE("planning corpus: the held-out part") {
-  check_floors(OPEX_FIXTURES_DIR "/planning_holdout.jsonl", {0.92, 0.88, 0.85, 0.87});
+  check_floors(OPEX_FIXTURES_DIR "/planning_holdout.jsonl", {0.92, 0.90, 0.87, 0.87});
 }
