@@ -94,8 +94,11 @@ std::vector<std::string> listed_actions(const normalized_text& nt) {
   add(b, f.size());
   if (items.size() != numbers.at(m[1].str()))
     return {};  // "et" inside a title, or an unsaid item: not cut
-  if (m[3].length() > 0)  // "Add two to-dos for tomorrow: ...": the date said before the list is for each
-    if (auto d = find_date(m[3].str(), std::chrono::year_month_day{std::chrono::year{2000}, std::chrono::January, std::chrono::day{1}}, true)) {
+  // "Add two to-dos for tomorrow: ...": the date said before the list is for each item. Only
+  // where it is said matters here (each item's own analysis resolves it), so any "today" will do.
+  static constexpr std::chrono::year_month_day any_day{std::chrono::year{2000}, std::chrono::January, std::chrono::day{1}};
+  if (m[3].length() > 0)
+    if (auto d = find_date(m[3].str(), any_day, true)) {
       const auto at = static_cast<std::size_t>(m.position(3));
       tail = nt.original(at + d->begin, at + d->end) + (tail.empty() ? "" : " " + tail);
     }

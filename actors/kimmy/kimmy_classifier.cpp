@@ -188,11 +188,10 @@ bool inside(span s, const std::optional<span>& q) { return q && s.begin >= q->be
 bool names_something(const normalized_text& nt, span s) {
   const std::string words = nt.original(s.begin, s.end);
   const std::string next = nt.original(s.end, std::min(nt.folded.size(), s.end + 3));
-  auto upper = [](const std::string& w) { return !w.empty() && w.front() >= 'A' && w.front() <= 'Z'; };
-  if (s.begin == 0 || !upper(words) || !upper(next))
+  if (s.begin == 0 || !is_upper_start(words) || !is_upper_start(next))
     return false;
   for (std::size_t i = words.find(' '); i != std::string::npos; i = words.find(' ', i + 1))
-    if (!upper(words.substr(i + 1)))
+    if (!is_upper_start(std::string_view(words).substr(i + 1)))
       return false;
   return true;
 }
@@ -441,7 +440,7 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
   auto q = quoted(f);
   if (!q && !french)
     q = single_quoted(f);
-  if (date && q && date->begin >= q->begin && date->end <= q->end)
+  if (date && inside({date->begin, date->end}, q))
     date = find_date(without_span(f, *q), req.now.local_date(), french);
   if (time && sc.score.contains("calendar_event"))
     sc.score["calendar_event"] += 1;
@@ -452,7 +451,7 @@ kimmy_analysis kimmy_classifier::impl::analyze_one(const kimmy_request& req, con
     if (auto later = find_date(std::string_view(f).substr(tb->second), req.now.local_date(), french)) {
       later->begin += tb->second;
       later->end += tb->second;
-      if (!q || later->begin < q->begin || later->end > q->end)
+      if (!inside({later->begin, later->end}, q))
         date = later;
     }
   p.intent = std::string(intent);

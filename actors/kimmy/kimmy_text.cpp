@@ -148,15 +148,14 @@ std::string tidy_phrase(std::string s) {
         cut = true;
       }
   }
-  while (!out.empty() && is_space_or_punct(out.back()))
-    out.pop_back();
-  static const std::set<std::string> politeness{"merci", "thanks", "thank you", "please", "stp", "svp", "pls", "plz",
+  // What names nothing: "Nouvelle note, merci", "could you add a task for me?", "add something".
+  static const std::set<std::string> no_title{"merci", "thanks", "thank you", "please", "stp", "svp", "pls", "plz",
                                                 "thx", "for me", "pour moi", "quick one", "merci bcp", "pr", "pour",
                                                 "for", "me", "moi", "to", "de", "something", "quelque chose",
                                                 "un truc", "a thing", "anything",
                                                 "s'il te plait", "s'il vous plait", "merci beaucoup"};
-  if (politeness.contains(fold_text(out)))
-    return {};  // "Nouvelle note, merci" names no note
+  if (no_title.contains(fold_text(out)))
+    return {};
   return out;
 }
 

@@ -78,7 +78,10 @@ bool present(const json::object& params, const std::string& key) {
 
 } // namespace
 
-rule_planner::rule_planner(const opex_config& cfg, const knowledge_index* knowledge) : cfg_(cfg), knowledge_(knowledge) {}
+rule_planner::rule_planner(const opex_config& cfg, const knowledge_index* knowledge) : cfg_(cfg), knowledge_(knowledge) {
+  for (const auto& t : cfg_.catalogue.tools())
+    tool_ids_.emplace_back(fold_text(t.id), "tool:" + t.id);
+}
 
 std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_payload& payload) const {
   if (!knowledge_ || (payload.intent != "question_systeme" && payload.intent != "question_simple"))
@@ -88,10 +91,9 @@ std::optional<planning_result> rule_planner::answer_from_knowledge(const kimmy_p
   // names a tool by its id ("Is GIT_CLONE risky?") is about that tool's entry first.
   auto hits = knowledge_->search(payload.raw_input, 12, configuration_collection);
   const std::string folded = fold_text(payload.raw_input);
-  for (const auto& t : cfg_.catalogue.tools())
-    if (contains_word(folded, fold_text(t.id))) {
-      auto named = std::stable_partition(hits.begin(), hits.end(),
-                                         [&](const knowledge_hit& h) { return h.document.id == "tool:" + t.id; });
+  for (const auto& [folded_id, id] : tool_ids_)
+    if (contains_word(folded, folded_id)) {
+      auto named = std::stable_partition(hits.begin(), hits.end(), [&](const knowledge_hit& h) { return h.document.id == id; });
       if (named != hits.begin())  // the tool's id said it all: its entry answers
         hits.front().matched_terms = std::max(hits.front().matched_terms, hits.front().query_terms);
     }

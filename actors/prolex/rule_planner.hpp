@@ -9,6 +9,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace opex::actors {
 
@@ -64,6 +66,9 @@ private:
 
   const opex_config& cfg_;
   const knowledge_index* knowledge_;
+  /// The catalogue's tool ids, folded once ("git_clone"), with their knowledge document ids
+  /// ("tool:GIT_CLONE").
+  std::vector<std::pair<std::string, std::string>> tool_ids_;
 };
 
 } // namespace opex::actors
